@@ -1,0 +1,71 @@
+"""One Settings object, read once from the environment (and `.env` when present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KILN_", env_file=".env", extra="ignore")
+
+    # AWS resources (names come from infra/template.yaml; the local stack sets them)
+    table_name: str = "kiln"
+    bucket: str = "kiln-artifacts"
+    generate_queue_url: str = ""
+    deploy_queue_url: str = ""
+    aws_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("KILN_AWS_REGION", "AWS_REGION")
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("KILN_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
+    )
+
+    # Models
+    llm_provider: str | None = None
+    llm_model: str | None = None
+    llm_max_tokens: int = 16000
+    llm_connect_timeout: float = 10.0
+    llm_stall_timeout: float = 60.0
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1", validation_alias="OPENAI_BASE_URL"
+    )
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str = Field(
+        default="https://api.anthropic.com", validation_alias="ANTHROPIC_BASE_URL"
+    )
+    ollama_host: str = Field(default="http://127.0.0.1:11434", validation_alias="OLLAMA_HOST")
+    bedrock_enabled: bool = False
+
+    # Limits
+    max_prompt_chars: int = 20_000
+    max_body_bytes: int = 2_000_000
+    max_file_bytes: int = 1_000_000
+    max_files: int = 300
+    daily_job_quota: int = 500
+
+    # Job lifecycle
+    flush_interval_s: float = 0.25
+    flush_bytes: int = 32_768
+    heartbeat_timeout_s: float = 60.0
+    max_attempts: int = 3
+    job_ttl_days: int = 30
+    sync_wait_s: float = 25.0
+
+    # Deploy targets (tests point these at fake servers)
+    vercel_api: str = "https://api.vercel.com"
+    netlify_api: str = "https://api.netlify.com/api/v1"
+    github_api: str = "https://api.github.com"
+
+    # Local stack
+    data_dir: Path = Path(".kiln")
+    web_dist: Path = Path("web/dist")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

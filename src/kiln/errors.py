@@ -1,0 +1,93 @@
+"""Errors with stable codes; one table maps each class to its HTTP status.
+
+    KilnError
+    ├── BadRequest          400  bad_request, invalid_json, prompt_empty, ...
+    ├── Unauthorized        401  unauthorized
+    ├── NotFound            404  not_found
+    ├── Conflict            409  version_conflict, job_not_cancellable
+    ├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large
+    ├── Unprocessable       422  validation_error, unsafe_path, too_many_files
+    ├── RateLimited         429  rate_limited, quota_exceeded
+    ├── ProviderError       502  provider_* and output_truncated (job failures)
+    └── LeaseLost           ---  internal: another worker owns the job now
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KilnError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def to_body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            err["details"] = self.details
+        return {"error": err}
+
+
+class BadRequest(KilnError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(KilnError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(KilnError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(KilnError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(KilnError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(KilnError):
+    status = 422
+    code = "validation_error"
+
+
+class RateLimited(KilnError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, code: str | None = None) -> None:
+        super().__init__(message, code=code, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class ProviderError(KilnError):
+    """A model or deploy provider failed; `code` says how (provider_auth, provider_timeout...)."""
+
+    status = 502
+    code = "provider_unavailable"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class LeaseLost(KilnError):
+    code = "lease_lost"

@@ -1,0 +1,1 @@
+"""Model providers, prompts and the streaming file-protocol parser."""

@@ -1,0 +1,210 @@
+"""Pydantic models shared by the API, the store and the workers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Framework(StrEnum):
+    react = "react"
+    vue = "vue"
+    vanilla = "vanilla"
+    python = "python"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)
+
+
+class JobKind(StrEnum):
+    generate = "generate"
+    build = "build"
+    deploy = "deploy"
+
+
+class BuildState(StrEnum):
+    green = "green"
+    red = "red"
+    unknown = "unknown"
+
+
+# --- stream events (the same names are used by web/src/events.ts) ---------------------
+
+
+class FileStart(BaseModel):
+    type: Literal["file_start"] = "file_start"
+    path: str
+
+
+class FileChunk(BaseModel):
+    type: Literal["file_chunk"] = "file_chunk"
+    path: str
+    text: str
+
+
+class FileEnd(BaseModel):
+    type: Literal["file_end"] = "file_end"
+    path: str
+
+
+class Edit(BaseModel):
+    """One SEARCH/REPLACE block applied to an existing file."""
+
+    type: Literal["edit"] = "edit"
+    path: str
+    search: str
+    replace: str
+
+
+class Delete(BaseModel):
+    type: Literal["delete"] = "delete"
+    path: str
+
+
+class Deps(BaseModel):
+    type: Literal["deps"] = "deps"
+    add: list[str]
+
+
+class Text(BaseModel):
+    """Prose outside any tag: the model's plan or remarks."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class Usage(BaseModel):
+    type: Literal["usage"] = "usage"
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Status(BaseModel):
+    """Progress a person can read: phase changes, retries, the starter notice."""
+
+    type: Literal["status"] = "status"
+    phase: str
+    message: str = ""
+
+
+Event = Annotated[
+    FileStart | FileChunk | FileEnd | Edit | Delete | Deps | Text | Usage | Status,
+    Field(discriminator="type"),
+]
+ParsedEvent = FileStart | FileChunk | FileEnd | Edit | Delete | Deps | Text
+
+
+# --- API bodies ----------------------------------------------------------------------
+
+
+class SessionPublic(BaseModel):
+    token: str
+
+
+class GenerationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    framework: Framework = Framework.react
+    project_id: str | None = None
+    base_version: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    context: Any = None
+
+
+class GenerationAccepted(BaseModel):
+    job_id: str
+    project_id: str
+    status_url: str
+    provider: str
+    notice: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class JobPublic(BaseModel):
+    job_id: str
+    kind: JobKind
+    status: JobStatus
+    project_id: str | None = None
+    version: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    notice: str | None = None
+    attempt: int = 0
+    events: list[dict[str, Any]] = []
+    next: int = 0
+    error: ErrorInfo | None = None
+    usage: dict[str, Any] | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+
+
+class ProjectPublic(BaseModel):
+    project_id: str
+    name: str
+    framework: Framework
+    latest_version: int = 0
+    last_green_version: int | None = None
+    created_at: str
+    updated_at: str
+
+
+class FileEntry(BaseModel):
+    sha256: str
+    size: int
+
+
+class VersionPublic(BaseModel):
+    project_id: str
+    version: int
+    files: dict[str, str]
+    manifest: dict[str, FileEntry]
+    parent: int | None = None
+    prompt: str | None = None
+    job_id: str | None = None
+    build: BuildState = BuildState.unknown
+    created_at: str
+
+
+class VersionSummary(BaseModel):
+    version: int
+    parent: int | None = None
+    prompt: str | None = None
+    job_id: str | None = None
+    build: BuildState = BuildState.unknown
+    files: int
+    created_at: str
+
+
+class HandEdit(BaseModel):
+    """Files changed in the editor; `base_version` guards against lost updates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_version: int
+    files: dict[str, str] = {}
+    deleted: list[str] = []
+    message: str | None = None
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    store: bool
+    provider: str
