@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { ApiClient, ApiError, TOKEN_KEY, type TokenStore } from "./client";
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+
+function memoryStore(initial: Record<string, string> = {}): TokenStore & { data: Map<string, string> } {
+  const data = new Map(Object.entries(initial));
+  return {
+    data,
+    getItem: (k) => data.get(k) ?? null,
+    setItem: (k, v) => void data.set(k, v),
+    removeItem: (k) => void data.delete(k),
+  };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function client(handler: Handler, storage = memoryStore({ [TOKEN_KEY]: "t1" })) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    calls.push({ url: String(input), init: init ?? {} });
+    return handler(String(input), init ?? {});
+  }) as typeof fetch;
+  return { api: new ApiClient({ fetch: fetchImpl, storage }), calls, storage };
+}
+
+function header(init: RequestInit, name: string): string | undefined {
+  return (init.headers as Record<string, string> | undefined)?.[name];
+}
+
+describe("ApiClient", () => {
+  it("sends the stored token as a bearer header", async () => {
+    const { api, calls } = client(() => json(200, []));
+    await api.projects();
+    expect(header(calls[0]!.init, "Authorization")).toBe("Bearer t1");
+  });
+
+  it("creates a session when there is no token and stores it", async () => {
+    const { api, calls, storage } = client(
+      (url) => (url.endsWith("/sessions") ? json(201, { token: "new" }) : json(200, [])),
+      memoryStore(),
+    );
+    await api.projects();
+    expect(calls.map((c) => c.url)).toEqual(["/api/sessions", "/api/projects"]);
+    expect(storage.data.get(TOKEN_KEY)).toBe("new");
+  });
+
+  it("turns the error body into an ApiError with code, message and details", async () => {
+    const { api } = client(() =>
+      json(409, { error: { code: "version_conflict", message: "stale", details: { current_version: 4 } } }),
+    );
+    const err = await api.saveVersion("p", { base_version: 1, files: {}, deleted: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 409, code: "version_conflict", message: "stale", details: { current_version: 4 } });
+  });
+
+  it("reports a non-JSON error response by its status", async () => {
+    const { api } = client(() => new Response("<html>Bad Gateway</html>", { status: 502, statusText: "Bad Gateway" }));
+    await expect(api.projects()).rejects.toMatchObject({ status: 502, code: "http_502", message: "502 Bad Gateway" });
+  });
+
+  it("reports an unreachable server as a network error", async () => {
+    const { api } = client(() => {
+      throw new TypeError("Failed to fetch");
+    });
+    await expect(api.projects()).rejects.toMatchObject({ status: 0, code: "network_error" });
+  });
+
+  it("replaces a rejected token with a new session once and retries", async () => {
+    const { api, calls, storage } = client((url, init) => {
+      if (url.endsWith("/sessions")) return json(201, { token: "t2" });
+      return header(init, "Authorization") === "Bearer t2" ? json(200, []) : json(401, { error: { code: "unauthorized", message: "no" } });
+    });
+    await expect(api.projects()).resolves.toEqual([]);
+    expect(calls.map((c) => c.url)).toEqual(["/api/projects", "/api/sessions", "/api/projects"]);
+    expect(storage.data.get(TOKEN_KEY)).toBe("t2");
+  });
+
+  it("gives up after the fresh session is rejected too", async () => {
+    const { api } = client((url) =>
+      url.endsWith("/sessions") ? json(201, { token: "t2" }) : json(401, { error: { code: "unauthorized", message: "no" } }),
+    );
+    await expect(api.projects()).rejects.toMatchObject({ status: 401, code: "unauthorized" });
+  });
+
+  it("sends JSON bodies with a content type", async () => {
+    const { api, calls } = client(() => json(202, { job_id: "j", project_id: "p", status_url: "/x", provider: "starter" }));
+    await api.generate({ prompt: "hi", framework: "react" });
+    expect(header(calls[0]!.init, "Content-Type")).toBe("application/json");
+    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ prompt: "hi", framework: "react" });
+  });
+
+  it("passes the event cursor when polling a job", async () => {
+    const { api, calls } = client(() => json(200, { job_id: "j", status: "running", events: [], next: 7 }));
+    await api.job("j", 7);
+    expect(calls[0]!.url).toBe("/api/jobs/j?after=7");
+  });
+});
