@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     vercel_api: str = "https://api.vercel.com"
     netlify_api: str = "https://api.netlify.com/api/v1"
     github_api: str = "https://api.github.com"
+    deploy_poll_budget_s: float = 60.0  # then the deploy worker re-enqueues itself
+    cloudfront_distribution_id: str = ""  # s3 target: invalidate when set
+    sites_public_base: str = ""  # s3 target: public URL of the bucket's sites/ (CloudFront)
+
+    # Build gate
+    build_timeout_s: float = 300.0
+    npm_cache_dir: Path | None = None  # default: <system temp>/kiln-npm-cache
 
     # Local stack
     data_dir: Path = Path(".kiln")

