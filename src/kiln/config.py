@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     )
     ollama_host: str = Field(default="http://127.0.0.1:11434", validation_alias="OLLAMA_HOST")
     bedrock_enabled: bool = False
+    bedrock_endpoint_url: str | None = None  # a fake ConverseStream endpoint in tests
+    # {"model": {"input": $/Mtok, "output": $/Mtok}}; overrides kiln.llm.pricing defaults
+    prices_json: str | None = Field(
+        default=None, validation_alias=AliasChoices("KILN_PRICES", "prices_json")
+    )
 
     # Limits
     max_prompt_chars: int = 20_000
