@@ -153,6 +153,8 @@ class JobPublic(BaseModel):
     usage: dict[str, Any] | None = None
     created_at: str | None = None
     finished_at: str | None = None
+    plan: str | None = None
+    context: dict[str, Any] | None = None
 
 
 class ProjectPublic(BaseModel):

@@ -1,0 +1,130 @@
+"""Builds a function's FastAPI app from its routers; one error table for all of them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from kiln import __version__
+from kiln.config import Settings, get_settings
+from kiln.errors import KilnError, RateLimited
+from kiln.store.db import Store
+
+logger = Logger(service="kiln")
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        err["details"] = details
+    return JSONResponse({"error": err}, status_code=status, headers=headers)
+
+
+def _request_id(request: Request) -> str:
+    event = request.scope.get("aws.event") or {}
+    return str(event.get("requestContext", {}).get("requestId") or
+               request.headers.get("x-request-id", "local"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KilnError)
+    async def kiln_error(request: Request, exc: KilnError) -> JSONResponse:
+        logger.info("request failed", extra={"code": exc.code, "path": request.url.path,
+                                             "request_id": _request_id(request)})
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "invalid_json", "the request body is not valid JSON")
+        details = [
+            {"loc": [str(x) for x in e.get("loc", ())], "msg": e.get("msg", "")} for e in errors
+        ]
+        return error_response(422, "validation_error", "the request is not valid",
+                              {"errors": details})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", extra={"path": request.url.path,
+                                                   "request_id": _request_id(request)})
+        return error_response(500, "internal_error", "kiln hit an internal error")
+
+
+def install_body_limit(app: FastAPI, max_bytes: int) -> None:
+    @app.middleware("http")
+    async def limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                    ) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            return error_response(413, "payload_too_large",
+                                  f"the request body is larger than {max_bytes} bytes")
+        return await call_next(request)
+
+
+def all_routers() -> list[APIRouter]:
+    """Every route of every function, for the combined OpenAPI document."""
+    from kiln.api import routes
+
+    return routes.ALL
+
+
+def create_app(
+    routers: Sequence[APIRouter], *, settings: Settings | None = None, store: Store | None = None,
+    title: str = "kiln",
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title=title, version=__version__, docs_url="/api/docs", redoc_url=None,
+        openapi_url="/api/openapi.json",
+        description="kiln: prompt-to-web-app builder. Authenticate with POST /api/sessions.",
+    )
+    app.state.store = store or Store(settings)
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app)
+    install_body_limit(app, settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            combined = FastAPI()
+            for router in all_routers():
+                combined.include_router(router)
+            app.openapi_schema = get_openapi(
+                title="kiln", version=__version__, routes=combined.routes,
+                description=app.description,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def openapi_json() -> str:
+    return json.dumps(create_app([]).openapi(), indent=2)
+
+
+def lambda_handler(routers: Sequence[APIRouter]) -> Callable[[dict[str, Any], Any], Any]:
+    """A Mangum handler around the app, with powertools' Lambda context in every log line."""
+    from mangum import Mangum
+
+    asgi = Mangum(create_app(routers), lifespan="off", api_gateway_base_path="/")
+    return logger.inject_lambda_context(asgi)  # type: ignore[no-any-return]

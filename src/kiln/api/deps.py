@@ -1,0 +1,46 @@
+"""FastAPI dependencies: the store and the calling owner."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kiln.errors import Unauthorized
+from kiln.store.db import Store as StoreT
+from kiln.store.sessions import owner_for_token
+
+
+def get_store(request: Request) -> StoreT:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+Store = Annotated[StoreT, Depends(get_store)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def get_owner(request: Request, store: Store) -> str:
+    """The owner of the bearer token; Cognito's JWT `sub` where API Gateway verified one."""
+    claims = (
+        request.scope.get("aws.event", {}).get("requestContext", {})
+        .get("authorizer", {}).get("jwt", {}).get("claims", {})
+    )
+    if claims.get("sub"):
+        return "cognito_" + str(claims["sub"])
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/sessions gives one)")
+    owner = owner_for_token(store, token)
+    if owner is None:
+        raise Unauthorized("the session token is not valid")
+    return owner
+
+
+Owner = Annotated[str, Depends(get_owner)]

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import io
+import zipfile
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from kiln.api.deps import Owner, Store
+from kiln.errors import Unprocessable
+from kiln.generate import load_version_files, save_version
+from kiln.models import (
+    BuildState,
+    HandEdit,
+    ProjectPublic,
+    VersionPublic,
+    VersionSummary,
+)
+from kiln.paths import normalize_path
+from kiln.store import projects
+
+router = APIRouter(prefix="/api/projects", tags=["projects"])
+
+
+def _summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
+    return VersionSummary(
+        version=item["version"], parent=item.get("parent"), prompt=item.get("prompt"),
+        job_id=item.get("job_id"), build=BuildState(item.get("build", "unknown")),
+        files=len(item.get("manifest") or {}), created_at=item["created_at"],
+    )
+
+
+@router.get("", response_model=list[ProjectPublic])
+def list_projects(store: Store, owner: Owner) -> list[ProjectPublic]:
+    """The caller's projects, most recently changed first."""
+    return [ProjectPublic(**p) for p in projects.list_projects(store, owner)]
+
+
+@router.get("/{project_id}", response_model=ProjectPublic)
+def get_project(project_id: str, store: Store, owner: Owner) -> ProjectPublic:
+    """One project with its latest and last green version."""
+    return ProjectPublic(**projects.get_project(store, project_id, owner))
+
+
+@router.get("/{project_id}/versions", response_model=list[VersionSummary])
+def list_versions(project_id: str, store: Store, owner: Owner) -> list[VersionSummary]:
+    """Every version, newest first."""
+    projects.get_project(store, project_id, owner)
+    return [_summary(v) for v in projects.list_versions(store, project_id)]
+
+
+@router.get("/{project_id}/versions/{number}", response_model=VersionPublic)
+def get_version(project_id: str, number: int, store: Store, owner: Owner) -> VersionPublic:
+    """A version's files, manifest, prompt and build state."""
+    projects.get_project(store, project_id, owner)
+    item = projects.get_version_item(store, project_id, number)
+    return VersionPublic(
+        project_id=project_id, version=number, files=load_version_files(store, project_id, number),
+        manifest=projects.manifest_of(item), parent=item.get("parent"), prompt=item.get("prompt"),
+        job_id=item.get("job_id"), build=BuildState(item.get("build", "unknown")),
+        created_at=item["created_at"],
+    )
+
+
+@router.post("/{project_id}/versions", status_code=201, response_model=VersionSummary)
+def create_version(project_id: str, body: HandEdit, store: Store, owner: Owner) -> VersionSummary:
+    """Save hand edits (or a restored version) as a new version on top of `base_version`."""
+    project = projects.get_project(store, project_id, owner)
+    settings = store.settings
+    base = body.base_version
+    files = load_version_files(store, project_id, base) if base else {}
+    for raw, content in body.files.items():
+        if len(content.encode()) > settings.max_file_bytes:
+            raise Unprocessable(f"{raw} is larger than {settings.max_file_bytes} bytes",
+                                code="file_too_large")
+        files[normalize_path(raw)] = content
+    for raw in body.deleted:
+        files.pop(normalize_path(raw), None)
+    if len(files) > settings.max_files:
+        raise Unprocessable(f"the project would have {len(files)} files; the limit is "
+                            f"{settings.max_files}", code="too_many_files")
+    if base != project["latest_version"]:
+        from kiln.errors import Conflict
+
+        raise Conflict(
+            f"the project is at version {project['latest_version']}, not {base}",
+            code="version_conflict", details={"current_version": project["latest_version"]},
+        )
+    number = save_version(store, project_id, files, parent=base or None,
+                          prompt=body.message or "Edited by hand", job_id=None)
+    return _summary(projects.get_version_item(store, project_id, number))
+
+
+@router.get("/{project_id}/versions/{number}/archive.zip")
+def archive(project_id: str, number: int, store: Store, owner: Owner) -> Response:
+    """The version as a zip, ready for `npm install && npm run build`."""
+    project = projects.get_project(store, project_id, owner)
+    projects.get_version_item(store, project_id, number)
+    files = load_version_files(store, project_id, number)
+    buf = io.BytesIO()
+    folder = "".join(c if c.isalnum() else "-" for c in project["name"].lower()).strip("-")
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, content in sorted(files.items()):
+            zf.writestr(f"{folder or 'app'}/{path}", content)
+    return Response(
+        buf.getvalue(), media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{folder or "app"}-v{number}.zip"'},
+    )

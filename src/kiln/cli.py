@@ -1,0 +1,180 @@
+"""`kiln dev | generate | status`: the local stack and a terminal client of the HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _client(url: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=30)
+    token = os.environ.get("KILN_TOKEN")
+    if not token:
+        try:
+            resp = client.post("/api/sessions")
+        except httpx.ConnectError:
+            sys.exit(f"kiln: no server at {url}; start one with `make dev` (or `kiln dev`)")
+        _check(resp)
+        token = resp.json()["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def _check(resp: httpx.Response) -> None:
+    if resp.is_success:
+        return
+    try:
+        err = resp.json()["error"]
+        sys.exit(f"kiln: {err['message']} ({err['code']}, HTTP {resp.status_code})")
+    except (ValueError, KeyError, TypeError):
+        sys.exit(f"kiln: HTTP {resp.status_code}: {resp.text[:300]}")
+
+
+class Progress:
+    """One line per file as it completes, with a live counter of bytes streamed."""
+
+    def __init__(self, out: Any = sys.stderr) -> None:
+        self.out = out
+        self.bytes = 0
+        self.current: str | None = None
+        self.tty = out.isatty()
+
+    def event(self, ev: dict[str, Any]) -> None:
+        kind = ev["type"]
+        if kind == "file_start":
+            self.current = ev["path"]
+        elif kind == "file_chunk":
+            self.bytes += len(ev["text"])
+            if self.tty:
+                self.out.write(f"\r  writing {self.current} … {self.bytes:,} bytes\x1b[K")
+        elif kind == "file_end":
+            self._line(f"  ✓ {ev['path']}")
+        elif kind == "edit":
+            self._line(f"  ✎ {ev['path']}")
+        elif kind == "delete":
+            self._line(f"  ✗ {ev['path']}")
+        elif kind == "deps":
+            self._line(f"  + {' '.join(ev['add'])}")
+        elif kind == "status" and ev.get("message"):
+            self._line(f"[{ev['phase']}] {ev['message']}")
+        elif kind == "usage":
+            self._line(f"  tokens: {ev['input_tokens']} in / {ev['output_tokens']} out")
+
+    def _line(self, text: str) -> None:
+        self.out.write(("\r\x1b[K" if self.tty else "") + text + "\n")
+        self.out.flush()
+
+
+def follow(client: httpx.Client, job_id: str, progress: Progress) -> dict[str, Any]:
+    after = 0
+    while True:
+        resp = client.get(f"/api/jobs/{job_id}", params={"after": after})
+        _check(resp)
+        job: dict[str, Any] = resp.json()
+        for ev in job["events"]:
+            progress.event(ev)
+        after = job["next"]
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.3)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    client = _client(args.url)
+    body: dict[str, Any] = {"prompt": args.prompt, "framework": args.framework}
+    for key in ("project", "provider", "model"):
+        if getattr(args, key):
+            body["project_id" if key == "project" else key] = getattr(args, key)
+    resp = client.post("/api/generations", json=body)
+    _check(resp)
+    accepted = resp.json()
+    print(f"job {accepted['job_id']} · project {accepted['project_id']} · "
+          f"{accepted['provider']}", file=sys.stderr)
+    if accepted.get("notice"):
+        print(f"note: {accepted['notice']}", file=sys.stderr)
+    started = time.monotonic()
+    job = follow(client, accepted["job_id"], Progress())
+    if job["status"] != "succeeded":
+        err = job.get("error") or {}
+        print(f"kiln: generation {job['status']}: {err.get('message', '')} "
+              f"({err.get('code', job['status'])})", file=sys.stderr)
+        return 1
+    pid, version = job["project_id"], job["version"]
+    print(f"version {version} of {pid} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    if args.out:
+        resp = client.get(f"/api/projects/{pid}/versions/{version}/archive.zip")
+        _check(resp)
+        out = Path(args.out)
+        with zipfile.ZipFile(io.BytesIO(resp.content)) as zf:
+            for name in zf.namelist():
+                target = out / name.split("/", 1)[1]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(name))
+        print(f"wrote {out}/ — run: cd {out} && npm install && npm run dev", file=sys.stderr)
+    print(json.dumps({"project_id": pid, "version": version, "job_id": job["job_id"]}))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    client = _client(args.url)
+    if args.job:
+        resp = client.get(f"/api/jobs/{args.job}")
+    else:
+        resp = client.get("/api/health")
+    _check(resp)
+    print(json.dumps(resp.json(), indent=2))
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from kiln.local.server import run_dev
+
+    run_dev(args.host, args.port, Path(args.data_dir), Path(args.web_dist), aws=args.aws)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kiln", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run kiln locally on an embedded AWS emulator")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--data-dir", default=".kiln")
+    dev.add_argument("--web-dist", default="web/dist")
+    dev.add_argument("--aws", action="store_true",
+                     help="use real AWS (the KILN_* settings name the resources)")
+    dev.set_defaults(func=cmd_dev)
+
+    gen = sub.add_parser("generate", help="generate an app (or edit one with --project)")
+    gen.add_argument("prompt")
+    gen.add_argument("--framework", default="react", choices=["react", "vue", "vanilla", "python"])
+    gen.add_argument("--project", help="edit this project instead of creating one")
+    gen.add_argument("--provider")
+    gen.add_argument("--model")
+    gen.add_argument("--out", help="write the resulting project into this folder")
+    gen.add_argument("--url", default=os.environ.get("KILN_URL", DEFAULT_URL))
+    gen.set_defaults(func=cmd_generate)
+
+    status = sub.add_parser("status", help="server health, or a job's state")
+    status.add_argument("job", nargs="?")
+    status.add_argument("--url", default=os.environ.get("KILN_URL", DEFAULT_URL))
+    status.set_defaults(func=cmd_status)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

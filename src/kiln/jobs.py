@@ -1,0 +1,144 @@
+"""Job lifecycle shared by every worker: enqueue, the batched event sink, and the sweeper.
+
+Events are buffered and written as one item per flush (every ~250 ms or 32 KB), so
+the writes a job makes grow with its duration, not with the tokens it streams. The
+lease heartbeat rides along at most every few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel
+
+from kiln.errors import LeaseLost
+from kiln.models import JobKind
+from kiln.store import jobs as store_jobs
+from kiln.store.db import Store, now
+
+logger = Logger(service="kiln")
+
+HEARTBEAT_EVERY_S = 5.0
+
+
+def queue_url(store: Store, kind: JobKind) -> str:
+    return (
+        store.settings.deploy_queue_url if kind == JobKind.deploy
+        else store.settings.generate_queue_url
+    )
+
+
+def enqueue(store: Store, kind: JobKind, job_id: str, delay_s: int = 0) -> None:
+    store.sqs.send_message(
+        QueueUrl=queue_url(store, kind),
+        MessageBody=json.dumps({"job_id": job_id, "kind": kind.value}),
+        DelaySeconds=delay_s,
+    )
+
+
+class Cancelled(Exception):
+    """The user cancelled the job; the worker stops at the next flush."""
+
+
+class EventSink:
+    """Numbers events, buffers them and flushes by time or size from a background timer."""
+
+    def __init__(self, store: Store, job_id: str, worker: str, start_seq: int) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.worker = worker
+        self.seq = start_seq
+        self.interval = store.settings.flush_interval_s
+        self.max_bytes = store.settings.flush_bytes
+        self._buf: list[dict[str, Any]] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._last_beat = time.monotonic()
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._timer = threading.Thread(target=self._run, daemon=True, name=f"sink-{job_id}")
+        self.writes = 0
+        self._timer.start()
+
+    def add(self, event: BaseModel | dict[str, Any]) -> None:
+        if self._error:
+            raise self._error
+        data = event.model_dump() if isinstance(event, BaseModel) else dict(event)
+        with self._lock:
+            self.seq += 1
+            data["seq"] = self.seq
+            self._buf.append(data)
+            self._size += len(data.get("text", "")) + 64
+            full = self._size >= self.max_bytes
+        if full:
+            self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+            except BaseException as exc:  # surfaced to the producer on its next add()
+                self._error = exc
+                return
+
+    def flush(self, *, force_beat: bool = False) -> None:
+        with self._write_lock:
+            with self._lock:
+                batch, self._buf, self._size = self._buf, [], 0
+            if batch:
+                store_jobs.append_events(self.store, self.job_id, batch)
+                self.writes += 1
+            if force_beat or time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_S:
+                self._last_beat = time.monotonic()
+                self.writes += 1
+                if store_jobs.heartbeat(self.store, self.job_id, self.worker):
+                    raise Cancelled()
+
+    def close(self) -> None:
+        """Stop the timer and write what is left."""
+        self._stop.set()
+        self._timer.join(timeout=5)
+        self.flush()
+        if self._error and not isinstance(self._error, Cancelled):
+            raise self._error
+
+
+def sweep(store: Store, *, requeue: bool = True, cutoff_s: float | None = None) -> dict[str, int]:
+    """Fail or requeue running jobs whose heartbeat is older than the timeout; resend
+    messages for queued jobs that nobody picked up (e.g. lost in a local restart).
+    `cutoff_s=0` treats every active job as stale: the local stack does that at start."""
+    age = store.settings.heartbeat_timeout_s if cutoff_s is None else cutoff_s
+    cutoff = now() - age
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    for job in store_jobs.stale_jobs(store, cutoff):
+        kind = JobKind(job.get("kind", "generate"))
+        hb = job["heartbeat_at"]
+        if job["status"] == "queued":
+            if job.get("attempt", 0) >= store.settings.max_attempts:
+                if store_jobs.fail_stale_job(store, job["job_id"], hb, "worker_lost",
+                                             "the job could not be started"):
+                    counts["failed"] += 1
+            elif store_jobs.touch_queued(store, job["job_id"], hb):
+                enqueue(store, kind, job["job_id"])
+                counts["resent"] += 1
+        elif job["status"] == "running":
+            if requeue and job.get("attempt", 0) < store.settings.max_attempts:
+                if store_jobs.requeue_job(store, job["job_id"], hb):
+                    enqueue(store, kind, job["job_id"])
+                    counts["requeued"] += 1
+            elif store_jobs.fail_stale_job(
+                store, job["job_id"], hb, "worker_lost",
+                "the worker stopped responding; your previous version is unchanged",
+            ):
+                counts["failed"] += 1
+    if any(counts.values()):
+        logger.info("swept stale jobs", extra=counts)
+    return counts
+
+
+__all__ = ["Cancelled", "EventSink", "LeaseLost", "enqueue", "sweep"]

@@ -1,0 +1,171 @@
+"""System prompts per framework and the context an edit sends to the model.
+
+An edit does not resend the whole project: it sends the file list, the files the
+instruction is likely about in full (mentioned by name, imported by them, entry
+files), one-line summaries of the rest, and the last few turns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kiln.frameworks import describe, entry_files
+from kiln.llm.base import ChatRequest, Message
+from kiln.models import Framework
+
+FORMAT_RULES = """\
+Reply in this exact tagged format, and nothing else but a short plan first:
+
+1. Start with a plan of 1-4 short sentences (plain text, no tags).
+2. Write each new or fully rewritten file as
+<kiln-file path="src/App.tsx">
+...the complete file content, never abbreviated...
+</kiln-file>
+3. To change part of an existing file, use one or more SEARCH/REPLACE blocks:
+<kiln-edit path="src/App.tsx">
+<<<<<<< SEARCH
+exact existing lines, copied character for character
+=======
+the new lines
+>>>>>>> REPLACE
+</kiln-edit>
+4. To remove a file: <kiln-delete path="src/old.css"/>
+5. To add npm packages: <kiln-deps add="zod@^3.23 clsx"/> (never edit package.json versions by hand).
+
+Rules: paths are relative to the project root; never touch node_modules/ or .git/;
+never write placeholders such as "// ... rest of the code" or "/* existing code */":
+every kiln-file holds the whole file. Never ask the user to run shell commands.
+Keep the app self-contained (no external APIs or keys); use sample data where needed."""
+
+CHARS_PER_TOKEN = 4
+FULL_FILE_BUDGET_TOKENS = 12_000
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, len(text) // CHARS_PER_TOKEN)
+
+
+def system_prompt(framework: Framework) -> str:
+    return (
+        "You are kiln, an expert front-end engineer who builds small, polished, working "
+        "web apps from a user's description.\n\n"
+        f"Project: {describe(framework)}\n\n{FORMAT_RULES}"
+    )
+
+
+@dataclass
+class Context:
+    """What was sent to the model, recorded on the job."""
+
+    full_files: list[str] = field(default_factory=list)
+    summarised_files: list[str] = field(default_factory=list)
+    tokens: int = 0
+    project_tokens: int = 0
+
+
+def _summary(path: str, content: str) -> str:
+    names = re.findall(
+        r"^(?:export\s+)?(?:default\s+)?(?:function|class|const|def)\s+([A-Za-z_]\w*)",
+        content, re.M,
+    )
+    shown = ", ".join(dict.fromkeys(names[:6]))
+    return f"- {path} ({len(content.splitlines())} lines){': ' + shown if shown else ''}"
+
+
+_IMPORT = re.compile(r"""(?:import|from)\s+[^'"]*['"](\.{1,2}/[^'"]+)['"]""")
+
+
+def _resolve(from_path: str, spec: str, files: Mapping[str, str]) -> str | None:
+    parts = from_path.split("/")[:-1]
+    for seg in spec.split("/"):
+        if seg == "..":
+            if parts:
+                parts.pop()
+        elif seg and seg != ".":
+            parts.append(seg)
+    base = "/".join(parts)
+    for cand in (base, *(base + ext for ext in (".ts", ".tsx", ".js", ".jsx", ".vue", ".css"))):
+        if cand in files:
+            return cand
+    return None
+
+
+def relevant_files(instruction: str, files: Mapping[str, str], framework: Framework,
+                   recent: list[str] | None = None) -> list[str]:
+    """Files an edit instruction is likely about, most likely first."""
+    text = instruction.lower()
+    picked: list[str] = []
+    for path in files:
+        stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+        if path.lower() in text or (len(stem) > 2 and re.search(rf"\b{re.escape(stem)}\b", text)):
+            picked.append(path)
+    for path in recent or []:
+        if path in files and path not in picked:
+            picked.append(path)
+    for path in entry_files(framework):
+        if path in files and path not in picked:
+            picked.append(path)
+    for path in list(picked):
+        for spec in _IMPORT.findall(files[path]):
+            dep = _resolve(path, spec, files)
+            if dep and dep not in picked:
+                picked.append(dep)
+    return picked
+
+
+def build_request(
+    *,
+    framework: Framework,
+    prompt: str,
+    files: Mapping[str, str],
+    is_edit: bool,
+    model: str,
+    max_tokens: int,
+    history: list[tuple[str, str]] | None = None,
+    recent: list[str] | None = None,
+) -> tuple[ChatRequest, Context]:
+    """The model request for a new project (skeleton shown) or an edit (selected context)."""
+    ctx = Context(project_tokens=sum(estimate_tokens(c) for c in files.values()))
+    messages: list[Message] = []
+    for user, reply in (history or [])[-3:]:
+        messages.append(Message("user", user))
+        messages.append(Message("assistant", reply or "(done)"))
+    if is_edit:
+        chosen: list[str] = []
+        budget = FULL_FILE_BUDGET_TOKENS
+        for path in relevant_files(prompt, files, framework, recent):
+            cost = estimate_tokens(files[path])
+            if cost <= budget:
+                chosen.append(path)
+                budget -= cost
+        rest = [p for p in files if p not in chosen]
+        body = ["The project's files:", *(f"- {p}" for p in files)]
+        body.append("\nFiles relevant to the request, in full:")
+        for path in chosen:
+            body.append(f'<kiln-file path="{path}">\n{files[path]}\n</kiln-file>')
+        if rest:
+            body.append("\nSummaries of the other files (ask for none; edit only what you see "
+                        "in full, or rewrite a file whole):")
+            body.extend(_summary(p, files[p]) for p in rest)
+        body.append(
+            f"\nChange request: {prompt}\n\nMake targeted kiln-edit blocks; rewrite a file only "
+            "when most of it changes."
+        )
+        ctx.full_files, ctx.summarised_files = chosen, rest
+    else:
+        body = ["Start from this skeleton (rewrite or extend any file):"]
+        for path, content in files.items():
+            body.append(f'<kiln-file path="{path}">\n{content}\n</kiln-file>')
+        body.append(f"\nBuild this app: {prompt}")
+        ctx.full_files = list(files)
+    user = "\n".join(body)
+    messages.append(Message("user", user))
+    system = system_prompt(framework)
+    ctx.tokens = estimate_tokens(system) + sum(estimate_tokens(m.content) for m in messages)
+    request = ChatRequest(
+        system=system, messages=messages, model=model, max_tokens=max_tokens,
+        framework=framework.value, project_files=dict(files) if is_edit else None,
+    )
+    return request, ctx

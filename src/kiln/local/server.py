@@ -1,0 +1,221 @@
+"""`kiln dev`: the embedded emulator, the three function apps, the queue pumps, the
+scheduler tick and the web app, in one process on http://127.0.0.1:8000."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from kiln.config import Settings, get_settings
+from kiln.local.functions import FUNCTIONS, load_function
+from kiln.local.pump import QueuePump, Ticker
+
+logger = Logger(service="kiln-local")
+
+# Which function serves which path: the same split as the HttpApi routes in infra/template.yaml.
+ROUTES: list[tuple[str, re.Pattern[str]]] = [
+    ("generate", re.compile(r"^/api/(sessions|generations|generate)(/|$)")),
+    ("deploy", re.compile(r"^/api/(deployments|deploy)(/|$)|^/api/projects/[^/]+/schedules(/|$)")),
+    ("status", re.compile(r"^/api(/|$)")),
+]
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self' blob: data:; worker-src 'self' blob:; frame-src 'self' blob: data: "
+    "https://*.webcontainer-api.io https://*.webcontainer.io; child-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'"
+)
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def function_for(path: str) -> str | None:
+    for name, pattern in ROUTES:
+        if pattern.search(path):
+            return name
+    return None
+
+
+class Dispatch:
+    """Routes /api to the function apps; everything else to the web app."""
+
+    def __init__(self, apps: dict[str, ASGIApp], web: ASGIApp) -> None:
+        self.apps = apps
+        self.web = web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = function_for(scope.get("path", "")) if scope["type"] == "http" else None
+        await (self.apps[name] if name else self.web)(scope, receive, send)
+
+
+class SecurityHeaders:
+    """COOP/COEP make the page cross-origin isolated (WebContainers need it); the vendor
+    files are also fetched by the sandboxed preview, whose origin is 'null'."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def with_headers(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                present = {k.lower() for k, _ in headers}
+                extra = dict(ISOLATION_HEADERS)
+                if path.startswith(("/vendor/", "/pyodide/", "/esbuild")):
+                    extra["Access-Control-Allow-Origin"] = "*"
+                for k, v in extra.items():
+                    if k.lower().encode() not in present:
+                        headers.append((k.lower().encode(), v.encode()))
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def web_app(dist: Path, ws_handler: Callable[[WebSocket], Awaitable[None]]) -> Starlette:
+    index = dist / "index.html"
+
+    async def spa(request: Request) -> Response:
+        if index.exists():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return JSONResponse(
+            {"error": {"code": "web_not_built",
+                       "message": "web/dist is missing: run `make web` (make dev does it)"}},
+            status_code=503,
+        )
+
+    routes: list[Any] = [WebSocketRoute("/ws/{session_id}", ws_handler)]
+    if dist.exists():
+        for child in sorted(dist.iterdir()):
+            if child.is_dir():
+                routes.append(Mount(f"/{child.name}", StaticFiles(directory=child)))
+            elif child.name != "index.html":
+                routes.append(Route(f"/{child.name}", _file(child)))
+    routes.append(Route("/{path:path}", spa))
+    return Starlette(routes=routes)
+
+
+def _file(path: Path) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(request: Request) -> Response:
+        return FileResponse(path)
+
+    return serve
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    apps: dict[str, Any] = field(default_factory=dict)
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for stop in reversed(self.stoppers):
+            try:
+                stop()
+            except Exception:
+                logger.exception("stop failed")
+
+
+def start_stack(data_dir: Path | None, *, aws: bool = False, tick_s: float = 10.0,
+                concurrency: int = 8) -> LocalStack:
+    """Start the emulator (unless `aws`), create the template's resources, load the functions,
+    start the queue pumps and the scheduler tick. Environment variables are how Lambda
+    configures the functions, so they are how the local stack configures them too."""
+    stoppers: list[Callable[[], None]] = []
+    if not aws:
+        from kiln.local.emulator import start_emulator
+
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        emulator = start_emulator(data_dir)
+        stoppers.append(emulator.stop)
+        os.environ["KILN_AWS_ENDPOINT_URL"] = emulator.endpoint_url
+    get_settings.cache_clear()
+    settings = get_settings()
+    if not aws:
+        from kiln.local.resources import create_resources
+
+        names = create_resources(
+            boto3.session.Session(), table_name=settings.table_name, bucket=settings.bucket,
+            endpoint_url=settings.aws_endpoint_url, region=settings.aws_region,
+        )
+        os.environ["KILN_GENERATE_QUEUE_URL"] = names["generate_queue_url"]
+        os.environ["KILN_DEPLOY_QUEUE_URL"] = names["deploy_queue_url"]
+        get_settings.cache_clear()
+        settings = get_settings()
+    modules = {name: load_function(name) for name in FUNCTIONS}
+    stack = LocalStack(settings=settings, stoppers=stoppers)
+    stack.apps = {name: mod.app for name, mod in modules.items()}
+    store = stack.apps["status"].state.store
+    from kiln.jobs import sweep
+
+    sweep(store, cutoff_s=0.0)
+    sqs = store.sqs
+    if settings.generate_queue_url:
+        pump = QueuePump(sqs, settings.generate_queue_url, modules["generate"].worker,
+                         "kiln-generate-worker", concurrency).start()
+        stoppers.append(pump.stop)
+    if settings.deploy_queue_url:
+        pump = QueuePump(sqs, settings.deploy_queue_url, modules["deploy"].worker,
+                         "kiln-deploy-worker", concurrency).start()
+        stoppers.append(pump.stop)
+    ticker = Ticker(modules["deploy"].scheduled, tick_s, "kiln-deploy-scheduled").start()
+    stoppers.append(ticker.stop)
+    return stack
+
+
+def asgi_app(stack: LocalStack, web_dist: Path) -> ASGIApp:
+    from kiln.local.ws import websocket_handler
+
+    store = stack.apps["status"].state.store
+
+    async def ws(websocket: WebSocket) -> None:
+        try:
+            await websocket_handler(websocket, store)
+        except WebSocketDisconnect:
+            pass
+        except asyncio.CancelledError:
+            raise
+
+    return SecurityHeaders(Dispatch(stack.apps, web_app(web_dist, ws)))
+
+
+def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool = False) -> None:
+    import uvicorn
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = start_stack(None if aws else data_dir, aws=aws)
+    app = asgi_app(stack, web_dist)
+    print(f"kiln dev: http://{host}:{port}  (data in {data_dir}/, "
+          f"{'real AWS' if aws else 'embedded AWS emulator'})", flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+    finally:
+        stack.stop()

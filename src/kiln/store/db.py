@@ -1,0 +1,113 @@
+"""AWS clients and DynamoDB item conversion shared by the store modules.
+
+Single-table keys (see infra/template.yaml): PK/SK, GSI1 owner -> projects,
+GSI2 a sparse index of active jobs and due schedules, TTL on `expires_at`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+from kiln.config import Settings, get_settings
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Python values -> DynamoDB attribute values (floats become Decimals, None is dropped)."""
+    return {k: _ser.serialize(_dynamo_value(v)) for k, v in values.items() if v is not None}
+
+
+def to_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(_dynamo_value(v)) for k, v in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def _dynamo_value(v: Any) -> Any:
+    if isinstance(v, float):
+        return Decimal(repr(v))
+    if isinstance(v, dict):
+        return {k: _dynamo_value(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_dynamo_value(x) for x in v]
+    return v
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list | set):
+        return [_plain(x) for x in v]
+    if isinstance(v, bytes | bytearray):
+        return bytes(v)
+    return v
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now() -> float:
+    return time.time()
+
+
+def is_conditional_failure(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"
+
+
+@dataclass
+class Store:
+    """The table, bucket and queues of one deployment; clients are built lazily."""
+
+    settings: Settings = field(default_factory=get_settings)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def table(self) -> str:
+        return self.settings.table_name
+
+    @property
+    def bucket(self) -> str:
+        return self.settings.bucket
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.session.Session().client(
+                service,  # type: ignore[call-overload]
+                region_name=self.settings.aws_region,
+                endpoint_url=self.settings.aws_endpoint_url,
+                config=Config(
+                    retries={"max_attempts": 4, "mode": "standard"},
+                    max_pool_connections=50,
+                    connect_timeout=5,
+                    read_timeout=30,
+                ),
+            )
+        return self._clients[service]
+
+    @property
+    def ddb(self) -> Any:
+        return self.client("dynamodb")
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    @property
+    def sqs(self) -> Any:
+        return self.client("sqs")

@@ -1,0 +1,297 @@
+"""Job items (`JOB#jid/META`) and their event batches (`JOB#jid/EVENT#<last seq>`).
+
+State transitions are single-item conditional updates, written the way powertools'
+idempotency store writes them: named conditions, `ReturnValuesOnConditionCheckFailure`,
+and a domain result instead of a ConditionalCheckFailedException.
+
+    queued --claim--> running --finish--> succeeded | failed | cancelled
+      ^                  |
+      +----requeue-------+   (sweeper, while attempt < max_attempts)
+
+While a job is queued or running it sits in the sparse GSI2 partition `JOBS#active`
+keyed by its heartbeat, so the sweeper finds stale jobs without a scan.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kiln.errors import Conflict, LeaseLost, NotFound
+from kiln.models import JobStatus
+from kiln.store.db import Store, from_item, is_conditional_failure, now, now_iso, to_item, to_values
+
+ACTIVE = "JOBS#active"
+_TTL_S = 30 * 86400
+
+
+def _key(job_id: str, sk: str = "META") -> dict[str, Any]:
+    return to_item({"PK": f"JOB#{job_id}", "SK": sk})
+
+
+def hb_key(ts: float) -> str:
+    return f"{ts:017.3f}"
+
+
+def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    ts = now()
+    item = {
+        "PK": f"JOB#{job_id}",
+        "SK": "META",
+        "status": JobStatus.queued.value,
+        "attempt": 0,
+        "created_at": now_iso(),
+        "heartbeat_at": ts,
+        "expires_at": int(ts) + store.settings.job_ttl_days * 86400,
+        "GSI2PK": ACTIVE,
+        "GSI2SK": hb_key(ts),
+        **fields,
+    }
+    store.ddb.put_item(
+        TableName=store.table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+    )
+    return _public(item)
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in item.items() if k not in ("PK", "SK", "GSI2PK", "GSI2SK")}
+    out["job_id"] = str(item["PK"]).removeprefix("JOB#")
+    return out
+
+
+def get_job(store: Store, job_id: str, owner: str | None = None) -> dict[str, Any]:
+    resp = store.ddb.get_item(TableName=store.table, Key=_key(job_id), ConsistentRead=True)
+    item = from_item(resp["Item"]) if "Item" in resp else None
+    if item is None or (owner is not None and item.get("owner") != owner):
+        raise NotFound("job not found")
+    return _public(item)
+
+
+def claim_job(store: Store, job_id: str, worker: str) -> dict[str, Any] | None:
+    """queued -> running for `worker`; None when another delivery already took it."""
+    ts = now()
+    try:
+        resp = store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression=(
+                "SET #s = :running, lease_owner = :w, heartbeat_at = :now, GSI2SK = :hb, "
+                "attempt = if_not_exists(attempt, :zero) + :one"
+            ),
+            ConditionExpression="attribute_exists(PK) AND #s = :queued",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values(
+                {":running": "running", ":queued": "queued", ":w": worker, ":now": ts,
+                 ":hb": hb_key(ts), ":zero": 0, ":one": 1}
+            ),
+            ReturnValues="ALL_NEW",
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return None
+        raise
+    return _public(from_item(resp["Attributes"]))
+
+
+def heartbeat(store: Store, job_id: str, worker: str) -> bool:
+    """Refresh the lease; returns True when the user asked to cancel. Raises LeaseLost."""
+    ts = now()
+    try:
+        resp = store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb, "
+            "cancel_requested = if_not_exists(cancel_requested, :no)",
+            ConditionExpression="lease_owner = :w AND #s = :running",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values({":now": ts, ":hb": hb_key(ts), ":w": worker,
+                                                 ":running": "running", ":no": False}),
+            ReturnValues="UPDATED_NEW",
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            raise LeaseLost("the job was taken over or finished") from exc
+        raise
+    return bool(from_item(resp["Attributes"]).get("cancel_requested"))
+
+
+def finish_job(
+    store: Store, job_id: str, worker: str, status: JobStatus, fields: dict[str, Any]
+) -> None:
+    """running -> final state, only by the lease owner."""
+    values = {":final": status.value, ":w": worker, ":running": "running", ":t": now_iso()}
+    sets = ["#s = :final", "finished_at = :t"]
+    for i, (name, value) in enumerate(fields.items()):
+        sets.append(f"#f{i} = :f{i}")
+        values[f":f{i}"] = value
+    names = {"#s": "status", **{f"#f{i}": n for i, n in enumerate(fields)}}
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI2PK, GSI2SK, lease_owner",
+            ConditionExpression="lease_owner = :w AND #s = :running",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_values(values),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            raise LeaseLost("the job was taken over or finished") from exc
+        raise
+
+
+def request_cancel(store: Store, job_id: str, owner: str) -> str:
+    """Cancel a queued job at once, or flag a running one; returns the resulting status."""
+    job = get_job(store, job_id, owner)
+    status = JobStatus(job["status"])
+    if status.finished:
+        raise Conflict(f"job already {status.value}", code="job_not_cancellable")
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression="SET #s = :c, finished_at = :t REMOVE GSI2PK, GSI2SK",
+            ConditionExpression="#s = :queued",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values({":c": "cancelled", ":queued": "queued",
+                                                 ":t": now_iso()}),
+        )
+        return JobStatus.cancelled.value
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+    store.ddb.update_item(
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET cancel_requested = :y",
+        ExpressionAttributeValues=to_values({":y": True}),
+    )
+    return JobStatus.running.value
+
+
+def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
+    """running (stale) -> queued; the heartbeat guard makes two sweepers safe."""
+    ts = now()
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression="SET #s = :queued, heartbeat_at = :now, GSI2SK = :hb "
+            "REMOVE lease_owner",
+            ConditionExpression="#s = :running AND heartbeat_at = :old",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values(
+                {":queued": "queued", ":running": "running", ":now": ts, ":hb": hb_key(ts),
+                 ":old": heartbeat_at}
+            ),
+        )
+        return True
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+
+
+def fail_stale_job(store: Store, job_id: str, heartbeat_at: float, code: str, message: str) -> bool:
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression="SET #s = :failed, finished_at = :t, error_code = :c, "
+            "error_message = :m REMOVE GSI2PK, GSI2SK, lease_owner",
+            ConditionExpression="#s IN (:running, :queued) AND heartbeat_at = :old",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values(
+                {":failed": "failed", ":running": "running", ":queued": "queued",
+                 ":t": now_iso(), ":c": code, ":m": message, ":old": heartbeat_at}
+            ),
+        )
+        return True
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+
+
+def touch_queued(store: Store, job_id: str, heartbeat_at: float) -> bool:
+    """Re-arm a queued job's timer before its message is sent again."""
+    ts = now()
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb",
+            ConditionExpression="#s = :queued AND heartbeat_at = :old",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values(
+                {":queued": "queued", ":now": ts, ":hb": hb_key(ts), ":old": heartbeat_at}
+            ),
+        )
+        return True
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+
+
+def stale_jobs(store: Store, older_than: float, limit: int = 100) -> list[dict[str, Any]]:
+    resp = store.ddb.query(
+        TableName=store.table,
+        IndexName="GSI2",
+        KeyConditionExpression="GSI2PK = :a AND GSI2SK < :t",
+        ExpressionAttributeValues=to_item({":a": ACTIVE, ":t": hb_key(older_than)}),
+        Limit=limit,
+    )
+    return [_public(from_item(i)) for i in resp.get("Items", [])]
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+def append_events(store: Store, job_id: str, events: list[dict[str, Any]]) -> None:
+    """One item per batch, keyed by its last sequence number; never overwrites."""
+    first, last = events[0]["seq"], events[-1]["seq"]
+    store.ddb.put_item(
+        TableName=store.table,
+        Item=to_item(
+            {"PK": f"JOB#{job_id}", "SK": f"EVENT#{last:08d}", "first": first, "last": last,
+             "data": json.dumps(events, separators=(",", ":")),
+             "expires_at": int(now()) + _TTL_S}
+        ),
+        ConditionExpression="attribute_not_exists(PK)",
+    )
+
+
+def read_events(
+    store: Store, job_id: str, after: int, max_events: int = 5000
+) -> list[dict[str, Any]]:
+    resp = store.ddb.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk AND SK > :after",
+        ExpressionAttributeValues=to_item(
+            {":pk": f"JOB#{job_id}", ":after": f"EVENT#{after:08d}"}
+        ),
+        ConsistentRead=True,
+    )
+    events: list[dict[str, Any]] = []
+    for item in resp.get("Items", []):
+        sk = item["SK"]["S"]
+        if not sk.startswith("EVENT#"):
+            continue
+        events.extend(e for e in json.loads(item["data"]["S"]) if e["seq"] > after)
+        if len(events) >= max_events:
+            break
+    return events
+
+
+def last_event_seq(store: Store, job_id: str) -> int:
+    resp = store.ddb.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
+        ExpressionAttributeValues=to_item({":pk": f"JOB#{job_id}", ":e": "EVENT#"}),
+        ScanIndexForward=False,
+        Limit=1,
+        ConsistentRead=True,
+    )
+    items = resp.get("Items", [])
+    return int(from_item(items[0])["last"]) if items else 0

@@ -1,0 +1,58 @@
+"""SQS record handlers and the scheduled tick, shared by Lambda and the local queue pump.
+
+No FastAPI here: worker cold starts stay small.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from kiln.store.db import Store
+
+logger = Logger(service="kiln")
+
+
+@lru_cache
+def default_store() -> Store:
+    return Store()
+
+
+def _job_id(record: SQSRecord) -> str:
+    body = json.loads(record.body)
+    job_id = body.get("job_id")
+    if not isinstance(job_id, str):
+        raise ValueError("message without job_id")
+    return job_id
+
+
+def generation_record(record: SQSRecord, store: Store | None = None) -> str:
+    from kiln.generate import run_generation
+
+    job_id = _job_id(record)
+    logger.append_keys(job_id=job_id)
+    return run_generation(store or default_store(), job_id)
+
+
+def deploy_record(record: SQSRecord, store: Store | None = None) -> str:
+    from kiln.deploy.runner import run_deploy_job  # type: ignore[import-not-found]
+
+    return str(run_deploy_job(store or default_store(), _job_id(record)))
+
+
+def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
+    """EventBridge: sweep stuck jobs, then start due scheduled deploys."""
+    from kiln.jobs import sweep
+
+    store = store or default_store()
+    result: dict[str, Any] = {"sweep": sweep(store)}
+    try:
+        from kiln.deploy.schedules import run_due  # type: ignore[import-not-found]
+    except ImportError:
+        return result
+    result["schedules"] = run_due(store)
+    return result
