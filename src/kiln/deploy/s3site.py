@@ -1,0 +1,144 @@
+"""kiln's own hosting: `dist/` under `sites/<deployment_id>/` in kiln's bucket, behind CloudFront.
+
+Every deploy gets a fresh prefix, so nothing is overwritten and a resume simply
+re-puts what the journal does not list. The CloudFront invalidation uses the
+deployment id as its CallerReference, so repeating it returns the same one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from kiln.deploy import build_site, sha1
+from kiln.deploy.journal import (
+    DeployOutcome,
+    Journal,
+    Progress,
+    Recorder,
+    Save,
+    SiteFiles,
+    no_progress,
+    no_save,
+)
+from kiln.errors import ProviderError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".wasm": "application/wasm",
+    ".webmanifest": "application/manifest+json",
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".xml": "application/xml",
+    ".pdf": "application/pdf",
+    ".py": "text/x-python; charset=utf-8",
+}
+"""Explicit, because `mimetypes` reads OS tables that differ on Amazon Linux."""
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+_ACCESS_CODES = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken")
+_THROTTLE_CODES = (
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyInvalidationsInProgress",
+)
+
+
+def content_type(path: str) -> str:
+    dot = path.rfind(".")
+    ext = path[dot:].lower() if dot > path.rfind("/") else ""
+    return CONTENT_TYPES.get(ext, "application/octet-stream")
+
+
+def prefix(deployment_id: str) -> str:
+    return f"sites/{deployment_id}/"
+
+
+def deploy(
+    site: SiteFiles,
+    *,
+    journal: Journal,
+    bucket: str,
+    public_base: str,
+    s3: S3Client,
+    cloudfront: Any = None,
+    distribution_id: str = "",
+    save: Save = no_save,
+    progress: Progress = no_progress,
+) -> DeployOutcome:
+    """Upload the built site and return its URL, `<public_base>/sites/<deployment_id>/`.
+
+    `cloudfront` and `distribution_id` are optional: locally there is no CDN to invalidate.
+    """
+    rec = Recorder(journal, save, progress)
+    if journal.state != "pending":
+        return rec.outcome()
+    url = f"{public_base.rstrip('/')}/{prefix(site.deployment_id)}"
+    rec.ids(bucket=bucket, prefix=prefix(site.deployment_id))
+    files = build_site(site, base=urlsplit(url).path or "/")
+    todo = [p for p in sorted(files) if journal.uploaded.get(p) != sha1(files[p])]
+    try:
+        for n, path in enumerate(todo, start=1):
+            rec.note("upload", f"uploading {n}/{len(todo)} files")
+            s3.put_object(
+                Bucket=bucket,
+                Key=prefix(site.deployment_id) + path,
+                Body=files[path],
+                ContentType=content_type(path),
+                CacheControl=IMMUTABLE if path.startswith("assets/") else REVALIDATE,
+            )
+            journal.uploaded[path] = sha1(files[path])
+            if n % 10 == 0:
+                rec.save(journal)
+        rec.step("uploaded", f"uploaded {len(todo)} files")
+        if cloudfront is not None and distribution_id:
+            inv = cloudfront.create_invalidation(
+                DistributionId=distribution_id,
+                InvalidationBatch={
+                    "Paths": {"Quantity": 1, "Items": [f"/{prefix(site.deployment_id)}*"]},
+                    "CallerReference": f"kiln-{site.deployment_id}",
+                },
+            )
+            rec.ids(invalidation=str(inv["Invalidation"]["Id"]))
+            rec.step("invalidated", "CloudFront cache invalidated")
+    except ClientError as exc:
+        raise _provider_error(exc) from exc
+    except BotoCoreError as exc:
+        raise ProviderError(f"s3 is unreachable: {exc}", code="deploy_unavailable") from exc
+    return rec.finish("ready", url, "site is live")
+
+
+def _provider_error(exc: ClientError) -> ProviderError:
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code", ""))
+    message = f"s3 deploy failed: {code} {err.get('Message', '')}".strip()
+    if code in _ACCESS_CODES:
+        return ProviderError(message, code="deploy_auth")
+    if code in _THROTTLE_CODES:
+        return ProviderError(message, code="deploy_rate_limited", retry_after=5)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+    return ProviderError(message, code="deploy_unavailable" if status >= 500 else "deploy_invalid")
