@@ -27,6 +27,9 @@ class ChatRequest:
     model: str
     max_tokens: int = 16000
     temperature: float | None = None
+    framework: str = "react"
+    # the project's current files when the request is an edit (the starter edits them offline)
+    project_files: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
