@@ -1,0 +1,460 @@
+"""The embedded emulator keeps DynamoDB, S3 and Secrets Manager state across restarts.
+
+A restart is a new process (moto's state is process-global), so every test that
+restarts runs the emulator in a child started from `CHILD`; tests that only look
+at what gets journaled run it in process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from kiln.local.emulator import JOURNAL_NAME, Emulator, JournalError, read_journal, start_emulator
+
+pytestmark = pytest.mark.integration
+
+CHILD = r"""
+import sys, threading
+from pathlib import Path
+import boto3
+from kiln.local.emulator import start_emulator
+
+emulator = start_emulator(Path(sys.argv[1]))
+print(emulator.endpoint_url, flush=True)
+if len(sys.argv) > 2:
+    table, bucket = sys.argv[2], sys.argv[3]
+    ddb = boto3.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    s3 = boto3.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    s3.create_bucket(Bucket=bucket)
+    out = threading.Lock()
+
+    def write(worker):
+        n = 0
+        while True:
+            key = f"{worker}-{n}"
+            ddb.put_item(TableName=table, Item={"PK": {"S": key}, "n": {"N": str(n)}})
+            s3.put_object(Bucket=bucket, Key=key, Body=key.encode() * 100)
+            with out:
+                print("ack", key, flush=True)
+            n += 1
+
+    for worker in ("a", "b"):
+        threading.Thread(target=write, args=(worker,), daemon=True).start()
+sys.stdin.read()
+emulator.stop()
+"""
+
+
+class Child:
+    """An emulator in its own process: `stop()` is a clean shutdown, `kill()` is kill -9."""
+
+    def __init__(self, data_dir: Path, *writer_args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(data_dir), *writer_args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.endpoint_url = self.proc.stdout.readline().strip()
+        assert self.endpoint_url.startswith("http://"), "the emulator did not start"
+
+    def lines(self) -> Iterator[str]:
+        assert self.proc.stdout is not None
+        yield from self.proc.stdout
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=60) == 0
+
+    def kill(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., Child]]:
+    children: list[Child] = []
+
+    def start(data_dir: Path, *writer_args: str) -> Child:
+        child = Child(data_dir, *writer_args)
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        if child.proc.poll() is None:
+            child.proc.kill()
+            child.proc.wait()
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Emulator]:
+    running = start_emulator(tmp_path / "data")
+    yield running
+    running.stop()
+
+
+def client(service: str, endpoint_url: str) -> Any:
+    return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")  # type: ignore[call-overload]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def create_table(ddb: Any, name: str) -> None:
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def key(pk: str, sk: str = "META") -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def journal_lines(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / JOURNAL_NAME
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+# --- surviving a restart -----------------------------------------------------------------
+
+
+def test_an_item_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., Child]) -> None:
+    table = unique("t")
+    first = spawn(tmp_path)
+    ddb = client("dynamodb", first.endpoint_url)
+    create_table(ddb, table)
+    item = {**key("PROJECT#p1"), "name": {"S": "todo app"}, "tags": {"SS": ["a", "b"]}}
+    ddb.put_item(TableName=table, Item=item)
+    first.stop()
+
+    second = spawn(tmp_path)
+    got = client("dynamodb", second.endpoint_url).get_item(
+        TableName=table, Key=key("PROJECT#p1"), ConsistentRead=True
+    )
+    assert got["Item"] == item
+
+
+def test_an_s3_object_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., Child]) -> None:
+    bucket, name = unique("b"), "projects/p1/blobs/héllo wörld+1.txt"
+    first = spawn(tmp_path)
+    s3 = client("s3", first.endpoint_url)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(
+        Bucket=bucket, Key=name, Body=b"<h1>hi</h1>", ContentType="text/html", Metadata={"sha": "x"}
+    )
+    first.stop()
+
+    second = spawn(tmp_path)
+    got = client("s3", second.endpoint_url).get_object(Bucket=bucket, Key=name)
+    assert (got["Body"].read(), got["ContentType"], got["Metadata"]) == (
+        b"<h1>hi</h1>",
+        "text/html",
+        {"sha": "x"},
+    )
+
+
+def test_a_conditional_update_history_replays_to_the_same_item(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table = unique("t")
+    first = spawn(tmp_path)
+    ddb = client("dynamodb", first.endpoint_url)
+    create_table(ddb, table)
+    ddb.put_item(TableName=table, Item={**key("JOB#j1"), "status": {"S": "queued"}})
+
+    def transition(old: str, new: str) -> bool:
+        try:
+            ddb.update_item(
+                TableName=table,
+                Key=key("JOB#j1"),
+                UpdateExpression=(
+                    "SET #s = :new, history = list_append(if_not_exists(history, :e), :h)"
+                ),
+                ConditionExpression="#s = :old",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":old": {"S": old},
+                    ":new": {"S": new},
+                    ":e": {"L": []},
+                    ":h": {"L": [{"S": new}]},
+                },
+            )
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            return False
+        return True
+
+    assert [
+        transition("queued", "running"),
+        transition("queued", "running"),
+        transition("running", "succeeded"),
+        transition("running", "failed"),
+    ] == [True, False, True, False]
+    before = ddb.get_item(TableName=table, Key=key("JOB#j1"), ConsistentRead=True)["Item"]
+    first.stop()
+
+    second = spawn(tmp_path)
+    after = client("dynamodb", second.endpoint_url).get_item(
+        TableName=table, Key=key("JOB#j1"), ConsistentRead=True
+    )["Item"]
+    assert after == before
+    assert after["history"] == {"L": [{"S": "running"}, {"S": "succeeded"}]}
+
+
+def test_a_secret_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., Child]) -> None:
+    name = unique("kiln/schedule")
+    first = spawn(tmp_path)
+    client("secretsmanager", first.endpoint_url).create_secret(Name=name, SecretString="tok")
+    first.stop()
+
+    second = spawn(tmp_path)
+    got = client("secretsmanager", second.endpoint_url).get_secret_value(SecretId=name)
+    assert got["SecretString"] == "tok"
+
+
+def test_a_multipart_upload_survives_a_clean_restart(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    bucket = unique("b")
+    first = spawn(tmp_path)
+    s3 = client("s3", first.endpoint_url)
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(5 * 1024 * 1024) + b"tail"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="site.zip")["UploadId"]
+    parts = [
+        {
+            "PartNumber": n,
+            "ETag": s3.upload_part(
+                Bucket=bucket, Key="site.zip", UploadId=upload, PartNumber=n, Body=chunk
+            )["ETag"],
+        }
+        for n, chunk in ((1, body[: 5 * 1024 * 1024]), (2, body[5 * 1024 * 1024 :]))
+    ]
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="site.zip", UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+    first.stop()
+
+    second = spawn(tmp_path)
+    got = client("s3", second.endpoint_url).get_object(Bucket=bucket, Key="site.zip")
+    assert got["Body"].read() == body
+
+
+def test_every_acknowledged_write_survives_kill_9(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table, bucket = unique("t"), unique("b")
+    writer = spawn(tmp_path, table, bucket)
+    acked: list[str] = []
+    for line in writer.lines():
+        acked.append(line.split()[1])
+        if len(acked) == 150:
+            break
+    writer.kill()
+
+    second = spawn(tmp_path)
+    ddb = client("dynamodb", second.endpoint_url)
+    s3 = client("s3", second.endpoint_url)
+    items = {
+        item["PK"]["S"]
+        for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+        for item in page["Items"]
+    }
+    objects = {
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for obj in page.get("Contents", [])
+    }
+    assert set(acked) <= items
+    assert set(acked) <= objects
+
+
+# --- the journal file --------------------------------------------------------------------
+
+
+def test_a_torn_last_line_is_skipped_and_later_writes_still_persist(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table = unique("t")
+    first = spawn(tmp_path)
+    ddb = client("dynamodb", first.endpoint_url)
+    create_table(ddb, table)
+    ddb.put_item(TableName=table, Item=key("before"))
+    first.stop()
+    with (tmp_path / JOURNAL_NAME).open("ab") as f:
+        f.write(b'{"service":"dynamodb","method":"POST","path":"/","he')
+
+    second = spawn(tmp_path)
+    client("dynamodb", second.endpoint_url).put_item(TableName=table, Item=key("after"))
+    second.stop()
+
+    third = spawn(tmp_path)
+    items = client("dynamodb", third.endpoint_url).scan(TableName=table)["Items"]
+    assert sorted(i["PK"]["S"] for i in items) == ["after", "before"]
+
+
+def test_a_damaged_line_before_the_last_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / JOURNAL_NAME
+    good = json.dumps(
+        {"service": "s3", "method": "PUT", "path": "/b", "raw_uri": "/b", "headers": []}
+    )
+    path.write_text(f"{good}\nnot json\n{good}\n")
+    with pytest.raises(JournalError):
+        read_journal(path)
+
+
+def test_compaction_keeps_state_and_shrinks_the_journal(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table, bucket = unique("t"), unique("b")
+    first = spawn(tmp_path)
+    ddb = client("dynamodb", first.endpoint_url)
+    s3 = client("s3", first.endpoint_url)
+    create_table(ddb, table)
+    s3.create_bucket(Bucket=bucket)
+    for _ in range(40):
+        ddb.update_item(
+            TableName=table,
+            Key=key("QUOTA#o#day"),
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+    for n in range(10):
+        s3.put_object(Bucket=bucket, Key=f"tmp/{n}", Body=b"x" * 1000)
+        s3.delete_object(Bucket=bucket, Key=f"tmp/{n}")
+    s3.put_object(Bucket=bucket, Key="keep", Body=b"kept")
+    first.stop()
+    lines_before = len(journal_lines(tmp_path))
+    size_before = (tmp_path / JOURNAL_NAME).stat().st_size
+
+    second = spawn(tmp_path)
+    lines_after = len(journal_lines(tmp_path))
+    size_after = (tmp_path / JOURNAL_NAME).stat().st_size
+    ddb = client("dynamodb", second.endpoint_url)
+    s3 = client("s3", second.endpoint_url)
+    counter = ddb.get_item(TableName=table, Key=key("QUOTA#o#day"), ConsistentRead=True)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert counter["Item"]["n"] == {"N": "40"}
+    assert keys == ["keep"]
+    assert lines_after < lines_before
+    assert size_after < size_before
+
+
+def test_a_compacted_journal_restores_the_same_state_again(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table = unique("t")
+    first = spawn(tmp_path)
+    ddb = client("dynamodb", first.endpoint_url)
+    create_table(ddb, table)
+    for n in range(60):  # more than one BatchWriteItem of 25 after compaction
+        ddb.put_item(TableName=table, Item={**key(f"JOB#{n}"), "n": {"N": str(n)}})
+    first.stop()
+    spawn(tmp_path).stop()  # replays the raw journal and compacts it
+
+    third = spawn(tmp_path)  # replays only the compacted journal
+    items = client("dynamodb", third.endpoint_url).scan(TableName=table)["Items"]
+    assert sorted(int(i["n"]["N"]) for i in items) == list(range(60))
+
+
+# --- what is journaled -------------------------------------------------------------------
+
+
+def test_sqs_is_not_journaled(emulator: Emulator) -> None:
+    sqs = client("sqs", emulator.endpoint_url)
+    queue = sqs.create_queue(QueueName=unique("generate"))["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"job_id": "j1"}))
+    sqs.receive_message(QueueUrl=queue)
+    assert emulator.data_dir is not None
+    assert journal_lines(emulator.data_dir) == []
+
+
+def test_a_successful_write_is_journaled_before_it_is_answered(emulator: Emulator) -> None:
+    ddb = client("dynamodb", emulator.endpoint_url)
+    create_table(ddb, unique("t"))
+    assert emulator.data_dir is not None
+    [record] = journal_lines(emulator.data_dir)
+    assert record["service"] == "dynamodb"
+    assert ["X-Amz-Target", "DynamoDB_20120810.CreateTable"] in record["headers"]
+
+
+def test_a_failed_conditional_write_is_not_journaled(emulator: Emulator) -> None:
+    table = unique("t")
+    ddb = client("dynamodb", emulator.endpoint_url)
+    create_table(ddb, table)
+    ddb.put_item(TableName=table, Item=key("JOB#j1"))
+    assert emulator.data_dir is not None
+    before = journal_lines(emulator.data_dir)
+    with pytest.raises(ClientError) as failed:
+        ddb.put_item(
+            TableName=table, Item=key("JOB#j1"), ConditionExpression="attribute_not_exists(PK)"
+        )
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert journal_lines(emulator.data_dir) == before
+
+
+def test_reads_are_not_journaled(emulator: Emulator) -> None:
+    table, bucket = unique("t"), unique("b")
+    ddb = client("dynamodb", emulator.endpoint_url)
+    s3 = client("s3", emulator.endpoint_url)
+    create_table(ddb, table)
+    s3.create_bucket(Bucket=bucket)
+    s3.upload_fileobj(io.BytesIO(b"data"), bucket, "k")
+    assert emulator.data_dir is not None
+    before = journal_lines(emulator.data_dir)
+    ddb.get_item(TableName=table, Key=key("x"))
+    ddb.query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "x"}},
+    )
+    ddb.scan(TableName=table)
+    ddb.describe_table(TableName=table)
+    s3.get_object(Bucket=bucket, Key="k")["Body"].read()
+    s3.head_object(Bucket=bucket, Key="k")
+    s3.list_objects_v2(Bucket=bucket)
+    assert journal_lines(emulator.data_dir) == before
+
+
+def test_without_a_data_dir_the_emulator_still_serves() -> None:
+    running = start_emulator(None)
+    try:
+        sqs = client("sqs", running.endpoint_url)
+        assert sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
+    finally:
+        running.stop()
+    assert running.stats is None
