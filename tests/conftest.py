@@ -8,6 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from kiln.config import Settings
+from kiln.store.db import Store
+
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -21,11 +24,39 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """A real moto HTTP server for the whole test session."""
-    from moto.server import ThreadedMotoServer
+    """moto's real HTTP server on 127.0.0.1 (the same emulator `kiln dev` runs), in memory."""
+    from kiln.local.emulator import start_emulator
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    emulator = start_emulator(None)
+    yield emulator.endpoint_url
+    emulator.stop()
+
+
+@pytest.fixture
+def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings naming a fresh table, bucket and queues on the moto server, made from the
+    template's definitions (kiln.local.resources), so tests and infrastructure cannot drift."""
+    import uuid
+
+    import boto3
+
+    from kiln.local.resources import create_resources
+
+    suffix = uuid.uuid4().hex[:10]
+    names = create_resources(
+        boto3.session.Session(), table_name=f"kiln-{suffix}", bucket=f"kiln-{suffix}",
+        prefix=f"kiln-{suffix}", endpoint_url=moto_endpoint, region="us-east-1",
+    )
+    return Settings(
+        table_name=names["table"], bucket=names["bucket"],
+        generate_queue_url=names["generate_queue_url"],
+        deploy_queue_url=names["deploy_queue_url"],
+        aws_endpoint_url=moto_endpoint, aws_region="us-east-1",
+        llm_provider="starter", data_dir=tmp_path_factory.mktemp("kiln"),
+        flush_interval_s=0.05,
+    )
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    return Store(settings)

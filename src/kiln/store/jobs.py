@@ -81,8 +81,15 @@ def claim_job(store: Store, job_id: str, worker: str) -> dict[str, Any] | None:
             ConditionExpression="attribute_exists(PK) AND #s = :queued",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_values(
-                {":running": "running", ":queued": "queued", ":w": worker, ":now": ts,
-                 ":hb": hb_key(ts), ":zero": 0, ":one": 1}
+                {
+                    ":running": "running",
+                    ":queued": "queued",
+                    ":w": worker,
+                    ":now": ts,
+                    ":hb": hb_key(ts),
+                    ":zero": 0,
+                    ":one": 1,
+                }
             ),
             ReturnValues="ALL_NEW",
         )
@@ -97,22 +104,27 @@ def heartbeat(store: Store, job_id: str, worker: str) -> bool:
     """Refresh the lease; returns True when the user asked to cancel. Raises LeaseLost."""
     ts = now()
     try:
-        resp = store.ddb.update_item(
+        store.ddb.update_item(
             TableName=store.table,
             Key=_key(job_id),
-            UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb, "
-            "cancel_requested = if_not_exists(cancel_requested, :no)",
-            ConditionExpression="lease_owner = :w AND #s = :running",
+            UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb",
+            ConditionExpression="lease_owner = :w AND #s = :running "
+            "AND attribute_not_exists(cancel_requested)",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values({":now": ts, ":hb": hb_key(ts), ":w": worker,
-                                                 ":running": "running", ":no": False}),
-            ReturnValues="UPDATED_NEW",
+            ExpressionAttributeValues=to_values(
+                {":now": ts, ":hb": hb_key(ts), ":w": worker, ":running": "running"}
+            ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except Exception as exc:
-        if is_conditional_failure(exc):
-            raise LeaseLost("the job was taken over or finished") from exc
-        raise
-    return bool(from_item(resp["Attributes"]).get("cancel_requested"))
+        if not is_conditional_failure(exc):
+            raise
+        old = getattr(exc, "response", {}).get("Item")
+        item = from_item(old) if old else get_job(store, job_id)
+        if item.get("lease_owner") == worker and item.get("status") == "running":
+            return bool(item.get("cancel_requested"))
+        raise LeaseLost("the job was taken over or finished") from exc
+    return False
 
 
 def finish_job(
@@ -121,7 +133,7 @@ def finish_job(
     """running -> final state, only by the lease owner."""
     values = {":final": status.value, ":w": worker, ":running": "running", ":t": now_iso()}
     sets = ["#s = :final", "finished_at = :t"]
-    for i, (name, value) in enumerate(fields.items()):
+    for i, (_name, value) in enumerate(fields.items()):
         sets.append(f"#f{i} = :f{i}")
         values[f":f{i}"] = value
     names = {"#s": "status", **{f"#f{i}": n for i, n in enumerate(fields)}}
@@ -153,8 +165,9 @@ def request_cancel(store: Store, job_id: str, owner: str) -> str:
             UpdateExpression="SET #s = :c, finished_at = :t REMOVE GSI2PK, GSI2SK",
             ConditionExpression="#s = :queued",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values({":c": "cancelled", ":queued": "queued",
-                                                 ":t": now_iso()}),
+            ExpressionAttributeValues=to_values(
+                {":c": "cancelled", ":queued": "queued", ":t": now_iso()}
+            ),
         )
         return JobStatus.cancelled.value
     except Exception as exc:
@@ -181,8 +194,13 @@ def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
             ConditionExpression="#s = :running AND heartbeat_at = :old",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_values(
-                {":queued": "queued", ":running": "running", ":now": ts, ":hb": hb_key(ts),
-                 ":old": heartbeat_at}
+                {
+                    ":queued": "queued",
+                    ":running": "running",
+                    ":now": ts,
+                    ":hb": hb_key(ts),
+                    ":old": heartbeat_at,
+                }
             ),
         )
         return True
@@ -202,8 +220,15 @@ def fail_stale_job(store: Store, job_id: str, heartbeat_at: float, code: str, me
             ConditionExpression="#s IN (:running, :queued) AND heartbeat_at = :old",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_values(
-                {":failed": "failed", ":running": "running", ":queued": "queued",
-                 ":t": now_iso(), ":c": code, ":m": message, ":old": heartbeat_at}
+                {
+                    ":failed": "failed",
+                    ":running": "running",
+                    ":queued": "queued",
+                    ":t": now_iso(),
+                    ":c": code,
+                    ":m": message,
+                    ":old": heartbeat_at,
+                }
             ),
         )
         return True
@@ -254,9 +279,14 @@ def append_events(store: Store, job_id: str, events: list[dict[str, Any]]) -> No
     store.ddb.put_item(
         TableName=store.table,
         Item=to_item(
-            {"PK": f"JOB#{job_id}", "SK": f"EVENT#{last:08d}", "first": first, "last": last,
-             "data": json.dumps(events, separators=(",", ":")),
-             "expires_at": int(now()) + _TTL_S}
+            {
+                "PK": f"JOB#{job_id}",
+                "SK": f"EVENT#{last:08d}",
+                "first": first,
+                "last": last,
+                "data": json.dumps(events, separators=(",", ":")),
+                "expires_at": int(now()) + _TTL_S,
+            }
         ),
         ConditionExpression="attribute_not_exists(PK)",
     )
@@ -268,9 +298,7 @@ def read_events(
     resp = store.ddb.query(
         TableName=store.table,
         KeyConditionExpression="PK = :pk AND SK > :after",
-        ExpressionAttributeValues=to_item(
-            {":pk": f"JOB#{job_id}", ":after": f"EVENT#{after:08d}"}
-        ),
+        ExpressionAttributeValues=to_item({":pk": f"JOB#{job_id}", ":after": f"EVENT#{after:08d}"}),
         ConsistentRead=True,
     )
     events: list[dict[str, Any]] = []

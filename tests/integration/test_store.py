@@ -1,0 +1,150 @@
+"""Store transitions on the moto server: conditional writes decide every race."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiln.errors import Conflict, LeaseLost, NotFound
+from kiln.jobs import EventSink, sweep
+from kiln.models import FileEntry, Framework, JobStatus
+from kiln.store import blobs, projects, quotas
+from kiln.store import jobs as store_jobs
+from kiln.store.db import Store
+from kiln.store.sessions import create_session, owner_for_token
+
+pytestmark = pytest.mark.integration
+
+
+def _job(store: Store, job_id: str = "j_1", owner: str = "o_a") -> str:
+    store_jobs.create_job(store, job_id, {"kind": "generate", "owner": owner})
+    return job_id
+
+
+def test_session_token_is_stored_only_as_its_hash(store: Store) -> None:
+    token, owner = create_session(store)
+    items = store.ddb.scan(TableName=store.table)["Items"]
+    assert token not in repr(items)
+    assert owner_for_token(store, token) == owner
+    assert owner_for_token(store, token + "x") is None
+
+
+def test_a_job_is_claimed_once(store: Store) -> None:
+    _job(store)
+    assert store_jobs.claim_job(store, "j_1", "w1") is not None
+    assert store_jobs.claim_job(store, "j_1", "w2") is None
+
+
+def test_only_the_lease_owner_can_finish(store: Store) -> None:
+    _job(store)
+    store_jobs.claim_job(store, "j_1", "w1")
+    with pytest.raises(LeaseLost):
+        store_jobs.finish_job(store, "j_1", "w2", JobStatus.succeeded, {})
+    store_jobs.finish_job(store, "j_1", "w1", JobStatus.succeeded, {"version": 1})
+    assert store_jobs.get_job(store, "j_1")["status"] == "succeeded"
+
+
+def test_another_owners_job_is_not_found(store: Store) -> None:
+    _job(store, owner="o_a")
+    with pytest.raises(NotFound):
+        store_jobs.get_job(store, "j_1", owner="o_b")
+
+
+def test_heartbeat_reports_a_cancel_request(store: Store) -> None:
+    _job(store)
+    store_jobs.claim_job(store, "j_1", "w1")
+    assert store_jobs.heartbeat(store, "j_1", "w1") is False
+    assert store_jobs.request_cancel(store, "j_1", "o_a") == "running"
+    assert store_jobs.heartbeat(store, "j_1", "w1") is True
+
+
+def test_cancelling_a_queued_job_cancels_it_at_once(store: Store) -> None:
+    _job(store)
+    assert store_jobs.request_cancel(store, "j_1", "o_a") == "cancelled"
+    assert store_jobs.claim_job(store, "j_1", "w1") is None
+
+
+def test_events_come_back_in_order_after_a_sequence_number(store: Store) -> None:
+    _job(store)
+    store_jobs.claim_job(store, "j_1", "w1")
+    sink = EventSink(store, "j_1", "w1", start_seq=0)
+    for i in range(50):
+        sink.add({"type": "text", "text": f"t{i}"})
+        if i % 7 == 0:
+            sink.flush()
+    sink.close()
+    events = store_jobs.read_events(store, "j_1", after=0)
+    assert [e["seq"] for e in events] == list(range(1, 51))
+    assert [e["seq"] for e in store_jobs.read_events(store, "j_1", after=23)] == list(
+        range(24, 51)
+    )
+    assert store_jobs.last_event_seq(store, "j_1") == 50
+
+
+def test_event_writes_grow_with_flushes_not_with_events(store: Store) -> None:
+    _job(store)
+    store_jobs.claim_job(store, "j_1", "w1")
+    sink = EventSink(store, "j_1", "w1", start_seq=0)
+    for i in range(2000):
+        sink.add({"type": "file_chunk", "path": "a", "text": "x" * 8})
+    sink.close()
+    assert sink.writes <= 5
+    assert len(store_jobs.read_events(store, "j_1", after=0)) == 2000
+
+
+def test_sweeper_requeues_a_stale_job_then_fails_it_after_max_attempts(store: Store) -> None:
+    _job(store)
+    for attempt in range(1, store.settings.max_attempts + 1):
+        assert store_jobs.claim_job(store, "j_1", f"w{attempt}") is not None
+        counts = sweep(store, cutoff_s=0.0)
+        expected = "requeued" if attempt < store.settings.max_attempts else "failed"
+        assert counts[expected] == 1
+    job = store_jobs.get_job(store, "j_1")
+    assert job["status"] == "failed" and job["error_code"] == "worker_lost"
+    messages = store.sqs.receive_message(
+        QueueUrl=store.settings.generate_queue_url, MaxNumberOfMessages=10
+    ).get("Messages", [])
+    assert len(messages) == store.settings.max_attempts - 1
+
+
+def test_a_swept_worker_loses_its_lease(store: Store) -> None:
+    _job(store)
+    store_jobs.claim_job(store, "j_1", "w1")
+    sweep(store, cutoff_s=0.0)
+    with pytest.raises(LeaseLost):
+        store_jobs.heartbeat(store, "j_1", "w1")
+
+
+def test_a_version_number_is_written_once(store: Store) -> None:
+    p = projects.create_project(store, owner="o_a", name="x", framework=Framework.react)
+    manifest = {"a.txt": FileEntry(sha256="0" * 64, size=1)}
+    kwargs = {"manifest": manifest, "parent": None, "prompt": "p", "job_id": None}
+    projects.put_version(store, p["project_id"], 1, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(Conflict) as err:
+        projects.put_version(store, p["project_id"], 1, **kwargs)  # type: ignore[arg-type]
+    assert err.value.code == "version_conflict"
+    assert err.value.details == {"current_version": 1}
+
+
+def test_the_latest_pointer_never_moves_back(store: Store) -> None:
+    p = projects.create_project(store, owner="o_a", name="x", framework=Framework.vue)
+    pid = p["project_id"]
+    for n in (2, 1):
+        projects.put_version(store, pid, n, manifest={}, parent=None, prompt=None, job_id=None)
+    assert projects.get_project(store, pid, "o_a")["latest_version"] == 2
+
+
+def test_blobs_are_content_addressed_and_unchanged_files_are_not_uploaded(store: Store) -> None:
+    first = blobs.put_files(store, "p_1", {"a": "same", "b": "one"})
+    second = blobs.put_files(store, "p_1", {"a": "same", "b": "two"}, known=first)
+    assert first["a"] == second["a"] and first["b"] != second["b"]
+    keys = [o["Key"] for o in store.s3.list_objects_v2(Bucket=store.bucket)["Contents"]]
+    assert len(keys) == 3
+    assert blobs.get_files(store, "p_1", second) == {"a": "same", "b": "two"}
+
+
+def test_daily_quota_refuses_past_the_limit(store: Store) -> None:
+    for _ in range(3):
+        quotas.take(store, "o_a", limit=3)
+    with pytest.raises(Exception) as err:
+        quotas.take(store, "o_a", limit=3)
+    assert getattr(err.value, "code", "") == "quota_exceeded"
