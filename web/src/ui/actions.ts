@@ -1,0 +1,523 @@
+/**
+ * What the user can do, as plain async functions over the store, the API client
+ * and the preview. Views call these; nothing here touches the DOM except downloads.
+ */
+import { ApiError, type ApiClient } from "../api/client";
+import { FINAL_STATUSES, type Job, type Project } from "../api/types";
+import { isLatest, isStreaming, type AppState, type Problem, type Turn } from "../state/app";
+import { diffFiles, hasChanges, preferredFile } from "../state/files";
+import { formatRoute, parseRoute } from "../state/route";
+import type { Store } from "../state/store";
+import { applyEvents, startStream, type Files } from "../state/stream";
+import { reveal } from "../state/tree";
+import { emptyTurn, turnsFromVersions, withJob } from "../state/turns";
+import { effectsBetween, PreviewBridge } from "./preview-bridge";
+
+const JOB_KEY = "kiln.job";
+const POLL_MS = 300;
+
+interface SavedJob {
+  jobId: string;
+  projectId: string;
+  prompt: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.file ? `${p.file}${p.line ? `:${p.line}` : ""}${p.column ? `:${p.column}` : ""}` : "";
+  return where ? `${where}: ${p.message}` : p.message;
+}
+
+export class Actions {
+  readonly preview: PreviewBridge;
+  private polling: string | null = null;
+  private turnSeq = 0;
+
+  constructor(
+    readonly store: Store<AppState>,
+    readonly api: ApiClient,
+  ) {
+    this.preview = new PreviewBridge((p) => this.addProblem(p));
+  }
+
+  private get state(): AppState {
+    return this.store.get();
+  }
+
+  toast(kind: "error" | "info", text: string): void {
+    this.store.set({ toast: { kind, text } });
+  }
+
+  fail(err: unknown): void {
+    this.toast("error", describeError(err));
+  }
+
+  // --- start-up and navigation --------------------------------------------------------
+
+  async boot(): Promise<void> {
+    try {
+      await this.api.ensureSession();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    void this.api.providers().then(
+      (providers) => this.store.set({ providers }),
+      () => this.store.set({ providers: [] }),
+    );
+    void this.refreshProjects();
+    const saved = readSavedJob();
+    const route = parseRoute(location.hash);
+    if (route.projectId) await this.openProject(route.projectId, route.version);
+    if (saved && (route.projectId === null || saved.projectId === route.projectId)) {
+      this.resume(saved);
+    }
+    window.addEventListener("hashchange", () => void this.followHash());
+  }
+
+  private async followHash(): Promise<void> {
+    const route = parseRoute(location.hash);
+    const { project, version } = this.state;
+    if (route.projectId === (project?.project_id ?? null)) {
+      if (route.version !== null && route.version !== version && route.projectId) {
+        await this.viewVersion(route.version);
+      }
+      return;
+    }
+    if (isStreaming(this.state)) return;
+    if (route.projectId) await this.openProject(route.projectId, route.version);
+    else this.newProject();
+  }
+
+  async refreshProjects(): Promise<void> {
+    try {
+      const projects = await this.api.projects();
+      projects.sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+      this.store.set({ projects });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  newProject(): void {
+    if (isStreaming(this.state)) return;
+    this.preview.clear();
+    this.store.set({
+      project: null,
+      version: null,
+      versions: [],
+      saved: {},
+      files: {},
+      selected: null,
+      turns: [],
+      problems: [],
+      job: null,
+      historyOpen: false,
+    });
+    setHash(null, null);
+  }
+
+  async openProject(projectId: string, version: number | null = null): Promise<void> {
+    try {
+      const [project, versions] = await Promise.all([
+        this.api.project(projectId),
+        this.api.versions(projectId),
+      ]);
+      const wanted = version ?? project.latest_version;
+      const turns = turnsFromVersions(versions);
+      this.store.set({ project, versions, turns, framework: project.framework, problems: [], job: null });
+      if (wanted > 0) await this.showVersion(project, wanted);
+      else this.store.set({ version: 0, saved: {}, files: {}, selected: null });
+      setHash(project.project_id, version);
+      void this.fillTurns(turns);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        this.toast("error", "That project was not found. It may belong to another browser session.");
+        this.newProject();
+      } else {
+        this.fail(err);
+      }
+    }
+  }
+
+  private async showVersion(project: Project, n: number): Promise<void> {
+    const v = await this.api.version(project.project_id, n);
+    const paths = Object.keys(v.files);
+    const keep = this.state.selected && paths.includes(this.state.selected) ? this.state.selected : null;
+    this.store.set({
+      version: v.version,
+      saved: v.files,
+      files: v.files,
+      selected: keep ?? preferredFile(paths),
+      problems: [],
+    });
+    this.preview.load(project.project_id, project.framework, v.files);
+  }
+
+  /** After a reload, bring back each turn's plan and usage from its job (best effort). */
+  private async fillTurns(turns: readonly Turn[]): Promise<void> {
+    const recent = turns.filter((t) => t.jobId).slice(-20);
+    await Promise.all(
+      recent.map(async (turn) => {
+        try {
+          const job = await this.api.job(turn.jobId!, 0);
+          this.updateTurn(turn.key, (t) => ({ ...withJob(t, job), status: t.status, version: t.version }));
+        } catch {
+          // Jobs expire after 30 days; the turn keeps its prompt.
+        }
+      }),
+    );
+  }
+
+  async viewVersion(n: number): Promise<void> {
+    const project = this.state.project;
+    if (!project || isStreaming(this.state)) return;
+    try {
+      await this.showVersion(project, n);
+      setHash(project.project_id, n === project.latest_version ? null : n);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  // --- files --------------------------------------------------------------------------
+
+  select(path: string): void {
+    this.store.set({ selected: path, closed: reveal(this.state.closed, path) });
+  }
+
+  editFile(path: string, content: string): void {
+    if (isStreaming(this.state) || this.state.files[path] === content) return;
+    this.store.set({ files: { ...this.state.files, [path]: content } });
+  }
+
+  /** Applies the editor's content to the running preview (debounced by the editor). */
+  previewFile(path: string, content: string): void {
+    this.preview.apply([{ kind: "write", path, content }]);
+  }
+
+  async save(): Promise<boolean> {
+    const { project, version, saved, files } = this.state;
+    if (!project || version === null || this.state.saving) return false;
+    const changes = diffFiles(saved, files);
+    if (!hasChanges(changes)) return true;
+    if (!isLatest(this.state)) {
+      this.toast("error", `You are viewing v${version}. Restore it first, then edit.`);
+      return false;
+    }
+    this.store.set({ saving: true });
+    try {
+      const summary = await this.api.saveVersion(project.project_id, {
+        base_version: version,
+        ...changes,
+        message: "Edited by hand",
+      });
+      const next = { ...project, latest_version: summary.version };
+      this.store.set({
+        project: next,
+        version: summary.version,
+        saved: files,
+        versions: [summary, ...this.state.versions],
+        turns: [...this.state.turns, { ...turnsFromVersions([summary])[0]!, prompt: "Edited by hand" }],
+      });
+      this.toast("info", `Saved as v${summary.version}`);
+      void this.refreshProjects();
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "version_conflict") {
+        const current = err.details?.["current_version"];
+        this.toast("error", `This project changed meanwhile (now v${String(current ?? "?")}). Copy your edits and reload.`);
+      } else {
+        this.fail(err);
+      }
+      return false;
+    } finally {
+      this.store.set({ saving: false });
+    }
+  }
+
+  async restore(n: number): Promise<void> {
+    const project = this.state.project;
+    if (!project || isStreaming(this.state)) return;
+    try {
+      const latest = project.latest_version;
+      const [old, current] = await Promise.all([
+        this.api.version(project.project_id, n),
+        this.api.version(project.project_id, latest),
+      ]);
+      const deleted = Object.keys(current.files).filter((p) => !(p in old.files));
+      const summary = await this.api.saveVersion(project.project_id, {
+        base_version: latest,
+        files: old.files,
+        deleted,
+        message: `Restored v${n}`,
+      });
+      this.store.set({ historyOpen: false });
+      await this.openProject(project.project_id, null);
+      this.toast("info", `Restored v${n} as v${summary.version}`);
+      void this.refreshProjects();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async downloadZip(): Promise<void> {
+    const { project, version } = this.state;
+    if (!project || !version) return;
+    try {
+      const blob = await this.api.archive(project.project_id, version);
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = `${slug(project.name)}-v${version}.zip`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  // --- generation ---------------------------------------------------------------------
+
+  async send(prompt: string): Promise<boolean> {
+    const text = prompt.trim();
+    if (!text || isStreaming(this.state)) return false;
+    if (this.state.project && hasChanges(diffFiles(this.state.saved, this.state.files))) {
+      if (!(await this.save())) return false;
+    }
+    const { project, version, framework, provider, providers } = this.state;
+    const key = `t${Date.now()}-${this.turnSeq++}`;
+    this.store.set({ turns: [...this.state.turns, emptyTurn(key, text)], problems: [] });
+    const chosen = providers.find((p) => p.name === provider);
+    try {
+      const accepted = await this.api.generate({
+        prompt: text,
+        framework: project?.framework ?? framework,
+        ...(project ? { project_id: project.project_id } : {}),
+        ...(project && version !== null && !isLatest(this.state) ? { base_version: version } : {}),
+        ...(chosen ? { provider: chosen.name } : {}),
+        ...(chosen?.default_model ? { model: chosen.default_model } : {}),
+      });
+      this.updateTurn(key, (t) => ({
+        ...t,
+        jobId: accepted.job_id,
+        status: "queued",
+        notice: accepted.notice ?? null,
+        provider: accepted.provider,
+      }));
+      const saved: SavedJob = { jobId: accepted.job_id, projectId: accepted.project_id, prompt: text };
+      sessionStorage.setItem(JOB_KEY, JSON.stringify(saved));
+      if (!project) {
+        const now = new Date().toISOString();
+        this.store.set({
+          project: {
+            project_id: accepted.project_id,
+            name: text.slice(0, 60),
+            framework,
+            latest_version: 0,
+            created_at: now,
+            updated_at: now,
+          },
+          version: 0,
+        });
+        setHash(accepted.project_id, null);
+      }
+      this.follow(accepted.job_id, accepted.project_id, key);
+      return true;
+    } catch (err) {
+      this.updateTurn(key, (t) => ({ ...t, status: "failed", error: describeError(err) }));
+      return false;
+    }
+  }
+
+  fix(problem: Problem): void {
+    void this.send(`Fix this error: ${formatProblem(problem)}`);
+  }
+
+  async cancel(): Promise<void> {
+    const job = this.state.job;
+    if (!job) return;
+    try {
+      await this.api.cancelJob(job.jobId);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private resume(saved: SavedJob): void {
+    const key = `resumed-${saved.jobId}`;
+    const existing = this.state.turns.find((t) => t.jobId === saved.jobId);
+    if (!existing) this.store.set({ turns: [...this.state.turns, { ...emptyTurn(key, saved.prompt), jobId: saved.jobId, status: "queued" }] });
+    this.follow(saved.jobId, saved.projectId, existing?.key ?? key);
+  }
+
+  /** Start streaming a job into the editor and the preview. */
+  private follow(jobId: string, projectId: string, turnKey: string): void {
+    const livePreview = this.preview.loadedProject === projectId;
+    this.store.set({
+      job: { jobId, projectId, turnKey, status: "queued", stream: startStream(this.state.saved), next: 0, livePreview },
+    });
+    void this.poll(jobId);
+  }
+
+  private async poll(jobId: string): Promise<void> {
+    this.polling = jobId;
+    let failures = 0;
+    while (this.polling === jobId) {
+      const active = this.state.job;
+      if (!active || active.jobId !== jobId) return;
+      let job: Job;
+      try {
+        job = await this.api.job(jobId, active.next);
+        failures = 0;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          this.finishJob(null, "This job no longer exists.");
+          return;
+        }
+        failures += 1;
+        this.updateTurn(active.turnKey, (t) => ({ ...t, message: `Reconnecting… (${describeError(err)})` }));
+        await sleep(Math.min(5000, POLL_MS * 2 ** failures));
+        continue;
+      }
+      this.applyJob(job);
+      if (FINAL_STATUSES.includes(job.status)) {
+        await this.finishJob(job, null);
+        return;
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  private applyJob(job: Job): void {
+    const active = this.state.job;
+    if (!active) return;
+    const { state: stream, effects } = applyEvents(active.stream, job.events);
+    if (active.livePreview) this.preview.apply(effects);
+    const writing = stream.writing;
+    const patch: Partial<AppState> = {
+      job: { ...active, status: job.status, stream, next: job.next },
+      files: stream.files,
+    };
+    if (writing) {
+      patch.selected = writing;
+      patch.closed = reveal(this.state.closed, writing);
+    }
+    this.store.set(patch);
+    this.updateTurn(active.turnKey, (t) => ({
+      ...t,
+      jobId: job.job_id,
+      status: job.status,
+      plan: stream.plan,
+      phase: stream.phase,
+      message: writing ? `Writing ${writing}` : stream.message,
+      files: stream.touched,
+      usage:
+        job.usage ??
+        (stream.usage.input_tokens || stream.usage.output_tokens ? { ...stream.usage } : t.usage),
+      notice: job.notice ?? t.notice,
+      provider: job.provider ?? t.provider,
+      model: job.model ?? t.model,
+    }));
+  }
+
+  private async finishJob(job: Job | null, error: string | null): Promise<void> {
+    const active = this.state.job;
+    this.polling = null;
+    sessionStorage.removeItem(JOB_KEY);
+    if (!active) return;
+    const failed = !job || job.status !== "succeeded" || job.version === null || job.version === undefined;
+    this.updateTurn(active.turnKey, (t) => ({
+      ...(job ? withJob(t, job) : t),
+      plan: t.plan || (job ? withJob(t, job).plan : ""),
+      message: "",
+      error: error ?? job?.error?.message ?? (job?.status === "cancelled" ? "Cancelled." : null),
+    }));
+    if (failed) {
+      // Nothing was saved: go back to the files the job started from.
+      const base = active.stream.base;
+      if (active.livePreview) this.preview.apply(effectsBetween(active.stream.files, base));
+      this.store.set({ job: null, files: base });
+      return;
+    }
+    try {
+      const [project, versions, version] = await Promise.all([
+        this.api.project(active.projectId),
+        this.api.versions(active.projectId),
+        this.api.version(active.projectId, job.version!),
+      ]);
+      const paths = Object.keys(version.files);
+      const selected = this.state.selected && paths.includes(this.state.selected) ? this.state.selected : preferredFile(paths);
+      this.store.set({
+        job: null,
+        project,
+        versions,
+        version: version.version,
+        saved: version.files,
+        files: version.files,
+        selected,
+        framework: project.framework,
+      });
+      if (active.livePreview && this.preview.loadedProject === project.project_id) {
+        const deps = version.files["package.json"] !== active.stream.files["package.json"];
+        if (deps) this.preview.load(project.project_id, project.framework, version.files);
+        else this.preview.apply(effectsBetween(active.stream.files, version.files));
+      } else {
+        this.preview.load(project.project_id, project.framework, version.files);
+      }
+      setHash(project.project_id, null);
+      void this.refreshProjects();
+    } catch (err) {
+      this.store.set({ job: null });
+      this.fail(err);
+    }
+  }
+
+  private updateTurn(key: string, change: (t: Turn) => Turn): void {
+    this.store.set({ turns: this.state.turns.map((t) => (t.key === key ? change(t) : t)) });
+  }
+
+  // --- problems -----------------------------------------------------------------------
+
+  addProblem(problem: Problem): void {
+    const same = (p: Problem): boolean =>
+      p.message === problem.message && p.file === problem.file && p.line === problem.line;
+    if (this.state.problems.some(same)) return;
+    this.store.set({ problems: [...this.state.problems, problem].slice(-50) });
+  }
+
+  clearProblems(): void {
+    this.store.set({ problems: [] });
+  }
+}
+
+function readSavedJob(): SavedJob | null {
+  try {
+    const raw = sessionStorage.getItem(JOB_KEY);
+    return raw ? (JSON.parse(raw) as SavedJob) : null;
+  } catch {
+    return null;
+  }
+}
+
+function setHash(projectId: string | null, version: number | null): void {
+  const next = formatRoute({ projectId, version });
+  if (location.hash !== next && !(next === "#/" && location.hash === "")) {
+    history.replaceState(null, "", next);
+  }
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "project";
+}
+
+export type { Files };

@@ -1,0 +1,154 @@
+/** Left panel: the conversation with the model and the prompt box. */
+import { FRAMEWORKS, type Framework } from "../api/types";
+import { isStreaming, type AppState, type Turn } from "../state/app";
+import type { Store } from "../state/store";
+import type { Actions } from "./actions";
+import { formatUsage, h, icon, replaceChildren } from "./dom";
+
+const FRAMEWORK_LABELS: Record<Framework, string> = {
+  react: "React",
+  vue: "Vue",
+  vanilla: "Vanilla JS",
+  python: "Python",
+};
+
+const EXAMPLES = [
+  "A todo list with filters and local storage",
+  "A pomodoro timer with a progress ring",
+  "A markdown note editor with live preview",
+];
+
+export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Actions): void {
+  const list = h("div", { class: "turns", testid: "turns" });
+  const prompt = h("textarea", {
+    class: "prompt-input",
+    testid: "prompt-input",
+    rows: 3,
+    placeholder: "Describe the app you want…",
+    "aria-label": "Prompt",
+  });
+  const framework = h("select", { class: "select", testid: "framework-select", "aria-label": "Framework" });
+  for (const f of FRAMEWORKS) framework.append(h("option", { value: f }, FRAMEWORK_LABELS[f]));
+  const provider = h("select", { class: "select", testid: "provider-select", "aria-label": "Model" });
+  const send = h("button", { class: "btn btn-primary send", testid: "send-button", title: "Send (Ctrl+Enter)" }, icon("send"), "Send");
+  const stop = h("button", { class: "btn btn-ghost", testid: "cancel-button", title: "Stop this generation" }, icon("stop"), "Stop");
+
+  const submit = async (): Promise<void> => {
+    const text = prompt.value;
+    if (!text.trim()) {
+      prompt.focus();
+      return;
+    }
+    if (await actions.send(text)) prompt.value = "";
+  };
+  send.addEventListener("click", () => void submit());
+  stop.addEventListener("click", () => void actions.cancel());
+  prompt.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) {
+      e.preventDefault();
+      void submit();
+    }
+  });
+  framework.addEventListener("change", () => store.set({ framework: framework.value as Framework }));
+  provider.addEventListener("change", () => store.set({ provider: provider.value }));
+
+  const composer = h(
+    "div",
+    { class: "composer" },
+    prompt,
+    h("div", { class: "composer-row" }, framework, provider, h("span", { class: "spacer" }), stop, send),
+  );
+  root.append(h("div", { class: "panel-head" }, h("span", { class: "panel-title" }, "Chat")), list, composer);
+
+  store.watch(["turns", "project"], (s) => drawTurns(list, s, (text) => {
+    prompt.value = text;
+    prompt.focus();
+  }));
+  store.watch(["job", "project", "framework"], (s) => {
+    const busy = isStreaming(s);
+    send.disabled = busy;
+    stop.hidden = !busy;
+    framework.value = s.project?.framework ?? s.framework;
+    framework.disabled = s.project !== null;
+    framework.title = s.project ? "A project keeps the framework it was created with" : "Framework";
+    prompt.placeholder = s.project ? "Ask for a change…" : "Describe the app you want…";
+  });
+  store.watch(["providers", "provider"], (s) => {
+    const options = [h("option", { value: "" }, "Default model")];
+    for (const p of s.providers) {
+      const label = p.is_model ? `${p.name}${p.default_model ? ` · ${p.default_model}` : ""}` : `${p.name} (offline templates)`;
+      options.push(h("option", { value: p.name, disabled: !p.configured }, p.configured ? label : `${label} (not configured)`));
+    }
+    replaceChildren(provider, ...options);
+    provider.value = s.provider;
+  });
+}
+
+function drawTurns(list: HTMLElement, s: AppState, useExample: (text: string) => void): void {
+  const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  if (s.turns.length === 0) {
+    replaceChildren(
+      list,
+      h(
+        "div",
+        { class: "empty-chat" },
+        h("div", { class: "empty-mark" }, icon("sparkles", 22)),
+        h("h2", {}, s.project ? "No messages yet" : "What should we build?"),
+        h("p", {}, "Describe an app in plain words. kiln writes the files, runs them in the preview and keeps every version."),
+        h(
+          "div",
+          { class: "examples" },
+          ...EXAMPLES.map((text) => h("button", { class: "example", onclick: () => useExample(text) }, text)),
+        ),
+      ),
+    );
+    return;
+  }
+  replaceChildren(list, ...s.turns.map(drawTurn));
+  if (stick) list.scrollTop = list.scrollHeight;
+}
+
+function statusLabel(turn: Turn): string {
+  switch (turn.status) {
+    case "sending":
+      return "Sending…";
+    case "queued":
+      return "Queued";
+    case "running":
+      return turn.message || "Thinking…";
+    case "succeeded":
+      return turn.version ? `Saved as v${turn.version}` : "Done";
+    case "failed":
+      return "Failed";
+    case "cancelled":
+      return "Cancelled";
+  }
+}
+
+function drawTurn(turn: Turn): HTMLElement {
+  const running = turn.status === "queued" || turn.status === "running" || turn.status === "sending";
+  const meta: (string | null)[] = [turn.provider, turn.model];
+  return h(
+    "div",
+    { class: "turn", testid: "turn", "data-status": turn.status },
+    h("div", { class: "bubble user" }, turn.prompt),
+    h(
+      "div",
+      { class: "reply" },
+      turn.notice ? h("div", { class: "notice", testid: "notice", role: "note" }, icon("alert", 14), h("span", {}, turn.notice)) : null,
+      turn.plan ? h("div", { class: "plan" }, turn.plan.trim()) : null,
+      turn.files.length
+        ? h("div", { class: "touched" }, ...turn.files.slice(0, 12).map((f) => h("span", { class: "chip" }, f)), turn.files.length > 12 ? h("span", { class: "chip" }, `+${turn.files.length - 12}`) : null)
+        : null,
+      turn.error ? h("div", { class: "turn-error", role: "alert" }, turn.error) : null,
+      h(
+        "div",
+        { class: "turn-foot" },
+        h("span", { class: `status-dot ${turn.status}` }),
+        h("span", { class: "turn-status", testid: "turn-status" }, running ? h("span", { class: "shimmer" }, statusLabel(turn)) : statusLabel(turn)),
+        turn.usage ? h("span", { class: "usage", testid: "usage" }, formatUsage(turn.usage)) : null,
+        meta.some(Boolean) ? h("span", { class: "muted" }, meta.filter(Boolean).join(" · ")) : null,
+      ),
+    ),
+  );
+}

@@ -1,0 +1,134 @@
+/** CodeMirror 6, loaded on demand: one view whose document follows the selected file. */
+import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  foldGutter,
+  indentOnInput,
+  syntaxHighlighting,
+  type LanguageSupport,
+} from "@codemirror/language";
+import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
+import { Compartment, EditorState, type Extension } from "@codemirror/state";
+import {
+  EditorView,
+  drawSelection,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  keymap,
+  lineNumbers,
+} from "@codemirror/view";
+import { languageOf } from "../state/tree";
+
+export interface EditorHandle {
+  show(path: string, content: string, readOnly: boolean): void;
+  destroy(): void;
+}
+
+async function languageFor(path: string): Promise<LanguageSupport | null> {
+  switch (languageOf(path)) {
+    case "javascript":
+      return (await import("@codemirror/lang-javascript")).javascript();
+    case "jsx":
+      return (await import("@codemirror/lang-javascript")).javascript({ jsx: true });
+    case "typescript":
+      return (await import("@codemirror/lang-javascript")).javascript({ typescript: true });
+    case "tsx":
+      return (await import("@codemirror/lang-javascript")).javascript({ typescript: true, jsx: true });
+    case "html":
+      return (await import("@codemirror/lang-html")).html();
+    case "css":
+      return (await import("@codemirror/lang-css")).css();
+    case "json":
+      return (await import("@codemirror/lang-json")).json();
+    case "vue":
+      return (await import("@codemirror/lang-vue")).vue();
+    case "python":
+      return (await import("@codemirror/lang-python")).python();
+    default:
+      return null;
+  }
+}
+
+const theme = EditorView.theme({
+  "&": { height: "100%", fontSize: "13px", backgroundColor: "#fff" },
+  ".cm-scroller": { fontFamily: "var(--mono)", lineHeight: "1.6" },
+  ".cm-gutters": { backgroundColor: "#fff", color: "#a1a1aa", border: "none" },
+  ".cm-activeLineGutter": { backgroundColor: "transparent", color: "#52525b" },
+  ".cm-activeLine": { backgroundColor: "#fafafa" },
+  "&.cm-focused": { outline: "none" },
+  ".cm-content": { padding: "8px 0" },
+  "&.cm-focused .cm-selectionBackground, .cm-selectionBackground": { backgroundColor: "#dbeafe !important" },
+});
+
+export function createEditor(
+  parent: HTMLElement,
+  onChange: (path: string, content: string) => void,
+): EditorHandle {
+  const language = new Compartment();
+  const readOnly = new Compartment();
+  let current: string | null = null;
+  let token = 0;
+
+  const base: Extension[] = [
+    lineNumbers(),
+    highlightActiveLineGutter(),
+    foldGutter(),
+    history(),
+    drawSelection(),
+    indentOnInput(),
+    bracketMatching(),
+    highlightActiveLine(),
+    highlightSelectionMatches(),
+    syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+    keymap.of([indentWithTab, ...defaultKeymap, ...historyKeymap, ...searchKeymap]),
+    theme,
+    EditorView.updateListener.of((update) => {
+      if (update.docChanged && current && update.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete") || t.isUserEvent("undo") || t.isUserEvent("redo") || t.isUserEvent("move"))) {
+        onChange(current, update.state.doc.toString());
+      }
+    }),
+  ];
+
+  const stateFor = (content: string, ro: boolean): EditorState =>
+    EditorState.create({
+      doc: content,
+      extensions: [
+        ...base,
+        language.of([]),
+        readOnly.of([EditorState.readOnly.of(ro), EditorView.editable.of(!ro)]),
+      ],
+    });
+
+  const view = new EditorView({ parent, state: stateFor("", true) });
+
+  return {
+    show(path, content, ro) {
+      if (path !== current) {
+        current = path;
+        view.setState(stateFor(content, ro));
+        const mine = ++token;
+        void languageFor(path).then((lang) => {
+          if (mine === token && lang) view.dispatch({ effects: language.reconfigure(lang) });
+        });
+        return;
+      }
+      const doc = view.state.doc.toString();
+      const effects = readOnly.reconfigure([EditorState.readOnly.of(ro), EditorView.editable.of(!ro)]);
+      if (doc === content) {
+        view.dispatch({ effects });
+      } else if (content.startsWith(doc)) {
+        // Streaming: append and keep the newest line in view.
+        view.dispatch({
+          changes: { from: doc.length, insert: content.slice(doc.length) },
+          effects: [effects, EditorView.scrollIntoView(content.length)],
+        });
+      } else {
+        view.dispatch({ changes: { from: 0, to: doc.length, insert: content }, effects });
+      }
+    },
+    destroy() {
+      view.destroy();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/** The page: top bar, then chat | files + editor | preview, plus drawer, dialog, toast. */
+import type { ApiClient } from "../api/client";
+import type { AppState } from "../state/app";
+import type { Store } from "../state/store";
+import { Actions } from "./actions";
+import { mountChat } from "./chat";
+import { h } from "./dom";
+import { mountEditor } from "./editor";
+import { mountFileTree } from "./files";
+import { mountDeploy } from "./deploy";
+import { mountHistory } from "./history";
+import { loadPreview } from "./preview-host";
+import { mountPreviewPane } from "./preview-pane";
+import { BufferedTerminal } from "./terminal";
+import { mountToast } from "./toast";
+import { mountTopbar } from "./topbar";
+
+export function mountLayout(root: HTMLElement, store: Store<AppState>, api: ApiClient): Actions {
+  const actions = new Actions(store, api);
+  const terminal = new BufferedTerminal();
+
+  const top = h("header", { class: "topbar" });
+  const chat = h("section", { class: "panel chat", "aria-label": "Chat" });
+  const tree = h("section", { class: "panel files", "aria-label": "Files" });
+  const editor = h("section", { class: "panel code", "aria-label": "Editor" });
+  const preview = h("section", { class: "panel preview", "aria-label": "Preview" });
+  root.append(top, h("main", { class: "workspace" }, chat, h("div", { class: "panel-group" }, tree, editor), preview));
+
+  const openDeploy = mountDeploy(root, store, actions);
+  mountTopbar(top, store, actions, openDeploy);
+  mountChat(chat, store, actions);
+  mountFileTree(tree, store, actions);
+  mountEditor(editor, store, actions);
+  const frame = mountPreviewPane(preview, store, actions, terminal);
+  mountHistory(root, store, actions);
+  mountToast(root, store);
+
+  void loadPreview().then(
+    (host) => {
+      host.mount(frame, terminal);
+      host.onProblem((p) => actions.addProblem(p));
+      host.onStatus((s) => store.set({ previewStatus: `${engineName(s.engine)} · ${s.message ?? s.phase}` }));
+      actions.preview.attach(host);
+    },
+    (err: unknown) => actions.addProblem({ source: "build", message: `The preview engine failed to load: ${String(err)}` }),
+  );
+  void actions.boot();
+  return actions;
+}
+
+function engineName(engine: string): string {
+  return engine === "webcontainer" ? "WebContainer" : engine === "pyodide" ? "Pyodide" : "In-browser bundler";
+}
