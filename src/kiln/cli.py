@@ -99,16 +99,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     resp = client.post("/api/generations", json=body)
     _check(resp)
     accepted = resp.json()
-    print(f"job {accepted['job_id']} · project {accepted['project_id']} · "
-          f"{accepted['provider']}", file=sys.stderr)
+    print(
+        f"job {accepted['job_id']} · project {accepted['project_id']} · {accepted['provider']}",
+        file=sys.stderr,
+    )
     if accepted.get("notice"):
         print(f"note: {accepted['notice']}", file=sys.stderr)
     started = time.monotonic()
     job = follow(client, accepted["job_id"], Progress())
     if job["status"] != "succeeded":
         err = job.get("error") or {}
-        print(f"kiln: generation {job['status']}: {err.get('message', '')} "
-              f"({err.get('code', job['status'])})", file=sys.stderr)
+        print(
+            f"kiln: generation {job['status']}: {err.get('message', '')} "
+            f"({err.get('code', job['status'])})",
+            file=sys.stderr,
+        )
         return 1
     pid, version = job["project_id"], job["version"]
     print(f"version {version} of {pid} in {time.monotonic() - started:.1f} s", file=sys.stderr)
@@ -128,10 +133,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     client = _client(args.url)
-    if args.job:
-        resp = client.get(f"/api/jobs/{args.job}")
-    else:
-        resp = client.get("/api/health")
+    resp = client.get(f"/api/jobs/{args.job}") if args.job else client.get("/api/health")
     _check(resp)
     print(json.dumps(resp.json(), indent=2))
     return 0
@@ -153,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port", type=int, default=8000)
     dev.add_argument("--data-dir", default=".kiln")
     dev.add_argument("--web-dist", default="web/dist")
-    dev.add_argument("--aws", action="store_true",
-                     help="use real AWS (the KILN_* settings name the resources)")
+    dev.add_argument(
+        "--aws", action="store_true", help="use real AWS (the KILN_* settings name the resources)"
+    )
     dev.set_defaults(func=cmd_dev)
 
     gen = sub.add_parser("generate", help="generate an app (or edit one with --project)")

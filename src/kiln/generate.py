@@ -16,9 +16,10 @@ from kiln.frameworks import legacy_paths, skeleton
 from kiln.jobs import Cancelled, EventSink, enqueue
 from kiln.llm.base import Finish, Provider
 from kiln.llm.parser import StreamParser
-from kiln.llm.prompts import build_request
 from kiln.llm.pricing import estimate_cost
+from kiln.llm.prompts import build_request
 from kiln.llm.providers import get_provider
+from kiln.models import Delete as DeleteEvent
 from kiln.models import (
     Deps,
     Edit,
@@ -35,7 +36,6 @@ from kiln.models import (
     Text,
     Usage,
 )
-from kiln.models import Delete as DeleteEvent
 from kiln.paths import normalize_path
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
@@ -85,15 +85,27 @@ def start_generation(store: Store, owner: str, req: GenerationRequest) -> Genera
     job_id = projects.new_id("j_")
     notice = STARTER_NOTICE if provider_name == "starter" else None
     store_jobs.create_job(
-        store, job_id,
-        {"kind": JobKind.generate.value, "owner": owner, "project_id": project["project_id"],
-         "prompt": prompt, "framework": project["framework"], "provider": provider_name,
-         "model": req.model, "notice": notice, "base_version": req.base_version},
+        store,
+        job_id,
+        {
+            "kind": JobKind.generate.value,
+            "owner": owner,
+            "project_id": project["project_id"],
+            "prompt": prompt,
+            "framework": project["framework"],
+            "provider": provider_name,
+            "model": req.model,
+            "notice": notice,
+            "base_version": req.base_version,
+        },
     )
     enqueue(store, JobKind.generate, job_id)
     return GenerationAccepted(
-        job_id=job_id, project_id=project["project_id"], status_url=f"/api/jobs/{job_id}",
-        provider=provider_name, notice=notice,
+        job_id=job_id,
+        project_id=project["project_id"],
+        status_url=f"/api/jobs/{job_id}",
+        provider=provider_name,
+        notice=notice,
     )
 
 
@@ -144,14 +156,16 @@ class _Applier:
             if lazy:
                 raise Unprocessable(
                     f"the model left a placeholder in {path}: {lazy.strip()!r}",
-                    code="lazy_output", details={"path": path},
+                    code="lazy_output",
+                    details={"path": path},
                 )
             self.files[path] = content
             self._changed(path)
         elif isinstance(event, Edit | DeleteEvent):
             if path not in self.files:
-                raise Unprocessable(f"{path} does not exist", code="edit_not_found",
-                                    details={"path": path})
+                raise Unprocessable(
+                    f"{path} does not exist", code="edit_not_found", details={"path": path}
+                )
             self.files = filelib.apply_events(self.files, [event])
             self._changed(path)
         self.sink.add(event)
@@ -162,8 +176,12 @@ class _Applier:
 
 
 def stream_reply(
-    provider: Provider, request: Any, sink: EventSink, base_files: dict[str, str],
-    framework: Framework, max_file_bytes: int,
+    provider: Provider,
+    request: Any,
+    sink: EventSink,
+    base_files: dict[str, str],
+    framework: Framework,
+    max_file_bytes: int,
 ) -> Reply:
     parser = StreamParser(legacy_paths(framework))
     applier = _Applier(dict(base_files), sink, max_file_bytes)
@@ -182,8 +200,11 @@ def stream_reply(
             code="output_truncated",
         )
     return Reply(
-        files=applier.files, plan="".join(applier.plan).strip(), changed=applier.changed,
-        input_tokens=finish.input_tokens, output_tokens=finish.output_tokens,
+        files=applier.files,
+        plan="".join(applier.plan).strip(),
+        changed=applier.changed,
+        input_tokens=finish.input_tokens,
+        output_tokens=finish.output_tokens,
     )
 
 
@@ -197,8 +218,14 @@ def validate_project(files: dict[str, str], max_files: int) -> None:
 
 
 def save_version(
-    store: Store, project_id: str, files: dict[str, str], *, parent: int | None,
-    prompt: str | None, job_id: str | None, usage: dict[str, Any] | None = None,
+    store: Store,
+    project_id: str,
+    files: dict[str, str],
+    *,
+    parent: int | None,
+    prompt: str | None,
+    job_id: str | None,
+    usage: dict[str, Any] | None = None,
 ) -> int:
     """Blobs first, then the manifest: a version is only ever visible complete."""
     known: dict[str, Any] = {}
@@ -210,8 +237,14 @@ def save_version(
     if job_id is not None and latest >= number:
         number = latest + 1
     projects.put_version(
-        store, project_id, number, manifest=manifest, parent=parent, prompt=prompt,
-        job_id=job_id, usage=usage,
+        store,
+        project_id,
+        number,
+        manifest=manifest,
+        parent=parent,
+        prompt=prompt,
+        job_id=job_id,
+        usage=usage,
     )
     return number
 
@@ -230,27 +263,47 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[int, 
     provider = get_provider(job.get("provider"), settings)
     model = job.get("model") or provider.default_model()
     request, ctx = build_request(
-        framework=framework, prompt=job["prompt"], files=base_files, is_edit=bool(base),
-        model=model, max_tokens=settings.llm_max_tokens,
+        framework=framework,
+        prompt=job["prompt"],
+        files=base_files,
+        is_edit=bool(base),
+        model=model,
+        max_tokens=settings.llm_max_tokens,
     )
     sink.add(Status(phase="generating", message=f"{provider.name} · {model}"))
     started = time.monotonic()
     reply = stream_reply(provider, request, sink, base_files, framework, settings.max_file_bytes)
     validate_project(reply.files, settings.max_files)
     cost = estimate_cost(model, reply.input_tokens, reply.output_tokens, settings=settings)
-    usage = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
-             "cost_usd": round(cost.usd, 6), "cost_known": cost.known,
-             "seconds": round(time.monotonic() - started, 3)}
+    usage = {
+        "input_tokens": reply.input_tokens,
+        "output_tokens": reply.output_tokens,
+        "cost_usd": round(cost.usd, 6),
+        "cost_known": cost.known,
+        "seconds": round(time.monotonic() - started, 3),
+    }
     sink.add(Usage(input_tokens=reply.input_tokens, output_tokens=reply.output_tokens))
     sink.add(Status(phase="saving", message=f"{len(reply.changed)} files changed"))
     version = save_version(
-        store, project_id, reply.files, parent=base or None, prompt=job["prompt"],
-        job_id=job["job_id"], usage=usage,
+        store,
+        project_id,
+        reply.files,
+        parent=base or None,
+        prompt=job["prompt"],
+        job_id=job["job_id"],
+        usage=usage,
     )
     return version, {
-        "version": version, "usage": usage, "model": model, "plan": reply.plan[:4000],
-        "context": {"full_files": ctx.full_files, "summarised_files": ctx.summarised_files,
-                    "tokens": ctx.tokens, "project_tokens": ctx.project_tokens},
+        "version": version,
+        "usage": usage,
+        "model": model,
+        "plan": reply.plan[:4000],
+        "context": {
+            "full_files": ctx.full_files,
+            "summarised_files": ctx.summarised_files,
+            "tokens": ctx.tokens,
+            "project_tokens": ctx.project_tokens,
+        },
     }
 
 
@@ -266,7 +319,7 @@ def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
     try:
         if job.get("attempt", 1) > 1:
             sink.add(Status(phase="retry", message=f"attempt {job['attempt']} restarts the job"))
-        version, fields = _generate(store, job, sink)
+        _version, fields = _generate(store, job, sink)
         sink.close()
         status = JobStatus.succeeded
     except LeaseLost:
@@ -280,8 +333,10 @@ def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
         logger.info("generation failed", extra={"job_id": job_id, "code": exc.code})
     except Exception:
         logger.exception("generation crashed", extra={"job_id": job_id})
-        fields = {"error_code": "internal_error",
-                  "error_message": "kiln hit an internal error; your previous version is unchanged"}
+        fields = {
+            "error_code": "internal_error",
+            "error_message": "kiln hit an internal error; your previous version is unchanged",
+        }
     if status is not JobStatus.succeeded:
         try:
             sink.close()

@@ -27,7 +27,8 @@ HEARTBEAT_EVERY_S = 5.0
 
 def queue_url(store: Store, kind: JobKind) -> str:
     return (
-        store.settings.deploy_queue_url if kind == JobKind.deploy
+        store.settings.deploy_queue_url
+        if kind == JobKind.deploy
         else store.settings.generate_queue_url
     )
 
@@ -120,8 +121,9 @@ def sweep(store: Store, *, requeue: bool = True, cutoff_s: float | None = None) 
         hb = job["heartbeat_at"]
         if job["status"] == "queued":
             if job.get("attempt", 0) >= store.settings.max_attempts:
-                if store_jobs.fail_stale_job(store, job["job_id"], hb, "worker_lost",
-                                             "the job could not be started"):
+                if store_jobs.fail_stale_job(
+                    store, job["job_id"], hb, "worker_lost", "the job could not be started"
+                ):
                     counts["failed"] += 1
             elif store_jobs.touch_queued(store, job["job_id"], hb):
                 enqueue(store, kind, job["job_id"])
@@ -132,7 +134,10 @@ def sweep(store: Store, *, requeue: bool = True, cutoff_s: float | None = None) 
                     enqueue(store, kind, job["job_id"])
                     counts["requeued"] += 1
             elif store_jobs.fail_stale_job(
-                store, job["job_id"], hb, "worker_lost",
+                store,
+                job["job_id"],
+                hb,
+                "worker_lost",
                 "the worker stopped responding; your previous version is unchanged",
             ):
                 counts["failed"] += 1

@@ -24,8 +24,9 @@ logger = Logger(service="kiln")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     err: dict[str, Any] = {"code": code, "message": message}
     if details:
         err["details"] = details
@@ -34,15 +35,19 @@ def error_response(status: int, code: str, message: str, details: Any = None,
 
 def _request_id(request: Request) -> str:
     event = request.scope.get("aws.event") or {}
-    return str(event.get("requestContext", {}).get("requestId") or
-               request.headers.get("x-request-id", "local"))
+    return str(
+        event.get("requestContext", {}).get("requestId")
+        or request.headers.get("x-request-id", "local")
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KilnError)
     async def kiln_error(request: Request, exc: KilnError) -> JSONResponse:
-        logger.info("request failed", extra={"code": exc.code, "path": request.url.path,
-                                             "request_id": _request_id(request)})
+        logger.info(
+            "request failed",
+            extra={"code": exc.code, "path": request.url.path, "request_id": _request_id(request)},
+        )
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
@@ -54,8 +59,9 @@ def install_error_handlers(app: FastAPI) -> None:
         details = [
             {"loc": [str(x) for x in e.get("loc", ())], "msg": e.get("msg", "")} for e in errors
         ]
-        return error_response(422, "validation_error", "the request is not valid",
-                              {"errors": details})
+        return error_response(
+            422, "validation_error", "the request is not valid", {"errors": details}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -64,19 +70,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path,
-                                                   "request_id": _request_id(request)})
+        logger.exception(
+            "unhandled error", extra={"path": request.url.path, "request_id": _request_id(request)}
+        )
         return error_response(500, "internal_error", "kiln hit an internal error")
 
 
 def install_body_limit(app: FastAPI, max_bytes: int) -> None:
     @app.middleware("http")
-    async def limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                    ) -> Response:
+    async def limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > max_bytes:
-            return error_response(413, "payload_too_large",
-                                  f"the request body is larger than {max_bytes} bytes")
+            return error_response(
+                413, "payload_too_large", f"the request body is larger than {max_bytes} bytes"
+            )
         return await call_next(request)
 
 
@@ -88,12 +97,18 @@ def all_routers() -> list[APIRouter]:
 
 
 def create_app(
-    routers: Sequence[APIRouter], *, settings: Settings | None = None, store: Store | None = None,
+    routers: Sequence[APIRouter],
+    *,
+    settings: Settings | None = None,
+    store: Store | None = None,
     title: str = "kiln",
 ) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
-        title=title, version=__version__, docs_url="/api/docs", redoc_url=None,
+        title=title,
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
         openapi_url="/api/openapi.json",
         description="kiln: prompt-to-web-app builder. Authenticate with POST /api/sessions.",
     )
@@ -109,7 +124,9 @@ def create_app(
             for router in all_routers():
                 combined.include_router(router)
             app.openapi_schema = get_openapi(
-                title="kiln", version=__version__, routes=combined.routes,
+                title="kiln",
+                version=__version__,
+                routes=combined.routes,
                 description=app.description,
             )
         return app.openapi_schema

@@ -29,8 +29,11 @@ def bearer_token(request: Request) -> str | None:
 def get_owner(request: Request, store: Store) -> str:
     """The owner of the bearer token; Cognito's JWT `sub` where API Gateway verified one."""
     claims = (
-        request.scope.get("aws.event", {}).get("requestContext", {})
-        .get("authorizer", {}).get("jwt", {}).get("claims", {})
+        request.scope.get("aws.event", {})
+        .get("requestContext", {})
+        .get("authorizer", {})
+        .get("jwt", {})
+        .get("claims", {})
     )
     if claims.get("sub"):
         return "cognito_" + str(claims["sub"])

@@ -68,7 +68,8 @@ class Context:
 def _summary(path: str, content: str) -> str:
     names = re.findall(
         r"^(?:export\s+)?(?:default\s+)?(?:function|class|const|def)\s+([A-Za-z_]\w*)",
-        content, re.M,
+        content,
+        re.M,
     )
     shown = ", ".join(dict.fromkeys(names[:6]))
     return f"- {path} ({len(content.splitlines())} lines){': ' + shown if shown else ''}"
@@ -92,8 +93,12 @@ def _resolve(from_path: str, spec: str, files: Mapping[str, str]) -> str | None:
     return None
 
 
-def relevant_files(instruction: str, files: Mapping[str, str], framework: Framework,
-                   recent: list[str] | None = None) -> list[str]:
+def relevant_files(
+    instruction: str,
+    files: Mapping[str, str],
+    framework: Framework,
+    recent: list[str] | None = None,
+) -> list[str]:
     """Files an edit instruction is likely about, most likely first."""
     text = instruction.lower()
     picked: list[str] = []
@@ -146,8 +151,10 @@ def build_request(
         for path in chosen:
             body.append(f'<kiln-file path="{path}">\n{files[path]}\n</kiln-file>')
         if rest:
-            body.append("\nSummaries of the other files (ask for none; edit only what you see "
-                        "in full, or rewrite a file whole):")
+            body.append(
+                "\nSummaries of the other files (ask for none; edit only what you see "
+                "in full, or rewrite a file whole):"
+            )
             body.extend(_summary(p, files[p]) for p in rest)
         body.append(
             f"\nChange request: {prompt}\n\nMake targeted kiln-edit blocks; rewrite a file only "
@@ -165,7 +172,11 @@ def build_request(
     system = system_prompt(framework)
     ctx.tokens = estimate_tokens(system) + sum(estimate_tokens(m.content) for m in messages)
     request = ChatRequest(
-        system=system, messages=messages, model=model, max_tokens=max_tokens,
-        framework=framework.value, project_files=dict(files) if is_edit else None,
+        system=system,
+        messages=messages,
+        model=model,
+        max_tokens=max_tokens,
+        framework=framework.value,
+        project_files=dict(files) if is_edit else None,
     )
     return request, ctx

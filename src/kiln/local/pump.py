@@ -41,8 +41,9 @@ class QueuePump:
     mapping: a message reported in batchItemFailures (or whose invocation crashed) stays
     on the queue and comes back after its visibility timeout."""
 
-    def __init__(self, sqs: Any, queue_url: str, handler: Handler, function_name: str,
-                 concurrency: int = 8) -> None:
+    def __init__(
+        self, sqs: Any, queue_url: str, handler: Handler, function_name: str, concurrency: int = 8
+    ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler
@@ -67,7 +68,9 @@ class QueuePump:
             self.slots.acquire()
             try:
                 resp = self.sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1,
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=1,
+                    WaitTimeSeconds=1,
                     AttributeNames=["All"],
                 )
             except Exception:
@@ -84,12 +87,14 @@ class QueuePump:
 
     def _invoke(self, message: dict[str, Any]) -> None:
         try:
-            result = self.handler(sqs_event(self.queue_arn, [message]),
-                                  LambdaContext(self.function_name))
+            result = self.handler(
+                sqs_event(self.queue_arn, [message]), LambdaContext(self.function_name)
+            )
             failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
             if message["MessageId"] not in failed:
-                self.sqs.delete_message(QueueUrl=self.queue_url,
-                                        ReceiptHandle=message["ReceiptHandle"])
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
         except Exception:
             logger.exception("worker invocation failed", extra={"function": self.function_name})
         finally:
@@ -116,7 +121,9 @@ class Ticker:
     def _run(self) -> None:
         while not self.stopped.wait(self.interval_s):
             try:
-                self.handler({"source": "aws.scheduler", "detail-type": "kiln.tick"},
-                             LambdaContext(self.function_name))
+                self.handler(
+                    {"source": "aws.scheduler", "detail-type": "kiln.tick"},
+                    LambdaContext(self.function_name),
+                )
             except Exception:
                 logger.exception("scheduled tick failed")

@@ -105,8 +105,12 @@ def web_app(dist: Path, ws_handler: Callable[[WebSocket], Awaitable[None]]) -> S
         if index.exists():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         return JSONResponse(
-            {"error": {"code": "web_not_built",
-                       "message": "web/dist is missing: run `make web` (make dev does it)"}},
+            {
+                "error": {
+                    "code": "web_not_built",
+                    "message": "web/dist is missing: run `make web` (make dev does it)",
+                }
+            },
             status_code=503,
         )
 
@@ -142,8 +146,9 @@ class LocalStack:
                 logger.exception("stop failed")
 
 
-def start_stack(data_dir: Path | None, *, aws: bool = False, tick_s: float = 10.0,
-                concurrency: int = 8) -> LocalStack:
+def start_stack(
+    data_dir: Path | None, *, aws: bool = False, tick_s: float = 10.0, concurrency: int = 8
+) -> LocalStack:
     """Start the emulator (unless `aws`), create the template's resources, load the functions,
     start the queue pumps and the scheduler tick. Environment variables are how Lambda
     configures the functions, so they are how the local stack configures them too."""
@@ -163,8 +168,11 @@ def start_stack(data_dir: Path | None, *, aws: bool = False, tick_s: float = 10.
         from kiln.local.resources import create_resources
 
         names = create_resources(
-            boto3.session.Session(), table_name=settings.table_name, bucket=settings.bucket,
-            endpoint_url=settings.aws_endpoint_url, region=settings.aws_region,
+            boto3.session.Session(),
+            table_name=settings.table_name,
+            bucket=settings.bucket,
+            endpoint_url=settings.aws_endpoint_url,
+            region=settings.aws_region,
         )
         os.environ["KILN_GENERATE_QUEUE_URL"] = names["generate_queue_url"]
         os.environ["KILN_DEPLOY_QUEUE_URL"] = names["deploy_queue_url"]
@@ -179,12 +187,22 @@ def start_stack(data_dir: Path | None, *, aws: bool = False, tick_s: float = 10.
     sweep(store, cutoff_s=0.0)
     sqs = store.sqs
     if settings.generate_queue_url:
-        pump = QueuePump(sqs, settings.generate_queue_url, modules["generate"].worker,
-                         "kiln-generate-worker", concurrency).start()
+        pump = QueuePump(
+            sqs,
+            settings.generate_queue_url,
+            modules["generate"].worker,
+            "kiln-generate-worker",
+            concurrency,
+        ).start()
         stoppers.append(pump.stop)
     if settings.deploy_queue_url:
-        pump = QueuePump(sqs, settings.deploy_queue_url, modules["deploy"].worker,
-                         "kiln-deploy-worker", concurrency).start()
+        pump = QueuePump(
+            sqs,
+            settings.deploy_queue_url,
+            modules["deploy"].worker,
+            "kiln-deploy-worker",
+            concurrency,
+        ).start()
         stoppers.append(pump.stop)
     ticker = Ticker(modules["deploy"].scheduled, tick_s, "kiln-deploy-scheduled").start()
     stoppers.append(ticker.stop)
@@ -213,8 +231,11 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
     data_dir.mkdir(parents=True, exist_ok=True)
     stack = start_stack(None if aws else data_dir, aws=aws)
     app = asgi_app(stack, web_dist)
-    print(f"kiln dev: http://{host}:{port}  (data in {data_dir}/, "
-          f"{'real AWS' if aws else 'embedded AWS emulator'})", flush=True)
+    print(
+        f"kiln dev: http://{host}:{port}  (data in {data_dir}/, "
+        f"{'real AWS' if aws else 'embedded AWS emulator'})",
+        flush=True,
+    )
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
     finally:

@@ -36,8 +36,13 @@ async def websocket_handler(ws: WebSocket, store: Store) -> None:
             if not isinstance(message, dict):
                 raise ValueError
         except ValueError:
-            await ws.send_json({"type": "error", "code": "invalid_json",
-                                "message": "messages must be JSON objects"})
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "code": "invalid_json",
+                    "message": "messages must be JSON objects",
+                }
+            )
             continue
         kind = message.get("type")
         if kind == "update_context":
@@ -46,12 +51,18 @@ async def websocket_handler(ws: WebSocket, store: Store) -> None:
         elif kind == "generate_code":
             await _generate(ws, store, owner, message, context)
         else:
-            await ws.send_json({"type": "error", "code": "unknown_message",
-                                "message": f"unknown message type {kind!r}"})
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "code": "unknown_message",
+                    "message": f"unknown message type {kind!r}",
+                }
+            )
 
 
-async def _generate(ws: WebSocket, store: Store, owner: str, message: dict[str, Any],
-                    context: Any) -> None:
+async def _generate(
+    ws: WebSocket, store: Store, owner: str, message: dict[str, Any], context: Any
+) -> None:
     from kiln.api.routes.generations import legacy_code
 
     try:
@@ -62,14 +73,21 @@ async def _generate(ws: WebSocket, store: Store, owner: str, message: dict[str, 
         )
         accepted = await asyncio.to_thread(start_generation, store, owner, req)
     except ValidationError as exc:
-        await ws.send_json({"type": "error", "code": "validation_error",
-                            "message": exc.errors()[0]["msg"]})
+        await ws.send_json(
+            {"type": "error", "code": "validation_error", "message": exc.errors()[0]["msg"]}
+        )
         return
     except KilnError as exc:
         await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
         return
-    await ws.send_json({"type": "status", "status": "queued", "job_id": accepted.job_id,
-                        "message": accepted.notice or f"generating with {accepted.provider}"})
+    await ws.send_json(
+        {
+            "type": "status",
+            "status": "queued",
+            "job_id": accepted.job_id,
+            "message": accepted.notice or f"generating with {accepted.provider}",
+        }
+    )
     after = 0
     while True:
         job = await asyncio.to_thread(store_jobs.get_job, store, accepted.job_id)
@@ -83,15 +101,25 @@ async def _generate(ws: WebSocket, store: Store, owner: str, message: dict[str, 
                 load_version_files, store, accepted.project_id, int(job["version"])
             )
             framework = Framework(req.framework)
-            await ws.send_json({
-                "type": "code_generated", "code": legacy_code(framework, files),
-                "framework": framework.value, "files": files,
-                "project_id": accepted.project_id, "version": job["version"],
-            })
+            await ws.send_json(
+                {
+                    "type": "code_generated",
+                    "code": legacy_code(framework, files),
+                    "framework": framework.value,
+                    "files": files,
+                    "project_id": accepted.project_id,
+                    "version": job["version"],
+                }
+            )
             await ws.send_json({"type": "status", "status": "completed", "message": "done"})
             return
         if status in ("failed", "cancelled"):
-            await ws.send_json({"type": "error", "code": job.get("error_code", status),
-                                "message": job.get("error_message", f"the job was {status}")})
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "code": job.get("error_code", status),
+                    "message": job.get("error_message", f"the job was {status}"),
+                }
+            )
             return
         await asyncio.sleep(POLL_S)

@@ -41,7 +41,9 @@ def put_files(
     def upload(item: tuple[str, bytes]) -> None:
         digest, data = item
         store.s3.put_object(
-            Bucket=store.bucket, Key=blob_key(project_id, digest), Body=data,
+            Bucket=store.bucket,
+            Key=blob_key(project_id, digest),
+            Body=data,
             ContentType="text/plain; charset=utf-8",
         )
 

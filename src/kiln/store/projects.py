@@ -46,7 +46,8 @@ def create_project(
         "usage": {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
     }
     store.ddb.put_item(
-        TableName=store.table, Item=to_item(project),
+        TableName=store.table,
+        Item=to_item(project),
         ConditionExpression="attribute_not_exists(PK)",
     )
     return _public(project)
@@ -121,7 +122,8 @@ def put_version(
     }
     try:
         store.ddb.put_item(
-            TableName=store.table, Item=to_item(item),
+            TableName=store.table,
+            Item=to_item(item),
             ConditionExpression="attribute_not_exists(PK)",
         )
     except Exception as exc:
@@ -129,7 +131,8 @@ def put_version(
             current = latest_version_number(store, project_id)
             raise Conflict(
                 f"version {number} already exists; the project is at version {current}",
-                code="version_conflict", details={"current_version": current},
+                code="version_conflict",
+                details={"current_version": current},
             ) from exc
         raise
     _advance_pointer(store, project_id, number, ts)
@@ -170,8 +173,9 @@ def list_versions(store: Store, project_id: str, limit: int = 200) -> list[dict[
     return [from_item(i) for i in resp.get("Items", [])]
 
 
-def add_usage(store: Store, project_id: str, input_tokens: int, output_tokens: int,
-              cost_usd: float) -> None:
+def add_usage(
+    store: Store, project_id: str, input_tokens: int, output_tokens: int, cost_usd: float
+) -> None:
     store.ddb.update_item(
         TableName=store.table,
         Key=_key(project_id),

@@ -24,6 +24,7 @@ def take(store: Store, owner: str, limit: int, kind: str = "jobs") -> int:
         midnight = 86400 - int(now()) % 86400
         raise RateLimited(
             f"daily limit of {limit} {kind} reached; it resets at midnight UTC",
-            code="quota_exceeded", retry_after=midnight,
+            code="quota_exceeded",
+            retry_after=midnight,
         )
     return used

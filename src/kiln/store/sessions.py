@@ -22,8 +22,12 @@ def create_session(store: Store) -> tuple[str, str]:
     store.ddb.put_item(
         TableName=store.table,
         Item=to_item(
-            {"PK": f"SESSION#{token_hash(token)}", "SK": "META", "owner": owner,
-             "created_at": now_iso()}
+            {
+                "PK": f"SESSION#{token_hash(token)}",
+                "SK": "META",
+                "owner": owner,
+                "created_at": now_iso(),
+            }
         ),
         ConditionExpression="attribute_not_exists(PK)",
     )

@@ -43,7 +43,8 @@ def generate_sync(body: LegacyGenerate, store: Store, request: Request) -> JSONR
     if owner is None:
         owner = create_session(store)[1]
     accepted = start_generation(
-        store, owner,
+        store,
+        owner,
         GenerationRequest(prompt=body.prompt, framework=body.framework, context=body.context),
     )
     deadline = time.monotonic() + store.settings.sync_wait_s
@@ -51,19 +52,31 @@ def generate_sync(body: LegacyGenerate, store: Store, request: Request) -> JSONR
         job = store_jobs.get_job(store, accepted.job_id)
         if job["status"] == "succeeded":
             files = load_version_files(store, accepted.project_id, int(job["version"]))
-            return JSONResponse({
-                "success": True, "code": legacy_code(body.framework, files), "files": files,
-                "project_id": accepted.project_id, "version": job["version"],
-                "job_id": accepted.job_id, "provider": accepted.provider,
-                "notice": accepted.notice,
-            })
+            return JSONResponse(
+                {
+                    "success": True,
+                    "code": legacy_code(body.framework, files),
+                    "files": files,
+                    "project_id": accepted.project_id,
+                    "version": job["version"],
+                    "job_id": accepted.job_id,
+                    "provider": accepted.provider,
+                    "notice": accepted.notice,
+                }
+            )
         if job["status"] in ("failed", "cancelled"):
             return JSONResponse(
-                {"success": False, "error": {"code": job.get("error_code", job["status"]),
-                                             "message": job.get("error_message", "")},
-                 "job_id": accepted.job_id},
+                {
+                    "success": False,
+                    "error": {
+                        "code": job.get("error_code", job["status"]),
+                        "message": job.get("error_message", ""),
+                    },
+                    "job_id": accepted.job_id,
+                },
                 status_code=502 if job["status"] == "failed" else 409,
             )
         time.sleep(0.2)
-    return JSONResponse({"success": True, "pending": True, **accepted.model_dump()},
-                        status_code=202)
+    return JSONResponse(
+        {"success": True, "pending": True, **accepted.model_dump()}, status_code=202
+    )

@@ -19,7 +19,9 @@ def health(store: Store) -> HealthPublic:
     except Exception:
         ok = False
     return HealthPublic(
-        status="ok" if ok else "degraded", version=__version__, store=ok,
+        status="ok" if ok else "degraded",
+        version=__version__,
+        store=ok,
         provider=resolve_provider_name(store.settings),
     )
 
@@ -39,7 +41,13 @@ def providers(store: Store) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for name in PROVIDER_NAMES:
         provider = get_provider(name, settings)
-        out.append({"name": name, "is_model": provider.is_model,
-                    "configured": configured.get(name, False), "default": name == default,
-                    "default_model": provider.default_model()})
+        out.append(
+            {
+                "name": name,
+                "is_model": provider.is_model,
+                "configured": configured.get(name, False),
+                "default": name == default,
+                "default_model": provider.default_model(),
+            }
+        )
     return out

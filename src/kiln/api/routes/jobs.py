@@ -16,15 +16,27 @@ def get_job(job_id: str, store: Store, owner: Owner, after: int = Query(0, ge=0)
     events = store_jobs.read_events(store, job_id, after)
     error = (
         ErrorInfo(code=job["error_code"], message=job.get("error_message", ""))
-        if job.get("error_code") else None
+        if job.get("error_code")
+        else None
     )
     return JobPublic(
-        job_id=job_id, kind=job["kind"], status=job["status"], project_id=job.get("project_id"),
-        version=job.get("version"), provider=job.get("provider"), model=job.get("model"),
-        notice=job.get("notice"), attempt=job.get("attempt", 0), events=events,
-        next=events[-1]["seq"] if events else after, error=error, usage=job.get("usage"),
-        created_at=job.get("created_at"), finished_at=job.get("finished_at"),
-        plan=job.get("plan"), context=job.get("context"),
+        job_id=job_id,
+        kind=job["kind"],
+        status=job["status"],
+        project_id=job.get("project_id"),
+        version=job.get("version"),
+        provider=job.get("provider"),
+        model=job.get("model"),
+        notice=job.get("notice"),
+        attempt=job.get("attempt", 0),
+        events=events,
+        next=events[-1]["seq"] if events else after,
+        error=error,
+        usage=job.get("usage"),
+        created_at=job.get("created_at"),
+        finished_at=job.get("finished_at"),
+        plan=job.get("plan"),
+        context=job.get("context"),
     )
 
 

@@ -24,9 +24,13 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 def _summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
     return VersionSummary(
-        version=item["version"], parent=item.get("parent"), prompt=item.get("prompt"),
-        job_id=item.get("job_id"), build=BuildState(item.get("build", "unknown")),
-        files=len(item.get("manifest") or {}), created_at=item["created_at"],
+        version=item["version"],
+        parent=item.get("parent"),
+        prompt=item.get("prompt"),
+        job_id=item.get("job_id"),
+        build=BuildState(item.get("build", "unknown")),
+        files=len(item.get("manifest") or {}),
+        created_at=item["created_at"],
     )
 
 
@@ -55,9 +59,14 @@ def get_version(project_id: str, number: int, store: Store, owner: Owner) -> Ver
     projects.get_project(store, project_id, owner)
     item = projects.get_version_item(store, project_id, number)
     return VersionPublic(
-        project_id=project_id, version=number, files=load_version_files(store, project_id, number),
-        manifest=projects.manifest_of(item), parent=item.get("parent"), prompt=item.get("prompt"),
-        job_id=item.get("job_id"), build=BuildState(item.get("build", "unknown")),
+        project_id=project_id,
+        version=number,
+        files=load_version_files(store, project_id, number),
+        manifest=projects.manifest_of(item),
+        parent=item.get("parent"),
+        prompt=item.get("prompt"),
+        job_id=item.get("job_id"),
+        build=BuildState(item.get("build", "unknown")),
         created_at=item["created_at"],
     )
 
@@ -71,23 +80,33 @@ def create_version(project_id: str, body: HandEdit, store: Store, owner: Owner) 
     files = load_version_files(store, project_id, base) if base else {}
     for raw, content in body.files.items():
         if len(content.encode()) > settings.max_file_bytes:
-            raise Unprocessable(f"{raw} is larger than {settings.max_file_bytes} bytes",
-                                code="file_too_large")
+            raise Unprocessable(
+                f"{raw} is larger than {settings.max_file_bytes} bytes", code="file_too_large"
+            )
         files[normalize_path(raw)] = content
     for raw in body.deleted:
         files.pop(normalize_path(raw), None)
     if len(files) > settings.max_files:
-        raise Unprocessable(f"the project would have {len(files)} files; the limit is "
-                            f"{settings.max_files}", code="too_many_files")
+        raise Unprocessable(
+            f"the project would have {len(files)} files; the limit is {settings.max_files}",
+            code="too_many_files",
+        )
     if base != project["latest_version"]:
         from kiln.errors import Conflict
 
         raise Conflict(
             f"the project is at version {project['latest_version']}, not {base}",
-            code="version_conflict", details={"current_version": project["latest_version"]},
+            code="version_conflict",
+            details={"current_version": project["latest_version"]},
         )
-    number = save_version(store, project_id, files, parent=base or None,
-                          prompt=body.message or "Edited by hand", job_id=None)
+    number = save_version(
+        store,
+        project_id,
+        files,
+        parent=base or None,
+        prompt=body.message or "Edited by hand",
+        job_id=None,
+    )
     return _summary(projects.get_version_item(store, project_id, number))
 
 
@@ -103,6 +122,7 @@ def archive(project_id: str, number: int, store: Store, owner: Owner) -> Respons
         for path, content in sorted(files.items()):
             zf.writestr(f"{folder or 'app'}/{path}", content)
     return Response(
-        buf.getvalue(), media_type="application/zip",
+        buf.getvalue(),
+        media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{folder or "app"}-v{number}.zip"'},
     )
