@@ -85,6 +85,7 @@ def deploy(
             info = _get_deploy(http, rec)
         if info.get("state") not in ("ready", "error"):
             _upload_required(http, rec, info, files)
+            info = _get_deploy(http, rec)
         return _poll(http, rec, info, deadline, poll_interval_s, sleep)
 
 

@@ -59,7 +59,7 @@ def deploy(
     ) as http:
         if "deployment" not in journal.provider_ids:
             created = None
-            if journal.step == "creating":
+            if journal.step != "start":  # a create may have happened before the crash
                 created = _find_ours(http, site, params)
             if created is None:
                 rec.step("creating", f"creating deployment of {len(site.files)} files")
