@@ -247,10 +247,9 @@ def apply_events(files: dict[str, str], events: Iterable[ParsedEvent]) -> dict[s
             path = normalize_path(event.path)
             try:
                 result[path] = apply_edit(result.get(path, ""), event.search, event.replace)
-            except EditNotFound:
-                if path not in result:
-                    exc = EditNotFound(f"edit of a file that does not exist: {path}")
-                raise EditNotFound(f"{exc.message} in {path}", details={"path": path}) from exc
+            except EditNotFound as exc:
+                reason = exc.message if path in result else "edit of a file that does not exist"
+                raise EditNotFound(f"{reason}: {path}", details={"path": path}) from exc
         elif isinstance(event, Delete):
             result.pop(normalize_path(event.path), None)
         elif isinstance(event, Deps):

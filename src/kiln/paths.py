@@ -44,7 +44,7 @@ def normalize_path(raw: str) -> str:
         if segment == "..":
             raise _unsafe(raw, "parent directory")
         if segment.lower() in _FORBIDDEN_SEGMENTS:
-            raise _unsafe(raw, f"inside {segment}/")
+            raise _unsafe(raw, f"inside {segment.lower()}/")
         segments.append(segment)
     path = "/".join(segments)
     if not path:

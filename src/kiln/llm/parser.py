@@ -411,7 +411,8 @@ class StreamParser:
                 if nl == -1:  # final and never closed: the edit stays open
                     return False
                 continue
-            self._edit_line(out, line[:k])
+            if line[:k].strip():
+                self._edit_line(out, line[:k])
             if self._edit_state == "replace":  # tolerate a missing REPLACE marker
                 self._finish_block(out)
             rest = buf[nl:] if nl != -1 else ""
