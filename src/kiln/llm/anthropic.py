@@ -15,7 +15,6 @@ from kiln.llm.base import ChatRequest, Finish, StopReason
 from kiln.llm.http import (
     Api,
     RetryPolicy,
-    build_client,
     error_for_status,
     open_stream,
     parse_event_json,
@@ -62,11 +61,6 @@ class AnthropicProvider:
     def default_model(self) -> str:
         return self._settings.llm_model or DEFAULT_MODEL
 
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            self._client = build_client(self._settings)
-        return self._client
-
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model,
@@ -91,13 +85,15 @@ class AnthropicProvider:
             "anthropic-version": API_VERSION,
             "Accept": "text/event-stream",
         }
-        http_request = self._http().build_request(
+        http_request = httpx.Request(
             "POST", f"{self._base_url}/v1/messages", json=self._body(request), headers=headers
         )
         stop: StopReason | None = None
         input_tokens = output_tokens = 0
         extra: dict[str, int] = {}
-        with open_stream(self._http(), http_request, api=self._api, policy=self._retry) as resp:
+        with open_stream(
+            self._client, http_request, settings=self._settings, api=self._api, policy=self._retry
+        ) as resp:
             for sse in EventSource(resp).iter_sse():
                 if not sse.data or sse.event == "ping":
                     continue

@@ -43,6 +43,7 @@ __all__ = [
     "Api",
     "RetryPolicy",
     "build_client",
+    "client_for",
     "error_for_exception",
     "error_for_status",
     "open_stream",
@@ -102,6 +103,16 @@ def build_client(settings: Settings) -> httpx.Client:
         pool=settings.llm_connect_timeout,
     )
     return httpx.Client(timeout=timeout, follow_redirects=False)
+
+
+@contextmanager
+def client_for(settings: Settings, client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """The injected client, or a fresh one closed after the call (no sockets outlive a job)."""
+    if client is not None:
+        yield client
+        return
+    with build_client(settings) as fresh:
+        yield fresh
 
 
 def redact_url(url: str | httpx.URL) -> str:
@@ -280,13 +291,25 @@ def _retry_decision(
 
 @contextmanager
 def open_stream(
-    client: httpx.Client, request: httpx.Request, *, api: Api, policy: RetryPolicy
+    client: httpx.Client | None,
+    request: httpx.Request,
+    *,
+    settings: Settings,
+    api: Api,
+    policy: RetryPolicy,
 ) -> Iterator[httpx.Response]:
     """Send `request` until a 2xx response starts (retrying per policy), then yield it open.
 
-    Errors raised while the caller reads the body become ProviderError and are never
-    retried.
+    Without an injected `client` a fresh one is used and closed afterwards. Errors
+    raised while the caller reads the body become ProviderError and are never retried.
     """
+    with client_for(settings, client) as http:
+        yield from _open_stream(http, request, api=api, policy=policy)
+
+
+def _open_stream(
+    client: httpx.Client, request: httpx.Request, *, api: Api, policy: RetryPolicy
+) -> Iterator[httpx.Response]:
     attempt = 0
     while True:
         retry_after: float | None = None

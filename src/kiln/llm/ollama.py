@@ -15,7 +15,6 @@ from kiln.llm.base import ChatRequest, Finish
 from kiln.llm.http import (
     Api,
     RetryPolicy,
-    build_client,
     error_for_status,
     open_stream,
     parse_event_json,
@@ -71,11 +70,6 @@ class OllamaProvider:
     def default_model(self) -> str:
         return self._settings.llm_model or DEFAULT_MODEL
 
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            self._client = build_client(self._settings)
-        return self._client
-
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
@@ -85,15 +79,15 @@ class OllamaProvider:
         return {"model": request.model, "messages": messages, "stream": True, "options": options}
 
     def stream(self, request: ChatRequest) -> Iterator[str | Finish]:
-        http_request = self._http().build_request(
-            "POST", f"{self._base_url}/api/chat", json=self._body(request)
-        )
+        http_request = httpx.Request("POST", f"{self._base_url}/api/chat", json=self._body(request))
         api = replace(
             self._api,
             not_found=f"Ollama has no model {request.model!r}. Run `ollama pull {request.model}`.",
         )
         final: dict[str, Any] | None = None
-        with open_stream(self._http(), http_request, api=api, policy=self._retry) as resp:
+        with open_stream(
+            self._client, http_request, settings=self._settings, api=api, policy=self._retry
+        ) as resp:
             for line in resp.iter_lines():
                 if not line.strip():
                     continue

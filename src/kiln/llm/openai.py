@@ -16,7 +16,6 @@ from kiln.llm.base import ChatRequest, Finish, StopReason
 from kiln.llm.http import (
     Api,
     RetryPolicy,
-    build_client,
     error_for_status,
     open_stream,
     parse_event_json,
@@ -59,11 +58,6 @@ class OpenAIProvider:
     def default_model(self) -> str:
         return self._settings.llm_model or DEFAULT_MODEL
 
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            self._client = build_client(self._settings)
-        return self._client
-
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
@@ -87,12 +81,14 @@ class OpenAIProvider:
         headers = {"Accept": "text/event-stream"}
         if key is not None:
             headers["Authorization"] = f"Bearer {key.get_secret_value()}"
-        http_request = self._http().build_request(
+        http_request = httpx.Request(
             "POST", f"{self._base_url}/chat/completions", json=self._body(request), headers=headers
         )
         stop: StopReason | None = None
         usage: dict[str, Any] = {}
-        with open_stream(self._http(), http_request, api=self._api, policy=self._retry) as resp:
+        with open_stream(
+            self._client, http_request, settings=self._settings, api=self._api, policy=self._retry
+        ) as resp:
             for sse in EventSource(resp).iter_sse():
                 if sse.data == "[DONE]":
                     break
