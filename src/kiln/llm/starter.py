@@ -158,7 +158,9 @@ _GENERIC = {"app", "application", "site", "page", "tool", "website", "webapp", "
 _TITLE_INSTRUCTION = re.compile(
     r"""\b(?:title|rename|retitle|call\s+it|name\s+it|heading)\b
         (?:\s+(?:it|the|app|application|page|site|project|heading|title|to|as|is|into|be|should))*
-        \s*[:=]?\s*["“'`]?(?P<title>[^"”'`\n]+?)["”'`]?\s*[.!]?\s*$""",
+        \s*[:=]?\s*
+        (?:["“'`](?P<quoted>[^"”'`\n]+)["”'`]
+          |(?P<title>[^"”'`\n,.;!]+?)(?=\s*(?:[,.;!\n]|\band\b|\bthen\b|$)))""",
     re.I | re.X,
 )
 _ADD_WORDS = re.compile(r"\b(add|include|insert|put|also|plus|append|show|with|need|want)\b", re.I)
@@ -452,7 +454,10 @@ def _colour_edits(
     word = next((w for w in COLOURS if _mentions(lowered, w) >= 0), None)
     if not hex_match and word is None:
         return [], ""
-    background = re.search(r"\b(background|bg|page)\b", lowered) is not None
+    background = (
+        framework is not Framework.python
+        and re.search(r"\b(background|bg|page)\b", lowered) is not None
+    )
     if hex_match:
         colour = hex_match.group(0)
         name = colour
@@ -477,27 +482,32 @@ def _colour_edits(
         else:
             new = re.sub(rf"({token}:\s*)[^;]+;", rf"\g<1>{colour};", line)
         what = "background" if background else "accent (header and buttons)"
-        return [_Edit(path, line, new)], f"set the {what} colour to {name} ({colour}) in {path}"
+        shown = name if name == colour else f"{name} ({colour})"
+        return [_Edit(path, line, new)], f"set the {what} colour to {shown} in {path}"
     return [], ""
 
 
 def _title_edits(title: str, files: dict[str, str], framework: Framework) -> list[_Edit]:
     edits: list[_Edit] = []
-    patterns = [
+    patterns = [  # (find the line, the groups around the title, the title as written)
         (
             r'data-testid="app-title"[^>]*>[^<]*</h1>',
             r'(data-testid="app-title"[^>]*>)[^<]*(</h1>)',
+            title,
         ),
-        (r"<title>[^<]*</title>", r"(<title>)[^<]*(</title>)"),
+        (r"<title>[^<]*</title>", r"(<title>)[^<]*(</title>)", title),
     ]
     if framework is Framework.python:
-        patterns = [(r"^TITLE = ", r"^(TITLE = ).*()$")]
+        patterns = [
+            (r"^TITLE = ", r"^(TITLE = ).*()$", _py_string(title)),
+            (r'^""".+: made by the kiln', r'^(""").+(: made by the kiln)', title),
+            (r"^# .+ \(Python\)$", r"^(# ).+( \(Python\))$", title),
+        ]
     for path in sorted(files):
-        for find, sub in patterns:
+        for find, sub, value in patterns:
             line = _unique_line(files[path], find)
             if line is None:
                 continue
-            value = _py_string(title) if framework is Framework.python else title
             m = re.search(sub, line)
             new = line if m is None else line[: m.end(1)] + value + line[m.start(2) :]
             if new != line:
@@ -574,8 +584,8 @@ def render_edit(prompt: str, framework: Framework, files: dict[str, str]) -> str
     rest = prompt
     title_match = _TITLE_INSTRUCTION.search(prompt)
     if title_match:
-        title = _clean_title(title_match.group("title"))
-        rest = prompt[: title_match.start()]
+        title = _clean_title(title_match.group("quoted") or title_match.group("title") or "")
+        rest = prompt[: title_match.start()] + " " + prompt[title_match.end() :]
         found = _title_edits(title, files, fw) if title else []
         if found:
             files = _applied(files, found)
