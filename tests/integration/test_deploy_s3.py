@@ -1,0 +1,147 @@
+"""The s3 target against moto's server: kiln's bucket under sites/<deployment_id>/ and CloudFront."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+
+from kiln.deploy import s3site
+from kiln.deploy.journal import Journal, SiteFiles
+from kiln.errors import ProviderError
+from tests.fakes.deploy_servers import Crash, Saves
+
+pytestmark = pytest.mark.integration
+
+SITE = SiteFiles(
+    deployment_id="d-1",
+    name="hello",
+    files={"index.html": "<h1>hi</h1>", "assets/app.js": "console.log(1)", "style.css": "h1{}"},
+)
+PUBLIC = "https://cdn.example.test"
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}
+    s3 = boto3.client("s3", **kw)
+    bucket = f"kiln-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    cloudfront = boto3.client("cloudfront", **kw)
+    config = {
+        "CallerReference": bucket,
+        "Comment": "kiln",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "s3",
+                    "DomainName": f"{bucket}.s3.amazonaws.com",
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "s3",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "MinTTL": 0,
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+        },
+    }
+    dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+    return {"s3": s3, "cloudfront": cloudfront, "bucket": bucket, "distribution_id": dist}
+
+
+def run(aws: dict[str, Any], journal: Journal | None = None, **kw: Any) -> Any:
+    journal = journal if journal is not None else Journal(target="s3")
+    return s3site.deploy(SITE, journal=journal, public_base=PUBLIC, **aws, **kw)
+
+
+def stored(aws: dict[str, Any]) -> dict[str, bytes]:
+    listing = aws["s3"].list_objects_v2(Bucket=aws["bucket"], Prefix="sites/d-1/")
+    keys = [item["Key"] for item in listing.get("Contents", [])]
+    return {
+        key.removeprefix("sites/d-1/"): aws["s3"]
+        .get_object(Bucket=aws["bucket"], Key=key)["Body"]
+        .read()
+        for key in keys
+    }
+
+
+def test_the_site_is_stored_under_its_deployment_prefix(aws: dict[str, Any]) -> None:
+    outcome = run(aws)
+    assert outcome.state == "ready"
+    assert stored(aws) == {path: text.encode() for path, text in SITE.files.items()}
+
+
+def test_the_url_is_the_public_base_plus_the_prefix(aws: dict[str, Any]) -> None:
+    assert run(aws).url == f"{PUBLIC}/sites/d-1/"
+
+
+def test_objects_carry_an_explicit_content_type(aws: dict[str, Any]) -> None:
+    run(aws)
+    head = aws["s3"].head_object(Bucket=aws["bucket"], Key="sites/d-1/index.html")
+    assert head["ContentType"] == "text/html; charset=utf-8"
+
+
+def test_hashed_assets_are_immutable_and_pages_revalidate(aws: dict[str, Any]) -> None:
+    run(aws)
+    asset = aws["s3"].head_object(Bucket=aws["bucket"], Key="sites/d-1/assets/app.js")
+    page = aws["s3"].head_object(Bucket=aws["bucket"], Key="sites/d-1/index.html")
+    assert (asset["CacheControl"], page["CacheControl"]) == (s3site.IMMUTABLE, s3site.REVALIDATE)
+
+
+def test_the_prefix_is_invalidated_with_a_stable_caller_reference(aws: dict[str, Any]) -> None:
+    """CloudFront answers a repeated CallerReference with the first invalidation (moto doesn't)."""
+    batches = []
+    for _ in range(2):  # the same deploy retried from scratch
+        outcome = run(aws)
+        batches.append(
+            aws["cloudfront"].get_invalidation(
+                DistributionId=aws["distribution_id"], Id=outcome.provider_ids["invalidation"]
+            )["Invalidation"]["InvalidationBatch"]
+        )
+    refs_and_paths = {(b["CallerReference"], tuple(b["Paths"]["Items"])) for b in batches}
+    assert refs_and_paths == {("kiln-d-1", ("/sites/d-1/*",))}
+
+
+def test_without_a_distribution_nothing_is_invalidated(aws: dict[str, Any]) -> None:
+    outcome = run({**aws, "distribution_id": ""})
+    assert outcome.state == "ready"
+    assert "invalidation" not in outcome.provider_ids
+
+
+def test_a_resume_puts_only_what_the_journal_lacks(aws: dict[str, Any]) -> None:
+    saves = Saves(crash_at=2)  # after the ids, at the "uploaded" step
+    with pytest.raises(Crash):
+        run(aws, save=saves)
+    journal = saves.last("s3")
+    journal.uploaded = {"index.html": s3site.sha1(b"<h1>hi</h1>")}
+    aws["s3"].delete_object(Bucket=aws["bucket"], Key="sites/d-1/style.css")
+    aws["s3"].put_object(Bucket=aws["bucket"], Key="sites/d-1/index.html", Body=b"kept")
+    run(aws, journal=journal)
+    files = stored(aws)
+    assert (files["index.html"], files["style.css"]) == (b"kept", b"h1{}")
+
+
+def test_a_missing_bucket_is_deploy_invalid(aws: dict[str, Any]) -> None:
+    with pytest.raises(ProviderError) as caught:
+        run({**aws, "bucket": "no-such-bucket-kiln"})
+    assert caught.value.code == "deploy_invalid"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("index.html", "text/html; charset=utf-8"),
+        ("assets/x.JS", "text/javascript"),
+        ("a.wasm", "application/wasm"),
+        ("site.webmanifest", "application/manifest+json"),
+        ("dir.v2/README", "application/octet-stream"),
+    ],
+)
+def test_content_types_come_from_kilns_own_table(path: str, expected: str) -> None:
+    assert s3site.content_type(path) == expected
