@@ -1,4 +1,4 @@
-"""The s3 target against moto's server: kiln's bucket under sites/<deployment_id>/ and CloudFront."""
+"""The s3 target on moto: kiln's bucket under sites/<deployment_id>/, and CloudFront."""
 
 from __future__ import annotations
 
