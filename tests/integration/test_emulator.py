@@ -458,3 +458,21 @@ def test_without_a_data_dir_the_emulator_still_serves() -> None:
     finally:
         running.stop()
     assert running.stats is None
+
+
+def test_settings_reapplied_on_every_start_do_not_grow_the_journal(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    bucket = unique("b")
+    for _ in range(3):  # what `kiln dev` does with the template's bucket on each start
+        child = spawn(tmp_path)
+        s3 = client("s3", child.endpoint_url)
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        child.stop()
+
+    last = spawn(tmp_path)
+    records = [(r["method"], r["path"], r["query"]) for r in journal_lines(tmp_path)]
+    assert records == [("PUT", f"/{bucket}", ""), ("PUT", f"/{bucket}", "versioning")]
+    versioning = client("s3", last.endpoint_url).get_bucket_versioning(Bucket=bucket)
+    assert versioning["Status"] == "Enabled"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import logging
 import os
 import re
@@ -84,6 +85,8 @@ DYNAMODB_DATA_ACTIONS = frozenset(
         "ExecuteTransaction",
     }
 )
+# Requests that replace one whole setting of a table: only the last one counts.
+DYNAMODB_SETTING_ACTIONS = frozenset({"UpdateTimeToLive", "UpdateContinuousBackups"})
 # Request headers that describe the connection or the client, not the operation.
 DROPPED_HEADERS = frozenset(
     {
@@ -214,6 +217,59 @@ def _is_data(record: JournalRecord) -> bool:
 
 def _is_reset(record: JournalRecord) -> bool:
     return record.service == "moto_api"
+
+
+def _resource(record: JournalRecord) -> tuple[str, ...]:
+    if record.service == "s3":
+        return ("s3", record.path.strip("/"))
+    scope = _signing_scope({"HTTP_AUTHORIZATION": _header(record, "authorization")})
+    try:
+        table = str(json.loads(record.body_bytes()).get("TableName", ""))
+    except ValueError:
+        table = ""
+    return (record.service, *(scope[:2] if scope else ()), table)
+
+
+def _setting(record: JournalRecord) -> tuple[tuple[str, ...], str] | None:
+    """(resource, what) for requests that replace one whole setting of a table or bucket."""
+    if record.service == "s3" and record.method == "PUT" and "/" not in record.path.strip("/"):
+        return _resource(record), record.query  # CreateBucket, ?versioning, ?lifecycle, ...
+    action = _action(record.headers)
+    if record.service == "dynamodb" and action in DYNAMODB_SETTING_ACTIONS:
+        return _resource(record), action
+    return None
+
+
+def _ends_resource(record: JournalRecord) -> bool:
+    if record.service == "s3":
+        return record.method == "DELETE" and not record.query and "/" not in record.path.strip("/")
+    return record.service == "dynamodb" and _action(record.headers) == "DeleteTable"
+
+
+def _without_superseded(records: list[JournalRecord]) -> list[JournalRecord]:
+    """Drop a setting request when the same setting is made again later on the same resource.
+
+    `kiln dev` re-applies the template's settings on every start; without this the
+    journal would grow by a few records per restart forever.
+    """
+    kept: list[JournalRecord] = []
+    later: set[tuple[tuple[str, ...], str]] = set()
+    for record in reversed(records):
+        if _ends_resource(record):
+            gone = _resource(record)
+            later = {s for s in later if s[0] != gone}
+        setting = _setting(record)
+        if setting is not None:
+            if setting in later:
+                continue
+            later.add(setting)
+        kept.append(record)
+    kept.reverse()
+    return kept
+
+
+def _header(record: JournalRecord, name: str) -> str:
+    return next((v for k, v in record.headers if k.lower() == name), "")
 
 
 # --- applying requests in process ------------------------------------------------------
@@ -499,9 +555,7 @@ def _scopes(records: Iterable[JournalRecord], service: str) -> list[tuple[str, s
         if record.service != service:
             continue
         environ = {
-            "HTTP_AUTHORIZATION": dict((k.lower(), v) for k, v in record.headers).get(
-                "authorization", ""
-            ),
+            "HTTP_AUTHORIZATION": _header(record, "authorization"),
             "QUERY_STRING": record.query,
         }
         scope = _signing_scope(environ)
@@ -581,7 +635,7 @@ def compact(app: WSGIApplication, records: list[JournalRecord]) -> Iterator[Jour
     """
     last_reset = max((n for n, r in enumerate(records) if _is_reset(r)), default=-1)
     kept = records[last_reset + 1 :]
-    yield from (r for r in kept if not _is_data(r))
+    yield from _without_superseded([r for r in kept if not _is_data(r)])
     yield from _snapshot_tables(app, _scopes(kept, "dynamodb"))
     yield from _snapshot_objects(app, _scopes(kept, "s3"))
 
