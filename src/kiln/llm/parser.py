@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum, auto
 from typing import Any
 
@@ -80,15 +80,17 @@ _HEADER = re.compile(
 )
 
 
-class _Mode(Enum):
-    PROBE = auto()  # start of reply: is it the JSON shape?
-    JSON = auto()  # buffering a JSON reply until close()
-    TEXT = auto()
-    TAG = auto()  # inside `<kiln-... >`
-    FILE = auto()  # content of <kiln-file>
-    EDIT = auto()  # body of <kiln-edit>
-    FENCE = auto()  # content of a fenced block that names a path
-    DONE = auto()
+class _Mode:
+    """Parser states (plain strings: the mode is looked up once per step)."""
+
+    PROBE = "probe"  # start of reply: is it the JSON shape?
+    JSON = "json"  # buffering a JSON reply until close()
+    TEXT = "text"
+    TAG = "tag"  # inside `<kiln-... >`
+    FILE = "file"  # content of <kiln-file>
+    EDIT = "edit"  # body of <kiln-edit>
+    FENCE = "fence"  # content of a fenced block that names a path
+    DONE = "done"
 
 
 class _Line(Enum):
@@ -123,6 +125,14 @@ class StreamParser:
         self._edit_state = ""  # "", "search" or "replace"
         self._search: list[str] = []
         self._replace: list[str] = []
+        self._steps: dict[str, Callable[[list[ParsedEvent], bool], bool]] = {
+            _Mode.PROBE: self._step_probe,
+            _Mode.TEXT: self._step_text,
+            _Mode.TAG: self._step_tag,
+            _Mode.FILE: self._step_file,
+            _Mode.EDIT: self._step_edit,
+            _Mode.FENCE: self._step_fence,
+        }
 
     @property
     def open_file(self) -> str | None:
@@ -170,14 +180,7 @@ class StreamParser:
     # --- driver ------------------------------------------------------------------
 
     def _run(self, out: list[ParsedEvent], final: bool) -> None:
-        steps = {
-            _Mode.PROBE: self._step_probe,
-            _Mode.TEXT: self._step_text,
-            _Mode.TAG: self._step_tag,
-            _Mode.FILE: self._step_file,
-            _Mode.EDIT: self._step_edit,
-            _Mode.FENCE: self._step_fence,
-        }
+        steps = self._steps
         while True:
             step = steps.get(self._mode)
             if step is None or not step(out, final):
@@ -484,10 +487,13 @@ class StreamParser:
 
 
 def _partial_suffix(buf: str, start: int, token: str) -> int:
-    """Length of the longest proper prefix of `token` that `buf[start:]` ends with."""
-    for k in range(min(len(token) - 1, len(buf) - start), 0, -1):
-        if buf.endswith(token[:k]):
-            return k
+    """Length of the longest proper prefix of `token` that `buf[start:]` ends with.
+
+    `token` starts with its only `<`, so the last `<` is the only place to look.
+    """
+    lt = buf.rfind("<", max(start, len(buf) - len(token) + 1))
+    if lt != -1 and token.startswith(buf[lt:]):
+        return len(buf) - lt
     return 0
 
 
