@@ -1,0 +1,54 @@
+"""The starter's projects install from the npm registry and build with Vite (and tsc for React)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from kiln.llm.starter import starter_files
+from kiln.models import Framework
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm"),
+]
+
+# Enough keywords that most component templates of each framework are compiled.
+PROMPTS = {
+    Framework.react: "a budgeting app with a chart of spending by month, a todo list and notes",
+    Framework.vue: "a study helper with a quiz, a pomodoro timer and a kanban board",
+    Framework.vanilla: "a weather dashboard with a calculator and a click counter",
+}
+# One npm cache for the whole run (and across runs), so installs are fast after the first.
+NPM_CACHE = Path(tempfile.gettempdir()) / "kiln-npm-cache"
+
+
+def npm(args: list[str], cwd: Path) -> None:
+    env = {**os.environ, "npm_config_cache": str(NPM_CACHE), "npm_config_update_notifier": "false"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def write_project(files: dict[str, str], root: Path) -> None:
+    for path, content in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+
+
+@pytest.mark.parametrize("framework", list(PROMPTS))
+def test_starter_project_installs_and_builds(framework: Framework, tmp_path: Path) -> None:
+    write_project(starter_files(PROMPTS[framework], framework), tmp_path)
+
+    npm(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"], tmp_path)
+    if framework is Framework.react:
+        npm(["npx", "--no-install", "tsc", "--noEmit"], tmp_path)
+    npm(["npx", "--no-install", "vite", "build"], tmp_path)
+
+    html = (tmp_path / "dist" / "index.html").read_text()
+    assert "<script" in html
