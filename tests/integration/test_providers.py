@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import socket
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish, Message, Provider
 from kiln.llm.http import RetryPolicy
+from kiln.llm.openai import OpenAIProvider
 from kiln.llm.providers import clear_probe_cache, get_provider, resolve_provider_name
 from tests.fakes.llm_servers import (
     DEFAULT_TEXT,
@@ -331,7 +334,7 @@ def test_api_key_never_reaches_logs_or_errors(
     assert TEST_KEY not in str(error.to_body())
 
 
-def test_key_missing_from_echoed_server_message_is_scrubbed(fake_openai: FakeLLMServer) -> None:
+def test_key_echoed_in_a_server_message_is_scrubbed(fake_openai: FakeLLMServer) -> None:
     fake_openai.queue_error(400, message=f"bad key {TEST_KEY} in request")
 
     error = Run(fake_openai).error()
@@ -363,6 +366,39 @@ def test_openai_request_asks_for_a_stream_with_usage(fake_openai: FakeLLMServer)
     assert body["max_tokens"] == 1234  # a compatible server, not api.openai.com
     assert body["messages"][0]["role"] == "system"
     assert body["model"] == "gpt-4.1-mini"
+
+
+def test_official_openai_gets_max_completion_tokens(fake_openai: FakeLLMServer) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def official(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=b"data: [DONE]\n\n"
+        )
+
+    settings = fake_openai.settings(openai_base_url="https://api.openai.com/v1")
+    client = httpx.Client(transport=httpx.MockTransport(official))
+    provider = OpenAIProvider(settings, client=client)
+
+    list(provider.stream(ChatRequest(system="", messages=[], model="gpt-4.1", max_tokens=99)))
+
+    assert seen[0]["max_completion_tokens"] == 99
+    assert "max_tokens" not in seen[0]
+
+
+def test_official_openai_without_a_key_fails_before_any_request(
+    fake_openai: FakeLLMServer,
+) -> None:
+    settings = fake_openai.settings(
+        openai_base_url="https://api.openai.com/v1", openai_api_key=None
+    )
+
+    with pytest.raises(ProviderError) as info:
+        list(get_provider("openai", settings).stream(ChatRequest("", [], "gpt-4.1")))
+
+    assert info.value.code == "provider_auth"
+    assert "OPENAI_API_KEY" in info.value.message
 
 
 def test_anthropic_request_carries_key_version_and_system(fake_anthropic: FakeLLMServer) -> None:
