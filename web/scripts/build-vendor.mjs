@@ -6,7 +6,8 @@
 // origin under /vendor/. React 19 ships CommonJS only, so each entry is bundled here into
 // an ESM file whose named exports are listed explicitly (taken from the CJS module itself).
 // Shared packages stay external (one React instance for react-dom and the JSX runtime).
-// Also copies esbuild.wasm (the bundler's engine) and the Pyodide runtime.
+// Also copies esbuild.wasm (the bundler's engine), the preview runner page (frame.html)
+// and the Pyodide runtime.
 //
 // Usage: node scripts/build-vendor.mjs [--out dist]   (writes OUT/vendor and OUT/pyodide)
 
@@ -19,7 +20,8 @@ import { fileURLToPath } from "node:url";
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(web, "package.json"));
 const args = process.argv.slice(2);
-const outRoot = resolve(web, args[args.indexOf("--out") + 1 || -1] ?? "dist");
+const outArg = args.indexOf("--out");
+const outRoot = resolve(web, outArg >= 0 ? (args[outArg + 1] ?? "dist") : "dist");
 const vendorDir = join(outRoot, "vendor");
 const pyodideDir = join(outRoot, "pyodide");
 
@@ -104,6 +106,7 @@ async function main() {
     console.log(`vendor: ${specifier} -> vendor/${file}`);
   }
   await copyFile(require.resolve("esbuild-wasm/esbuild.wasm"), join(vendorDir, "esbuild.wasm"));
+  await copyFile(join(web, "scripts", "frame.html"), join(vendorDir, "frame.html"));
   const versions = {};
   for (const pkg of ["react", "react-dom", "vue", "esbuild-wasm", "pyodide"]) {
     versions[pkg] = JSON.parse(await readFile(require.resolve(`${pkg}/package.json`), "utf8")).version;

@@ -1,0 +1,443 @@
+"""The preview engines in Chromium, driven through their own test page (web/src/preview/harness).
+
+The page and the vendor files are built with the real scripts (Vite + scripts/build-vendor.mjs)
+and served by a small server with the headers kiln's server sends: COOP/COEP and a strict CSP on
+the app, CORS and a frame-specific CSP on /vendor/ and /pyodide/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiln.frameworks import skeleton
+from kiln.models import Framework
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+APP_CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self' https://*.stackblitz.com https://stackblitz.com; "
+    "frame-src 'self' https://stackblitz.com https://*.webcontainer-api.io"
+)
+FRAME_CSP = (
+    "default-src * data: blob: 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'; "
+    "script-src * data: blob: 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'"
+)
+TITLE = "[data-testid=app-title]"
+TIMINGS: dict[str, float] = {}
+
+
+class PreviewHandler(SimpleHTTPRequestHandler):
+    """Static files with the headers of kiln's local server."""
+
+    def end_headers(self) -> None:
+        path = self.path.split("?")[0]
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        if path.startswith(("/vendor/", "/pyodide/")):
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
+            self.send_header("Content-Security-Policy", FRAME_CSP)
+        else:
+            self.send_header("Content-Security-Policy", APP_CSP)
+        super().end_headers()
+
+    def guess_type(self, path: Any) -> str:
+        if str(path).endswith((".mjs", ".js")):
+            return "text/javascript"
+        if str(path).endswith(".wasm"):
+            return "application/wasm"
+        return super().guess_type(path)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def preview_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("npx") is None or not (WEB / "node_modules").is_dir():
+        pytest.skip("web/node_modules is not installed")
+    out = tmp_path_factory.mktemp("preview-site")
+    config = "scripts/preview-harness.config.mjs"
+    subprocess.run(
+        ["npx", "vite", "build", "--config", config, "--outDir", str(out)], cwd=WEB, check=True
+    )
+    subprocess.run(["node", "scripts/build-vendor.mjs", "--out", str(out)], cwd=WEB, check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def preview_url(preview_site: Path) -> Iterator[str]:
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(PreviewHandler, directory=str(preview_site))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Harness:
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.page_errors: list[str] = []
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        self.frame = page.frame_locator("[data-testid=preview-frame]")
+
+    def load(self, framework: str, files: dict[str, str]) -> None:
+        self.page.evaluate("([fw, f]) => window.kilnPreview.load(fw, f)", [framework, files])
+
+    def write(self, path: str, content: str) -> float:
+        """Writes one file as the stream would; returns the page clock at the write."""
+        return float(
+            self.page.evaluate(
+                "([p, c]) => { window.kilnPreview.host.writeFile(p, c); return performance.now() }",
+                [path, content],
+            )
+        )
+
+    def now(self) -> float:
+        return float(self.page.evaluate("performance.now()"))
+
+    def problems(self) -> list[dict[str, Any]]:
+        return list(self.page.evaluate("window.kilnPreview.problems"))
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return list(self.page.evaluate("window.kilnPreview.statuses"))
+
+    def wait_for_problem(self, text: str, timeout_s: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for p in self.problems():
+                if text in p["message"]:
+                    return p
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"no problem containing {text!r}: {self.problems()}")
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+@pytest.fixture
+def harness(browser: Any, preview_url: str, request: pytest.FixtureRequest) -> Iterator[Harness]:
+    query = getattr(request, "param", "")
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{preview_url}/index.html{query}")
+    page.wait_for_selector("body[data-harness=ready]")
+    yield Harness(page)
+    context.close()
+
+
+def project(framework: Framework, **changes: str) -> dict[str, str]:
+    files = skeleton(framework)
+    files.update(changes)
+    return files
+
+
+def _record_timing(name: str, ms: float) -> None:
+    TIMINGS[name] = round(ms, 1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "preview-timings.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**old, **TIMINGS}, indent=2) + "\n")
+
+
+# --- the fallback engine renders each framework ----------------------------------------
+
+
+@pytest.mark.parametrize("framework", [Framework.react, Framework.vue, Framework.vanilla])
+def test_skeleton_renders_its_title_in_the_fallback_preview(
+    harness: Harness, framework: Framework
+) -> None:
+    harness.load(framework.value, project(framework))
+    title = harness.frame.locator(TITLE)
+    title.wait_for()
+    assert title.inner_text() == "My kiln app"
+    harness.screenshot(f"preview-{framework.value}-skeleton")
+    assert harness.page_errors == []
+    assert harness.problems() == []
+
+
+@pytest.mark.parametrize("framework", [Framework.react, Framework.vue, Framework.vanilla])
+def test_a_streamed_file_rerenders_the_app(harness: Harness, framework: Framework) -> None:
+    files = project(framework)
+    harness.load(framework.value, files)
+    harness.frame.locator(TITLE).wait_for()
+    path = {"react": "src/App.tsx", "vue": "src/App.vue", "vanilla": "index.html"}[framework]
+    written_at = harness.write(path, files[path].replace("My kiln app", "Streamed title"))
+    harness.frame.locator(f"{TITLE}:text-is('Streamed title')").wait_for()
+    _record_timing(f"{framework.value}_last_write_to_visible_ms", harness.now() - written_at)
+
+
+REACT_APP = """import { useState } from 'react'
+import Counter from './components/Counter'
+import './App.css'
+
+export default function App() {
+  const [name] = useState('Counter app')
+  return (
+    <div className="app">
+      <h1 data-testid="app-title">{name}</h1>
+      <Counter />
+    </div>
+  )
+}
+"""
+
+
+def test_react_app_with_components_and_state_works(harness: Harness) -> None:
+    counter = (ROOT / "src/kiln/frameworks/components/react/Counter.tsx").read_text()
+    harness.load(
+        "react", project(Framework.react, **{"src/App.tsx": REACT_APP, "src/components/Counter.tsx": counter})
+    )
+    harness.frame.locator(TITLE).wait_for()
+    card = harness.frame.locator("[data-testid=counter]")
+    card.get_by_role("button", name="+").click()
+    card.get_by_role("button", name="+").click()
+    assert card.locator(".big").inner_text() == "2"
+    harness.screenshot("preview-react-counter")
+    assert harness.problems() == []
+
+
+VUE_APP = """<script setup lang="ts">
+import { ref, computed } from 'vue'
+import TodoItem from './components/TodoItem.vue'
+const items = ref<string[]>(['write tests'])
+const draft = ref('')
+const count = computed(() => items.value.length)
+function add(): void { if (draft.value) { items.value.push(draft.value); draft.value = '' } }
+</script>
+
+<template>
+  <h1 data-testid="app-title">Todos ({{ count }})</h1>
+  <input v-model="draft" data-testid="draft" @keyup.enter="add" />
+  <ul><TodoItem v-for="item in items" :key="item" :text="item" /></ul>
+</template>
+
+<style scoped>
+h1 { color: rgb(200, 30, 30); }
+</style>
+"""
+VUE_ITEM = """<script setup lang="ts">
+defineProps<{ text: string }>()
+</script>
+<template><li class="todo">{{ text }}</li></template>
+"""
+
+
+def test_vue_app_with_sfc_components_and_scoped_style_works(harness: Harness) -> None:
+    harness.load(
+        "vue",
+        project(Framework.vue, **{"src/App.vue": VUE_APP, "src/components/TodoItem.vue": VUE_ITEM}),
+    )
+    title = harness.frame.locator(TITLE)
+    title.wait_for()
+    harness.frame.locator("[data-testid=draft]").fill("ship it")
+    harness.frame.locator("[data-testid=draft]").press("Enter")
+    assert harness.frame.locator(".todo").all_inner_texts() == ["write tests", "ship it"]
+    assert title.inner_text() == "Todos (2)"
+    assert title.evaluate("e => getComputedStyle(e).color") == "rgb(200, 30, 30)"
+    harness.screenshot("preview-vue-todos")
+    assert harness.problems() == []
+
+
+# --- problems -------------------------------------------------------------------------
+
+
+def test_runtime_error_in_the_app_is_reported_as_a_problem(harness: Harness) -> None:
+    broken = "export default function App() {\n  throw new Error('kaboom in render')\n}\n"
+    harness.load("react", project(Framework.react, **{"src/App.tsx": broken}))
+    problem = harness.wait_for_problem("kaboom in render")
+    assert problem["source"] in ("runtime", "console")
+    assert harness.page_errors == []
+
+
+def test_unhandled_rejection_in_the_app_is_reported_as_a_problem(harness: Harness) -> None:
+    main = "Promise.reject(new Error('lost promise'))\n" + skeleton(Framework.vanilla)["src/main.js"]
+    harness.load("vanilla", project(Framework.vanilla, **{"src/main.js": main}))
+    problem = harness.wait_for_problem("lost promise")
+    assert problem["source"] == "runtime"
+
+
+def test_syntax_error_is_a_build_problem_with_file_and_line(harness: Harness) -> None:
+    app = skeleton(Framework.react)["src/App.tsx"].replace("return (", "return ((", 1)
+    harness.load("react", project(Framework.react, **{"src/App.tsx": app}))
+    problem = next(p for p in harness.problems() if p["source"] == "build")
+    assert problem["file"] == "src/App.tsx"
+    assert problem["line"] > 1
+    harness.frame.locator("[data-testid=preview-error]").wait_for()
+
+
+def test_unknown_package_says_it_is_not_available_instead_of_a_blank_pane(
+    harness: Harness,
+) -> None:
+    app = "import debounce from 'lodash/debounce'\n" + skeleton(Framework.react)["src/App.tsx"]
+    harness.load("react", project(Framework.react, **{"src/App.tsx": app}))
+    message = "package lodash is not available in the in-browser preview"
+    harness.wait_for_problem(message)
+    assert message in harness.frame.locator("body").inner_text()
+    harness.screenshot("preview-missing-package")
+
+
+def test_the_app_cannot_reach_the_parent_page(harness: Harness) -> None:
+    main = (
+        "let v = 'isolated'\n"
+        "try { v = String(window.parent.document.title) } catch { v = 'isolated' }\n"
+        "try { localStorage.getItem('kiln.token'); v += ' with storage' } catch { }\n"
+        "document.querySelector('[data-testid=app-title]').textContent = v\n"
+    )
+    harness.page.evaluate("sessionStorage.setItem('kiln.token', 'secret')")
+    harness.load("vanilla", project(Framework.vanilla, **{"src/main.js": main}))
+    harness.frame.locator(f"{TITLE}:text-is('isolated')").wait_for()
+    frame = harness.page.locator("[data-testid=preview-frame]")
+    assert frame.get_attribute("sandbox") == "allow-scripts"
+
+
+# --- WebContainer fallback ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("harness", ["?webcontainer=1"], indirect=True)
+def test_webcontainer_boot_failure_falls_back_within_five_seconds(harness: Harness) -> None:
+    assert harness.page.evaluate("crossOriginIsolated") is True
+    started = harness.now()
+    harness.load("react", project(Framework.react))
+    harness.frame.locator(TITLE).wait_for()
+    statuses = harness.statuses()
+    assert statuses[0]["engine"] == "webcontainer"
+    fallback = next(s for s in statuses if s["phase"] == "fallback")
+    assert "WebContainer unavailable" in fallback["message"]
+    assert fallback["t"] - started < 5000
+    _record_timing("webcontainer_fallback_decision_ms", fallback["t"] - started)
+
+
+@pytest.fixture
+def silent_probe() -> Iterator[str]:
+    """A server that accepts the probe and never answers, like an unreachable runtime."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/headless"
+    sock.close()
+
+
+def test_webcontainer_boot_that_never_answers_falls_back_within_five_seconds(
+    browser: Any, preview_url: str, silent_probe: str
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{preview_url}/index.html?webcontainer=1&probe={silent_probe}")
+    page.wait_for_selector("body[data-harness=ready]")
+    h = Harness(page)
+    started = h.now()
+    h.load("vanilla", project(Framework.vanilla))
+    h.frame.locator(TITLE).wait_for()
+    fallback = next(s for s in h.statuses() if s["phase"] == "fallback")
+    assert fallback["t"] - started < 5000
+    context.close()
+
+
+# --- Python and snippets --------------------------------------------------------------
+
+
+def test_python_project_prints_to_the_page_via_pyodide(harness: Harness) -> None:
+    harness.load("python", project(Framework.python))
+    output = harness.frame.locator("[data-testid=python-output]")
+    output.filter(has_text="is running on Pyodide").wait_for(timeout=60_000)
+    assert harness.frame.locator(TITLE).inner_text() == "My kiln app"
+    assert "My kiln app is running on Pyodide" in harness.page.evaluate("window.kilnPreview.terminal()")
+    harness.screenshot("preview-python-skeleton")
+
+
+PY_CLICKS = """import js
+
+count = 0
+label = js.document.createElement("p")
+label.setAttribute("data-testid", "count")
+label.textContent = "0"
+button = js.document.createElement("button")
+button.textContent = "add"
+
+def on_click(event):
+    global count
+    count += 1
+    label.textContent = str(count)
+    print("clicked", count)
+
+button.addEventListener("click", on_click)
+js.document.body.appendChild(label)
+js.document.body.appendChild(button)
+"""
+
+
+def test_python_event_handlers_run_in_the_worker(harness: Harness) -> None:
+    harness.load("python", {"main.py": PY_CLICKS})
+    button = harness.frame.get_by_role("button", name="add")
+    button.wait_for(timeout=60_000)
+    button.click()
+    button.click()
+    harness.frame.locator("[data-testid=count]:text-is('2')").wait_for()
+
+
+def test_python_package_that_is_not_shipped_is_a_clear_problem(harness: Harness) -> None:
+    harness.load("python", {"main.py": "import numpy\nprint(numpy.__version__)\n"})
+    problem = harness.wait_for_problem("no package wheels", timeout_s=60)
+    assert problem["source"] == "runtime"
+
+
+def test_python_exception_is_a_problem_with_its_line(harness: Harness) -> None:
+    harness.load("python", {"main.py": "x = 1\nraise ValueError('bad value')\n"})
+    problem = harness.wait_for_problem("ValueError: bad value", timeout_s=60)
+    assert problem["file"] == "main.py"
+    assert problem["line"] == 2
+
+
+def test_snippet_returns_its_value_and_logs(harness: Harness) -> None:
+    result = harness.page.evaluate(
+        "window.kilnPreview.runSnippet('console.log(\"hi\"); return 6 * 7', 2000)"
+    )
+    assert result == {"ok": True, "value": "42", "logs": ["hi"], "timedOut": False}
+
+
+def test_snippet_that_runs_forever_is_terminated_on_timeout(harness: Harness) -> None:
+    result = harness.page.evaluate("window.kilnPreview.runSnippet('while (true) {}', 300)")
+    assert result["timedOut"] is True
+    assert harness.page.evaluate("window.kilnPreview.runSnippet('return 1', 2000)")["value"] == "1"

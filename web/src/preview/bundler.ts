@@ -1,0 +1,157 @@
+/**
+ * The fallback engine's bundler: esbuild-wasm in the browser, with a plugin that reads the
+ * project from memory, resolves imports with ./resolver and leaves vendor packages as
+ * bare imports for the iframe's import map. CSS (imported or from SFCs) comes out as one
+ * stylesheet; build errors come out as problems with file and line.
+ */
+import * as esbuild from "esbuild-wasm";
+import { BuildError, type Problem } from "./problems";
+import { resolveImport, type VendorManifest } from "./resolver";
+
+export interface BundleInput {
+  files: ReadonlyMap<string, string>;
+  entry: string;
+  vendor: VendorManifest;
+  origin: string;
+}
+
+export interface BundleOutput {
+  js: string;
+  css: string;
+}
+
+let ready: Promise<void> | null = null;
+
+/** Starts esbuild's wasm once (it costs 0.5-1 s); later calls share the same promise. */
+export function initBundler(wasmURL: string): Promise<void> {
+  ready ??= esbuild.initialize({ wasmURL, worker: true }).catch(async (err: unknown) => {
+    // A CSP without `worker-src blob:` stops esbuild's worker; run on this thread instead.
+    if (String(err).includes("Worker")) return esbuild.initialize({ wasmURL, worker: false });
+    throw err;
+  });
+  return ready;
+}
+
+const LOADERS: Record<string, esbuild.Loader> = {
+  ts: "ts",
+  tsx: "tsx",
+  js: "jsx",
+  jsx: "jsx",
+  mjs: "js",
+  cjs: "js",
+  json: "json",
+  css: "css",
+  svg: "dataurl",
+  txt: "text",
+  md: "text",
+  html: "text",
+};
+
+function extension(path: string): string {
+  const m = /\.([a-z0-9]+)$/i.exec(path);
+  return m ? (m[1] ?? "").toLowerCase() : "";
+}
+
+function projectPlugin(input: BundleInput): esbuild.Plugin {
+  const paths = new Set(input.files.keys());
+  return {
+    name: "kiln-project",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === "entry-point") return { path: input.entry, namespace: "kiln" };
+        const importer = args.namespace === "kiln" ? args.importer : "";
+        const r = resolveImport(args.path, importer, paths, input.vendor, input.origin);
+        if (r.kind === "file") return { path: r.path, namespace: "kiln" };
+        if (r.kind === "vendor") return { path: r.specifier, external: true };
+        // url(...) in CSS that is not a project file: leave it for the browser.
+        if (args.kind === "url-token" || args.kind === "import-rule") {
+          return { path: args.path, external: true };
+        }
+        return { errors: [{ text: r.message }] };
+      });
+      build.onLoad({ filter: /.*/, namespace: "kiln" }, async (args) => {
+        const contents = input.files.get(args.path) ?? "";
+        const ext = extension(args.path);
+        if (ext === "vue") {
+          const { compileSfc } = await import("./vue-sfc");
+          try {
+            const out = compileSfc(args.path, contents);
+            return { contents: out.code, loader: out.lang };
+          } catch (err) {
+            if (!(err instanceof BuildError)) throw err;
+            return {
+              errors: err.problems.map((p) => ({
+                text: p.message,
+                location: { file: args.path, line: p.line ?? 1, column: Math.max(0, (p.column ?? 1) - 1) },
+              })),
+            };
+          }
+        }
+        if (ext === "css" && args.path.endsWith(".module.css")) {
+          return { contents, loader: "local-css" };
+        }
+        return { contents, loader: LOADERS[ext] ?? "text" };
+      });
+    },
+  };
+}
+
+function toProblem(m: esbuild.Message): Problem {
+  const p: Problem = { source: "build", message: m.text };
+  if (m.location) {
+    p.file = m.location.file.replace(/^kiln:/, "");
+    p.line = m.location.line;
+    p.column = m.location.column + 1;
+  }
+  return p;
+}
+
+export async function bundle(input: BundleInput): Promise<BundleOutput> {
+  let result: esbuild.BuildResult<{ write: false; outdir: string }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [input.entry],
+      bundle: true,
+      write: false,
+      outdir: "/out",
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      jsx: "automatic",
+      logLevel: "silent",
+      define: {
+        "process.env.NODE_ENV": '"development"',
+        "import.meta.env": JSON.stringify({ MODE: "development", DEV: true, PROD: false, SSR: false, BASE_URL: "/" }),
+      },
+      plugins: [projectPlugin(input)],
+    });
+  } catch (err) {
+    const failure = err as { errors?: esbuild.Message[] };
+    if (failure.errors?.length) throw new BuildError(failure.errors.map(toProblem));
+    throw err;
+  }
+  let js = "";
+  let css = "";
+  for (const f of result.outputFiles) {
+    if (f.path.endsWith(".css")) css += f.text;
+    else if (f.path.endsWith(".js")) js += f.text;
+  }
+  return { js, css };
+}
+
+/** The module the project's index.html loads (as Vite would), else a conventional main file. */
+export function findEntry(files: ReadonlyMap<string, string>): string | null {
+  const html = files.get("index.html");
+  if (html) {
+    const re = /<script\b[^>]*\btype=["']module["'][^>]*>/gi;
+    for (const tag of html.match(re) ?? []) {
+      const src = /\bsrc=["']([^"']+)["']/i.exec(tag)?.[1];
+      if (src && !/^[a-z]+:/i.test(src)) {
+        const path = src.replace(/^\.?\//, "");
+        if (files.has(path)) return path;
+      }
+    }
+  }
+  const conventional = ["src/main.tsx", "src/main.ts", "src/main.jsx", "src/main.js", "src/index.tsx", "src/index.ts", "src/index.js", "main.js", "index.js"];
+  return conventional.find((p) => files.has(p)) ?? null;
+}

@@ -1,0 +1,179 @@
+/**
+ * The documents loaded into the sandboxed preview iframe (origin "null"). Each starts with
+ * a small reporter that posts runtime errors, unhandled rejections and console output to
+ * the parent, so a broken app shows as a problem instead of a blank pane.
+ */
+import type { Problem } from "./problems";
+
+/** Messages the frame posts to the parent; all carry `kiln: "preview"`. */
+export type FrameMessage =
+  | { kiln: "preview"; type: "problem"; problem: Problem }
+  | { kiln: "preview"; type: "console"; level: string; text: string }
+  | { kiln: "preview"; type: "ready" }
+  | { kiln: "preview"; type: "dom-event"; id: number; event: string; value?: string; checked?: boolean };
+
+export function isFrameMessage(data: unknown): data is FrameMessage {
+  return typeof data === "object" && data !== null && (data as { kiln?: unknown }).kiln === "preview";
+}
+
+/** Inline scripts must not close their own tag. */
+function scriptSafe(code: string): string {
+  return code.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c);
+}
+
+function reporter(parentOrigin: string): string {
+  return `<script>(function () {
+  var P = ${JSON.stringify(parentOrigin)};
+  function send(m) { m.kiln = "preview"; try { parent.postMessage(m, P); } catch (e) {} }
+  function fmt(v) {
+    if (v instanceof Error) return v.stack && v.stack.indexOf(v.message) >= 0 ? v.stack : v.name + ": " + v.message;
+    if (typeof v === "string") return v;
+    try { return JSON.stringify(v); } catch (e) { return String(v); }
+  }
+  function problem(source, message, line, column) {
+    var p = { source: source, message: message };
+    if (line) { p.line = line; p.column = column; }
+    send({ type: "problem", problem: p });
+  }
+  addEventListener("error", function (e) {
+    if (e.target && e.target !== window && (e.target.src || e.target.href)) {
+      problem("runtime", "failed to load " + (e.target.src || e.target.href));
+      return;
+    }
+    problem("runtime", e.error ? fmt(e.error) : String(e.message), e.lineno, e.colno);
+  }, true);
+  addEventListener("unhandledrejection", function (e) {
+    problem("runtime", "Unhandled promise rejection: " + fmt(e.reason));
+  });
+  ["log", "info", "warn", "error", "debug"].forEach(function (level) {
+    var orig = console[level];
+    console[level] = function () {
+      var text = Array.prototype.map.call(arguments, fmt).join(" ");
+      send({ type: "console", level: level, text: text });
+      if (level === "error") problem("console", text);
+      return orig.apply(console, arguments);
+    };
+  });
+  window.__kilnReady = function () { send({ type: "ready" }); };
+})();</script>`;
+}
+
+export interface AppDocument {
+  indexHtml: string | undefined;
+  js: string;
+  css: string;
+  importMap: { imports: Record<string, string> };
+  parentOrigin: string;
+}
+
+const DEFAULT_SHELL = `<!doctype html><html><head><meta charset="utf-8"><title>Preview</title></head><body><div id="root"></div><div id="app"></div></body></html>`;
+
+/** Stylesheets the project's index.html links from the project itself (paths). */
+export function linkedStylesheets(indexHtml: string): string[] {
+  const out: string[] = [];
+  for (const tag of indexHtml.match(/<link\b[^>]*>/gi) ?? []) {
+    if (!/\brel=["']stylesheet["']/i.test(tag)) continue;
+    const href = /\bhref=["']([^"']+)["']/i.exec(tag)?.[1];
+    if (href && !/^[a-z]+:|^\/\//i.test(href)) out.push(href.replace(/^\.?\//, ""));
+  }
+  return out;
+}
+
+/** The project's index.html with its local module scripts and stylesheets replaced by the bundle. */
+export function appDocument(doc: AppDocument): string {
+  let html = doc.indexHtml ?? DEFAULT_SHELL;
+  html = html.replace(/<script\b[^>]*\btype=["']module["'][^>]*\bsrc=["'](?![a-z]+:|\/\/)[^"']*["'][^>]*>\s*<\/script>/gi, "");
+  html = html.replace(/<script\b[^>]*\bsrc=["'](?![a-z]+:|\/\/)[^"']*["'][^>]*\btype=["']module["'][^>]*>\s*<\/script>/gi, "");
+  html = html.replace(/<link\b[^>]*\brel=["']stylesheet["'][^>]*>/gi, (tag) =>
+    /\bhref=["'](?:[a-z]+:|\/\/)/i.test(tag) ? tag : "",
+  );
+  const head =
+    `<meta charset="utf-8">${reporter(doc.parentOrigin)}` +
+    `<script type="importmap">${scriptSafe(JSON.stringify(doc.importMap))}</script>`;
+  const style = doc.css ? `<style data-kiln="bundle">${doc.css.replace(/<\/style/gi, "<\\/style")}</style>` : "";
+  const body = `<script type="module">${scriptSafe(doc.js)}\n;window.__kilnReady();</script>`;
+  html = /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => m + head) : head + html;
+  html = /<\/head>/i.test(html) ? html.replace(/<\/head>/i, `${style}</head>`) : style + html;
+  html = /<\/body>/i.test(html) ? html.replace(/<\/body>(?![\s\S]*<\/body>)/i, `${body}</body>`) : html + body;
+  return html;
+}
+
+/** Shown instead of the app when the build fails: the problems, plainly. */
+export function errorDocument(title: string, problems: Problem[], parentOrigin: string): string {
+  const items = problems
+    .map((p) => {
+      const where = p.file ? `<div class="where">${escapeHtml(p.file)}${p.line ? `:${p.line}` : ""}${p.column ? `:${p.column}` : ""}</div>` : "";
+      return `<li>${where}<pre>${escapeHtml(p.message)}</pre></li>`;
+    })
+    .join("");
+  return `<!doctype html><html><head><meta charset="utf-8">${reporter(parentOrigin)}<style>
+body{font:14px/1.5 system-ui,sans-serif;margin:0;padding:24px;background:#1e1e24;color:#f4f4f5}
+h1{font-size:16px;color:#f87171;margin:0 0 12px} ul{list-style:none;padding:0;margin:0}
+li{background:#2a2a33;border-left:3px solid #f87171;padding:8px 12px;margin:0 0 8px;border-radius:4px}
+.where{color:#a1a1aa;font-size:12px} pre{white-space:pre-wrap;margin:4px 0 0;font:13px/1.45 ui-monospace,monospace}
+</style></head><body><h1 data-testid="preview-error">${escapeHtml(title)}</h1><ul>${items}</ul></body></html>`;
+}
+
+/** A neutral page while nothing is loaded or an engine starts. */
+export function messageDocument(text: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><style>body{font:14px system-ui,sans-serif;color:#71717a;display:grid;place-items:center;height:100vh;margin:0}</style></head><body><p data-testid="preview-message">${escapeHtml(text)}</p></body></html>`;
+}
+
+/**
+ * The page of a Python project: applies the DOM operations the Pyodide worker records
+ * (see ./python-dom) and shows the program's output below; sends events back.
+ */
+export function pythonDocument(parentOrigin: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8">${reporter(parentOrigin)}<style>
+body{font:15px/1.5 system-ui,sans-serif;margin:0;padding:16px}
+#kiln-output{margin-top:16px;border-top:1px solid #e4e4e7;padding-top:8px}
+#kiln-output h2{font-size:12px;text-transform:uppercase;color:#71717a;margin:0 0 4px}
+#kiln-output pre{margin:0;white-space:pre-wrap;font:13px/1.45 ui-monospace,monospace}
+</style><script>(function () {
+  var P = ${JSON.stringify(parentOrigin)};
+  var nodes = {};
+  function node(id) { return nodes[id]; }
+  function send(m) { m.kiln = "preview"; parent.postMessage(m, P); }
+  function sync(id, el) {
+    ["input", "change"].forEach(function (t) {
+      el.addEventListener(t, function () { send({ type: "dom-event", id: id, event: "__sync", value: el.value, checked: el.checked }); });
+    });
+  }
+  function apply(o) {
+    var el = node(o.id);
+    switch (o.op) {
+      case "create": nodes[o.id] = document.createElement(o.tag); if (/^(INPUT|TEXTAREA|SELECT)$/.test(nodes[o.id].tagName)) sync(o.id, nodes[o.id]); break;
+      case "text": el.textContent = o.text; break;
+      case "html": el.innerHTML = o.html; break;
+      case "prop": el[o.name] = o.value; break;
+      case "attr": if (o.value === null) el.removeAttribute(o.name); else el.setAttribute(o.name, o.value); break;
+      case "style": el.style.setProperty(o.name, o.value); break;
+      case "append": node(o.parent).insertBefore(node(o.child), o.before === undefined ? null : node(o.before)); break;
+      case "remove": if (el) el.remove(); break;
+      case "title": document.title = o.text; break;
+      case "listen": el.addEventListener(o.event, function (e) {
+        if (o.event === "submit") e.preventDefault();
+        send({ type: "dom-event", id: o.id, event: o.event, value: el.value, checked: el.checked });
+      }); break;
+    }
+  }
+  addEventListener("message", function (e) {
+    if (e.source !== parent || !e.data) return;
+    if (e.data.kiln === "py-dom") e.data.ops.forEach(function (o) { try { apply(o); } catch (err) { console.error("preview DOM mirror: " + err); } });
+    if (e.data.kiln === "py-out") {
+      var out = document.getElementById("kiln-output");
+      out.hidden = false;
+      out.querySelector("pre").textContent += e.data.text;
+    }
+  });
+  addEventListener("DOMContentLoaded", function () {
+    nodes[0] = document.getElementById("kiln-py-body");
+    nodes[-1] = document.head;
+    window.__kilnReady();
+  });
+})();</script></head><body><div id="kiln-py-body"></div><section id="kiln-output" hidden><h2>Output</h2><pre data-testid="python-output"></pre></section></body></html>`;
+}
