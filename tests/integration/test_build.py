@@ -1,0 +1,166 @@
+"""The build gate with real npm and Vite (the npm registry is reachable from CI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kiln.build import BuildResult, build_project
+
+pytestmark = pytest.mark.integration
+
+INDEX = '<!doctype html><div id="app"></div><script type="module" src="/src/{main}"></script>'
+TSCONFIG = json.dumps(
+    {
+        "compilerOptions": {
+            "strict": True,
+            "noEmit": True,
+            "target": "ES2022",
+            "module": "ESNext",
+            "moduleResolution": "bundler",
+            "lib": ["ES2022", "DOM"],
+        },
+        "include": ["src"],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("npm-cache")
+
+
+def package(**extra: object) -> str:
+    dev = {"vite": "8.3.8", "typescript": "5.9.3"}
+    return json.dumps(
+        {"name": "app", "private": True, "type": "module", "devDependencies": dev, **extra}
+    )
+
+
+def vanilla(main: str, **files: str) -> dict[str, str]:
+    return {
+        "package.json": package(),
+        "index.html": INDEX.format(main="main.js"),
+        "src/main.js": main,
+        **files,
+    }
+
+
+def typescript(main: str) -> dict[str, str]:
+    return {
+        "package.json": package(),
+        "index.html": INDEX.format(main="main.ts"),
+        "tsconfig.json": TSCONFIG,
+        "src/main.ts": main,
+    }
+
+
+def build(files: dict[str, str], cache: Path, **kw: object) -> BuildResult:
+    return build_project(files, framework="vanilla", npm_cache=cache, **kw)  # type: ignore[arg-type]
+
+
+def test_a_vite_vanilla_project_builds_into_html_and_hashed_assets(npm_cache: Path) -> None:
+    result = build(
+        vanilla('document.querySelector("#app").textContent = "kiln-was-here";'), npm_cache
+    )
+    assert result.ok, result.log
+    scripts = [p for p in result.dist if p.startswith("assets/") and p.endswith(".js")]
+    assert "index.html" in result.dist
+    assert any(b"kiln-was-here" in result.dist[p] for p in scripts)
+
+
+def test_the_base_path_prefixes_asset_urls(npm_cache: Path) -> None:
+    result = build(vanilla("console.log(1);"), npm_cache, base="/my-repo/")
+    assert b'src="/my-repo/assets/' in result.dist["index.html"]
+
+
+def test_a_missing_import_is_reported_with_its_file_and_line(npm_cache: Path) -> None:
+    result = build(
+        vanilla('console.log("a");\nimport { x } from "./nope.js";\nconsole.log(x);\n'), npm_cache
+    )
+    assert not result.ok
+    assert [(e.file, e.line) for e in result.errors] == [("src/main.js", 2)]
+
+
+def test_a_type_error_is_reported_with_its_file_line_and_column(npm_cache: Path) -> None:
+    result = build(
+        typescript('const ok = 1;\nconst n: number = "text";\nconsole.log(ok, n);\n'), npm_cache
+    )
+    assert not result.ok
+    assert [(e.file, e.line, e.column) for e in result.errors] == [("src/main.ts", 2, 7)]
+    assert "TS2322" in result.errors[0].message
+
+
+def test_install_scripts_of_the_project_and_its_dependencies_never_run(
+    npm_cache: Path, tmp_path: Path
+) -> None:
+    root_marker, dep_marker = tmp_path / "root-ran", tmp_path / "dep-ran"
+    touch = "node -e \"require('fs').writeFileSync('{}', 'x')\""
+    dep = json.dumps(
+        {"name": "dep", "version": "1.0.0", "scripts": {"install": touch.format(dep_marker)}}
+    )
+    files = vanilla("console.log(1);", **{"dep/package.json": dep, "dep/index.js": ""})
+    manifest = json.loads(package(scripts={"postinstall": touch.format(root_marker)}))
+    manifest["dependencies"] = {"dep": "file:./dep"}
+    files["package.json"] = json.dumps(manifest)
+    result = build(files, npm_cache)
+    assert result.ok, result.log
+    assert not root_marker.exists()
+    assert not dep_marker.exists()
+
+
+def test_the_build_sees_no_credentials_from_the_workers_environment(
+    npm_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "OPENAI_API_KEY"):
+        monkeypatch.setenv(name, "leak-me")
+    dump = tmp_path / "env.json"
+    config = (
+        "import fs from 'node:fs';\n"
+        f"fs.writeFileSync({json.dumps(str(dump))}, JSON.stringify(process.env));\n"
+        "export default {};\n"
+    )
+    result = build(vanilla("console.log(1);", **{"vite.config.js": config}), npm_cache)
+    assert result.ok, result.log
+    seen = json.loads(dump.read_text())
+    assert "PATH" in seen
+    assert "leak-me" not in seen.values()
+    assert not [
+        k for k in seen if k.startswith("AWS_") or k.endswith(("_TOKEN", "_KEY", "_SECRET"))
+    ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
+def test_a_build_past_its_deadline_is_killed_with_its_children(
+    npm_cache: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    config = (
+        "import fs from 'node:fs';\nimport { spawn } from 'node:child_process';\n"
+        "const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);\n"
+        f"fs.writeFileSync({json.dumps(str(pid_file))}, String(child.pid));\n"
+        "setInterval(() => {}, 1000);\n"
+        "await new Promise(() => {});\n"
+        "export default {};\n"
+    )
+    result = build(
+        vanilla("console.log(1);", **{"vite.config.js": config}), npm_cache, timeout_s=20
+    )
+    assert not result.ok
+    assert "timed out" in result.errors[0].message
+    assert not _alive(int(pid_file.read_text()))
+
+
+def test_output_beyond_the_size_limit_fails_the_build(npm_cache: Path) -> None:
+    result = build(vanilla("console.log('" + "x" * 5000 + "');"), npm_cache, max_output_bytes=1000)
+    assert not result.ok
+    assert "exceeds" in result.errors[0].message
