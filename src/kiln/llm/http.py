@@ -266,13 +266,11 @@ def stream_errors(api: Api) -> Iterator[None]:
     """Turn transport errors while reading a started stream into ProviderError."""
     try:
         yield
-    except (httpx.TransportError, httpx.StreamError, SSEError) as exc:
+    except (httpx.RequestError, httpx.StreamError, SSEError) as exc:
         raise error_for_exception(api, exc, started=True) from exc
 
 
-def _retry_decision(
-    response: httpx.Response, error: ProviderError, body: bytes
-) -> tuple[bool, float | None]:
+def _retry_decision(response: httpx.Response, body: bytes) -> tuple[bool, float | None]:
     """(should retry, server-requested delay) for an error answer."""
     hint = response.headers.get("x-should-retry", "").lower()
     retry_after = parse_retry_after(response.headers)
@@ -334,7 +332,7 @@ def _open_stream(
             finally:
                 response.close()
             error = error_for_status(api, response.status_code, body, response.headers)
-            retry, retry_after = _retry_decision(response, error, body)
+            retry, retry_after = _retry_decision(response, body)
             cause = error
         if not retry or attempt >= policy.max_retries:
             if cause is error:
