@@ -323,3 +323,13 @@ def test_a_truncated_fenced_file_stays_open() -> None:
     events, open_file = parse(["```tsx src/A.tsx\nexport const a", " = 1;"])
     assert not [e for e in events if isinstance(e, FileEnd)]
     assert open_file == "src/A.tsx"
+
+
+def test_a_fence_wrapping_a_files_content_is_not_content() -> None:
+    events = merge(run(['<kiln-file path="a.ts">\n```ts\nconst a = 1;\n```\n</kiln-file>']))
+    assert events[1] == {"type": "file_chunk", "path": "a.ts", "text": "const a = 1;"}
+
+
+def test_a_markdown_file_keeps_a_leading_fence() -> None:
+    events = merge(run(['<kiln-file path="README.md">\n```sh\nnpm i\n```\n</kiln-file>']))
+    assert events[1]["text"] == "```sh\nnpm i\n```"

@@ -9,6 +9,7 @@ Recognised, in order of preference:
 
 * kiln tags: `<kiln-file path>`, `<kiln-edit path>` with SEARCH/REPLACE blocks,
   `<kiln-delete path/>`, `<kiln-deps add/>`; prose between them becomes `Text`.
+  A Markdown fence wrapping a file's content by mistake is unwrapped.
 * the original JSON shape `{app, main, html, css, js}` (optionally in a ```json
   fence), decided at `close()` because only the whole reply tells;
 * fenced blocks that name a path (```` ```tsx src/App.tsx ````, ```` title="..." ````,
@@ -117,7 +118,9 @@ class StreamParser:
         self._tag_scan = 0  # offset into the tag scanned so far
         self._tag_quote = ""
         self._path: str | None = None  # file or edit being written
-        self._lead_done = False  # leading newline of a file handled
+        self._file_phase = "lead"  # lead (one newline), fence (```lang line?), body
+        self._file_fenced = False  # content wrapped in a fence by mistake: unwrap it
+        self._file_bol = True  # emitted content ends at the start of a line
         self._fence_ticks = 0
         self._fence_line_start = True
         self._fence_newline = False  # newline owed before the next fence content line
@@ -353,7 +356,8 @@ class StreamParser:
             if m["selfclose"]:
                 out.append(FileEnd(path=path))
             else:
-                self._mode, self._path, self._lead_done = _Mode.FILE, path, False
+                self._mode, self._path = _Mode.FILE, path
+                self._file_phase, self._file_fenced, self._file_bol = "lead", False, True
         elif not m["selfclose"]:
             self._mode, self._path = _Mode.EDIT, path
             self._edit_state, self._search, self._replace = "", [], []
@@ -367,18 +371,31 @@ class StreamParser:
 
     def _step_file(self, out: list[ParsedEvent], final: bool) -> bool:
         buf, pos = self._buf, self._pos
-        if not self._lead_done:
+        if self._file_phase == "lead":
             if buf.startswith("\n", pos):
                 pos += 1
             elif buf.startswith("\r\n", pos):
                 pos += 2
             elif pos >= len(buf) or (buf[pos:] == "\r" and not final):
                 return False
-            self._lead_done = True
-            self._pos = pos
+            self._file_phase, self._pos = "fence", pos
+        if self._file_phase == "fence":  # a ```lang line wrapping the content?
+            if pos >= len(buf):
+                return False
+            if buf[pos] == "`" and not self._path_is_markdown():
+                nl = buf.find("\n", pos, pos + _MAX_HELD_LINE)
+                if nl == -1 and not final and len(buf) - pos < _MAX_HELD_LINE:
+                    return False
+                if nl != -1 and _FENCE_OPEN.fullmatch(buf, pos, nl - (buf[nl - 1] == "\r")):
+                    pos = self._pos = nl + 1
+                    self._file_fenced = True
+            self._file_phase = "body"
         i = buf.find(_FILE_CLOSE, pos)
         if i != -1:
-            self._chunk(out, _strip_one_newline(buf[pos:i]))
+            content = _strip_one_newline(buf[pos:i])
+            if self._file_fenced:
+                content = self._strip_closing_fence(content)
+            self._chunk(out, content)
             out.append(FileEnd(path=self._path or ""))
             self._pos = i + len(_FILE_CLOSE)
             self._mode, self._path = _Mode.TEXT, None
@@ -389,9 +406,27 @@ class StreamParser:
         end = len(buf) - _partial_suffix(buf, pos, _FILE_CLOSE)
         if end > pos and buf[end - 1] == "\n":  # may be the newline before the close
             end -= 2 if end - 1 > pos and buf[end - 2] == "\r" else 1
-        self._chunk(out, buf[pos:end])
+        if self._file_fenced:  # hold a last line that may be the wrapping fence's close
+            nl = buf.rfind("\n", pos, end)
+            start = nl + 1 if nl != -1 else pos if self._file_bol else -1
+            if start != -1 and _FENCE_MAYBE_CLOSE.fullmatch(buf, start, end):
+                end = nl if nl != -1 else pos
+        if end > pos:
+            self._chunk(out, buf[pos:end])
+            self._file_bol = buf[end - 1] == "\n"
         self._pos = end
         return False
+
+    def _path_is_markdown(self) -> bool:
+        return (self._path or "").lower().endswith((".md", ".mdx", ".markdown"))
+
+    def _strip_closing_fence(self, content: str) -> str:
+        nl = content.rfind("\n")
+        if nl == -1 and not self._file_bol:
+            return content
+        if _FENCE_CLOSE.fullmatch(content, nl + 1):
+            return _strip_one_newline(content[: nl + 1]) if nl != -1 else ""
+        return content
 
     def _step_edit(self, out: list[ParsedEvent], final: bool) -> bool:
         buf, pos = self._buf, self._pos
