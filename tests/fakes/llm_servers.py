@@ -286,7 +286,7 @@ def _settings(**values: Any) -> Settings:
         "llm_stall_timeout": 5.0,
     }
     base.update(values)
-    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **base)
 
 
 class FakeOpenAI(FakeLLMServer):
@@ -372,7 +372,7 @@ class FakeAnthropic(FakeLLMServer):
         def event(name: str, data: dict[str, Any]) -> bytes:
             return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
 
-        message = {
+        message: dict[str, Any] = {
             "id": "msg_fake",
             "type": "message",
             "role": "assistant",

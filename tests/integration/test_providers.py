@@ -499,7 +499,7 @@ def test_env_points_a_fresh_settings_at_the_fake(
     for name, value in fake_openai.env().items():
         monkeypatch.setenv(name, value)
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     text = "".join(
         x
         for x in get_provider(None, settings).stream(

@@ -21,7 +21,7 @@ def settings(**values: Any) -> Settings:
         "aws_region": "us-east-1",
     }
     base.update(values)
-    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **base)
 
 
 def no_ollama(host: str) -> bool:
