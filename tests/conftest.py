@@ -11,6 +11,8 @@ import pytest
 from kiln.config import Settings
 from kiln.store.db import Store
 
+pytest_plugins = ["tests.fakes.llm_servers"]
+
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -44,15 +46,22 @@ def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Se
 
     suffix = uuid.uuid4().hex[:10]
     names = create_resources(
-        boto3.session.Session(), table_name=f"kiln-{suffix}", bucket=f"kiln-{suffix}",
-        prefix=f"kiln-{suffix}", endpoint_url=moto_endpoint, region="us-east-1",
+        boto3.session.Session(),
+        table_name=f"kiln-{suffix}",
+        bucket=f"kiln-{suffix}",
+        prefix=f"kiln-{suffix}",
+        endpoint_url=moto_endpoint,
+        region="us-east-1",
     )
     return Settings(
-        table_name=names["table"], bucket=names["bucket"],
+        table_name=names["table"],
+        bucket=names["bucket"],
         generate_queue_url=names["generate_queue_url"],
         deploy_queue_url=names["deploy_queue_url"],
-        aws_endpoint_url=moto_endpoint, aws_region="us-east-1",
-        llm_provider="starter", data_dir=tmp_path_factory.mktemp("kiln"),
+        aws_endpoint_url=moto_endpoint,
+        aws_region="us-east-1",
+        llm_provider="starter",
+        data_dir=tmp_path_factory.mktemp("kiln"),
         flush_interval_s=0.05,
     )
 

@@ -236,7 +236,7 @@ def test_the_legacy_generate_route_answers_with_the_original_shape(
 ) -> None:
     import threading
 
-    from kiln.workers import generation_record  # noqa: F401  (the worker runs in a thread)
+    from kiln.workers import generation_record
 
     stop = threading.Event()
 

@@ -34,9 +34,20 @@ class DevServer:
         env["KILN_LLM_PROVIDER"] = "starter"
         self.log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiln.cli", "dev", "--port", str(self.port),
-             "--data-dir", str(self.data_dir)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "kiln.cli",
+                "dev",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -115,9 +126,23 @@ def test_projects_and_versions_survive_a_sigkill_restart(dev: DevServer) -> None
 def test_the_cli_generates_a_project_into_a_folder(dev: DevServer, tmp_path: Path) -> None:
     out = tmp_path / "todo"
     result = subprocess.run(
-        [sys.executable, "-m", "kiln.cli", "generate", "a todo list", "--framework", "react",
-         "--out", str(out), "--url", dev.url],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "kiln.cli",
+            "generate",
+            "a todo list",
+            "--framework",
+            "react",
+            "--out",
+            str(out),
+            "--url",
+            dev.url,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "src/App.tsx" in result.stderr and "not an AI model" in result.stderr

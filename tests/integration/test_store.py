@@ -74,9 +74,7 @@ def test_events_come_back_in_order_after_a_sequence_number(store: Store) -> None
     sink.close()
     events = store_jobs.read_events(store, "j_1", after=0)
     assert [e["seq"] for e in events] == list(range(1, 51))
-    assert [e["seq"] for e in store_jobs.read_events(store, "j_1", after=23)] == list(
-        range(24, 51)
-    )
+    assert [e["seq"] for e in store_jobs.read_events(store, "j_1", after=23)] == list(range(24, 51))
     assert store_jobs.last_event_seq(store, "j_1") == 50
 
 

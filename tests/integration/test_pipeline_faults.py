@@ -1,0 +1,207 @@
+"""Bad model output and faults end in a clear job error, and never in a half-written version."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kiln.api import routes
+from kiln.api.app import create_app
+from kiln.config import Settings
+from kiln.jobs import sweep
+from kiln.store import jobs as store_jobs
+from kiln.store.db import Store
+from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer
+
+pytestmark = pytest.mark.integration
+
+Drain = Callable[[], list[str]]
+
+
+@pytest.fixture
+def model_settings(settings: Settings, fake_openai: FakeLLMServer) -> Settings:
+    fake = fake_openai.settings()
+    return settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "openai_base_url": fake.openai_base_url,
+            "openai_api_key": fake.openai_api_key,
+            "llm_connect_timeout": 2.0,
+            "llm_stall_timeout": 2.0,
+            "max_file_bytes": 2000,
+        }
+    )
+
+
+@pytest.fixture
+def mstore(model_settings: Settings) -> Store:
+    return Store(model_settings)
+
+
+@pytest.fixture
+def mclient(model_settings: Settings, mstore: Store) -> Iterator[TestClient]:
+    with TestClient(create_app(routes.ALL, settings=model_settings, store=mstore)) as c:
+        token = c.post("/api/sessions").json()["token"]
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+@pytest.fixture
+def drain(mstore: Store) -> Drain:
+    from kiln.generate import run_generation
+
+    def run() -> list[str]:
+        out = []
+        while msgs := mstore.sqs.receive_message(QueueUrl=mstore.settings.generate_queue_url).get(
+            "Messages", []
+        ):
+            import json
+
+            out.append(run_generation(mstore, json.loads(msgs[0]["Body"])["job_id"]))
+            mstore.sqs.delete_message(
+                QueueUrl=mstore.settings.generate_queue_url, ReceiptHandle=msgs[0]["ReceiptHandle"]
+            )
+        return out
+
+    return run
+
+
+GOOD = (
+    'Plan: a title.\n<kiln-file path="src/App.tsx">\nexport default function App() {\n'
+    '  return <h1 data-testid="app-title">Hello</h1>;\n}\n</kiln-file>\n'
+)
+
+
+def _run(client: TestClient, drain: Drain, **body: Any) -> dict[str, Any]:
+    resp = client.post("/api/generations", json={"prompt": "an app", "framework": "react", **body})
+    assert resp.status_code == 202, resp.text
+    drain()
+    return client.get(f"/api/jobs/{resp.json()['job_id']}").json()  # type: ignore[no-any-return]
+
+
+def _first_version(client: TestClient, fake: FakeLLMServer, drain: Drain) -> dict[str, Any]:
+    fake.queue_text(GOOD)
+    job = _run(client, drain)
+    assert job["status"] == "succeeded", job
+    return job
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../escape.js",
+        "/etc/passwd",
+        ".git/config",
+        "node_modules/react/index.js",
+        "src/../../x.js",
+        "C:\\x.js",
+    ],
+)
+def test_unsafe_paths_in_model_output_fail_the_job_and_keep_the_previous_version(
+    mclient: TestClient, fake_openai: FakeLLMServer, drain: Drain, path: str
+) -> None:
+    first = _first_version(mclient, fake_openai, drain)
+    fake_openai.queue_text(f'<kiln-file path="{path}">\nboom\n</kiln-file>\n')
+    job = _run(mclient, drain, project_id=first["project_id"])
+    assert job["status"] == "failed" and job["error"]["code"] == "unsafe_path"
+    versions = mclient.get(f"/api/projects/{first['project_id']}/versions").json()
+    assert [v["version"] for v in versions] == [1]
+    v1 = mclient.get(f"/api/projects/{first['project_id']}/versions/1").json()
+    assert "Hello" in v1["files"]["src/App.tsx"]
+
+
+def test_a_file_over_the_size_limit_fails_the_job(
+    mclient: TestClient, fake_openai: FakeLLMServer, drain: Drain
+) -> None:
+    fake_openai.queue_text('<kiln-file path="src/big.ts">\n' + "x" * 3000 + "\n</kiln-file>\n")
+    job = _run(mclient, drain)
+    assert job["status"] == "failed" and job["error"]["code"] == "file_too_large"
+
+
+def test_the_default_file_limit_is_one_megabyte() -> None:
+    assert Settings(_env_file=None).max_file_bytes == 1_000_000  # type: ignore[call-arg]
+
+
+def test_lazy_placeholders_are_refused(
+    mclient: TestClient, fake_openai: FakeLLMServer, drain: Drain
+) -> None:
+    first = _first_version(mclient, fake_openai, drain)
+    lazy = (
+        '<kiln-file path="src/App.tsx">\nimport x from "./x";\n'
+        "// ... rest of the code remains the same\n</kiln-file>\n"
+    )
+    fake_openai.queue_text(lazy)
+    fake_openai.queue_text(lazy)
+    job = _run(mclient, drain, project_id=first["project_id"])
+    assert job["status"] == "failed" and job["error"]["code"] == "lazy_output"
+    assert len(mclient.get(f"/api/projects/{first['project_id']}/versions").json()) == 1
+
+
+def test_a_reply_cut_off_mid_file_stores_nothing(
+    mclient: TestClient, fake_openai: FakeLLMServer, drain: Drain
+) -> None:
+    first = _first_version(mclient, fake_openai, drain)
+    for _ in range(3):
+        fake_openai.queue_text(
+            '<kiln-file path="src/App.tsx">\nexport default funct', stop="max_tokens"
+        )
+    job = _run(mclient, drain, project_id=first["project_id"])
+    assert job["status"] == "failed" and job["error"]["code"] == "output_truncated"
+    assert len(mclient.get(f"/api/projects/{first['project_id']}/versions").json()) == 1
+
+
+def test_a_connection_dropped_mid_stream_fails_with_provider_unavailable(
+    mclient: TestClient, fake_openai: FakeLLMServer, drain: Drain
+) -> None:
+    fake_openai.queue_text(GOOD * 5, end="drop")
+    job = _run(mclient, drain)
+    assert job["status"] == "failed" and job["error"]["code"] == "provider_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, "provider_auth"), (500, "provider_unavailable")]
+)
+def test_provider_errors_fail_the_job_with_a_stable_code_and_no_key_in_logs(
+    mclient: TestClient,
+    fake_openai: FakeLLMServer,
+    drain: Drain,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    code: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for _ in range(4):
+        fake_openai.queue_error(status)
+    job = _run(mclient, drain)
+    assert job["status"] == "failed" and job["error"]["code"] == code
+    assert TEST_KEY not in caplog.text and TEST_KEY not in str(job)
+
+
+def test_a_worker_killed_mid_job_is_requeued_and_finishes_with_a_complete_version(
+    mclient: TestClient, fake_openai: FakeLLMServer, drain: Drain, mstore: Store
+) -> None:
+    first = _first_version(mclient, fake_openai, drain)
+    resp = mclient.post(
+        "/api/generations",
+        json={"prompt": "change it", "framework": "react", "project_id": first["project_id"]},
+    )
+    job_id = resp.json()["job_id"]
+    mstore.sqs.purge_queue(QueueUrl=mstore.settings.generate_queue_url)
+    # a worker claims the job, writes some events, then dies without a word
+    store_jobs.claim_job(mstore, job_id, "dead-worker")
+    store_jobs.append_events(mstore, job_id, [{"seq": 1, "type": "text", "text": "half"}])
+    assert mclient.get(f"/api/projects/{first['project_id']}/versions/1").status_code == 200
+    assert sweep(mstore, cutoff_s=0.0)["requeued"] == 1
+    fake_openai.queue_text(GOOD.replace("Hello", "Again"))
+    assert drain() == ["succeeded"]
+    job = mclient.get(f"/api/jobs/{job_id}").json()
+    assert job["status"] == "succeeded" and job["attempt"] == 2
+    seqs = [e["seq"] for e in job["events"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert any(e["type"] == "status" and e["phase"] == "retry" for e in job["events"])
+    v2 = mclient.get(f"/api/projects/{first['project_id']}/versions/2").json()
+    assert "Again" in v2["files"]["src/App.tsx"] and "package.json" in v2["files"]
