@@ -133,7 +133,8 @@ def _build_steps(
     run: _Runner, tools: NodeTools, files: dict[str, str], *, base: str
 ) -> BuildResult | None:
     """Run install, tsc and vite; return a failed result, or None when dist is ready."""
-    flags = ["--ignore-scripts", "--no-audit", "--no-fund"]
+    # --prefer-offline: the reused cache answers without a registry round-trip per package
+    flags = ["--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"]
     install = "ci" if "package-lock.json" in files else "install"
     if not run.step("install", [*tools.npm, install, *flags]):
         return BuildResult(ok=False, errors=run.errors)
