@@ -80,6 +80,11 @@ class Reply:
     stall_s: float = 10.0
 
 
+def _dumps(value: Any) -> str:
+    """JSON with raw UTF-8, as the providers send it (so chunks can split a character)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def awkward_chunks(data: bytes) -> list[bytes]:
     """Split at awkward places: inside the first multi-byte UTF-8 char, 1-byte pieces, big ones."""
     cuts: set[int] = set()
@@ -271,7 +276,7 @@ class FakeLLMServer:
 
 
 def _json_reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
-    data = json.dumps(body).encode()
+    data = _dumps(body).encode()
     return Reply(status, {"Content-Type": "application/json", **(headers or {})}, [data])
 
 
@@ -313,7 +318,7 @@ class FakeOpenAI(FakeLLMServer):
                 "usage": usage,
                 "obfuscation": "x1y2",
             }
-            return b"data: " + json.dumps(body).encode() + b"\n\n"
+            return b"data: " + _dumps(body).encode() + b"\n\n"
 
         def delta(d: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
             return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": finish}]
@@ -332,7 +337,7 @@ class FakeOpenAI(FakeLLMServer):
 
     def in_band_error(self, kind: str) -> bytes:
         body = {"error": {"message": f"fake {kind}", "type": kind, "param": None, "code": kind}}
-        return b"data: " + json.dumps(body).encode() + b"\n\n"
+        return b"data: " + _dumps(body).encode() + b"\n\n"
 
     def error_reply(self, status: int, message: str) -> Reply:
         kind = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status, "api_error")
@@ -370,7 +375,7 @@ class FakeAnthropic(FakeLLMServer):
         complete: bool,
     ) -> list[bytes]:
         def event(name: str, data: dict[str, Any]) -> bytes:
-            return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+            return f"event: {name}\ndata: {_dumps({'type': name, **data})}\n\n".encode()
 
         message: dict[str, Any] = {
             "id": "msg_fake",
@@ -415,7 +420,7 @@ class FakeAnthropic(FakeLLMServer):
 
     def in_band_error(self, kind: str) -> bytes:
         data = {"type": "error", "error": {"type": kind, "message": "Overloaded"}}
-        return f"event: error\ndata: {json.dumps(data)}\n\n".encode()
+        return f"event: error\ndata: {_dumps(data)}\n\n".encode()
 
     def error_reply(self, status: int, message: str) -> Reply:
         kind = {
@@ -468,7 +473,7 @@ class FakeOllama(FakeLLMServer):
     ) -> list[bytes]:
         def line(data: dict[str, Any]) -> bytes:
             base = {"model": "qwen2.5-coder:7b", "created_at": "2026-01-01T00:00:00Z"}
-            return json.dumps({**base, **data}).encode() + b"\n"
+            return _dumps({**base, **data}).encode() + b"\n"
 
         events = [
             line({"message": {"role": "assistant", "content": p}, "done": False}) for p in pieces
@@ -492,7 +497,7 @@ class FakeOllama(FakeLLMServer):
         return events
 
     def in_band_error(self, kind: str) -> bytes:
-        return json.dumps({"error": f"fake {kind}"}).encode() + b"\n"
+        return _dumps({"error": f"fake {kind}"}).encode() + b"\n"
 
     def error_reply(self, status: int, message: str) -> Reply:
         return _json_reply(status, {"error": message})
@@ -530,7 +535,7 @@ class FakeBedrock(FakeLLMServer):
             ":content-type": "application/json",
             ":message-type": "event",
         }
-        return eventstream_frame(headers, json.dumps(data).encode())
+        return eventstream_frame(headers, _dumps(data).encode())
 
     def stream_events(
         self,
@@ -568,7 +573,7 @@ class FakeBedrock(FakeLLMServer):
             ":content-type": "application/json",
             ":message-type": "exception",
         }
-        return eventstream_frame(headers, json.dumps({"message": f"fake {kind}"}).encode())
+        return eventstream_frame(headers, _dumps({"message": f"fake {kind}"}).encode())
 
     def error_reply(self, status: int, message: str) -> Reply:
         kind = {

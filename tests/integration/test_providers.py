@@ -88,6 +88,15 @@ def test_streams_a_multi_file_reply_split_at_awkward_boundaries(fake_llm: FakeLL
     assert finishes == [Finish("end", 1200, 95)]
 
 
+def test_the_fake_really_splits_inside_a_utf8_character(fake_llm: FakeLLMServer) -> None:
+    fake_llm.queue_text(DEFAULT_TEXT)
+
+    chunks = fake_llm.replies[0].chunks
+
+    # A chunk starting with a UTF-8 continuation byte (0b10xxxxxx) splits a character.
+    assert any(0x80 <= chunk[0] < 0xC0 for chunk in chunks[1:])
+
+
 def test_finish_comes_last_and_only_once(fake_llm: FakeLLMServer) -> None:
     run = Run(fake_llm)
 
