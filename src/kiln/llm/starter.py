@@ -338,6 +338,7 @@ def _vanilla_html(title: str) -> str:
   <head>
     <meta charset="UTF-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1.0" />
+    <link rel="icon" href="data:," />
     <title>{title}</title>
   </head>
   <body>
