@@ -22,14 +22,10 @@ from tests.fakes.llm_servers import (
     TEST_KEY,
     FakeLLMServer,
     Reply,
-    fake_anthropic,
-    fake_bedrock,
-    fake_llm,
-    fake_ollama,
-    fake_openai,
 )
 
-__all__ = ["fake_anthropic", "fake_bedrock", "fake_llm", "fake_ollama", "fake_openai"]
+# Fixtures fake_openai, fake_anthropic, fake_ollama, fake_bedrock and fake_llm come from
+# tests.fakes.llm_servers, registered in tests/conftest.py (pytest_plugins).
 
 pytestmark = pytest.mark.integration
 
