@@ -177,3 +177,22 @@ def test_polling_stops_at_the_budget_and_continues_from_the_journal(
     assert run(github_fake, journal=journal, poll_budget_s=0).state == "pending"
     assert run(github_fake, journal=journal).state == "ready"
     assert len(github_fake.calls("POST", "/repos/octo/hello/git/commits")) == 1
+
+
+def test_a_vite_project_is_built_with_the_repository_as_its_base(github_fake: FakeGitHub) -> None:
+    package = (
+        '{"name": "app", "private": true, "type": "module", "devDependencies": {"vite": "8.3.8"}}'
+    )
+    site = SiteFiles(
+        deployment_id="d-vite",
+        name="vite-app",
+        files={
+            "package.json": package,
+            "index.html": '<div id="app"></div><script type="module" src="/src/main.js"></script>',
+            "src/main.js": "console.log('built')",
+        },
+    )
+    assert run(github_fake, site).state == "ready"
+    published = github_fake.branch_files("octo", "vite-app", "gh-pages")
+    assert b'src="/vite-app/assets/' in published["index.html"]
+    assert "src/main.js" not in published
