@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = 1_000_000
     max_files: int = 300
     daily_job_quota: int = 500
+    default_budget_usd: float | None = None
 
     # Job lifecycle
     flush_interval_s: float = 0.25

@@ -5,38 +5,27 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from kiln import files as filelib
-from kiln.errors import KilnError, LeaseLost, NotFound, PayloadTooLarge, Unprocessable
+from kiln.errors import Conflict, KilnError, LeaseLost, NotFound, PayloadTooLarge, Unprocessable
 from kiln.frameworks import legacy_paths, skeleton
 from kiln.jobs import Cancelled, EventSink, enqueue
-from kiln.llm.base import Finish, Provider
-from kiln.llm.parser import StreamParser
+from kiln.llm.conversation import converse
 from kiln.llm.pricing import estimate_cost
 from kiln.llm.prompts import build_request
 from kiln.llm.providers import get_provider
-from kiln.models import Delete as DeleteEvent
 from kiln.models import (
-    Deps,
-    Edit,
-    FileChunk,
-    FileEnd,
-    FileStart,
     Framework,
     GenerationAccepted,
     GenerationRequest,
     JobKind,
     JobStatus,
-    ParsedEvent,
     Status,
-    Text,
     Usage,
 )
-from kiln.paths import normalize_path
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
@@ -81,6 +70,14 @@ def start_generation(store: Store, owner: str, req: GenerationRequest) -> Genera
         project = projects.create_project(
             store, owner=owner, name=project_name(prompt), framework=req.framework
         )
+    budget = project.get("budget_usd", settings.default_budget_usd)
+    spent = float((project.get("usage") or {}).get("cost_usd", 0.0))
+    if budget is not None and spent >= float(budget):
+        raise Conflict(
+            f"the project's budget of ${float(budget):.2f} is used up (${spent:.4f} spent)",
+            code="budget_exceeded",
+            details={"budget_usd": budget, "spent_usd": spent},
+        )
     quotas.take(store, owner, settings.daily_job_quota)
     job_id = projects.new_id("j_")
     notice = STARTER_NOTICE if provider_name == "starter" else None
@@ -106,105 +103,6 @@ def start_generation(store: Store, owner: str, req: GenerationRequest) -> Genera
         status_url=f"/api/jobs/{job_id}",
         provider=provider_name,
         notice=notice,
-    )
-
-
-@dataclass
-class Reply:
-    files: dict[str, str]
-    plan: str = ""
-    changed: list[str] = field(default_factory=list)
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
-class _Applier:
-    """Applies parsed events to the working files as they stream, checking each one."""
-
-    def __init__(self, files: dict[str, str], sink: EventSink, max_file_bytes: int) -> None:
-        self.files = files
-        self.sink = sink
-        self.max_file_bytes = max_file_bytes
-        self.open: dict[str, list[str]] = {}
-        self.sizes: dict[str, int] = {}
-        self.plan: list[str] = []
-        self.changed: list[str] = []
-
-    def apply(self, event: ParsedEvent) -> None:
-        if isinstance(event, Text):
-            self.plan.append(event.text)
-            self.sink.add(event)
-            return
-        if isinstance(event, Deps):
-            self.sink.add(event)
-            self.files.update(filelib.apply_events(self.files, [event]))
-            return
-        path = normalize_path(event.path)
-        event = event.model_copy(update={"path": path})
-        if isinstance(event, FileStart):
-            self.open[path], self.sizes[path] = [], 0
-        elif isinstance(event, FileChunk):
-            self.sizes[path] = self.sizes.get(path, 0) + len(event.text.encode())
-            if self.sizes[path] > self.max_file_bytes:
-                raise PayloadTooLarge(
-                    f"{path} is larger than {self.max_file_bytes} bytes", code="file_too_large"
-                )
-            self.open.setdefault(path, []).append(event.text)
-        elif isinstance(event, FileEnd):
-            content = "".join(self.open.pop(path, []))
-            lazy = filelib.find_placeholder(content)
-            if lazy:
-                raise Unprocessable(
-                    f"the model left a placeholder in {path}: {lazy.strip()!r}",
-                    code="lazy_output",
-                    details={"path": path},
-                )
-            self.files[path] = content
-            self._changed(path)
-        elif isinstance(event, Edit | DeleteEvent):
-            if path not in self.files:
-                raise Unprocessable(
-                    f"{path} does not exist", code="edit_not_found", details={"path": path}
-                )
-            self.files = filelib.apply_events(self.files, [event])
-            self._changed(path)
-        self.sink.add(event)
-
-    def _changed(self, path: str) -> None:
-        if path not in self.changed:
-            self.changed.append(path)
-
-
-def stream_reply(
-    provider: Provider,
-    request: Any,
-    sink: EventSink,
-    base_files: dict[str, str],
-    framework: Framework,
-    max_file_bytes: int,
-) -> Reply:
-    parser = StreamParser(legacy_paths(framework))
-    applier = _Applier(dict(base_files), sink, max_file_bytes)
-    finish: Finish | None = None
-    for part in provider.stream(request):
-        if isinstance(part, Finish):
-            finish = part
-            break
-        for event in parser.feed(part):
-            applier.apply(event)
-    for event in parser.close():
-        applier.apply(event)
-    if finish is None or (finish.stop_reason == "max_tokens" and parser.open_file):
-        raise KilnError(
-            "the model's reply stopped in the middle of a file; nothing was saved",
-            code="output_truncated",
-        )
-    return Reply(
-        files=applier.files,
-        plan="".join(applier.plan).strip(),
-        changed=applier.changed,
-        input_tokens=finish.input_tokens,
-        output_tokens=finish.output_tokens,
     )
 
 
@@ -254,14 +152,37 @@ def load_version_files(store: Store, project_id: str, number: int) -> dict[str, 
     return blobs.get_files(store, project_id, projects.manifest_of(item))
 
 
-def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[int, dict[str, Any]]:
+def _budget_guard(
+    store: Store, project: dict[str, Any], owner: str, model: str
+) -> Callable[[int, int], None]:
+    """Raises budget_exceeded when this job's spend would take the project past its budget."""
+    budget = project.get("budget_usd", store.settings.default_budget_usd)
+    spent = float((project.get("usage") or {}).get("cost_usd", 0.0))
+
+    def check(input_tokens: int, output_tokens: int) -> None:
+        if budget is None:
+            return
+        so_far = estimate_cost(model, input_tokens, output_tokens, settings=store.settings).usd
+        if spent + so_far >= float(budget):
+            raise KilnError(
+                f"the project's budget of ${float(budget):.2f} is used up "
+                f"(${spent + so_far:.4f} spent); raise budget_usd to continue",
+                code="budget_exceeded",
+            )
+
+    return check
+
+
+def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
     settings = store.settings
     project_id = job["project_id"]
+    project = projects.get_project(store, project_id, None)
     framework = Framework(job["framework"])
     base = job.get("base_version") or projects.latest_version_number(store, project_id)
     base_files = load_version_files(store, project_id, base) if base else skeleton(framework)
     provider = get_provider(job.get("provider"), settings)
     model = job.get("model") or provider.default_model()
+    turns = projects.list_turns(store, project_id, limit=3)
     request, ctx = build_request(
         framework=framework,
         prompt=job["prompt"],
@@ -269,10 +190,27 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[int, 
         is_edit=bool(base),
         model=model,
         max_tokens=settings.llm_max_tokens,
+        history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
+        recent=turns[0].get("changed", []) if turns else None,
     )
-    sink.add(Status(phase="generating", message=f"{provider.name} · {model}"))
+    guard = _budget_guard(store, project, job["owner"], model)
+    guard(ctx.tokens, 0)
+    sink.add(
+        Status(
+            phase="generating", message=f"{provider.name} · {model} · ~{ctx.tokens} prompt tokens"
+        )
+    )
     started = time.monotonic()
-    reply = stream_reply(provider, request, sink, base_files, framework, settings.max_file_bytes)
+    reply = converse(
+        provider,
+        request,
+        base_files=base_files,
+        legacy_paths=legacy_paths(framework),
+        emit=sink.add,
+        max_file_bytes=settings.max_file_bytes,
+        prompt=job["prompt"],
+        between_requests=guard,
+    )
     validate_project(reply.files, settings.max_files)
     cost = estimate_cost(model, reply.input_tokens, reply.output_tokens, settings=settings)
     usage = {
@@ -280,6 +218,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[int, 
         "output_tokens": reply.output_tokens,
         "cost_usd": round(cost.usd, 6),
         "cost_known": cost.known,
+        "requests": reply.requests,
         "seconds": round(time.monotonic() - started, 3),
     }
     sink.add(Usage(input_tokens=reply.input_tokens, output_tokens=reply.output_tokens))
@@ -293,11 +232,13 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[int, 
         job_id=job["job_id"],
         usage=usage,
     )
-    return version, {
+    projects.add_usage(store, project_id, reply.input_tokens, reply.output_tokens, cost.usd)
+    return {
         "version": version,
         "usage": usage,
         "model": model,
         "plan": reply.plan[:4000],
+        "changed": reply.changed,
         "context": {
             "full_files": ctx.full_files,
             "summarised_files": ctx.summarised_files,
@@ -319,7 +260,7 @@ def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
     try:
         if job.get("attempt", 1) > 1:
             sink.add(Status(phase="retry", message=f"attempt {job['attempt']} restarts the job"))
-        _version, fields = _generate(store, job, sink)
+        fields = _generate(store, job, sink)
         sink.close()
         status = JobStatus.succeeded
     except LeaseLost:
@@ -348,4 +289,5 @@ def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
         store_jobs.finish_job(store, job_id, worker, status, fields)
     except LeaseLost:
         return "lease_lost"
+    projects.put_turn(store, job["project_id"], job, status.value, fields)
     return status.value

@@ -163,6 +163,8 @@ class ProjectPublic(BaseModel):
     framework: Framework
     latest_version: int = 0
     last_green_version: int | None = None
+    budget_usd: float | None = None
+    usage: dict[str, Any] | None = None
     created_at: str
     updated_at: str
 
@@ -203,6 +205,29 @@ class HandEdit(BaseModel):
     files: dict[str, str] = {}
     deleted: list[str] = []
     message: str | None = None
+
+
+class ProjectUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    budget_usd: float | None = Field(default=None, ge=0)
+    clear_budget: bool = False
+
+
+class TurnPublic(BaseModel):
+    job_id: str
+    prompt: str
+    status: str
+    version: int | None = None
+    plan: str | None = None
+    changed: list[str] | None = None
+    usage: dict[str, Any] | None = None
+    model: str | None = None
+    provider: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: str | None = None
 
 
 class HealthPublic(BaseModel):

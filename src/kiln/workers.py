@@ -39,7 +39,7 @@ def generation_record(record: SQSRecord, store: Store | None = None) -> str:
 
 
 def deploy_record(record: SQSRecord, store: Store | None = None) -> str:
-    from kiln.deploy.runner import run_deploy_job  # type: ignore[import-not-found]
+    from kiln.deploy.runner import run_deploy_job
 
     return str(run_deploy_job(store or default_store(), _job_id(record)))
 
@@ -51,7 +51,7 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
     store = store or default_store()
     result: dict[str, Any] = {"sweep": sweep(store)}
     try:
-        from kiln.deploy.schedules import run_due  # type: ignore[import-not-found]
+        from kiln.deploy.schedules import run_due
     except ImportError:
         return result
     result["schedules"] = run_due(store)

@@ -144,4 +144,4 @@ def lambda_handler(routers: Sequence[APIRouter]) -> Callable[[dict[str, Any], An
     from mangum import Mangum
 
     asgi = Mangum(create_app(routers), lifespan="off", api_gateway_base_path="/")
-    return logger.inject_lambda_context(asgi)  # type: ignore[no-any-return]
+    return logger.inject_lambda_context(asgi)

@@ -32,7 +32,8 @@ the new lines
 >>>>>>> REPLACE
 </kiln-edit>
 4. To remove a file: <kiln-delete path="src/old.css"/>
-5. To add npm packages: <kiln-deps add="zod@^3.23 clsx"/> (never edit package.json versions by hand).
+5. To add npm packages: <kiln-deps add="zod@^3.23 clsx"/>
+   (never edit package.json versions by hand).
 
 Rules: paths are relative to the project root; never touch node_modules/ or .git/;
 never write placeholders such as "// ... rest of the code" or "/* existing code */":

@@ -67,7 +67,7 @@ def now() -> float:
 
 def is_conditional_failure(exc: Exception) -> bool:
     code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-    return code == "ConditionalCheckFailedException"
+    return bool(code == "ConditionalCheckFailedException")
 
 
 @dataclass

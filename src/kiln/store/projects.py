@@ -189,3 +189,62 @@ def add_usage(
 
 def manifest_of(item: dict[str, Any]) -> dict[str, FileEntry]:
     return {p: FileEntry(**e) for p, e in (item.get("manifest") or {}).items()}
+
+
+def set_budget(store: Store, project_id: str, budget_usd: float | None) -> None:
+    if budget_usd is None:
+        store.ddb.update_item(
+            TableName=store.table, Key=_key(project_id), UpdateExpression="REMOVE budget_usd"
+        )
+        return
+    store.ddb.update_item(
+        TableName=store.table,
+        Key=_key(project_id),
+        UpdateExpression="SET budget_usd = :b",
+        ExpressionAttributeValues=to_values({":b": budget_usd}),
+    )
+
+
+def rename_project(store: Store, project_id: str, name: str) -> None:
+    store.ddb.update_item(
+        TableName=store.table,
+        Key=_key(project_id),
+        UpdateExpression="SET #n = :n",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues=to_values({":n": name[:120]}),
+    )
+
+
+def put_turn(
+    store: Store, project_id: str, job: dict[str, Any], status: str, fields: dict[str, Any]
+) -> None:
+    """One chat turn (`PROJECT#pid/TURN#<created>#<job>`): prompt, plan, outcome, usage."""
+    item = {
+        "PK": f"PROJECT#{project_id}",
+        "SK": f"TURN#{job.get('created_at', now_iso())}#{job['job_id']}",
+        "job_id": job["job_id"],
+        "prompt": job.get("prompt", ""),
+        "status": status,
+        "version": fields.get("version"),
+        "plan": fields.get("plan"),
+        "changed": fields.get("changed"),
+        "usage": fields.get("usage"),
+        "model": fields.get("model") or job.get("model"),
+        "provider": job.get("provider"),
+        "error_code": fields.get("error_code"),
+        "error_message": fields.get("error_message"),
+        "created_at": job.get("created_at"),
+    }
+    store.ddb.put_item(TableName=store.table, Item=to_item(item))
+
+
+def list_turns(store: Store, project_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Newest first."""
+    resp = store.ddb.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :t)",
+        ExpressionAttributeValues=to_item({":pk": f"PROJECT#{project_id}", ":t": "TURN#"}),
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [from_item(i) for i in resp.get("Items", [])]

@@ -13,6 +13,8 @@ from kiln.models import (
     BuildState,
     HandEdit,
     ProjectPublic,
+    ProjectUpdate,
+    TurnPublic,
     VersionPublic,
     VersionSummary,
 )
@@ -126,3 +128,46 @@ def archive(project_id: str, number: int, store: Store, owner: Owner) -> Respons
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{folder or "app"}-v{number}.zip"'},
     )
+
+
+@router.patch("/{project_id}", response_model=ProjectPublic)
+def update_project(
+    project_id: str, body: ProjectUpdate, store: Store, owner: Owner
+) -> ProjectPublic:
+    """Rename a project or set its budget (US dollars; generations stop before passing it)."""
+    projects.get_project(store, project_id, owner)
+    if body.name is not None:
+        projects.rename_project(store, project_id, body.name)
+    if body.budget_usd is not None or body.clear_budget:
+        projects.set_budget(store, project_id, None if body.clear_budget else body.budget_usd)
+    return ProjectPublic(**projects.get_project(store, project_id, owner))
+
+
+@router.get("/{project_id}/turns", response_model=list[TurnPublic])
+def list_turns(project_id: str, store: Store, owner: Owner) -> list[TurnPublic]:
+    """The chat history: each prompt, the model's plan, the version it made, tokens and cost."""
+    projects.get_project(store, project_id, owner)
+    return [TurnPublic(**t) for t in projects.list_turns(store, project_id)]
+
+
+@router.get("/{project_id}/transcript.md")
+def transcript(project_id: str, store: Store, owner: Owner) -> Response:
+    """The chat history as Markdown."""
+    project = projects.get_project(store, project_id, owner)
+    lines = [f"# {project['name']}", "", f"Framework: {project['framework']}", ""]
+    for turn in reversed(projects.list_turns(store, project_id)):
+        usage = turn.get("usage") or {}
+        lines += [f"## {turn.get('created_at', '')}", "", f"**You:** {turn['prompt']}", ""]
+        if turn.get("plan"):
+            lines += [f"**kiln ({turn.get('model') or turn.get('provider')}):** {turn['plan']}", ""]
+        outcome = (
+            f"version {turn['version']}"
+            if turn.get("version")
+            else f"{turn['status']}: {turn.get('error_message') or ''}"
+        )
+        lines += [
+            f"_Result: {outcome}; {usage.get('input_tokens', 0)} tokens in, "
+            f"{usage.get('output_tokens', 0)} out, ${usage.get('cost_usd', 0):.4f}_",
+            "",
+        ]
+    return Response("\n".join(lines), media_type="text/markdown; charset=utf-8")
