@@ -1,15 +1,15 @@
 """Errors with stable codes; one table maps each class to its HTTP status.
 
-    KilnError
-    ├── BadRequest          400  bad_request, invalid_json, prompt_empty, ...
-    ├── Unauthorized        401  unauthorized
-    ├── NotFound            404  not_found
-    ├── Conflict            409  version_conflict, job_not_cancellable
-    ├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large
-    ├── Unprocessable       422  validation_error, unsafe_path, too_many_files
-    ├── RateLimited         429  rate_limited, quota_exceeded
-    ├── ProviderError       502  provider_* and output_truncated (job failures)
-    └── LeaseLost           ---  internal: another worker owns the job now
+KilnError
+├── BadRequest          400  bad_request, invalid_json, prompt_empty, ...
+├── Unauthorized        401  unauthorized
+├── NotFound            404  not_found
+├── Conflict            409  version_conflict, job_not_cancellable
+├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large
+├── Unprocessable       422  validation_error, unsafe_path, too_many_files
+├── RateLimited         429  rate_limited, quota_exceeded
+├── ProviderError       502  provider_* and output_truncated (job failures)
+└── LeaseLost           ---  internal: another worker owns the job now
 """
 
 from __future__ import annotations
