@@ -45,14 +45,19 @@ def deploy_record(record: SQSRecord, store: Store | None = None) -> str:
 
 
 def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
-    """EventBridge: sweep stuck jobs, then start due scheduled deploys."""
+    """EventBridge: `{"task": "sweeper"}` fails or requeues stuck jobs, `{"task": "scheduler"}`
+    starts due scheduled deploys; an event without a task (the local tick) does both."""
     from kiln.jobs import sweep
 
     store = store or default_store()
-    result: dict[str, Any] = {"sweep": sweep(store)}
-    try:
-        from kiln.deploy.schedules import run_due
-    except ImportError:
-        return result
-    result["schedules"] = run_due(store)
+    task = event.get("task")
+    result: dict[str, Any] = {}
+    if task in (None, "sweeper"):
+        result["sweep"] = sweep(store)
+    if task in (None, "scheduler"):
+        try:
+            from kiln.deploy.schedules import run_due
+        except ImportError:
+            return result
+        result["schedules"] = run_due(store)
     return result
