@@ -2,7 +2,8 @@
 
 A restart is a new process (moto's state is process-global), so every test that
 restarts runs the emulator in a child started from `CHILD`; tests that only look
-at what gets journaled run it in process.
+at what gets journaled run it in process. Children compact the journal on every
+start that finds it grown (`compact_after=0`) unless a test says otherwise.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from pathlib import Path
 import boto3
 from kiln.local.emulator import start_emulator
 
-emulator = start_emulator(Path(sys.argv[1]))
+emulator = start_emulator(Path(sys.argv[1]), compact_after_bytes=int(sys.argv[2]))
 print(emulator.endpoint_url, flush=True)
-if len(sys.argv) > 2:
-    table, bucket = sys.argv[2], sys.argv[3]
+if len(sys.argv) > 3:
+    table, bucket = sys.argv[3], sys.argv[4]
     ddb = boto3.client("dynamodb", endpoint_url=emulator.endpoint_url)
     s3 = boto3.client("s3", endpoint_url=emulator.endpoint_url)
     ddb.create_table(
@@ -67,9 +68,9 @@ emulator.stop()
 class Child:
     """An emulator in its own process: `stop()` is a clean shutdown, `kill()` is kill -9."""
 
-    def __init__(self, data_dir: Path, *writer_args: str) -> None:
+    def __init__(self, data_dir: Path, compact_after: int, *writer_args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(data_dir), *writer_args],
+            [sys.executable, "-c", CHILD, str(data_dir), str(compact_after), *writer_args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -96,8 +97,8 @@ class Child:
 def spawn() -> Iterator[Callable[..., Child]]:
     children: list[Child] = []
 
-    def start(data_dir: Path, *writer_args: str) -> Child:
-        child = Child(data_dir, *writer_args)
+    def start(data_dir: Path, *writer_args: str, compact_after: int = 0) -> Child:
+        child = Child(data_dir, compact_after, *writer_args)
         children.append(child)
         return child
 
@@ -306,11 +307,12 @@ def test_every_acknowledged_write_survives_kill_9(
 # --- the journal file --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("compact_after", [0, 1 << 30], ids=["compacted", "not-compacted"])
 def test_a_torn_last_line_is_skipped_and_later_writes_still_persist(
-    tmp_path: Path, spawn: Callable[..., Child]
+    tmp_path: Path, spawn: Callable[..., Child], compact_after: int
 ) -> None:
     table = unique("t")
-    first = spawn(tmp_path)
+    first = spawn(tmp_path, compact_after=compact_after)
     ddb = client("dynamodb", first.endpoint_url)
     create_table(ddb, table)
     ddb.put_item(TableName=table, Item=key("before"))
@@ -318,13 +320,52 @@ def test_a_torn_last_line_is_skipped_and_later_writes_still_persist(
     with (tmp_path / JOURNAL_NAME).open("ab") as f:
         f.write(b'{"service":"dynamodb","method":"POST","path":"/","he')
 
-    second = spawn(tmp_path)
+    second = spawn(tmp_path, compact_after=compact_after)
     client("dynamodb", second.endpoint_url).put_item(TableName=table, Item=key("after"))
     second.stop()
 
-    third = spawn(tmp_path)
+    third = spawn(tmp_path, compact_after=compact_after)
     items = client("dynamodb", third.endpoint_url).scan(TableName=table)["Items"]
     assert sorted(i["PK"]["S"] for i in items) == ["after", "before"]
+
+
+def test_a_last_record_without_its_newline_is_kept_and_not_glued_to_the_next(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table = unique("t")
+    first = spawn(tmp_path, compact_after=1 << 30)
+    ddb = client("dynamodb", first.endpoint_url)
+    create_table(ddb, table)
+    ddb.put_item(TableName=table, Item=key("cut"))
+    first.stop()
+    path = tmp_path / JOURNAL_NAME
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+
+    second = spawn(tmp_path, compact_after=1 << 30)
+    client("dynamodb", second.endpoint_url).put_item(TableName=table, Item=key("next"))
+    second.stop()
+
+    third = spawn(tmp_path, compact_after=1 << 30)
+    items = client("dynamodb", third.endpoint_url).scan(TableName=table)["Items"]
+    assert sorted(i["PK"]["S"] for i in items) == ["cut", "next"]
+
+
+def test_a_restart_below_the_compaction_threshold_leaves_the_journal_as_it_is(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table = unique("t")
+    first = spawn(tmp_path, compact_after=1 << 30)
+    ddb = client("dynamodb", first.endpoint_url)
+    create_table(ddb, table)
+    for _ in range(3):
+        ddb.put_item(TableName=table, Item=key("same"))
+    first.stop()
+    before = (tmp_path / JOURNAL_NAME).read_bytes()
+
+    second = spawn(tmp_path, compact_after=1 << 30)
+    assert (tmp_path / JOURNAL_NAME).read_bytes() == before
+    got = client("dynamodb", second.endpoint_url).get_item(TableName=table, Key=key("same"))
+    assert "Item" in got
 
 
 def test_a_damaged_line_before_the_last_is_an_error(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 import boto3
@@ -53,11 +53,21 @@ from werkzeug.wsgi import get_input_stream
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["Emulator", "JournalError", "JournalRecord", "ReplayStats", "start_emulator"]
+__all__ = [
+    "Emulator",
+    "JournalContents",
+    "JournalError",
+    "JournalRecord",
+    "ReplayStats",
+    "read_journal",
+    "start_emulator",
+]
 
 log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.jsonl"
+COMPACTED_MARKER = "journal.compacted"  # size of the journal right after its last compaction
+DEFAULT_COMPACT_AFTER_BYTES = 4 << 20
 JOURNALED_SERVICES = frozenset({"dynamodb", "s3", "secretsmanager", "moto_api"})
 
 # JSON-protocol actions that never change state; every other action is journaled,
@@ -355,6 +365,8 @@ class _Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file = path.open("ab")
+        if self._file.tell() and _last_byte(path) != b"\n":
+            self._file.write(b"\n")  # a whole record whose newline a crash cut off
 
     def append(self, record: JournalRecord) -> None:
         self._file.write(record.model_dump_json().encode() + b"\n")
@@ -365,22 +377,43 @@ class _Journal:
         self._file.close()
 
 
-def read_journal(path: Path) -> tuple[list[JournalRecord], bool]:
-    """All records, and whether a torn last line (a write cut by kill -9) was skipped."""
-    records: list[JournalRecord] = []
+class JournalContents(NamedTuple):
+    records: list[JournalRecord]
+    torn_tail: bool  # a last line cut short by kill -9 was skipped
+    valid_bytes: int  # length of the readable prefix
+
+
+def _last_byte(path: Path) -> bytes:
     with path.open("rb") as f:
-        lines = f.read().split(b"\n")
+        f.seek(-1, os.SEEK_END)
+        return f.read(1)
+
+
+def read_journal(path: Path) -> JournalContents:
+    """Every record; an unreadable last line is a torn write, anywhere else it is damage."""
+    records: list[JournalRecord] = []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
+    valid = 0
     for n, line in enumerate(lines):
         try:
             records.append(JournalRecord.model_validate_json(line))
         except ValueError as exc:
             if n == len(lines) - 1:
                 log.warning("journal %s: skipped a torn last line", path)
-                return records, True
+                return JournalContents(records, True, valid)
             raise JournalError(f"{path}: line {n + 1} is unreadable") from exc
-    return records, False
+        valid += len(line) + 1
+    return JournalContents(records, False, min(valid, len(data)))
+
+
+def _truncate(path: Path, size: int) -> None:
+    with path.open("r+b") as f:
+        f.truncate(size)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _write_atomically(path: Path, records: Iterable[JournalRecord]) -> int:
@@ -654,8 +687,11 @@ _loaded: set[Path] = set()
 _loaded_lock = threading.Lock()
 
 
-def _restore(app: WSGIApplication, data_dir: Path) -> tuple[_Journal, ReplayStats | None]:
+def _restore(
+    app: WSGIApplication, data_dir: Path, compact_after_bytes: int
+) -> tuple[_Journal, ReplayStats | None]:
     path = data_dir / JOURNAL_NAME
+    marker = data_dir / COMPACTED_MARKER
     with _loaded_lock:
         already = data_dir in _loaded
         _loaded.add(data_dir)
@@ -663,29 +699,47 @@ def _restore(app: WSGIApplication, data_dir: Path) -> tuple[_Journal, ReplayStat
         return _Journal(path), None
     stats = ReplayStats(bytes_before=path.stat().st_size)
     started = time.perf_counter()
-    records, stats.torn_tail = read_journal(path)
+    records, stats.torn_tail, valid_bytes = read_journal(path)
     stats.records, stats.failed = replay(app, records)
     stats.replay_s = time.perf_counter() - started
-    started = time.perf_counter()
-    compacted = list(compact(app, records))
-    stats.compacted_records = len(compacted)
-    stats.bytes_after = _write_atomically(path, compacted)
-    stats.compact_s = time.perf_counter() - started
+    compacted_bytes = int(marker.read_text()) if marker.exists() else 0
+    if stats.bytes_before - compacted_bytes > compact_after_bytes:
+        started = time.perf_counter()
+        compacted = list(compact(app, records))
+        stats.compacted_records = len(compacted)
+        stats.bytes_after = _write_atomically(path, compacted)
+        marker.write_text(str(stats.bytes_after))  # stale after a crash: compacts once more
+        stats.compact_s = time.perf_counter() - started
+    else:
+        if stats.torn_tail:  # so the next append starts on a line of its own
+            _truncate(path, valid_bytes)
+        stats.compacted_records, stats.bytes_after = len(records), valid_bytes
     log.info(
-        "emulator: replayed %d records (%d failed) in %.2fs, compacted to %d in %.2fs",
+        "emulator: replayed %d records (%d failed) in %.2fs; journal %d -> %d bytes in %.2fs",
         stats.records,
         stats.failed,
         stats.replay_s,
-        stats.compacted_records,
+        stats.bytes_before,
+        stats.bytes_after,
         stats.compact_s,
     )
     return _Journal(path), stats
 
 
 def start_emulator(
-    data_dir: Path | None, *, host: str = "127.0.0.1", port: int = 0, quiet: bool = True
+    data_dir: Path | None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    quiet: bool = True,
+    compact_after_bytes: int = DEFAULT_COMPACT_AFTER_BYTES,
 ) -> Emulator:
-    """Serve moto on host:port (0 picks a free port); with `data_dir`, state persists."""
+    """Serve moto on host:port (0 picks a free port); with `data_dir`, state persists.
+
+    The journal is compacted on start once it has grown by `compact_after_bytes`
+    since its last compaction (0: whenever it grew), so an unchanged restart does
+    not pay for a compaction.
+    """
     moto_app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
     app: WSGIApplication = moto_app
     journal: _Journal | None = None
@@ -693,7 +747,7 @@ def start_emulator(
     if data_dir is not None:
         data_dir = data_dir.resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
-        journal, stats = _restore(moto_app, data_dir)
+        journal, stats = _restore(moto_app, data_dir, compact_after_bytes)
         app = _JournalingApp(moto_app, journal)
     handler = _QuietHandler if quiet else MotoRequestHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
