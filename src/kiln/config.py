@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,14 +70,35 @@ class Settings(BaseSettings):
     deploy_poll_budget_s: float = 60.0  # then the deploy worker re-enqueues itself
     cloudfront_distribution_id: str = ""  # s3 target: invalidate when set
     sites_public_base: str = ""  # s3 target: public URL of the bucket's sites/ (CloudFront)
+    deploy_poll_interval_s: float = 2.0
+    deploy_requeue_delay_s: int = 20  # a pending or transiently failed deploy comes back then
+    deploy_max_requeues: int = 30  # ~10 min of provider-side building at the default delay
+    # The operator's provider tokens: Secrets Manager names/ARNs, used when a request has none
+    vercel_token_secret: str = ""
+    netlify_token_secret: str = ""
+    github_token_secret: str = ""
 
     # Build gate
     build_timeout_s: float = 300.0
     npm_cache_dir: Path | None = None  # default: <system temp>/kiln-npm-cache
+    build_gate: bool = True  # build every generated version; one auto-fix round when red
+    render_check: bool = Field(default_factory=lambda: find_chromium() is not None)
+    chromium_path: str | None = None  # default: /usr/bin/chromium or `chromium` on PATH
+    render_wait_s: float = 1.5  # how long the rendered page may log errors
+    preview_ttl_hours: int = 168
+    preview_max_ttl_hours: int = 720
+    preview_base_url: str = ""  # public origin for preview links; "" answers a relative URL
 
     # Local stack
     data_dir: Path = Path(".kiln")
     web_dist: Path = Path("web/dist")
+
+
+def find_chromium() -> str | None:
+    """The machine's Chromium for the render check (none on Lambda)."""
+    if Path("/usr/bin/chromium").is_file():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @lru_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class Framework(StrEnum):
@@ -235,3 +235,77 @@ class HealthPublic(BaseModel):
     version: str
     store: bool
     provider: str
+
+
+# --- deployments and schedules ---------------------------------------------------------
+
+DeployTarget = Literal["vercel", "netlify", "github", "s3"]
+DeployOptionValue = str | bool | int
+
+
+class DeploymentRequest(BaseModel):
+    """`token` is used for this deploy only: kept in Secrets Manager until it ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: str
+    version: int | None = Field(default=None, ge=1)
+    target: DeployTarget
+    token: SecretStr | None = None
+    options: dict[str, DeployOptionValue] = {}
+
+
+class DeploymentAccepted(BaseModel):
+    deployment_id: str
+    job_id: str
+    status_url: str
+    version: int
+
+
+class DeploymentPublic(BaseModel):
+    deployment_id: str
+    job_id: str
+    project_id: str
+    version: int
+    target: DeployTarget
+    state: str
+    step: str = "start"
+    url: str | None = None
+    provider_ids: dict[str, str] = {}
+    log: list[str] = []
+    error: ErrorInfo | None = None
+    schedule_id: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class ScheduleRequest(BaseModel):
+    """Redeploy on `rate(N unit)` or a 6-field `cron(...)`; no `version` = the latest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expression: str = Field(min_length=6, max_length=200)
+    target: DeployTarget
+    version: int | None = Field(default=None, ge=1)
+    token: SecretStr | None = None
+    options: dict[str, DeployOptionValue] = {}
+
+
+class ScheduleRun(BaseModel):
+    time: str
+    deployment_id: str | None = None
+    state: str
+    error: str | None = None
+
+
+class SchedulePublic(BaseModel):
+    schedule_id: str
+    project_id: str
+    expression: str
+    target: DeployTarget
+    version: int | None = None
+    options: dict[str, DeployOptionValue] = {}
+    has_token: bool
+    next_run: str
+    runs: list[ScheduleRun] = []
+    created_at: str

@@ -1,0 +1,251 @@
+"""Deployments (`DEPLOY#did/META`) and the provider tokens that travel to the deploy worker.
+
+A deployment item holds the target's `Journal` (as a map) and is fenced by the worker
+that currently runs it: `take_lease` writes the worker's id after it has claimed the
+job, and every later journal save is conditional on that id. A worker that lost its
+job to the sweeper (and so its deployment to the next worker) cannot overwrite the
+journal its successor is using; it gets `LeaseLost` instead. This is how "conditional
+on the job's lease" works without a transaction across two items.
+
+Deployments of one project are listed through GSI1 (`DEPLOYS#<pid>` / `<created>#<did>`).
+
+Tokens are never written to DynamoDB: a per-request token goes to Secrets Manager
+under `kiln/deploys/<did>` and is deleted when the deploy ends; a schedule's token
+lives under `kiln/schedules/<sid>` until the schedule is deleted. botocore logs
+request and response bodies at DEBUG, so this module installs a filter that blanks
+those records when they carry a secret value.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kiln.deploy.journal import Journal
+from kiln.errors import LeaseLost, NotFound
+from kiln.models import JobStatus
+from kiln.store.db import Store, from_item, is_conditional_failure, now, now_iso, to_item, to_values
+from kiln.store.jobs import hb_key
+
+STATES = ("queued", "building", "uploading", "polling", "ready", "error", "cancelled")
+FINAL_STATES = ("ready", "error", "cancelled")
+DEPLOY_SECRET_PREFIX = "kiln/deploys/"
+_TTL_S = 90 * 86400
+
+
+def _key(deployment_id: str) -> dict[str, Any]:
+    return to_item({"PK": f"DEPLOY#{deployment_id}", "SK": "META"})
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in item.items() if k not in ("PK", "SK", "GSI1PK", "GSI1SK")}
+    out["deployment_id"] = str(item["PK"]).removeprefix("DEPLOY#")
+    return out
+
+
+def create_deployment(store: Store, deployment_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A queued deployment; `fields` must name owner, project_id, version, target, job_id."""
+    ts = now_iso()
+    item = {
+        "PK": f"DEPLOY#{deployment_id}",
+        "SK": "META",
+        "state": "queued",
+        "journal": Journal(target=fields["target"]).model_dump(),
+        "created_at": ts,
+        "updated_at": ts,
+        "requeues": 0,
+        "expires_at": int(now()) + _TTL_S,
+        "GSI1PK": f"DEPLOYS#{fields['project_id']}",
+        "GSI1SK": f"{ts}#{deployment_id}",
+        **fields,
+    }
+    store.ddb.put_item(
+        TableName=store.table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+    )
+    return _public(item)
+
+
+def get_deployment(store: Store, deployment_id: str, owner: str | None = None) -> dict[str, Any]:
+    """The deployment if it exists and belongs to `owner` (None skips the check: workers)."""
+    resp = store.ddb.get_item(TableName=store.table, Key=_key(deployment_id), ConsistentRead=True)
+    item = from_item(resp["Item"]) if "Item" in resp else None
+    if item is None or (owner is not None and item.get("owner") != owner):
+        raise NotFound("deployment not found")
+    return _public(item)
+
+
+def list_deployments(store: Store, project_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first."""
+    resp = store.ddb.query(
+        TableName=store.table,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :p",
+        ExpressionAttributeValues=to_item({":p": f"DEPLOYS#{project_id}"}),
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [_public(from_item(i)) for i in resp.get("Items", [])]
+
+
+def take_lease(store: Store, deployment_id: str, worker: str) -> dict[str, Any]:
+    """Make `worker` the only writer of this deployment; returns the item as it is now.
+
+    Call after claiming the job: the job claim decides who runs, this fences the rest.
+    """
+    resp = store.ddb.update_item(
+        TableName=store.table,
+        Key=_key(deployment_id),
+        UpdateExpression="SET worker = :w, updated_at = :t, #s = if_not_exists(#s, :b)",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues=to_values({":w": worker, ":t": now_iso(), ":b": "building"}),
+        ReturnValues="ALL_NEW",
+    )
+    return _public(from_item(resp["Attributes"]))
+
+
+def update_deployment(
+    store: Store, deployment_id: str, worker: str, fields: dict[str, Any]
+) -> None:
+    """Set fields (journal, state, url, ...) while `worker` holds the deployment."""
+    values: dict[str, Any] = {":w": worker, ":t": now_iso()}
+    sets = ["updated_at = :t"]
+    names: dict[str, str] = {}
+    for i, (name, value) in enumerate(fields.items()):
+        names[f"#f{i}"] = name
+        values[f":f{i}"] = value
+        sets.append(f"#f{i} = :f{i}")
+    extra = {"ExpressionAttributeNames": names} if names else {}
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(deployment_id),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="worker = :w",
+            ExpressionAttributeValues=to_values(values),
+            **extra,
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            raise LeaseLost("another worker runs this deployment now") from exc
+        raise
+
+
+def save_journal(
+    store: Store, deployment_id: str, worker: str, journal: Journal, state: str
+) -> None:
+    update_deployment(
+        store,
+        deployment_id,
+        worker,
+        {"journal": journal.model_dump(), "state": state, "step": journal.step},
+    )
+
+
+def cancel_queued(store: Store, deployment_id: str) -> None:
+    """The job was cancelled before a worker took it."""
+    store.ddb.update_item(
+        TableName=store.table,
+        Key=_key(deployment_id),
+        UpdateExpression="SET #s = :c, updated_at = :t",
+        ConditionExpression="#s = :q",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues=to_values({":c": "cancelled", ":q": "queued", ":t": now_iso()}),
+    )
+
+
+def park_job(store: Store, job_id: str, worker: str, delay_s: int) -> None:
+    """running -> queued by its lease owner, to come back after `delay_s` (SQS delay).
+
+    Used instead of sleeping through a provider's build past the Lambda timeout. The
+    attempt counter is given back (a poll is not a failed attempt), and the heartbeat
+    is set to when the message becomes visible, so the sweeper does not resend it early.
+    """
+    ts = now() + delay_s
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=to_item({"PK": f"JOB#{job_id}", "SK": "META"}),
+            UpdateExpression="SET #s = :queued, heartbeat_at = :hb, GSI2SK = :hbk, "
+            "attempt = attempt - :one REMOVE lease_owner",
+            ConditionExpression="lease_owner = :w AND #s = :running",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values(
+                {
+                    ":queued": JobStatus.queued.value,
+                    ":running": JobStatus.running.value,
+                    ":w": worker,
+                    ":hb": ts,
+                    ":hbk": hb_key(ts),
+                    ":one": 1,
+                }
+            ),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            raise LeaseLost("the job was taken over or finished") from exc
+        raise
+
+
+# --- tokens in Secrets Manager ----------------------------------------------------------
+
+
+def deploy_secret_name(deployment_id: str) -> str:
+    return f"{DEPLOY_SECRET_PREFIX}{deployment_id}"
+
+
+def put_secret(store: Store, name: str, value: str) -> str:
+    """Store a token; returns its ARN. Overwrites a secret of the same name (a retry)."""
+    sm = store.client("secretsmanager")
+    try:
+        resp = sm.create_secret(Name=name, SecretString=value)
+    except sm.exceptions.ResourceExistsException:
+        resp = sm.put_secret_value(SecretId=name, SecretString=value)
+    return str(resp["ARN"])
+
+
+def read_secret(store: Store, name: str) -> str | None:
+    sm = store.client("secretsmanager")
+    try:
+        return str(sm.get_secret_value(SecretId=name)["SecretString"])
+    except (sm.exceptions.ResourceNotFoundException, sm.exceptions.InvalidRequestException):
+        return None
+
+
+def delete_secret(store: Store, name: str) -> None:
+    """Gone at once (no recovery window): a token must not outlive its use."""
+    sm = store.client("secretsmanager")
+    try:
+        sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    except sm.exceptions.ResourceNotFoundException:
+        pass
+
+
+class _RedactSecrets(logging.Filter):
+    """Blanks botocore's DEBUG dumps of Secrets Manager request/response bodies."""
+
+    MARKERS = ("SecretString",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:
+            return True
+        if any(m in text for m in self.MARKERS):
+            record.msg = "(secretsmanager request or response omitted)"
+            record.args = ()
+        return True
+
+
+_REDACT = _RedactSecrets()
+_BOTO_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.httpsession")
+
+
+def install_log_redaction() -> None:
+    for name in _BOTO_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACT not in logger.filters:
+            logger.addFilter(_REDACT)
+
+
+install_log_redaction()
