@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,9 +13,11 @@ from fastapi.testclient import TestClient
 from kiln.api import routes
 from kiln.api.app import create_app
 from kiln.config import Settings
+from kiln.generate import run_generation
 from kiln.local.pump import sqs_event
 from kiln.store.db import Store
 from kiln.workers import generation_record
+from tests.fakes.llm_servers import FakeLLMServer
 
 
 @pytest.fixture
@@ -50,3 +53,54 @@ def run_worker(store: Store) -> Callable[[], list[str]]:
             )
 
     return drain
+
+
+# --- a scripted fake model (OpenAI wire format) behind the API -------------------------
+
+
+@pytest.fixture
+def model_settings(settings: Settings, fake_openai: FakeLLMServer) -> Settings:
+    fake = fake_openai.settings()
+    return settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "openai_base_url": fake.openai_base_url,
+            "openai_api_key": fake.openai_api_key,
+            "llm_connect_timeout": 2.0,
+            "llm_stall_timeout": 2.0,
+            "max_file_bytes": 2000,
+        }
+    )
+
+
+@pytest.fixture
+def mstore(model_settings: Settings) -> Store:
+    return Store(model_settings)
+
+
+@pytest.fixture
+def mclient(model_settings: Settings, mstore: Store) -> Iterator[TestClient]:
+    """A signed-in client of an API whose default model is the `fake_openai` server."""
+    with TestClient(create_app(routes.ALL, settings=model_settings, store=mstore)) as c:
+        token = c.post("/api/sessions").json()["token"]
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+@pytest.fixture
+def drain(mstore: Store) -> Callable[[], list[str]]:
+    """Run every queued generation through the worker; returns each run's outcome."""
+
+    def run() -> list[str]:
+        out = []
+        while msgs := mstore.sqs.receive_message(QueueUrl=mstore.settings.generate_queue_url).get(
+            "Messages", []
+        ):
+            out.append(run_generation(mstore, json.loads(msgs[0]["Body"])["job_id"]))
+            mstore.sqs.delete_message(
+                QueueUrl=mstore.settings.generate_queue_url,
+                ReceiptHandle=msgs[0]["ReceiptHandle"],
+            )
+        return out
+
+    return run

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from kiln.api import routes
-from kiln.api.app import create_app
 from kiln.config import Settings
 from kiln.jobs import sweep
 from kiln.store import jobs as store_jobs
@@ -20,54 +18,6 @@ from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer
 pytestmark = pytest.mark.integration
 
 Drain = Callable[[], list[str]]
-
-
-@pytest.fixture
-def model_settings(settings: Settings, fake_openai: FakeLLMServer) -> Settings:
-    fake = fake_openai.settings()
-    return settings.model_copy(
-        update={
-            "llm_provider": "openai",
-            "openai_base_url": fake.openai_base_url,
-            "openai_api_key": fake.openai_api_key,
-            "llm_connect_timeout": 2.0,
-            "llm_stall_timeout": 2.0,
-            "max_file_bytes": 2000,
-        }
-    )
-
-
-@pytest.fixture
-def mstore(model_settings: Settings) -> Store:
-    return Store(model_settings)
-
-
-@pytest.fixture
-def mclient(model_settings: Settings, mstore: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(routes.ALL, settings=model_settings, store=mstore)) as c:
-        token = c.post("/api/sessions").json()["token"]
-        c.headers["Authorization"] = f"Bearer {token}"
-        yield c
-
-
-@pytest.fixture
-def drain(mstore: Store) -> Drain:
-    from kiln.generate import run_generation
-
-    def run() -> list[str]:
-        out = []
-        while msgs := mstore.sqs.receive_message(QueueUrl=mstore.settings.generate_queue_url).get(
-            "Messages", []
-        ):
-            import json
-
-            out.append(run_generation(mstore, json.loads(msgs[0]["Body"])["job_id"]))
-            mstore.sqs.delete_message(
-                QueueUrl=mstore.settings.generate_queue_url, ReceiptHandle=msgs[0]["ReceiptHandle"]
-            )
-        return out
-
-    return run
 
 
 GOOD = (

@@ -82,7 +82,7 @@ def test_event_writes_grow_with_flushes_not_with_events(store: Store) -> None:
     _job(store)
     store_jobs.claim_job(store, "j_1", "w1")
     sink = EventSink(store, "j_1", "w1", start_seq=0)
-    for i in range(2000):
+    for _ in range(2000):
         sink.add({"type": "file_chunk", "path": "a", "text": "x" * 8})
     sink.close()
     assert sink.writes <= 5
