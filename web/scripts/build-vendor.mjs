@@ -6,8 +6,8 @@
 // origin under /vendor/. React 19 ships CommonJS only, so each entry is bundled here into
 // an ESM file whose named exports are listed explicitly (taken from the CJS module itself).
 // Shared packages stay external (one React instance for react-dom and the JSX runtime).
-// Also copies esbuild.wasm (the bundler's engine), the preview runner page (frame.html)
-// and the Pyodide runtime.
+// Also copies esbuild.wasm (the bundler's engine), the preview runner page (frame.html),
+// the snippet worker and the Pyodide runtime.
 //
 // Usage: node scripts/build-vendor.mjs [--out dist]   (writes OUT/vendor and OUT/pyodide)
 
@@ -106,7 +106,9 @@ async function main() {
     console.log(`vendor: ${specifier} -> vendor/${file}`);
   }
   await copyFile(require.resolve("esbuild-wasm/esbuild.wasm"), join(vendorDir, "esbuild.wasm"));
-  await copyFile(join(web, "scripts", "frame.html"), join(vendorDir, "frame.html"));
+  for (const f of ["frame.html", "snippet-worker.js"]) {
+    await copyFile(join(web, "scripts", f), join(vendorDir, f));
+  }
   const versions = {};
   for (const pkg of ["react", "react-dom", "vue", "esbuild-wasm", "pyodide"]) {
     versions[pkg] = JSON.parse(await readFile(require.resolve(`${pkg}/package.json`), "utf8")).version;

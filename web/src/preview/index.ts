@@ -11,7 +11,7 @@ import { bundle, findEntry, initBundler } from "./bundler";
 import { appDocument, errorDocument, isFrameMessage, linkedStylesheets, messageDocument, pythonDocument } from "./frame";
 import { BuildError, type Problem } from "./problems";
 import type { DomOp } from "./python-dom";
-import { runPython, type PythonRun } from "./python";
+import { createPythonEngine, type PythonEngine } from "./python";
 import { createQueue } from "./queue";
 import { importMap, type VendorManifest } from "./resolver";
 import { bootWebContainer, deleteProjectFile, startProject, writeProjectFile } from "./webcontainer";
@@ -69,7 +69,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   let width: number | null = null;
   let engine: Engine | null = null;
   let wc: WebContainer | null = null;
-  let python: PythonRun | null = null;
+  let python: PythonEngine | null = null;
   let rebuildTimer: ReturnType<typeof setTimeout> | undefined;
   let pythonTimer: ReturnType<typeof setTimeout> | undefined;
   let pendingHtml: { html: string; done: () => void } | null = null;
@@ -173,10 +173,9 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   }
 
   async function startPython(): Promise<void> {
-    python?.stop();
     frameQueue = [];
     await show(pythonDocument(location.origin));
-    python = runPython(Object.fromEntries(files), `${origin}/pyodide/`, {
+    python ??= createPythonEngine(`${origin}/pyodide/`, {
       write: (text) => {
         terminal.write(text);
         postToFrame({ kiln: "py-out", text });
@@ -185,6 +184,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
       problem,
       status: (phase, message) => status({ engine: "pyodide", phase, message }),
     });
+    python.run(Object.fromEntries(files));
   }
 
   async function startWebContainer(): Promise<boolean> {
@@ -237,8 +237,11 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
     load(framework, project) {
       return queue.run(async () => {
         clearTimeout(rebuildTimer);
-        python?.stop();
-        python = null;
+        clearTimeout(pythonTimer);
+        if (framework !== "python") {
+          python?.stop();
+          python = null;
+        }
         files.clear();
         for (const [p, c] of Object.entries(project)) files.set(p, c);
         if (framework === "python") {

@@ -55,7 +55,8 @@ export function createDomMirror(emit: (op: DomOp) => void): DomMirror {
   }
 
   function unwrap(node: unknown): Shim {
-    const shim = node instanceof Shim ? node : (node as { __shim?: Shim } | null)?.__shim;
+    // A proxy passes `instanceof Shim` too, so ask for the target first.
+    const shim = (node as { __shim?: Shim } | null)?.__shim ?? (node instanceof Shim ? node : undefined);
     if (!shim) throw new TypeError("not an element created by document.createElement");
     return shim;
   }
@@ -256,7 +257,11 @@ export function createDomMirror(emit: (op: DomOp) => void): DomMirror {
         methods.addEventListener?.(node, key.slice(2), value);
       } else {
         node.props[key] = value;
-        emit({ op: "prop", id: node.id, name: key, value });
+        // Only plain values cross to the page (Pyodide may also park its own objects here).
+        const t = typeof value;
+        if (value === null || t === "string" || t === "number" || t === "boolean") {
+          emit({ op: "prop", id: node.id, name: key, value });
+        }
       }
       return true;
     },

@@ -5,7 +5,7 @@
  * holds only the runtime, no package wheels, so `loadPackage` failures become problems
  * that say exactly that.
  */
-import { createDomMirror, type DomOp } from "./python-dom";
+import { createDomMirror, type DomMirror, type DomOp } from "./python-dom";
 import type { Problem } from "./problems";
 
 export type PythonIn =
@@ -22,7 +22,7 @@ interface Pyodide {
   FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
   loadPackage(names: string[], options?: { errorCallback?: (m: string) => void; messageCallback?: (m: string) => void }): Promise<unknown>;
   loadPackagesFromImports(code: string, options?: { errorCallback?: (m: string) => void; messageCallback?: (m: string) => void }): Promise<unknown>;
-  runPythonAsync(code: string, options?: { filename?: string }): Promise<unknown>;
+  runPythonAsync(code: string, options?: { filename?: string; globals?: unknown }): Promise<unknown>;
 }
 
 const scope = globalThis as unknown as {
@@ -36,7 +36,7 @@ const NO_WHEELS =
   "the in-browser preview serves only the Pyodide runtime from the npm package, which has no package wheels";
 
 let pending: DomOp[] = [];
-const mirror = createDomMirror((op) => {
+function emit(op: DomOp): void {
   if (pending.length === 0) {
     setTimeout(() => {
       post({ type: "dom", ops: pending });
@@ -44,8 +44,39 @@ const mirror = createDomMirror((op) => {
     }, 0);
   }
   pending.push(op);
-});
-scope.document = mirror.document;
+}
+let mirror: DomMirror = createDomMirror(emit);
+
+interface PyDict {
+  set(k: string, v: unknown): void;
+}
+interface PyodideApi extends Pyodide {
+  runPython(code: string): unknown;
+  setStdout(o: { batched: (text: string) => void }): void;
+  setStderr(o: { batched: (text: string) => void }): void;
+  globals: { get(name: string): () => PyDict };
+}
+
+/** Pyodide costs seconds to start (measured ~13 s on a 2-core machine), so the worker keeps it. */
+let pyodide: Promise<PyodideApi> | null = null;
+function getPyodide(indexURL: string): Promise<PyodideApi> {
+  pyodide ??= (async () => {
+    const { loadPyodide } = (await import(/* @vite-ignore */ `${indexURL}pyodide.mjs`)) as {
+      loadPyodide(o: object): Promise<PyodideApi>;
+    };
+    const py = await loadPyodide({ indexURL });
+    py.setStdout({ batched: (text: string) => post({ type: "stdout", text: `${text}\n` }) });
+    py.setStderr({ batched: (text: string) => post({ type: "stderr", text: `${text}\n` }) });
+    py.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
+    return py;
+  })();
+  return pyodide;
+}
+
+const FORGET_PROJECT_MODULES = `import sys
+for _name in [n for n, m in list(sys.modules.items()) if str(getattr(m, "__file__", "") or "").startswith("/home/pyodide/")]:
+    del sys.modules[_name]
+`;
 
 /** Last `File "<name>", line N` of a traceback that points into the project. */
 export function tracebackLocation(text: string, files: Record<string, string>): { file: string; line: number } | null {
@@ -59,14 +90,12 @@ export function tracebackLocation(text: string, files: Record<string, string>): 
 
 async function run(files: Record<string, string>, main: string, indexURL: string): Promise<void> {
   post({ type: "status", phase: "loading", message: "starting Pyodide" });
-  const { loadPyodide } = (await import(/* @vite-ignore */ `${indexURL}pyodide.mjs`)) as {
-    loadPyodide(o: object): Promise<Pyodide>;
-  };
-  const py = await loadPyodide({
-    indexURL,
-    stdout: (text: string) => post({ type: "stdout", text: `${text}\n` }),
-    stderr: (text: string) => post({ type: "stderr", text: `${text}\n` }),
-  });
+  const py = await getPyodide(indexURL);
+  // A fresh page per run; set only now, as Pyodide takes a global `document` to mean
+  // "browser main thread" while it starts.
+  mirror = createDomMirror(emit);
+  scope.document = mirror.document;
+  py.runPython(FORGET_PROJECT_MODULES);
   for (const [path, content] of Object.entries(files)) {
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     if (dir) py.FS.mkdirTree(`/home/pyodide/${dir}`);
@@ -101,7 +130,13 @@ async function run(files: Record<string, string>, main: string, indexURL: string
   }
   post({ type: "status", phase: "running", message: `python ${main}` });
   try {
-    await py.runPythonAsync(code, { filename: `/home/pyodide/${main}` });
+    const globals = py.globals.get("dict")();
+    globals.set("__name__", "__main__");
+    try {
+      await py.runPythonAsync(code, { filename: `/home/pyodide/${main}`, globals });
+    } finally {
+      py.runPython("import sys\nsys.stdout.flush()\nsys.stderr.flush()");
+    }
     post({ type: "status", phase: "ready" });
   } catch (err) {
     const text = String((err as Error).message ?? err);

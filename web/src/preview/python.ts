@@ -1,4 +1,8 @@
-/** Host side of the Python engine: one worker per run, its output routed to the shell. */
+/**
+ * Host side of the Python engine. One worker keeps Pyodide warm across runs (it takes
+ * seconds to start); a run that is still busy when the next one comes (say, a loop that
+ * never ends) is stopped by terminating its worker.
+ */
 import type { DomOp } from "./python-dom";
 import type { Problem } from "./problems";
 import type { PythonIn, PythonOut } from "./python-worker";
@@ -10,29 +14,55 @@ export interface PythonCallbacks {
   status(phase: string, message?: string): void;
 }
 
-export interface PythonRun {
+export interface PythonEngine {
+  run(files: Record<string, string>): void;
   event(id: number, event: string, value?: string, checked?: boolean): void;
   stop(): void;
 }
 
 export function entryModule(files: Record<string, string>): string {
-  return ["main.py", "app.py", "src/main.py"].find((p) => p in files) ?? Object.keys(files).find((p) => p.endsWith(".py")) ?? "main.py";
+  return (
+    ["main.py", "app.py", "src/main.py"].find((p) => p in files) ??
+    Object.keys(files).find((p) => p.endsWith(".py")) ??
+    "main.py"
+  );
 }
 
-export function runPython(files: Record<string, string>, indexURL: string, cb: PythonCallbacks): PythonRun {
-  const worker = new Worker(new URL("./python-worker.ts", import.meta.url), { type: "module" });
-  const send = (m: PythonIn): void => worker.postMessage(m);
-  worker.onmessage = (e: MessageEvent<PythonOut>) => {
-    const m = e.data;
-    if (m.type === "dom") cb.dom(m.ops);
-    else if (m.type === "problem") cb.problem(m.problem);
-    else if (m.type === "status") cb.status(m.phase, m.message);
-    else cb.write(m.text);
-  };
-  worker.onerror = (e) => cb.problem({ source: "runtime", message: `Python worker failed: ${e.message}` });
-  send({ type: "run", files, main: entryModule(files), indexURL });
+export function createPythonEngine(indexURL: string, cb: PythonCallbacks): PythonEngine {
+  let worker: Worker | null = null;
+  let busy = false;
+
+  function spawn(): Worker {
+    const w = new Worker(new URL("./python-worker.ts", import.meta.url), { type: "module" });
+    w.onmessage = (e: MessageEvent<PythonOut>) => {
+      const m = e.data;
+      if (m.type === "dom") cb.dom(m.ops);
+      else if (m.type === "problem") cb.problem(m.problem);
+      else if (m.type === "status") {
+        if (m.phase === "ready" || m.phase === "error") busy = false;
+        cb.status(m.phase, m.message);
+      } else cb.write(m.text);
+    };
+    w.onerror = (e) => cb.problem({ source: "runtime", message: `Python worker failed: ${e.message}` });
+    return w;
+  }
+
+  const send = (m: PythonIn): void => worker?.postMessage(m);
   return {
+    run(files) {
+      if (busy) {
+        worker?.terminate();
+        worker = null;
+      }
+      worker ??= spawn();
+      busy = true;
+      send({ type: "run", files, main: entryModule(files), indexURL });
+    },
     event: (id, event, value, checked) => send({ type: "dom-event", id, event, value, checked }),
-    stop: () => worker.terminate(),
+    stop() {
+      worker?.terminate();
+      worker = null;
+      busy = false;
+    },
   };
 }

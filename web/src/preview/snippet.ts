@@ -1,4 +1,7 @@
-/** Small JS snippets in a Web Worker that is terminated when it overruns its time. */
+/**
+ * Small JS snippets in a Web Worker that is terminated when it overruns its time. The
+ * worker script is /vendor/snippet-worker.js (scripts/), served under the sandbox's CSP.
+ */
 export interface SnippetResult {
   ok: boolean;
   value?: string;
@@ -7,8 +10,8 @@ export interface SnippetResult {
   timedOut: boolean;
 }
 
-export function runSnippet(code: string, timeoutMs: number): Promise<SnippetResult> {
-  const worker = new Worker(new URL("./snippet-worker.ts", import.meta.url), { type: "module" });
+export function runSnippet(code: string, timeoutMs: number, origin = location.origin): Promise<SnippetResult> {
+  const worker = new Worker(`${origin.replace(/\/$/, "")}/vendor/snippet-worker.js`);
   return new Promise<SnippetResult>((resolve) => {
     const timer = setTimeout(() => {
       worker.terminate();
