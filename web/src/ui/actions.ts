@@ -187,6 +187,21 @@ export class Actions {
     }
   }
 
+  /** Reload the version list, keeping any version this page made meanwhile. */
+  async refreshVersions(): Promise<void> {
+    const project = this.state.project;
+    if (!project) return;
+    try {
+      const fetched = await this.api.versions(project.project_id);
+      if (this.state.project?.project_id !== project.project_id) return;
+      const byNumber = new Map(this.state.versions.map((v) => [v.version, v]));
+      for (const v of fetched) byNumber.set(v.version, v);
+      this.store.set({ versions: [...byNumber.values()].sort((a, b) => b.version - a.version) });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
   // --- files --------------------------------------------------------------------------
 
   select(path: string): void {
@@ -408,9 +423,11 @@ export class Actions {
       job: { ...active, status: job.status, stream, next: job.next },
       files: stream.files,
     };
-    if (writing) {
-      patch.selected = writing;
-      patch.closed = reveal(this.state.closed, writing);
+    // The editor follows the file being written (or the last one written in this batch).
+    const follow = writing ?? (job.events.length ? stream.touched.at(-1) : undefined);
+    if (follow && follow in stream.files) {
+      patch.selected = follow;
+      patch.closed = reveal(this.state.closed, follow);
     }
     this.store.set(patch);
     this.updateTurn(active.turnKey, (t) => ({
@@ -436,13 +453,16 @@ export class Actions {
     sessionStorage.removeItem(JOB_KEY);
     if (!active) return;
     const failed = !job || job.status !== "succeeded" || job.version === null || job.version === undefined;
-    this.updateTurn(active.turnKey, (t) => ({
-      ...(job ? withJob(t, job) : t),
-      plan: t.plan || (job ? withJob(t, job).plan : ""),
-      message: "",
-      error: error ?? job?.error?.message ?? (job?.status === "cancelled" ? "Cancelled." : null),
-    }));
+    // The turn reads "Saved as vN" only once that version is in the editor.
+    const closeTurn = (): void =>
+      this.updateTurn(active.turnKey, (t) => ({
+        ...(job ? withJob(t, job) : t),
+        plan: t.plan || (job ? withJob(t, job).plan : ""),
+        message: "",
+        error: error ?? job?.error?.message ?? (job?.status === "cancelled" ? "Cancelled." : null),
+      }));
     if (failed) {
+      closeTurn();
       // Nothing was saved: go back to the files the job started from.
       const base = active.stream.base;
       if (active.livePreview) this.preview.apply(effectsBetween(active.stream.files, base));
@@ -456,7 +476,10 @@ export class Actions {
         this.api.version(active.projectId, job.version!),
       ]);
       const paths = Object.keys(version.files);
-      const selected = this.state.selected && paths.includes(this.state.selected) ? this.state.selected : preferredFile(paths);
+      // A new app opens on its entry component; an edit stays on the file it touched last.
+      const keep = active.livePreview && this.state.selected && paths.includes(this.state.selected);
+      const selected = keep ? this.state.selected : preferredFile(paths);
+      closeTurn();
       this.store.set({
         job: null,
         project,
@@ -477,6 +500,7 @@ export class Actions {
       setHash(project.project_id, null);
       void this.refreshProjects();
     } catch (err) {
+      closeTurn();
       this.store.set({ job: null });
       this.fail(err);
     }

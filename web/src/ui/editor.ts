@@ -50,9 +50,9 @@ export function mountEditor(root: HTMLElement, store: Store<AppState>, actions: 
     badge.textContent = streaming ? (writing ? "writing…" : "read-only") : !isLatest(s) ? `v${s.version} · read-only` : "";
     badge.hidden = badge.textContent === "";
     badge.className = `badge${writing ? " live" : ""}`;
-    const dirty = hasChanges(diffFiles(s.saved, s.files));
-    save.disabled = streaming || !dirty || s.saving || !isLatest(s);
-    save.classList.toggle("btn-primary", dirty && !streaming);
+    const dirty = s.job === null && hasChanges(diffFiles(s.saved, s.files));
+    save.disabled = !dirty || s.saving || !isLatest(s);
+    save.classList.toggle("btn-primary", dirty);
     if (!hasFile) return;
     const readOnly = streaming || !isLatest(s);
     if (editor) editor.show(file, content, readOnly);

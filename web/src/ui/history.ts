@@ -24,7 +24,7 @@ export function mountHistory(root: HTMLElement, store: Store<AppState>, actions:
   store.watch(["historyOpen"], (s) => {
     drawer.classList.toggle("open", s.historyOpen);
     scrim.classList.toggle("open", s.historyOpen);
-    if (s.historyOpen && s.project) void actions.api.versions(s.project.project_id).then((versions) => store.set({ versions }), () => undefined);
+    if (s.historyOpen && s.project) void actions.refreshVersions();
   });
   store.watch(["versions", "version", "project", "job"], (s) => {
     if (s.versions.length === 0) {

@@ -1,0 +1,141 @@
+"""The web app against the local stack: generate, edit by hand, restore, reload, edit by chat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+GENERATION_TIMEOUT = 60_000
+PREVIEW_TIMEOUT = 90_000
+
+
+def generate(page: Page, prompt: str = "A counter app called Tally") -> None:
+    page.get_by_test_id("prompt-input").fill(prompt)
+    page.get_by_test_id("framework-select").select_option("react")
+    page.get_by_test_id("send-button").click()
+    wait_for_version(page)
+
+
+def wait_for_version(
+    page: Page, text: str | re.Pattern[str] = re.compile(r"Saved as v\d+")
+) -> None:
+    status = page.get_by_test_id("turn-status").last
+    expect(status).not_to_have_text(
+        re.compile("Sending|Queued|Writing|Thinking"), timeout=GENERATION_TIMEOUT
+    )
+    turn = page.get_by_test_id("turn").last.inner_text()
+    expect(status, f"the turn reads: {turn}").to_have_text(text)
+
+
+def open_file(page: Page, path: str) -> None:
+    page.locator(f'[data-testid="file-tree"] [data-path="{path}"]').click()
+    expect(page.get_by_test_id("editor-path")).to_have_text(path)
+
+
+def type_at_end(page: Page, text: str) -> None:
+    content = page.locator('[data-testid="editor"] .cm-content')
+    content.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text)
+
+
+def test_generating_a_react_app_fills_the_tree_and_runs_it_in_the_preview(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    screenshot("01-empty")
+    generate(page)
+    tree = page.get_by_test_id("file-tree")
+    expect(tree.locator('[data-path="src/App.tsx"]')).to_be_visible()
+    expect(tree.locator('[data-path="package.json"]')).to_be_visible()
+    expect(page.get_by_test_id("notice").first).to_contain_text("not an AI model")
+    expect(page.get_by_test_id("usage").first).to_contain_text("in ·")
+    expect(page.get_by_test_id("editor")).to_contain_text("export default")
+    title = page.frame_locator('[data-testid="preview-frame-container"] iframe').get_by_test_id(
+        "app-title"
+    )
+    expect(title).to_have_text("Tally", timeout=PREVIEW_TIMEOUT)
+    screenshot("02-generated")
+
+
+def test_saving_a_hand_edit_creates_a_new_version(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page)
+    open_file(page, "src/App.css")
+    type_at_end(page, "\n/* edited by hand */\n")
+    save = page.get_by_test_id("save-button")
+    expect(save).to_be_enabled()
+    save.click()
+    expect(page.get_by_test_id("turn-status").last).to_have_text("Saved as v2")
+    expect(save).to_be_disabled()
+    page.get_by_test_id("history-button").click()
+    versions = page.get_by_test_id("version-item")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("v2")
+    expect(versions.first).to_contain_text("Edited by hand")
+    screenshot("03-history")
+
+
+def test_restoring_a_version_makes_its_files_the_latest(page: Page) -> None:
+    generate(page)
+    open_file(page, "src/App.css")
+    type_at_end(page, "\n/* to be undone */\n")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("turn-status").last).to_have_text("Saved as v2")
+    page.get_by_test_id("history-button").click()
+    versions = page.get_by_test_id("version-item")
+    expect(versions).to_have_count(2)
+    page.locator('[data-testid="version-item"][data-version="1"]').get_by_test_id(
+        "restore-button"
+    ).click()
+    expect(page.get_by_test_id("history-drawer")).not_to_be_visible()
+    expect(page.get_by_test_id("turn-status").last).to_have_text("Saved as v3")
+    page.get_by_test_id("history-button").click()
+    expect(versions).to_have_count(3)
+    page.keyboard.press("Escape")
+    open_file(page, "src/App.css")
+    expect(page.get_by_test_id("editor")).not_to_contain_text("to be undone")
+
+
+def test_reloading_brings_back_the_project(page: Page, screenshot: Callable[[str], Path]) -> None:
+    generate(page, "A notes app called Jotter")
+    expect(page).to_have_url(re.compile(r"#/p/[^/]+$"))
+    page.reload()
+    expect(page.get_by_test_id("project-name")).to_contain_text(re.compile("notes", re.I))
+    expect(page.get_by_test_id("file-tree").locator('[data-path="src/App.tsx"]')).to_be_visible()
+    expect(page.get_by_test_id("turn")).to_have_count(1)
+    expect(page.get_by_test_id("turn").first).to_contain_text("A notes app called Jotter")
+    page.get_by_test_id("project-switcher").click()
+    expect(page.get_by_test_id("project-item")).to_have_count(1)
+    screenshot("04-project-switcher")
+
+
+def test_an_edit_request_by_chat_makes_a_new_version(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page)
+    page.get_by_test_id("prompt-input").fill('Change the title to "Hello kiln"')
+    page.get_by_test_id("send-button").click()
+    expect(page.get_by_test_id("turn")).to_have_count(2)
+    wait_for_version(page, "Saved as v2")
+    open_file(page, "src/App.tsx")
+    expect(page.get_by_test_id("editor")).to_contain_text("Hello kiln")
+    screenshot("05-chat-edit")
+
+
+def test_deploy_dialog_says_plainly_when_deploys_are_unavailable_or_starts_one(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page)
+    page.get_by_test_id("deploy-button").click()
+    dialog = page.get_by_test_id("deploy-dialog")
+    expect(dialog).to_be_visible()
+    page.get_by_test_id("deploy-target").select_option("s3")
+    page.get_by_test_id("deploy-submit").click()
+    result = page.get_by_test_id("deploy-result")
+    expect(result).not_to_be_empty()
+    expect(result).not_to_have_text("Starting deploy…")
+    screenshot("06-deploy")
