@@ -1,8 +1,8 @@
 """Routers, one module per noun; `ALL` feeds the combined OpenAPI document."""
 
-from kiln.api.routes import generations, health, jobs, projects, sessions
+from kiln.api.routes import deployments, generations, health, jobs, projects, schedules, sessions
 
 GENERATE = [sessions.router, generations.router]
 STATUS = [jobs.router, projects.router, health.router]
-DEPLOY: list = []  # type: ignore[type-arg]
+DEPLOY = [deployments.router, schedules.router]
 ALL = [*GENERATE, *STATUS, *DEPLOY]

@@ -1,0 +1,353 @@
+"""Deploy jobs: create one from a request, and run one delivery of it on the deploy worker.
+
+One delivery: claim the job, take the deployment's lease, load the version, call the
+target's `deploy` with a `save` that persists the journal (fenced by the lease) and a
+`progress` that emits status events, then settle:
+
+    ready                          -> job succeeded, deployment ready with its URL
+    pending (poll budget used)     -> job parked (queued again) and re-enqueued with a delay
+    deploy_unavailable / _rate_limited -> parked and re-enqueued too, a bounded number of times
+    other ProviderError / KilnError -> job failed with the error's code, deployment error
+    cancelled                      -> both cancelled
+
+A re-delivered job resumes from the journal; the target modules make every step
+idempotent, so no second deployment, site or repository is made.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from kiln.deploy import Journal, SiteFiles, github, netlify, s3site, vercel
+from kiln.deploy.journal import DeployOutcome
+from kiln.errors import KilnError, LeaseLost, NotFound, ProviderError, Unprocessable
+from kiln.jobs import Cancelled, EventSink, enqueue
+from kiln.models import DeploymentAccepted, DeploymentRequest, JobKind, JobStatus, Status
+from kiln.store import blobs, deployments, projects, quotas
+from kiln.store import jobs as store_jobs
+from kiln.store.db import Store, now_iso
+
+logger = Logger(service="kiln")
+
+TOKEN_TARGETS = ("vercel", "netlify", "github")
+OPTIONS: dict[str, set[str]] = {
+    "vercel": {"name", "team_id", "target"},
+    "netlify": {"name", "site_id"},
+    "github": {"name", "org", "private"},
+    "s3": set(),
+}
+TRANSIENT = ("deploy_unavailable", "deploy_rate_limited")
+MAX_TRANSIENT_RETRIES = 3
+_MAX_DELAY_S = 900  # SQS DelaySeconds limit
+
+
+def site_name(project_name: str, project_id: str) -> str:
+    """A stable slug per project, so redeploys land on the same site, project or repo."""
+    words = re.sub(r"[^a-z0-9]+", "-", project_name.lower()).strip("-")[:40].strip("-")
+    return f"{words or 'kiln-app'}-{project_id.removeprefix('p_')[:6]}"
+
+
+def check_options(target: str, options: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(options) - OPTIONS[target])
+    if unknown:
+        raise Unprocessable(
+            f"unknown option(s) for {target}: {', '.join(unknown)}",
+            code="validation_error",
+            details={"allowed": sorted(OPTIONS[target])},
+        )
+    name = options.get("name")
+    if name is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", str(name)):
+        raise Unprocessable(
+            "options.name must be lowercase letters, digits and hyphens", code="validation_error"
+        )
+    return options
+
+
+def operator_secret(store: Store, target: str) -> str:
+    return str(getattr(store.settings, f"{target}_token_secret", "") or "")
+
+
+def start_deployment(
+    store: Store,
+    owner: str,
+    req: DeploymentRequest,
+    *,
+    schedule_id: str | None = None,
+    token_secret: str | None = None,
+    deployment_id: str | None = None,
+) -> DeploymentAccepted:
+    """Validate, keep the request's token in Secrets Manager, create deployment + job, enqueue.
+
+    A schedule passes its own `token_secret` (kept until the schedule is deleted).
+    """
+    project = projects.get_project(store, req.project_id, owner)
+    latest = int(project["latest_version"])
+    version = req.version or latest
+    if not 0 < version <= latest:
+        raise NotFound(f"version {version} not found" if version else "the project has no version")
+    options = check_options(req.target, dict(req.options))
+    deployment_id = deployment_id or projects.new_id("d_")
+    owned = False
+    if req.token is not None and req.token.get_secret_value().strip():
+        token_secret = deployments.put_secret(
+            store,
+            deployments.deploy_secret_name(deployment_id),
+            req.token.get_secret_value().strip(),
+        )
+        owned = True
+    if req.target in TOKEN_TARGETS and not (token_secret or operator_secret(store, req.target)):
+        raise Unprocessable(
+            f"a {req.target} token is needed: send `token`, or configure the operator's "
+            f"KILN_{req.target.upper()}_TOKEN_SECRET",
+            code="token_required",
+        )
+    quotas.take(store, owner, store.settings.daily_job_quota)
+    job_id = projects.new_id("j_")
+    deployments.create_deployment(
+        store,
+        deployment_id,
+        {
+            "owner": owner,
+            "project_id": req.project_id,
+            "version": version,
+            "target": req.target,
+            "options": options,
+            "name": str(options.get("name") or site_name(project["name"], req.project_id)),
+            "framework": project["framework"],
+            "job_id": job_id,
+            "token_secret": token_secret,
+            "token_owned": owned,
+            "schedule_id": schedule_id,
+        },
+    )
+    store_jobs.create_job(
+        store,
+        job_id,
+        {
+            "kind": JobKind.deploy.value,
+            "owner": owner,
+            "project_id": req.project_id,
+            "version": version,
+            "deployment_id": deployment_id,
+            "target": req.target,
+        },
+    )
+    enqueue(store, JobKind.deploy, job_id)
+    return DeploymentAccepted(
+        deployment_id=deployment_id,
+        job_id=job_id,
+        status_url=f"/api/deployments/{deployment_id}",
+        version=version,
+    )
+
+
+def state_of(step: str) -> str:
+    """The deployment's coarse state for a journal step."""
+    if step in ("ready", "error", "polling"):
+        return step
+    return "building" if step == "start" else "uploading"
+
+
+def _token(store: Store, dep: dict[str, Any]) -> str:
+    name = dep.get("token_secret") or operator_secret(store, dep["target"])
+    value = deployments.read_secret(store, name) if name else None
+    if not value:
+        raise ProviderError(
+            "the deploy token is no longer available; start the deploy again with a token",
+            code="deploy_auth",
+        )
+    return value
+
+
+def _deploy(
+    store: Store,
+    dep: dict[str, Any],
+    site: SiteFiles,
+    journal: Journal,
+    save: Callable[[Journal], None],
+    progress: Callable[[str, str], None],
+) -> DeployOutcome:
+    settings = store.settings
+    target = dep["target"]
+    if target == "s3":
+        public = settings.sites_public_base or (
+            f"{settings.aws_endpoint_url.rstrip('/')}/{store.bucket}"
+            if settings.aws_endpoint_url
+            else f"https://{store.bucket}.s3.{settings.aws_region}.amazonaws.com"
+        )
+        distribution = settings.cloudfront_distribution_id
+        return s3site.deploy(
+            site,
+            journal=journal,
+            bucket=store.bucket,
+            public_base=public,
+            s3=store.s3,
+            cloudfront=store.client("cloudfront") if distribution else None,
+            distribution_id=distribution,
+            save=save,
+            progress=progress,
+        )
+    module = {"vercel": vercel, "netlify": netlify, "github": github}[target]
+    api = {"vercel": settings.vercel_api, "netlify": settings.netlify_api}.get(
+        target, settings.github_api
+    )
+    outcome: DeployOutcome = module.deploy(
+        site,
+        token=_token(store, dep),
+        journal=journal,
+        options=dict(dep.get("options") or {}),
+        api=api,
+        save=save,
+        progress=progress,
+        poll_budget_s=settings.deploy_poll_budget_s,
+        poll_interval_s=settings.deploy_poll_interval_s,
+    )
+    return outcome
+
+
+class _Requeue(Exception):
+    def __init__(self, delay_s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+        self.reason = reason
+
+
+def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> DeployOutcome:
+    did = job["deployment_id"]
+    dep = deployments.take_lease(store, did, worker)
+    journal = Journal.model_validate(dep["journal"])
+    if journal.state == "error":  # settled before a crash: only the job is left to finish
+        reason = journal.log[-1] if journal.log else "the provider reported an error"
+        raise ProviderError(reason, code="deploy_failed")
+    if journal.state == "ready":
+        return DeployOutcome(journal.state, journal.url, dict(journal.provider_ids))
+    if journal.step != "start" or int(dep.get("requeues", 0)):
+        sink.add(Status(phase="resume", message=f"continuing from step '{journal.step}'"))
+    version = projects.get_version_item(store, dep["project_id"], int(dep["version"]))
+    files = blobs.get_files(store, dep["project_id"], projects.manifest_of(version))
+    site = SiteFiles(
+        deployment_id=did, name=dep["name"], files=files, framework=dep.get("framework", "vanilla")
+    )
+    if dep["target"] != "vercel" and "package.json" in files:
+        sink.add(Status(phase="building", message="building the site (npm ci + vite build)"))
+    else:
+        sink.add(Status(phase="preparing", message=f"{len(files)} files for {dep['target']}"))
+    deployments.update_deployment(store, did, worker, {"state": "building"})
+
+    def save(j: Journal) -> None:
+        deployments.save_journal(store, did, worker, j, state_of(j.step))
+
+    def progress(step: str, message: str) -> None:
+        sink.add(Status(phase=step, message=message))
+
+    try:
+        outcome = _deploy(store, dep, site, journal, save, progress)
+    except ProviderError as exc:
+        retries = int(dep.get("retries", 0))
+        if exc.code in TRANSIENT and retries < MAX_TRANSIENT_RETRIES:
+            deployments.update_deployment(store, did, worker, {"retries": retries + 1})
+            wait = exc.retry_after or store.settings.deploy_requeue_delay_s * 2**retries
+            raise _Requeue(wait, exc.message) from exc
+        raise
+    if outcome.state == "pending":
+        requeues = int(dep.get("requeues", 0)) + 1
+        if requeues > store.settings.deploy_max_requeues:
+            raise ProviderError(
+                f"{dep['target']} did not finish in time; see its dashboard", code="deploy_failed"
+            )
+        deployments.update_deployment(store, did, worker, {"requeues": requeues})
+        raise _Requeue(store.settings.deploy_requeue_delay_s, "still building")
+    return outcome
+
+
+def run_deploy_job(store: Store, job_id: str, worker: str | None = None) -> str:
+    """Run one delivery of a deploy job; returns the job's resulting status (or `pending`)."""
+    worker = worker or "w_" + secrets.token_hex(6)
+    job = store_jobs.claim_job(store, job_id, worker)
+    if job is None:
+        logger.info("job already claimed or finished", extra={"job_id": job_id})
+        return "skipped"
+    did = job["deployment_id"]
+    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
+    status, job_fields, dep_fields = JobStatus.failed, {}, {}
+    try:
+        outcome = _work(store, job, worker, sink)
+        sink.add(Status(phase="ready", message=f"live at {outcome.url}"))
+        sink.close()
+        status = JobStatus.succeeded
+        job_fields = {"url": outcome.url}
+        dep_fields = {"state": "ready", "url": outcome.url}
+    except LeaseLost:
+        logger.warning("lease lost; another worker owns the deploy", extra={"job_id": job_id})
+        sink._stop.set()
+        return "lease_lost"
+    except _Requeue as req:
+        return _park(store, job_id, did, worker, sink, req)
+    except Cancelled:
+        status, dep_fields = JobStatus.cancelled, {"state": "cancelled"}
+    except KilnError as exc:
+        job_fields = {"error_code": exc.code, "error_message": exc.message}
+        dep_fields = {"state": "error", **job_fields}
+        logger.info("deploy failed", extra={"job_id": job_id, "code": exc.code})
+    except Exception:
+        logger.exception("deploy crashed", extra={"job_id": job_id})
+        job_fields = {
+            "error_code": "internal_error",
+            "error_message": "kiln hit an internal error while deploying",
+        }
+        dep_fields = {"state": "error", **job_fields}
+    if status is not JobStatus.succeeded:
+        _close_quietly(sink, job_id)
+    return _settle(store, job_id, did, worker, status, job_fields, dep_fields)
+
+
+def _park(store: Store, job_id: str, did: str, worker: str, sink: EventSink, req: _Requeue) -> str:
+    delay = int(min(_MAX_DELAY_S, max(0, round(req.delay_s))))
+    try:
+        sink.add(Status(phase="waiting", message=f"{req.reason}; checking again in {delay} s"))
+        sink.close()
+        deployments.update_deployment(store, did, worker, {"state": "polling"})
+        deployments.park_job(store, job_id, worker, delay)
+    except (LeaseLost, Cancelled) as exc:
+        if isinstance(exc, Cancelled):
+            return _settle(
+                store, job_id, did, worker, JobStatus.cancelled, {}, {"state": "cancelled"}
+            )
+        return "lease_lost"
+    enqueue(store, JobKind.deploy, job_id, delay_s=delay)
+    return "pending"
+
+
+def _close_quietly(sink: EventSink, job_id: str) -> None:
+    try:
+        sink.close()
+    except (Cancelled, LeaseLost, KilnError):
+        pass
+    except Exception:
+        logger.exception("could not flush events", extra={"job_id": job_id})
+
+
+def _settle(
+    store: Store,
+    job_id: str,
+    did: str,
+    worker: str,
+    status: JobStatus,
+    job_fields: dict[str, Any],
+    dep_fields: dict[str, Any],
+) -> str:
+    """Deployment first (fenced), then the token, then the job: each step is repeatable."""
+    try:
+        deployments.update_deployment(store, did, worker, {**dep_fields, "finished_at": now_iso()})
+        dep = deployments.get_deployment(store, did)
+        if dep.get("token_owned") and dep.get("token_secret"):
+            deployments.delete_secret(store, deployments.deploy_secret_name(did))
+        store_jobs.finish_job(store, job_id, worker, status, {**job_fields, "deployment_id": did})
+    except LeaseLost:
+        return "lease_lost"
+    return status.value

@@ -1,0 +1,390 @@
+"""Scheduled redeploys (`SCHEDULE#sid/META`): expressions, storage, and the every-minute tick.
+
+Expressions follow EventBridge: `rate(N minute(s)|hour(s)|day(s))` and the 6-field
+`cron(minutes hours day-of-month month day-of-week year)` in UTC, with `*`, `?`,
+numbers, ranges, lists, `/` steps and month/day names (day-of-week 1-7 = SUN-SAT;
+one of the two day fields must be `?`). `L`, `W` and `#` are refused.
+
+A schedule sits in the sparse GSI2 partition `SCHEDULES` keyed by its next run, so
+`run_due` is one Query. Each due schedule is claimed by a conditional update that
+moves `next_run` forward from the value read, so two ticks never fire one run twice.
+A schedule's token lives in Secrets Manager under `kiln/schedules/<sid>` and is
+deleted with the schedule.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from kiln.deploy.runner import TOKEN_TARGETS, check_options, operator_secret, start_deployment
+from kiln.errors import KilnError, NotFound, Unprocessable
+from kiln.models import DeploymentRequest, ScheduleRequest
+from kiln.store import deployments, projects
+from kiln.store.db import Store, from_item, is_conditional_failure, now_iso, to_item, to_values
+from kiln.store.db import now as clock
+
+logger = Logger(service="kiln")
+
+PARTITION = "SCHEDULES"
+SECRET_PREFIX = "kiln/schedules/"
+RUNS_KEPT = 20
+MIN_INTERVAL_S = 60
+_HORIZON_DAYS = 366 * 5
+
+# --- expressions ----------------------------------------------------------------------
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_CRON = re.compile(r"^cron\((.+)\)$")
+_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
+_MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
+_DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
+
+
+def _invalid(expression: str, why: str) -> Unprocessable:
+    return Unprocessable(
+        f"invalid schedule expression {expression[:80]!r}: {why}",
+        code="invalid_schedule",
+        details={"examples": ["rate(1 day)", "rate(6 hours)", "cron(0 9 ? * MON-FRI *)"]},
+    )
+
+
+@dataclass(frozen=True)
+class Cron:
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int] | None  # None: `?`
+    months: frozenset[int]
+    weekdays: frozenset[int] | None  # 1-7 = SUN-SAT; None: `?`
+    years: frozenset[int] | None  # None: `*`
+
+    def matches_day(self, d: datetime) -> bool:
+        if d.month not in self.months or (self.years is not None and d.year not in self.years):
+            return False
+        if self.days is not None:
+            return d.day in self.days
+        assert self.weekdays is not None
+        return (d.weekday() + 1) % 7 + 1 in self.weekdays
+
+
+def _field(
+    expression: str, text: str, lo: int, hi: int, names: dict[str, int] | None = None
+) -> frozenset[int]:
+    values: set[int] = set()
+
+    def number(token: str) -> int:
+        token = token.upper()
+        if names and token in names:
+            return names[token]
+        if not token.isdigit():
+            raise _invalid(
+                expression, f"{token!r} is not a value in {lo}-{hi} (L, W, # unsupported)"
+            )
+        value = int(token)
+        if not lo <= value <= hi:
+            raise _invalid(expression, f"{value} is outside {lo}-{hi}")
+        return value
+
+    for part in text.split(","):
+        base, _, step_text = part.partition("/")
+        step = number(step_text) if step_text else 1
+        if step < 1:
+            raise _invalid(expression, "a step must be at least 1")
+        if base == "*":
+            start, end = lo, hi
+        elif "-" in base:
+            first, _, last = base.partition("-")
+            start, end = number(first), number(last)
+            if start > end:
+                raise _invalid(expression, f"range {base} runs backwards")
+        else:
+            start = number(base)
+            end = hi if step_text else start
+        values.update(range(start, end + 1, step))
+    return frozenset(values)
+
+
+def parse_cron(expression: str, body: str) -> Cron:
+    parts = body.split()
+    if len(parts) != 6:
+        raise _invalid(expression, "cron needs 6 fields: minutes hours day month weekday year")
+    minute, hour, day, month, weekday, year = parts
+    if (day == "?") == (weekday == "?"):
+        raise _invalid(expression, "exactly one of day-of-month and day-of-week must be '?'")
+    return Cron(
+        minutes=_field(expression, minute, 0, 59),
+        hours=_field(expression, hour, 0, 23),
+        days=None if day == "?" else _field(expression, day, 1, 31),
+        months=_field(expression, month, 1, 12, _MONTHS),
+        weekdays=None if weekday == "?" else _field(expression, weekday, 1, 7, _DAYS),
+        years=None if year == "*" else _field(expression, year, 1970, 2199),
+    )
+
+
+def parse_expression(expression: str) -> Callable[[float], float]:
+    """Validate; return a function giving the first run strictly after a time (epoch s)."""
+    text = expression.strip()
+    if m := _RATE.match(text):
+        interval = int(m.group(1)) * _UNIT_S[m.group(2).rstrip("s")]
+        if interval < MIN_INTERVAL_S:
+            raise _invalid(expression, "the value must be at least 1")
+        return lambda after: after + interval
+    if m := _CRON.match(text):
+        cron = parse_cron(expression, m.group(1))
+        if next_cron(cron, time_now := clock()) is None:
+            raise _invalid(expression, f"it never fires after {iso(time_now)}")
+
+        def following(after: float) -> float:
+            at = next_cron(cron, after)
+            if at is None:
+                raise _invalid(expression, "it never fires again")
+            return at
+
+        return following
+    raise _invalid(expression, "use rate(N minutes|hours|days) or cron(6 fields)")
+
+
+def next_cron(cron: Cron, after: float) -> float | None:
+    """First minute strictly after `after` that the expression matches (UTC)."""
+    start = datetime.fromtimestamp(after, UTC).replace(second=0, microsecond=0) + timedelta(
+        minutes=1
+    )
+    day = start.replace(hour=0, minute=0)
+    for _ in range(_HORIZON_DAYS):
+        if cron.matches_day(day):
+            for hour in sorted(cron.hours):
+                for minute in sorted(cron.minutes):
+                    at = day.replace(hour=hour, minute=minute)
+                    if at >= start:
+                        return at.timestamp()
+        day += timedelta(days=1)
+    return None
+
+
+def next_run(expression: str, after: float) -> float:
+    return parse_expression(expression)(after)
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _sort_key(ts: float) -> str:
+    return f"{ts:017.3f}"
+
+
+# --- storage --------------------------------------------------------------------------
+
+
+def _key(schedule_id: str) -> dict[str, Any]:
+    return to_item({"PK": f"SCHEDULE#{schedule_id}", "SK": "META"})
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    hidden = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
+    out = {k: v for k, v in item.items() if k not in hidden}
+    out["schedule_id"] = str(item["PK"]).removeprefix("SCHEDULE#")
+    return out
+
+
+def secret_name(schedule_id: str) -> str:
+    return f"{SECRET_PREFIX}{schedule_id}"
+
+
+def create_schedule(
+    store: Store, owner: str, project_id: str, req: ScheduleRequest, *, at: float | None = None
+) -> dict[str, Any]:
+    """Validate and store a schedule (its token, if any, in Secrets Manager first)."""
+    project = projects.get_project(store, project_id, owner)
+    if req.version is not None and req.version > int(project["latest_version"]):
+        raise NotFound(f"version {req.version} not found")
+    first = next_run(req.expression, clock() if at is None else at)
+    options = check_options(req.target, dict(req.options))
+    schedule_id = projects.new_id("s_")
+    token = req.token.get_secret_value().strip() if req.token is not None else ""
+    if req.target in TOKEN_TARGETS and not token and not operator_secret(store, req.target):
+        raise Unprocessable(
+            f"a {req.target} token is needed for this schedule", code="token_required"
+        )
+    secret = deployments.put_secret(store, secret_name(schedule_id), token) if token else None
+    ts = now_iso()
+    item: dict[str, Any] = {
+        "PK": f"SCHEDULE#{schedule_id}",
+        "SK": "META",
+        "owner": owner,
+        "project_id": project_id,
+        "expression": req.expression.strip(),
+        "target": req.target,
+        "version": req.version,
+        "options": options,
+        "token_secret": secret_name(schedule_id) if secret else None,
+        "next_run": first,
+        "runs": [],
+        "created_at": ts,
+        "GSI1PK": f"SCHEDULES#{project_id}",
+        "GSI1SK": f"{ts}#{schedule_id}",
+        "GSI2PK": PARTITION,
+        "GSI2SK": _sort_key(first),
+    }
+    try:
+        store.ddb.put_item(
+            TableName=store.table,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    except Exception:
+        if secret:
+            deployments.delete_secret(store, secret_name(schedule_id))
+        raise
+    return _public(item)
+
+
+def get_schedule(
+    store: Store, schedule_id: str, owner: str | None, project_id: str | None = None
+) -> dict[str, Any]:
+    resp = store.ddb.get_item(TableName=store.table, Key=_key(schedule_id), ConsistentRead=True)
+    item = from_item(resp["Item"]) if "Item" in resp else None
+    if (
+        item is None
+        or (owner is not None and item.get("owner") != owner)
+        or (project_id is not None and item.get("project_id") != project_id)
+    ):
+        raise NotFound("schedule not found")
+    return _public(item)
+
+
+def list_schedules(store: Store, project_id: str) -> list[dict[str, Any]]:
+    resp = store.ddb.query(
+        TableName=store.table,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :p",
+        ExpressionAttributeValues=to_item({":p": f"SCHEDULES#{project_id}"}),
+        ScanIndexForward=False,
+    )
+    return [_public(from_item(i)) for i in resp.get("Items", [])]
+
+
+def delete_schedule(store: Store, schedule_id: str, owner: str, project_id: str) -> None:
+    """The item first (no more runs), then its token."""
+    schedule = get_schedule(store, schedule_id, owner, project_id)
+    store.ddb.delete_item(TableName=store.table, Key=_key(schedule_id))
+    if schedule.get("token_secret"):
+        deployments.delete_secret(store, secret_name(schedule_id))
+
+
+def run_states(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs with each deployment's current state (one BatchGetItem)."""
+    ids = sorted({r["deployment_id"] for r in runs if r.get("deployment_id")})
+    states: dict[str, str] = {}
+    if ids:
+        keys = [to_item({"PK": f"DEPLOY#{d}", "SK": "META"}) for d in ids]
+        resp = store.ddb.batch_get_item(
+            RequestItems={
+                store.table: {
+                    "Keys": keys,
+                    "ProjectionExpression": "PK, #s",
+                    "ExpressionAttributeNames": {"#s": "state"},
+                }
+            }
+        )
+        for raw in resp.get("Responses", {}).get(store.table, []):
+            item = from_item(raw)
+            states[str(item["PK"]).removeprefix("DEPLOY#")] = str(item["state"])
+    return [{**r, "state": states.get(r.get("deployment_id") or "", r["state"])} for r in runs]
+
+
+# --- the tick -------------------------------------------------------------------------
+
+
+def due_schedules(store: Store, at: float, limit: int = 100) -> list[dict[str, Any]]:
+    resp = store.ddb.query(
+        TableName=store.table,
+        IndexName="GSI2",
+        KeyConditionExpression="GSI2PK = :p AND GSI2SK <= :t",
+        ExpressionAttributeValues=to_item({":p": PARTITION, ":t": _sort_key(at)}),
+        Limit=limit,
+    )
+    return [_public(from_item(i)) for i in resp.get("Items", [])]
+
+
+def claim_run(store: Store, schedule: dict[str, Any], at: float, run: dict[str, Any]) -> bool:
+    """Move next_run past `at` from the value we read and record the run; False if lost."""
+    old = schedule["next_run"]
+    following = parse_expression(schedule["expression"])
+    upcoming = following(max(old, at))
+    runs = [run, *schedule.get("runs", [])][:RUNS_KEPT]
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(schedule["schedule_id"]),
+            UpdateExpression="SET next_run = :n, GSI2SK = :k, runs = :r, last_run = :t",
+            ConditionExpression="attribute_exists(PK) AND next_run = :old",
+            ExpressionAttributeValues=to_values(
+                {
+                    ":n": upcoming,
+                    ":k": _sort_key(upcoming),
+                    ":r": runs,
+                    ":t": run["time"],
+                    ":old": old,
+                }
+            ),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _mark_run_failed(store: Store, schedule_id: str, error: str) -> None:
+    """The newest run (index 0, just written by our claim) could not start."""
+    store.ddb.update_item(
+        TableName=store.table,
+        Key=_key(schedule_id),
+        UpdateExpression="SET runs[0].#s = :e, runs[0].#err = :m",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeNames={"#s": "state", "#err": "error"},
+        ExpressionAttributeValues=to_values({":e": "error", ":m": error[:300]}),
+    )
+
+
+def run_due(store: Store, now: float | None = None) -> dict[str, int]:
+    """Start a deployment for every schedule due at `now` (default: the clock)."""
+    at = clock() if now is None else now
+    counts = {"due": 0, "started": 0, "skipped": 0, "failed": 0}
+    for schedule in due_schedules(store, at):
+        counts["due"] += 1
+        deployment_id = projects.new_id("d_")
+        run = {"time": iso(at), "deployment_id": deployment_id, "state": "queued"}
+        if not claim_run(store, schedule, at, run):
+            counts["skipped"] += 1
+            continue
+        try:
+            start_deployment(
+                store,
+                schedule["owner"],
+                DeploymentRequest(
+                    project_id=schedule["project_id"],
+                    version=schedule.get("version"),
+                    target=schedule["target"],
+                    options=schedule.get("options") or {},
+                ),
+                schedule_id=schedule["schedule_id"],
+                token_secret=schedule.get("token_secret"),
+                deployment_id=deployment_id,
+            )
+            counts["started"] += 1
+        except KilnError as exc:
+            counts["failed"] += 1
+            logger.info(
+                "scheduled deploy could not start",
+                extra={"schedule_id": schedule["schedule_id"], "code": exc.code},
+            )
+            _mark_run_failed(store, schedule["schedule_id"], f"{exc.code}: {exc.message}")
+    return counts
