@@ -1,0 +1,79 @@
+"""The original WebSocket interface on the local server: `/ws/{session_id}`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kiln.api import routes
+from kiln.api.app import create_app
+from kiln.config import Settings
+from kiln.local.server import LocalStack, asgi_app
+from kiln.store.db import Store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def ws_client(
+    settings: Settings, store: Store, tmp_path: Path, run_worker: Callable[[], list[str]]
+) -> Iterator[TestClient]:
+    apps = {
+        name: create_app(getattr(routes, name.upper()), settings=settings, store=store)
+        for name in ("generate", "status", "deploy")
+    }
+    stop = threading.Event()
+
+    def pump() -> None:
+        while not stop.wait(0.05):
+            run_worker()
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    with TestClient(asgi_app(LocalStack(settings=settings, apps=apps), tmp_path)) as client:
+        yield client
+    stop.set()
+    thread.join()
+
+
+def test_generate_code_streams_events_then_the_original_code_shape(ws_client: TestClient) -> None:
+    with ws_client.websocket_connect("/ws/s1") as ws:
+        ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": "react"})
+        messages = []
+        while True:
+            message = ws.receive_json()
+            messages.append(message)
+            if message["type"] in ("code_generated", "error"):
+                break
+    kinds = [m["type"] for m in messages]
+    assert kinds[0] == "status" and "file_start" in kinds and "file_end" in kinds
+    final = messages[-1]
+    assert final["type"] == "code_generated" and final["framework"] == "react"
+    assert set(final["code"]) == {"app", "main", "html", "css", "js"}
+    assert final["code"]["app"] == final["files"]["src/App.tsx"]
+
+
+def test_update_context_is_acknowledged(ws_client: TestClient) -> None:
+    with ws_client.websocket_connect("/ws/s1") as ws:
+        ws.send_json({"type": "update_context", "context": {"theme": "dark"}})
+        assert ws.receive_json() == {"type": "context_updated", "context": {"theme": "dark"}}
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("not json", "invalid_json"),
+        ('{"type": "dance"}', "unknown_message"),
+        ('{"type": "generate_code", "prompt": ""}', "prompt_empty"),
+        ('{"type": "generate_code", "prompt": "x", "framework": "cobol"}', "validation_error"),
+    ],
+)
+def test_bad_messages_get_an_error_message(ws_client: TestClient, message: str, code: str) -> None:
+    with ws_client.websocket_connect("/ws/s1") as ws:
+        ws.send_text(message)
+        reply = ws.receive_json()
+        assert reply["type"] == "error" and reply["code"] == code
