@@ -34,7 +34,10 @@ def tagged_reply(tokens: int) -> str:
         "import './App.css'",
         "",
         "const ITEMS = [",
-        *(f"  {{ id: {i}, label: 'Item number {i}', done: {str(i % 3 == 0).lower()} }}," for i in range(40)),
+        *(
+            f"  {{ id: {i}, label: 'Item number {i}', done: {str(i % 3 == 0).lower()} }},"
+            for i in range(40)
+        ),
         "]",
         "",
         "export default function App() {",
@@ -57,7 +60,7 @@ def tagged_reply(tokens: int) -> str:
     size = sum(map(len, parts))
     n = 0
     while size < target:
-        body = [f"export function Part{n}() {{", f"  const rows = ["]
+        body = [f"export function Part{n}() {{", "  const rows = ["]
         row = 0
         chunk = len(body[0]) + len(body[1])
         while chunk < 1600 and size + chunk < target:

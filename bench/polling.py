@@ -45,7 +45,9 @@ def _seed(store: Store) -> tuple[str, str, int]:
         batch = []
         for _ in range(PER_BATCH):
             seq += 1
-            batch.append({"seq": seq, "type": "file_chunk", "path": "src/App.tsx", "text": "x" * 40})
+            batch.append(
+                {"seq": seq, "type": "file_chunk", "path": "src/App.tsx", "text": "x" * 40}
+            )
         store_jobs.append_events(store, job_id, batch)
     return token, job_id, seq - PER_BATCH  # a poll that finds the newest batch
 
@@ -55,7 +57,9 @@ def _raw_reads(store: Store, client: Any, token: str, job_id: str, after: int) -
         TableName=store.table, Key=to_item({"PK": f"SESSION#{token_hash(token)}", "SK": "META"})
     )
     client.get_item(
-        TableName=store.table, Key=to_item({"PK": f"JOB#{job_id}", "SK": "META"}), ConsistentRead=True
+        TableName=store.table,
+        Key=to_item({"PK": f"JOB#{job_id}", "SK": "META"}),
+        ConsistentRead=True,
     )
     client.query(
         TableName=store.table,

@@ -1,0 +1,140 @@
+"""`python -m bench [P1 P2 ...]`: measure the figures, print the table, write bench/results.json.
+
+Without arguments every figure runs. Each figure stands next to a baseline measured in
+the same run; a figure that cannot run here (no Chromium, no web/dist) is reported as
+skipped with the reason instead of failing the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.stats import Figure, table
+
+RESULTS = Path(__file__).with_name("results.json")
+ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8")
+
+
+def _stack_figures(wanted: set[str]) -> list[Figure]:
+    """P2, P5 and P6 share one `kiln dev` process and one paced model."""
+    from bench import load, pipeline
+    from bench.devstack import DevStack
+    from bench.fake_model import PacedModel
+
+    model = PacedModel()
+    stack = DevStack(model.url)
+    try:
+        figures: list[Figure] = []
+        if wanted & {"P2", "P5"}:
+            figures += [f for f in pipeline.run(stack, model) if f.id.split("-")[0] in wanted]
+        if "P6" in wanted:
+            figures.append(load.run(stack, model))
+        return figures
+    finally:
+        stack.stop()
+        model.close()
+
+
+def _runners() -> list[tuple[set[str], Callable[[set[str]], list[Figure]]]]:
+    def p1(_: set[str]) -> list[Figure]:
+        from bench import preview
+
+        return preview.run()
+
+    def p3(_: set[str]) -> list[Figure]:
+        from bench import polling
+
+        return polling.run()
+
+    def p4(_: set[str]) -> list[Figure]:
+        from bench import coldstart
+
+        return coldstart.run()
+
+    def p7(_: set[str]) -> list[Figure]:
+        from bench import context
+
+        return [context.run()]
+
+    def p8(_: set[str]) -> list[Figure]:
+        from bench import web
+
+        return [web.run()]
+
+    # cheap and deterministic first; the browser last (it is the heaviest on 2 cores)
+    return [
+        ({"P7"}, p7),
+        ({"P8"}, p8),
+        ({"P4"}, p4),
+        ({"P3"}, p3),
+        ({"P2", "P5", "P6"}, _stack_figures),
+        ({"P1"}, p1),
+    ]
+
+
+def main(argv: list[str]) -> int:
+    wanted = {a.upper() for a in argv} or set(ORDER)
+    unknown = wanted - set(ORDER)
+    if unknown:
+        print(f"unknown figures: {sorted(unknown)}; known: {' '.join(ORDER)}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    figures: list[Figure] = []
+    errors: dict[str, str] = {}
+    for ids, runner in _runners():
+        mine = ids & wanted
+        if not mine:
+            continue
+        t = time.monotonic()
+        print(f"bench: {' '.join(sorted(mine))} ...", file=sys.stderr, flush=True)
+        try:
+            figures += runner(mine)
+        except Exception as exc:
+            traceback.print_exc()
+            for i in sorted(mine):
+                errors[i] = f"{type(exc).__name__}: {exc}"
+        print(f"bench: {' '.join(sorted(mine))} took {time.monotonic() - t:.0f} s", file=sys.stderr)
+    figures.sort(key=lambda f: (ORDER.index(f.id.split("-")[0]), f.id))
+    print(table(figures))
+    missed = [f.id for f in figures if f.met is False]
+    if missed:
+        print(f"\ngoals missed: {', '.join(missed)} (see notes/extra in {RESULTS.name})")
+    for i, err in errors.items():
+        print(f"{i}: not measured: {err}")
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpus(),
+            "platform": platform.platform(),
+        },
+        "seconds": round(time.monotonic() - started, 1),
+        "figures": [f.to_json() for f in figures],
+        "not_measured": errors,
+    }
+    if wanted == set(ORDER):
+        RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    else:
+        # a partial run must not replace the committed full results
+        partial = Path(tempfile.gettempdir()) / "kiln-bench-partial.json"
+        partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        print(f"partial results: {partial}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
