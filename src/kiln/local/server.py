@@ -16,8 +16,7 @@ from aws_lambda_powertools import Logger
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -99,9 +98,21 @@ class SecurityHeaders:
 
 
 def web_app(dist: Path, ws_handler: Callable[[WebSocket], Awaitable[None]]) -> Starlette:
-    index = dist / "index.html"
+    """web/dist as built, looked up per request (a rebuild while running is picked up);
+    paths without a file extension get index.html (client-side routes)."""
+    root = dist.resolve()
 
-    async def spa(request: Request) -> Response:
+    async def serve(request: Request) -> Response:
+        rel = request.path_params["path"]
+        target = (root / rel).resolve()
+        if rel and target.is_relative_to(root) and target.is_file():
+            cache = "no-cache" if target.suffix == ".html" else "public, max-age=3600"
+            return FileResponse(target, headers={"Cache-Control": cache})
+        if "." in rel.rsplit("/", 1)[-1]:
+            return JSONResponse(
+                {"error": {"code": "not_found", "message": f"/{rel} not found"}}, status_code=404
+            )
+        index = root / "index.html"
         if index.exists():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         return JSONResponse(
@@ -114,22 +125,9 @@ def web_app(dist: Path, ws_handler: Callable[[WebSocket], Awaitable[None]]) -> S
             status_code=503,
         )
 
-    routes: list[Any] = [WebSocketRoute("/ws/{session_id}", ws_handler)]
-    if dist.exists():
-        for child in sorted(dist.iterdir()):
-            if child.is_dir():
-                routes.append(Mount(f"/{child.name}", StaticFiles(directory=child)))
-            elif child.name != "index.html":
-                routes.append(Route(f"/{child.name}", _file(child)))
-    routes.append(Route("/{path:path}", spa))
-    return Starlette(routes=routes)
-
-
-def _file(path: Path) -> Callable[[Request], Awaitable[Response]]:
-    async def serve(request: Request) -> Response:
-        return FileResponse(path)
-
-    return serve
+    return Starlette(
+        routes=[WebSocketRoute("/ws/{session_id}", ws_handler), Route("/{path:path}", serve)]
+    )
 
 
 @dataclass
