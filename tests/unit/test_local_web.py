@@ -62,3 +62,11 @@ def test_api_paths_go_to_the_function_the_template_routes_them_to() -> None:
     assert function_for("/api/projects/p_1/versions/2") == "status"
     assert function_for("/api/jobs/j_1") == "status"
     assert function_for("/index.html") is None
+
+
+def test_the_app_gets_a_strict_csp_and_the_preview_runner_its_own(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    app_csp = client.get("/").headers["content-security-policy"]
+    assert "'unsafe-inline'" not in app_csp.split("script-src", 1)[1].split(";")[0]
+    frame_csp = client.get("/vendor/react.js").headers["content-security-policy"]
+    assert "'unsafe-eval'" in frame_csp

@@ -34,17 +34,23 @@ ROUTES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 CSP = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' blob:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    "connect-src 'self' blob: data:; worker-src 'self' blob:; frame-src 'self' blob: data: "
-    "https://*.webcontainer-api.io https://*.webcontainer.io; child-src 'self' blob:; "
+    "connect-src 'self' https://*.stackblitz.com https://stackblitz.com; "
+    "frame-src 'self' https://stackblitz.com https://*.webcontainer-api.io; "
     "object-src 'none'; base-uri 'self'"
 )
+# The preview runner (/vendor/frame.html) runs generated code in a sandboxed iframe whose
+# origin is opaque: it may run inline and eval'd code, but it can never reach the app's
+# origin, storage or token. Its files are fetched from that opaque origin, hence the CORS.
+FRAME_CSP = (
+    "default-src * data: blob: 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'; "
+    "script-src * data: blob: 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'"
+)
+FRAME_PREFIXES = ("/vendor/", "/pyodide/")
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
-    "Cross-Origin-Resource-Policy": "cross-origin",
-    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -87,8 +93,13 @@ class SecurityHeaders:
                 headers = message.setdefault("headers", [])
                 present = {k.lower() for k, _ in headers}
                 extra = dict(ISOLATION_HEADERS)
-                if path.startswith(("/vendor/", "/pyodide/", "/esbuild")):
+                if path.startswith(FRAME_PREFIXES):
                     extra["Access-Control-Allow-Origin"] = "*"
+                    extra["Cross-Origin-Resource-Policy"] = "cross-origin"
+                    extra["Content-Security-Policy"] = FRAME_CSP
+                else:
+                    extra["Cross-Origin-Resource-Policy"] = "same-origin"
+                    extra["Content-Security-Policy"] = CSP
                 for k, v in extra.items():
                     if k.lower().encode() not in present:
                         headers.append((k.lower().encode(), v.encode()))
