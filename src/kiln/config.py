@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = 1_000_000
     max_files: int = 300
     daily_job_quota: int = 500
+    rate_limit_per_minute: int = 60  # mutating requests per owner per minute
     default_budget_usd: float | None = None
 
     # Job lifecycle

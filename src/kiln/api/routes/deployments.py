@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from kiln.api.deps import Owner, Store, bearer_token
+from kiln.api.limits import RATE_LIMITED
 from kiln.deploy.journal import Journal
 from kiln.deploy.legacy import LegacyDeploy, start_legacy, wait_for
 from kiln.deploy.runner import start_deployment
@@ -45,7 +46,12 @@ def deployment_public(dep: dict[str, Any]) -> DeploymentPublic:
     )
 
 
-@router.post("/deployments", status_code=202, response_model=DeploymentAccepted)
+@router.post(
+    "/deployments",
+    status_code=202,
+    response_model=DeploymentAccepted,
+    dependencies=[RATE_LIMITED],
+)
 def create_deployment(body: DeploymentRequest, store: Store, owner: Owner) -> DeploymentAccepted:
     """Deploy a version (default: the latest); follow it at /api/deployments/{id}."""
     return start_deployment(store, owner, body)

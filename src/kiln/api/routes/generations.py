@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from kiln.api.deps import Owner, Store, bearer_token
+from kiln.api.limits import RATE_LIMITED
 from kiln.frameworks import legacy_paths
 from kiln.generate import load_version_files, start_generation
 from kiln.models import Framework, GenerationAccepted, GenerationRequest
@@ -17,7 +18,12 @@ from kiln.store.sessions import create_session, owner_for_token
 router = APIRouter(prefix="/api", tags=["generations"])
 
 
-@router.post("/generations", status_code=202, response_model=GenerationAccepted)
+@router.post(
+    "/generations",
+    status_code=202,
+    response_model=GenerationAccepted,
+    dependencies=[RATE_LIMITED],
+)
 def create_generation(body: GenerationRequest, store: Store, owner: Owner) -> GenerationAccepted:
     """Start a generation (a new project) or an edit (with project_id)."""
     return start_generation(store, owner, body)

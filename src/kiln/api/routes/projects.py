@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from kiln.api.deps import Owner, Store
+from kiln.api.limits import RATE_LIMITED
 from kiln.errors import Unprocessable
 from kiln.generate import load_version_files, save_version
 from kiln.models import (
@@ -73,7 +74,12 @@ def get_version(project_id: str, number: int, store: Store, owner: Owner) -> Ver
     )
 
 
-@router.post("/{project_id}/versions", status_code=201, response_model=VersionSummary)
+@router.post(
+    "/{project_id}/versions",
+    status_code=201,
+    response_model=VersionSummary,
+    dependencies=[RATE_LIMITED],
+)
 def create_version(project_id: str, body: HandEdit, store: Store, owner: Owner) -> VersionSummary:
     """Save hand edits (or a restored version) as a new version on top of `base_version`."""
     project = projects.get_project(store, project_id, owner)

@@ -1,0 +1,178 @@
+"""Limits: the per-owner rate limit and daily quota (429 with Retry-After), body size (413),
+prompt length, files per project, file size, and API Gateway's throttling in the template."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from kiln.api import routes
+from kiln.api.app import create_app
+from kiln.api.limits import count_request, rate_limit
+from kiln.config import Settings
+from kiln.errors import RateLimited
+from kiln.local.resources import load_template
+from kiln.store.db import Store, from_item, to_item
+
+pytestmark = pytest.mark.integration
+
+# What each rate-limited route needs to get past validation; the limit must answer first.
+LIMITED = {
+    ("POST", "/api/generations"),
+    ("POST", "/api/deployments"),
+    ("POST", "/api/projects/{project_id}/versions"),
+}
+
+
+def _client(settings: Settings, **limits: Any) -> Iterator[TestClient]:
+    tuned = settings.model_copy(update=limits)
+    with TestClient(create_app(routes.ALL, settings=tuned, store=Store(tuned))) as c:
+        c.headers["Authorization"] = "Bearer " + c.post("/api/sessions").json()["token"]
+        yield c
+
+
+@pytest.fixture
+def limited(settings: Settings) -> Iterator[TestClient]:
+    yield from _client(settings, rate_limit_per_minute=3)
+
+
+def _generate(client: TestClient, **body: Any) -> Any:
+    return client.post("/api/generations", json={"prompt": "a todo list", **body})
+
+
+def _assert_error(resp: Any, status: int, code: str) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    error: dict[str, Any] = resp.json()["error"]
+    assert error["code"] == code and error["message"]
+    return error
+
+
+def test_the_rate_limit_answers_429_rate_limited_with_retry_after(limited: TestClient) -> None:
+    for _ in range(3):
+        assert _generate(limited).status_code == 202
+    resp = _generate(limited)
+    _assert_error(resp, 429, "rate_limited")
+    assert 1 <= int(resp.headers["retry-after"]) <= 60
+
+
+def test_the_rate_limit_counts_each_owner_apart(limited: TestClient) -> None:
+    for _ in range(3):
+        _generate(limited)
+    assert _generate(limited).status_code == 429
+    other = limited.post("/api/sessions").json()["token"]
+    resp = limited.post(
+        "/api/generations",
+        json={"prompt": "a todo list"},
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert resp.status_code == 202
+
+
+def test_reads_are_not_rate_limited(limited: TestClient) -> None:
+    for _ in range(3):
+        _generate(limited)
+    for _ in range(5):
+        assert limited.get("/api/projects").status_code == 200
+
+
+def test_every_mutating_route_that_starts_work_is_rate_limited(settings: Settings) -> None:
+    """With a limit of 0 the first call is refused, before its body is even looked at."""
+    limited = {
+        (method, route.path)
+        for router in routes.ALL
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+        if any(d.dependency is rate_limit for d in route.dependencies)
+    }
+    assert limited >= LIMITED
+    for client in _client(settings, rate_limit_per_minute=0):
+        for method, path in sorted(limited):
+            url = path.replace("{project_id}", "p_missing")
+            _assert_error(client.request(method, url, json={}), 429, "rate_limited")
+
+
+def test_the_counter_is_one_item_per_owner_per_minute_with_a_ttl(store: Store) -> None:
+    at = 1_800_000_000.0  # a minute boundary
+    assert count_request(store, "o_x", 5, at=at) == 1
+    assert count_request(store, "o_x", 5, at=at + 59) == 2
+    item = store.ddb.get_item(
+        TableName=store.table, Key=to_item({"PK": f"RATE#o_x#{int(at) // 60}", "SK": "META"})
+    )["Item"]
+    values = from_item(item)
+    assert values["requests"] == 2 and values["expires_at"] == int(at) + 120
+
+
+def test_a_new_minute_starts_a_new_count(store: Store) -> None:
+    at = 1_800_000_000.0
+    count_request(store, "o_y", 1, at=at)
+    with pytest.raises(RateLimited) as refused:
+        count_request(store, "o_y", 1, at=at + 45)
+    assert refused.value.retry_after == 15
+    assert count_request(store, "o_y", 1, at=at + 60) == 1
+
+
+def test_the_daily_quota_answers_429_quota_exceeded_with_retry_after(
+    settings: Settings,
+) -> None:
+    for client in _client(settings, daily_job_quota=2):
+        assert _generate(client).status_code == 202
+        assert _generate(client).status_code == 202
+        resp = _generate(client)
+        _assert_error(resp, 429, "quota_exceeded")
+        assert 0 < int(resp.headers["retry-after"]) <= 86400
+
+
+def test_a_body_over_the_limit_is_refused_with_413(settings: Settings) -> None:
+    for client in _client(settings, max_body_bytes=10_000):
+        resp = client.post("/api/generations", json={"prompt": "x" * 20_000})
+        _assert_error(resp, 413, "payload_too_large")
+
+
+def test_a_prompt_over_the_limit_is_refused(settings: Settings) -> None:
+    for client in _client(settings, max_prompt_chars=100):
+        _assert_error(_generate(client, prompt="y" * 101), 413, "prompt_too_long")
+        assert _generate(client, prompt="y" * 100).status_code == 202
+
+
+def _project(client: TestClient) -> str:
+    pid: str = _generate(client).json()["project_id"]
+    return pid
+
+
+def test_a_hand_edit_past_the_file_count_limit_is_refused(settings: Settings) -> None:
+    for client in _client(settings, max_files=3):
+        pid = _project(client)
+        files = {f"src/f{i}.ts": "x" for i in range(4)}
+        resp = client.post(
+            f"/api/projects/{pid}/versions", json={"base_version": 0, "files": files}
+        )
+        _assert_error(resp, 422, "too_many_files")
+
+
+def test_a_hand_edited_file_over_the_size_limit_is_refused(settings: Settings) -> None:
+    for client in _client(settings, max_file_bytes=1000):
+        pid = _project(client)
+        resp = client.post(
+            f"/api/projects/{pid}/versions",
+            json={"base_version": 0, "files": {"src/big.ts": "z" * 1001}},
+        )
+        _assert_error(resp, 422, "file_too_large")
+
+
+def test_api_gateway_throttles_every_route_of_the_http_api() -> None:
+    resources = load_template()["Resources"]
+    stages = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+    assert stages, "the template has no HttpApi stage"
+    params = load_template()["Parameters"]
+    for stage in stages:
+        route = stage["Properties"]["DefaultRouteSettings"]
+        for setting in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+            value = route[setting]
+            ref = value.get("Ref") if isinstance(value, dict) else None
+            number = float(params[ref]["Default"]) if ref else float(value)
+            assert 0 < number <= 10_000, (setting, number)
