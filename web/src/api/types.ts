@@ -37,6 +37,8 @@ export interface Usage {
   input_tokens: number;
   output_tokens: number;
   cost_usd?: number | null;
+  /** False when the model has no known price (cost_usd is then 0, not a real figure). */
+  cost_known?: boolean;
 }
 
 export interface Job {

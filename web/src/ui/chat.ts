@@ -104,7 +104,8 @@ function drawTurns(list: HTMLElement, s: AppState, useExample: (text: string) =>
     );
     return;
   }
-  replaceChildren(list, ...s.turns.map(drawTurn));
+  const firstNotice = s.turns.findIndex((t) => t.notice);
+  replaceChildren(list, ...s.turns.map((t, i) => drawTurn(t, i > firstNotice)));
   if (stick) list.scrollTop = list.scrollHeight;
 }
 
@@ -125,7 +126,19 @@ function statusLabel(turn: Turn): string {
   }
 }
 
-function drawTurn(turn: Turn): HTMLElement {
+/** A version made without the model (hand edit, restore): one quiet line. */
+function drawEditTurn(turn: Turn): HTMLElement {
+  return h(
+    "div",
+    { class: "turn event", testid: "turn", "data-status": turn.status },
+    icon(turn.prompt.startsWith("Restored") ? "history" : "save", 13),
+    h("span", { class: "event-text" }, turn.prompt),
+    h("span", { class: "turn-status", testid: "turn-status" }, statusLabel(turn)),
+  );
+}
+
+function drawTurn(turn: Turn, repeatNotice: boolean): HTMLElement {
+  if (turn.jobId === null && turn.status === "succeeded") return drawEditTurn(turn);
   const running = turn.status === "queued" || turn.status === "running" || turn.status === "sending";
   const meta: (string | null)[] = [turn.provider, turn.model];
   return h(
@@ -135,7 +148,14 @@ function drawTurn(turn: Turn): HTMLElement {
     h(
       "div",
       { class: "reply" },
-      turn.notice ? h("div", { class: "notice", testid: "notice", role: "note" }, icon("alert", 14), h("span", {}, turn.notice)) : null,
+      turn.notice
+        ? h(
+            "div",
+            { class: `notice${repeatNotice ? " compact" : ""}`, testid: "notice", role: "note", title: turn.notice },
+            icon("alert", 14),
+            h("span", {}, repeatNotice ? "Offline starter template, not an AI model" : turn.notice),
+          )
+        : null,
       turn.plan ? h("div", { class: "plan" }, turn.plan.trim()) : null,
       turn.files.length
         ? h("div", { class: "touched" }, ...turn.files.slice(0, 12).map((f) => h("span", { class: "chip" }, f)), turn.files.length > 12 ? h("span", { class: "chip" }, `+${turn.files.length - 12}`) : null)

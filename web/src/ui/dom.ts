@@ -94,8 +94,14 @@ export function formatTime(iso: string): string {
   return date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
 }
 
-export function formatUsage(usage: { input_tokens: number; output_tokens: number; cost_usd?: number | null }): string {
+export function formatUsage(usage: {
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd?: number | null;
+  cost_known?: boolean;
+}): string {
   const n = (x: number): string => x.toLocaleString("en-US");
-  const cost = usage.cost_usd === null || usage.cost_usd === undefined ? "" : ` · $${usage.cost_usd.toFixed(4)}`;
+  const known = usage.cost_known !== false && usage.cost_usd !== null && usage.cost_usd !== undefined;
+  const cost = known ? ` · $${usage.cost_usd!.toFixed(usage.cost_usd! < 0.01 ? 4 : 2)}` : "";
   return `${n(usage.input_tokens)} in · ${n(usage.output_tokens)} out${cost}`;
 }
