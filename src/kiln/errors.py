@@ -5,6 +5,7 @@ KilnError
 ├── Unauthorized        401  unauthorized
 ├── NotFound            404  not_found
 ├── Conflict            409  version_conflict, job_not_cancellable
+├── Gone                410  preview_expired
 ├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large
 ├── Unprocessable       422  validation_error, unsafe_path, too_many_files
 ├── RateLimited         429  rate_limited, quota_exceeded
@@ -55,6 +56,11 @@ class NotFound(KilnError):
 class Conflict(KilnError):
     status = 409
     code = "conflict"
+
+
+class Gone(KilnError):
+    status = 410
+    code = "gone"
 
 
 class PayloadTooLarge(KilnError):

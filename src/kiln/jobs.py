@@ -28,7 +28,7 @@ HEARTBEAT_EVERY_S = 5.0
 def queue_url(store: Store, kind: JobKind) -> str:
     return (
         store.settings.deploy_queue_url
-        if kind == JobKind.deploy
+        if kind in (JobKind.deploy, JobKind.build)  # build: the gate runs where Node is
         else store.settings.generate_queue_url
     )
 

@@ -174,6 +174,35 @@ class FileEntry(BaseModel):
     size: int
 
 
+class Health(BaseModel):
+    """The badge: does the version build, render something, and run without page errors.
+    `renders`/`page_errors` are None where no browser checked it."""
+
+    builds: bool
+    renders: bool | None = None
+    page_errors: int | None = None
+    messages: list[str] = []
+
+
+class BuildErrorPublic(BaseModel):
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    message: str
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_hours: float | None = Field(default=None, gt=0)
+
+
+class PreviewLink(BaseModel):
+    url: str
+    token: str
+    expires_at: str
+
+
 class VersionPublic(BaseModel):
     project_id: str
     version: int
@@ -183,6 +212,12 @@ class VersionPublic(BaseModel):
     prompt: str | None = None
     job_id: str | None = None
     build: BuildState = BuildState.unknown
+    health: Health | None = None
+    build_errors: list[BuildErrorPublic] | None = None
+    build_job_id: str | None = None
+    fix_of: int | None = None
+    fix_job_id: str | None = None
+    charged: bool = True
     created_at: str
 
 
@@ -192,6 +227,12 @@ class VersionSummary(BaseModel):
     prompt: str | None = None
     job_id: str | None = None
     build: BuildState = BuildState.unknown
+    health: Health | None = None
+    build_errors: list[BuildErrorPublic] | None = None
+    build_job_id: str | None = None
+    fix_of: int | None = None
+    fix_job_id: str | None = None
+    charged: bool = True
     files: int
     created_at: str
 
@@ -227,6 +268,7 @@ class TurnPublic(BaseModel):
     provider: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    charged: bool | None = None
     created_at: str | None = None
 
 

@@ -39,6 +39,10 @@ def generation_record(record: SQSRecord, store: Store | None = None) -> str:
 
 
 def deploy_record(record: SQSRecord, store: Store | None = None) -> str:
+    if json.loads(record.body).get("kind") == "build":
+        from kiln.gate import run_build_job
+
+        return run_build_job(store or default_store(), _job_id(record))
     from kiln.deploy.runner import run_deploy_job
 
     return str(run_deploy_job(store or default_store(), _job_id(record)))
@@ -53,7 +57,10 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
     task = event.get("task")
     result: dict[str, Any] = {}
     if task in (None, "sweeper"):
+        from kiln.preview_links import sweep_expired
+
         result["sweep"] = sweep(store)
+        result["previews"] = sweep_expired(store)
     if task in (None, "scheduler"):
         try:
             from kiln.deploy.schedules import run_due

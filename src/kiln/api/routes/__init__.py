@@ -1,8 +1,17 @@
 """Routers, one module per noun; `ALL` feeds the combined OpenAPI document."""
 
-from kiln.api.routes import deployments, generations, health, jobs, projects, schedules, sessions
+from kiln.api.routes import (
+    deployments,
+    generations,
+    health,
+    jobs,
+    previews,
+    projects,
+    schedules,
+    sessions,
+)
 
 GENERATE = [sessions.router, generations.router]
-STATUS = [jobs.router, projects.router, health.router]
+STATUS = [jobs.router, projects.router, previews.router, health.router]
 DEPLOY = [deployments.router, schedules.router]
 ALL = [*GENERATE, *STATUS, *DEPLOY]

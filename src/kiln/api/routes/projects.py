@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from kiln.api.deps import Owner, Store
 from kiln.api.limits import RATE_LIMITED
 from kiln.errors import Unprocessable
+from kiln.gate import request_build
 from kiln.generate import load_version_files, save_version
 from kiln.models import (
     BuildState,
@@ -20,7 +21,7 @@ from kiln.models import (
     VersionSummary,
 )
 from kiln.paths import normalize_path
-from kiln.store import projects
+from kiln.store import builds, projects
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -34,6 +35,7 @@ def _summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
         build=BuildState(item.get("build", "unknown")),
         files=len(item.get("manifest") or {}),
         created_at=item["created_at"],
+        **builds.gate_fields(item),
     )
 
 
@@ -71,6 +73,7 @@ def get_version(project_id: str, number: int, store: Store, owner: Owner) -> Ver
         job_id=item.get("job_id"),
         build=BuildState(item.get("build", "unknown")),
         created_at=item["created_at"],
+        **builds.gate_fields(item),
     )
 
 
@@ -115,6 +118,7 @@ def create_version(project_id: str, body: HandEdit, store: Store, owner: Owner) 
         prompt=body.message or "Edited by hand",
         job_id=None,
     )
+    request_build(store, project_id, number, owner)
     return _summary(projects.get_version_item(store, project_id, number))
 
 

@@ -1,0 +1,413 @@
+"""The build gate: every generated version is built (and rendered in headless Chromium
+where one exists) by a `build` job on the deploy queue, and gets a health badge.
+
+    version saved --request_build--> build job --green--> project.last_green_version = n
+                                         |
+                                         +--red, made by a user's prompt--> ONE fix generation
+                                         +--red, made by a fix-----------> give up: the project
+                                               stays on its last green version; both red
+                                               versions are refunded (`charged: false`)
+
+A fix is a generation job marked `fix_of: <red version>`; it never starts another fix,
+so a user prompt costs at most one fix round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from kiln.build import BuildError, BuildResult, build_project
+from kiln.errors import KilnError, LeaseLost
+from kiln.jobs import Cancelled, EventSink, enqueue
+from kiln.llm.pricing import estimate_cost
+from kiln.models import BuildState, Health, JobKind, JobStatus, Status
+from kiln.store import blobs, builds, projects
+from kiln.store import jobs as store_jobs
+from kiln.store.db import Store, is_conditional_failure
+
+__all__ = [
+    "CHROMIUM_ARGS",
+    "RenderResult",
+    "fix_prompt",
+    "render_check",
+    "request_build",
+    "run_build_job",
+]
+
+logger = Logger(service="kiln")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MAX_ERRORS = 20
+MAX_MESSAGE = 500
+FIX_PROMPT_HEAD = "The app fails to build/render. Fix these errors:"
+
+
+def _derived_id(*parts: object) -> str:
+    """A job id fixed by what the job is for, so a retried request creates it only once."""
+    return "j_" + hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def request_build(
+    store: Store,
+    project_id: str,
+    version: int,
+    owner: str,
+    parent_job_id: str | None = None,
+    *,
+    fix_of: int | None = None,
+) -> str | None:
+    """Queue the build job of a saved version; None when the gate is off."""
+    if not store.settings.build_gate:
+        return None
+    project = projects.get_project(store, project_id, None)
+    job_id = _derived_id("build", project_id, version)
+    try:
+        store_jobs.create_job(
+            store,
+            job_id,
+            {
+                "kind": JobKind.build.value,
+                "owner": owner,
+                "project_id": project_id,
+                "version": version,
+                "framework": project["framework"],
+                "parent_job_id": parent_job_id,
+                "fix_of": fix_of,
+            },
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+        return job_id  # already requested (a redelivered generation); the sweeper resends it
+    builds.set_build_job(store, project_id, version, job_id, fix_of)
+    enqueue(store, JobKind.build, job_id)
+    return job_id
+
+
+# --- the render check -------------------------------------------------------------------
+
+
+@dataclass
+class RenderResult:
+    renders: bool
+    page_errors: list[str] = field(default_factory=list)
+
+
+_RENDERS_JS = """() => {
+  const root = document.querySelector('#root, #app');
+  if (root) return root.children.length > 0 || root.textContent.trim().length > 0;
+  return !!document.body && document.body.innerText.trim().length > 0;
+}"""
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def render_check(
+    dist: dict[str, bytes], *, chromium: str, wait_s: float = 1.5, timeout_s: float = 20.0
+) -> RenderResult:
+    """Open the built app from a throwaway server on 127.0.0.1 in headless Chromium; report
+    whether #root/#app (or the body) shows anything and what the page logged as errors.
+    Requests that leave 127.0.0.1 are blocked: the check must not depend on the internet."""
+    if "index.html" not in dist:
+        return RenderResult(False, ["the build has no index.html"])
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="kiln-render-") as tmp:
+        for path, data in dist.items():
+            target = Path(tmp, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=tmp))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        errors: list[str] = []
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                try:
+                    page = browser.new_page()
+                    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc.message}"))
+                    page.on(
+                        "console",
+                        lambda msg: (
+                            errors.append(f"console.error: {msg.text}")
+                            if msg.type == "error" and not msg.text.startswith("Failed to load")
+                            else None
+                        ),
+                    )
+                    page.on(
+                        "response",
+                        lambda resp: (
+                            errors.append(f"HTTP {resp.status} for /{resp.url.removeprefix(base)}")
+                            if resp.url.startswith(base)
+                            and resp.status >= 400
+                            and not resp.url.endswith("/favicon.ico")
+                            else None
+                        ),
+                    )
+                    page.route(
+                        "**/*",
+                        lambda route: (
+                            route.continue_()
+                            if route.request.url.startswith(base)
+                            else route.abort()
+                        ),
+                    )
+                    try:
+                        page.goto(base, wait_until="load", timeout=timeout_s * 1000)
+                    except PlaywrightError as exc:
+                        return RenderResult(False, [*errors, f"the page did not load: {exc}"])
+                    page.wait_for_timeout(wait_s * 1000)
+                    renders = bool(page.evaluate(_RENDERS_JS))
+                finally:
+                    browser.close()
+        finally:
+            server.shutdown()
+            server.server_close()
+    return RenderResult(renders, errors)
+
+
+# --- the build job ----------------------------------------------------------------------
+
+
+def fix_prompt(errors: list[dict[str, Any]]) -> str:
+    lines = []
+    for err in errors[:MAX_ERRORS]:
+        where = err.get("file") or "app"
+        if err.get("line"):
+            where += f":{err['line']}"
+        lines.append(f"- {where}: {err['message']}")
+    return FIX_PROMPT_HEAD + "\n" + "\n".join(lines or ["- the build failed without a message"])
+
+
+def _error_dict(err: BuildError) -> dict[str, Any]:
+    return {
+        "file": err.file,
+        "line": err.line,
+        "column": err.column,
+        "message": err.message[:MAX_MESSAGE],
+    }
+
+
+def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildResult, Health]:
+    """Build, then render when a browser is configured; the health badge of the version."""
+    settings = store.settings
+    item = projects.get_version_item(store, job["project_id"], int(job["version"]))
+    files = blobs.get_files(store, job["project_id"], projects.manifest_of(item))
+    sink.add(Status(phase="building", message=f"building version {job['version']}"))
+    result = build_project(
+        files,
+        framework=job["framework"],
+        base="./",  # relative asset URLs: the same dist serves from any preview prefix
+        timeout_s=settings.build_timeout_s,
+        npm_cache=settings.npm_cache_dir,
+    )
+    health = Health(builds=result.ok)
+    chromium = settings.chromium_path or _default_chromium()
+    web = job["framework"] != "python" and "index.html" in result.dist
+    if result.ok and web and settings.render_check and chromium:
+        sink.add(Status(phase="rendering", message="opening the build in headless Chromium"))
+        try:
+            seen = render_check(result.dist, chromium=chromium, wait_s=settings.render_wait_s)
+        except ImportError:
+            health.messages = ["render check skipped: playwright is not installed"]
+        else:
+            health.renders = seen.renders
+            health.page_errors = len(seen.page_errors)
+            health.messages = [m[:MAX_MESSAGE] for m in seen.page_errors[:MAX_ERRORS]]
+    return result, health
+
+
+def _default_chromium() -> str | None:
+    from kiln.config import find_chromium
+
+    return find_chromium()
+
+
+def _errors_of(result: BuildResult, health: Health) -> list[dict[str, Any]]:
+    errors = [_error_dict(e) for e in result.errors[:MAX_ERRORS]]
+    if health.renders is False:
+        errors.append(
+            {"message": "the built page renders nothing: #root/#app and the body stay empty"}
+        )
+    errors += [{"message": m} for m in health.messages if health.page_errors]
+    return errors[:MAX_ERRORS]
+
+
+def _gate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
+    pid, number = job["project_id"], int(job["version"])
+    result, health = _check(store, job, sink)
+    green = result.ok and health.renders is not False and not health.page_errors
+    errors = _errors_of(result, health)
+    state = BuildState.green if green else BuildState.red
+    if green:
+        builds.save_dist(store, pid, number, result.dist)
+    builds.record_build(
+        store,
+        pid,
+        number,
+        state=state.value,
+        errors=errors,
+        health=health.model_dump(),
+        seconds=result.seconds,
+    )
+    fields: dict[str, Any] = {
+        "version": number,
+        "build": state.value,
+        "health": health.model_dump(),
+        "build_errors": errors,
+        "build_seconds": result.seconds,
+        "log_tail": result.log[-4000:],
+    }
+    if green:
+        builds.advance_last_green(store, pid, number)
+        sink.add(Status(phase="green", message=f"version {number} builds in {result.seconds} s"))
+    else:
+        sink.add(Status(phase="red", message=f"version {number}: {len(errors)} errors"))
+        fields.update(_after_red(store, job, number, errors, sink))
+    return fields
+
+
+def _after_red(
+    store: Store, job: dict[str, Any], number: int, errors: list[dict[str, Any]], sink: EventSink
+) -> dict[str, Any]:
+    """One fix round for a red version made by a user's prompt; a red fix gives up."""
+    pid = job["project_id"]
+    version = projects.get_version_item(store, pid, number)
+    origin = _origin_job(store, version.get("job_id"))
+    if origin is None:
+        return {}  # a hand edit: the user fixes it by hand, we only show the badge
+    fix_of = origin.get("fix_of")
+    if fix_of is not None:
+        for red in (int(fix_of), number):
+            builds.refund_version(store, pid, red, _charged_cost(store, pid, red))
+        green = projects.get_project(store, pid, None).get("last_green_version")
+        stays = f"version {green}" if green else "its last version"
+        sink.add(
+            Status(
+                phase="rolled_back",
+                message=f"the fix did not build either; the project stays on {stays} "
+                f"and versions {fix_of} and {number} are not charged",
+            )
+        )
+        return {"gave_up": True, "last_green_version": green}
+    fix_job_id = _start_fix(store, origin, number, errors)
+    if fix_job_id is None:
+        return {}
+    sink.add(Status(phase="fixing", message=f"asking the model to fix version {number}"))
+    return {"fix_job_id": fix_job_id}
+
+
+def _charged_cost(store: Store, project_id: str, number: int) -> float | None:
+    """What the generation added to the project's usage: the same estimate, unrounded."""
+    item = projects.get_version_item(store, project_id, number)
+    usage, job = item.get("usage") or {}, _origin_job(store, item.get("job_id"))
+    if not job or not job.get("model"):
+        return None
+    cost = estimate_cost(
+        str(job["model"]),
+        int(usage.get("input_tokens", 0)),
+        int(usage.get("output_tokens", 0)),
+        settings=store.settings,
+    )
+    return cost.usd
+
+
+def _origin_job(store: Store, job_id: str | None) -> dict[str, Any] | None:
+    if not job_id:
+        return None
+    try:
+        job = store_jobs.get_job(store, job_id)
+    except KilnError:
+        return None
+    return job if job.get("kind", "generate") == JobKind.generate.value else None
+
+
+def _start_fix(
+    store: Store, origin: dict[str, Any], number: int, errors: list[dict[str, Any]]
+) -> str | None:
+    pid = origin["project_id"]
+    fix_job_id = _derived_id("fix", pid, number)
+    if not builds.claim_fix(store, pid, number, fix_job_id):
+        return None
+    try:
+        store_jobs.create_job(
+            store,
+            fix_job_id,
+            {
+                "kind": JobKind.generate.value,
+                "owner": origin["owner"],
+                "project_id": pid,
+                "prompt": fix_prompt(errors),
+                "framework": origin["framework"],
+                "provider": origin.get("provider"),
+                "model": origin.get("model"),
+                "notice": origin.get("notice"),
+                "base_version": number,
+                "fix_of": number,
+                "parent_job_id": origin["job_id"],
+            },
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+        return fix_job_id  # created by an earlier delivery of this build job
+    enqueue(store, JobKind.generate, fix_job_id)
+    return fix_job_id
+
+
+def run_build_job(store: Store, job_id: str, worker: str | None = None) -> str:
+    """Run one delivery of a build job; returns the job's resulting status. A red build is
+    a succeeded job (the gate did its work); `failed` means the gate itself broke."""
+    worker = worker or "w_" + secrets.token_hex(6)
+    job = store_jobs.claim_job(store, job_id, worker)
+    if job is None:
+        logger.info("build job already claimed or finished", extra={"job_id": job_id})
+        return "skipped"
+    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
+    status, fields = JobStatus.failed, {}
+    try:
+        fields = _gate(store, job, sink)
+        sink.close()
+        status = JobStatus.succeeded
+    except LeaseLost:
+        sink._stop.set()
+        return "lease_lost"
+    except Cancelled:
+        status, fields = JobStatus.cancelled, {}
+    except KilnError as exc:
+        fields = {"error_code": exc.code, "error_message": exc.message}
+    except Exception:
+        logger.exception("build gate crashed", extra={"job_id": job_id})
+        fields = {"error_code": "internal_error", "error_message": "the build gate hit an error"}
+    if status is not JobStatus.succeeded:
+        with contextlib.suppress(Exception):
+            sink.close()
+    try:
+        store_jobs.finish_job(store, job_id, worker, status, fields)
+    except LeaseLost:
+        return "lease_lost"
+    return status.value
