@@ -1,13 +1,16 @@
 """The preview engines in Chromium, driven through their own test page (web/src/preview/harness).
 
 The page and the vendor files are built with the real scripts (Vite + scripts/build-vendor.mjs)
-and served by a small server with the headers kiln's server sends: COOP/COEP and a strict CSP on
-the app, CORS and a frame-specific CSP on /vendor/ and /pyodide/.
+and served by a small server with the headers the preview needs from kiln's server: COOP/COEP
+and a strict CSP on the app; CORS and a sandbox CSP (inline scripts allowed) on /vendor/ and
+/pyodide/. The last test serves the same page from `kiln dev` itself. `browser` is
+tests/e2e/conftest.py's Chromium.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -29,14 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 APP_CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -99,16 +94,6 @@ def preview_url(preview_site: Path) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Harness:
@@ -225,7 +210,10 @@ export default function App() {
 def test_react_app_with_components_and_state_works(harness: Harness) -> None:
     counter = (ROOT / "src/kiln/frameworks/components/react/Counter.tsx").read_text()
     harness.load(
-        "react", project(Framework.react, **{"src/App.tsx": REACT_APP, "src/components/Counter.tsx": counter})
+        "react",
+        project(
+            Framework.react, **{"src/App.tsx": REACT_APP, "src/components/Counter.tsx": counter}
+        ),
     )
     harness.frame.locator(TITLE).wait_for()
     card = harness.frame.locator("[data-testid=counter]")
@@ -289,7 +277,9 @@ def test_runtime_error_in_the_app_is_reported_as_a_problem(harness: Harness) -> 
 
 
 def test_unhandled_rejection_in_the_app_is_reported_as_a_problem(harness: Harness) -> None:
-    main = "Promise.reject(new Error('lost promise'))\n" + skeleton(Framework.vanilla)["src/main.js"]
+    main = (
+        "Promise.reject(new Error('lost promise'))\n" + skeleton(Framework.vanilla)["src/main.js"]
+    )
     harness.load("vanilla", project(Framework.vanilla, **{"src/main.js": main}))
     problem = harness.wait_for_problem("lost promise")
     assert problem["source"] == "runtime"
@@ -307,9 +297,10 @@ def test_syntax_error_is_a_build_problem_with_file_and_line(harness: Harness) ->
 def test_unknown_package_says_it_is_not_available_instead_of_a_blank_pane(
     harness: Harness,
 ) -> None:
-    app = "import debounce from 'lodash/debounce'\nconsole.log(debounce)\n" + skeleton(
-        Framework.react
-    )["src/App.tsx"]
+    app = (
+        "import debounce from 'lodash/debounce'\nconsole.log(debounce)\n"
+        + skeleton(Framework.react)["src/App.tsx"]
+    )
     harness.load("react", project(Framework.react, **{"src/App.tsx": app}))
     message = "package lodash is not available in the in-browser preview"
     harness.wait_for_problem(message)
@@ -451,3 +442,67 @@ def test_snippet_that_runs_forever_is_terminated_on_timeout(harness: Harness) ->
     result = harness.page.evaluate("window.kilnPreview.runSnippet('while (true) {}', 300)")
     assert result["timedOut"] is True
     assert harness.page.evaluate("window.kilnPreview.runSnippet('return 1', 2000)")["value"] == "1"
+
+
+# --- the same page served by `kiln dev` -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kiln_dev_preview_url(
+    preview_site: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`kiln dev` serving the harness build as its web dist, so its real headers apply."""
+    import httpx
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("kiln-dev-preview") / "kiln-dev.log"
+    cmd = ["uv", "run", "kiln", "dev", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += [
+        "--data-dir",
+        str(tmp_path_factory.mktemp("kiln-data")),
+        "--web-dist",
+        str(preview_site),
+    ]
+    env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"kiln dev exited early:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("kiln dev did not become healthy")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_kiln_dev_serves_what_the_fallback_preview_needs(
+    browser: Any, kiln_dev_preview_url: str
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{kiln_dev_preview_url}/index.html")
+    page.wait_for_selector("body[data-harness=ready]")
+    h = Harness(page)
+    assert page.evaluate("crossOriginIsolated") is True
+    h.load("react", project(Framework.react))
+    assert [p["message"] for p in h.problems()] == []
+    h.frame.locator(TITLE).wait_for()
+    context.close()

@@ -53,6 +53,7 @@ export interface PreviewOptions {
 /** Sandbox of the fallback and Python frames: scripts only, never our origin. */
 const SANDBOX = "allow-scripts";
 /** The WebContainer preview lives on StackBlitz's own origin, so same-origin there is its own. */
+const RUNNER_TIMEOUT_MS = 5000;
 const WC_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups allow-modals";
 
 export function createPreview(options: PreviewOptions = {}): PreviewHost {
@@ -100,12 +101,33 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
     return f;
   }
 
-  /** Loads a document through the runner page: fresh navigation, fresh JS realm. */
+  /**
+   * Loads a document through the runner page: fresh navigation, fresh JS realm. Resolves
+   * once the document is handed over, or after RUNNER_TIMEOUT_MS with a problem that
+   * names the likely cause, so a misconfigured server never hangs the queue.
+   */
   function show(html: string): Promise<void> {
     const f = iframe && iframe.getAttribute("sandbox") === SANDBOX ? iframe : makeFrame(SANDBOX);
     return new Promise<void>((resolve) => {
       pendingHtml?.done();
-      pendingHtml = { html, done: resolve };
+      const timer = setTimeout(() => {
+        if (pendingHtml?.html !== html) return;
+        pendingHtml = null;
+        problem({
+          source: "runtime",
+          message:
+            `the preview frame (${frameUrl}) did not start within ${RUNNER_TIMEOUT_MS} ms: ` +
+            "it must be served with a CSP that allows inline scripts and with CORS for /vendor/",
+        });
+        resolve();
+      }, RUNNER_TIMEOUT_MS);
+      pendingHtml = {
+        html,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
       f.src = frameUrl;
     });
   }
