@@ -15,6 +15,7 @@ deleted with the schedule.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,7 +135,7 @@ def parse_expression(expression: str) -> Callable[[float], float]:
         interval = int(m.group(1)) * _UNIT_S[m.group(2).rstrip("s")]
         if interval < MIN_INTERVAL_S:
             raise _invalid(expression, "the value must be at least 1")
-        return lambda after: after + interval
+        return lambda after: float(math.ceil(after + interval))  # whole seconds
     if m := _CRON.match(text):
         cron = parse_cron(expression, m.group(1))
         if next_cron(cron, time_now := clock()) is None:
