@@ -98,7 +98,7 @@ def owner_of(client: TestClient, auth: dict[str, str], store: Store) -> str:
 @pytest.fixture
 def project(client: TestClient, auth: dict[str, str], store: Store) -> str:
     """A plain HTML project (no package.json, so static targets ship it as it is)."""
-    pid = projects.create_project(
+    pid: str = projects.create_project(
         store, owner=owner_of(client, auth, store), name="Hello Site", framework=Framework.vanilla
     )["project_id"]
     save_version(store, pid, FILES, parent=None, prompt="hello", job_id=None)

@@ -42,7 +42,7 @@ def settings(settings: Settings, netlify_fake: FakeNetlify) -> Settings:
 def project(client: TestClient, auth: dict[str, str], store: Store) -> str:
     owner = owner_for_token(store, auth["Authorization"].removeprefix("Bearer "))
     assert owner is not None
-    pid = projects.create_project(
+    pid: str = projects.create_project(
         store, owner=owner, name="Daily Site", framework=Framework.vanilla
     )["project_id"]
     save_version(store, pid, FILES, parent=None, prompt="hello", job_id=None)
