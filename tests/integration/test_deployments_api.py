@@ -90,7 +90,7 @@ def drain(store: Store) -> Drain:
 def owner_of(client: TestClient, auth: dict[str, str], store: Store) -> str:
     from kiln.store.sessions import owner_for_token
 
-    owner = owner_for_token(store, auth["Authorization"].removeprefix("Bearer "))
+    owner: str | None = owner_for_token(store, auth["Authorization"].removeprefix("Bearer "))
     assert owner is not None
     return owner
 
