@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { findEntry } from "./bundler";
+import { appDocument, linkedStylesheets } from "./frame";
+
+const INDEX = `<!doctype html>
+<html><head><title>T</title><link rel="stylesheet" href="/src/extra.css"><link rel="stylesheet" href="https://cdn.example/x.css"></head>
+<body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body></html>`;
+
+function doc(js = "console.log(1)"): string {
+  return appDocument({
+    indexHtml: INDEX,
+    js,
+    css: "h1{color:red}",
+    importMap: { imports: { react: "http://o/vendor/react.js" } },
+    parentOrigin: "http://o",
+  });
+}
+
+describe("the app document", () => {
+  it("replaces the project's module script with the bundle", () => {
+    const html = doc();
+    expect(html).not.toContain('src="/src/main.tsx"');
+    expect(html).toContain("console.log(1)");
+  });
+
+  it("keeps the project's body markup", () => {
+    expect(doc()).toContain('<div id="root"></div>');
+  });
+
+  it("declares the import map before the bundle runs", () => {
+    const html = doc();
+    expect(html.indexOf('type="importmap"')).toBeGreaterThan(-1);
+    expect(html.indexOf('type="importmap"')).toBeLessThan(html.indexOf("console.log(1)"));
+    expect(html).toContain('"react":"http://o/vendor/react.js"');
+  });
+
+  it("injects the CSS as a style element", () => {
+    expect(doc()).toContain('<style data-kiln="bundle">h1{color:red}</style>');
+  });
+
+  it("cannot be closed early by a script tag inside the bundle", () => {
+    const html = doc('const s = "</script><b>x</b>"');
+    expect(html).toContain('"<\\/script><b>x</b>"');
+  });
+
+  it("drops local stylesheets (their CSS is inlined) and keeps remote ones", () => {
+    const html = doc();
+    expect(html).not.toContain('href="/src/extra.css"');
+    expect(html).toContain('href="https://cdn.example/x.css"');
+    expect(linkedStylesheets(INDEX)).toEqual(["src/extra.css"]);
+  });
+
+  it("posts problems only to the parent's origin", () => {
+    expect(doc()).toContain('var P = "http://o"');
+  });
+});
+
+describe("the entry module", () => {
+  it("is the module index.html loads", () => {
+    const files = new Map([
+      ["index.html", INDEX],
+      ["src/main.tsx", ""],
+      ["src/main.js", ""],
+    ]);
+    expect(findEntry(files)).toBe("src/main.tsx");
+  });
+
+  it("falls back to a conventional main file without index.html", () => {
+    expect(findEntry(new Map([["src/main.js", ""]]))).toBe("src/main.js");
+  });
+
+  it("is null when there is none", () => {
+    expect(findEntry(new Map([["README.md", ""]]))).toBeNull();
+  });
+});
