@@ -1,4 +1,4 @@
-"""`kiln dev | generate | status`: the local stack and a terminal client of the HTTP API."""
+"""`kiln dev | generate | deploy | status`: the local stack and a client of the HTTP API."""
 
 from __future__ import annotations
 
@@ -131,6 +131,42 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Start a deployment, show each step as it happens, print the live URL."""
+    client = _client(args.url)
+    body: dict[str, Any] = {"project_id": args.project, "target": args.target}
+    if args.version:
+        body["version"] = args.version
+    if args.token_env:
+        token = os.environ.get(args.token_env, "").strip()
+        if not token:
+            sys.exit(f"kiln: ${args.token_env} is empty")
+        body["token"] = token
+    if args.option:
+        body["options"] = dict(opt.split("=", 1) for opt in args.option)
+    resp = client.post("/api/deployments", json=body)
+    _check(resp)
+    accepted = resp.json()
+    print(
+        f"deployment {accepted['deployment_id']} · version {accepted['version']} · {args.target}",
+        file=sys.stderr,
+    )
+    job = follow(client, accepted["job_id"], Progress())
+    resp = client.get(f"/api/deployments/{accepted['deployment_id']}")
+    _check(resp)
+    dep = resp.json()
+    if job["status"] != "succeeded":
+        err = job.get("error") or {}
+        print(
+            f"kiln: deploy {job['status']}: {err.get('message', '')} "
+            f"({err.get('code', job['status'])})",
+            file=sys.stderr,
+        )
+        return 1
+    print(dep["url"])
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     client = _client(args.url)
     resp = client.get(f"/api/jobs/{args.job}") if args.job else client.get("/api/health")
@@ -169,6 +205,17 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--out", help="write the resulting project into this folder")
     gen.add_argument("--url", default=os.environ.get("KILN_URL", DEFAULT_URL))
     gen.set_defaults(func=cmd_generate)
+
+    dep = sub.add_parser("deploy", help="deploy a project's version and print its URL")
+    dep.add_argument("project", help="project id")
+    dep.add_argument("--target", required=True, choices=["vercel", "netlify", "github", "s3"])
+    dep.add_argument("--version", type=int, help="default: the latest version")
+    dep.add_argument("--token-env", help="read the provider token from this environment variable")
+    dep.add_argument(
+        "--option", action="append", metavar="KEY=VALUE", help="e.g. site_id=..., org=..."
+    )
+    dep.add_argument("--url", default=os.environ.get("KILN_URL", DEFAULT_URL))
+    dep.set_defaults(func=cmd_deploy)
 
     status = sub.add_parser("status", help="server health, or a job's state")
     status.add_argument("job", nargs="?")
