@@ -101,9 +101,11 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object, kiln_url: str) -> Iterator[object]:
     """A fresh browser context (so a fresh kiln session) on the app; page errors fail the test."""
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, expect
 
     assert isinstance(browser, Browser)
+    # Two cores shared with a build, a server and a browser: allow slow moments.
+    expect.set_options(timeout=15_000)
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
     context.set_default_timeout(20_000)
     pg = context.new_page()

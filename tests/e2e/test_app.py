@@ -22,10 +22,10 @@ def generate(page: Page, prompt: str = "A counter app called Tally") -> None:
 def wait_for_version(
     page: Page, text: str | re.Pattern[str] = re.compile(r"Saved as v\d+")
 ) -> None:
+    """Wait for the last turn to settle, then check it saved a version."""
     status = page.get_by_test_id("turn-status").last
-    expect(status).not_to_have_text(
-        re.compile("Sending|Queued|Writing|Thinking"), timeout=GENERATION_TIMEOUT
-    )
+    settled = re.compile(r"Saved as v\d+|Failed|Cancelled|Done")
+    expect(status).to_have_text(settled, timeout=GENERATION_TIMEOUT)
     turn = page.get_by_test_id("turn").last.inner_text()
     expect(status, f"the turn reads: {turn}").to_have_text(text)
 
@@ -101,13 +101,13 @@ def test_restoring_a_version_makes_its_files_the_latest(page: Page) -> None:
 
 
 def test_reloading_brings_back_the_project(page: Page, screenshot: Callable[[str], Path]) -> None:
-    generate(page, "A notes app called Jotter")
+    generate(page, "A stopwatch called Lapse")
     expect(page).to_have_url(re.compile(r"#/p/[^/]+$"))
     page.reload()
-    expect(page.get_by_test_id("project-name")).to_contain_text(re.compile("notes", re.I))
+    expect(page.get_by_test_id("project-name")).to_contain_text(re.compile("stopwatch", re.I))
     expect(page.get_by_test_id("file-tree").locator('[data-path="src/App.tsx"]')).to_be_visible()
     expect(page.get_by_test_id("turn")).to_have_count(1)
-    expect(page.get_by_test_id("turn").first).to_contain_text("A notes app called Jotter")
+    expect(page.get_by_test_id("turn").first).to_contain_text("A stopwatch called Lapse")
     page.get_by_test_id("project-switcher").click()
     expect(page.get_by_test_id("project-item")).to_have_count(1)
     screenshot("04-project-switcher")

@@ -209,7 +209,7 @@ export class Actions {
   }
 
   editFile(path: string, content: string): void {
-    if (isStreaming(this.state) || this.state.files[path] === content) return;
+    if (this.state.job !== null || this.state.files[path] === content) return;
     this.store.set({ files: { ...this.state.files, [path]: content } });
   }
 
@@ -430,13 +430,15 @@ export class Actions {
       patch.closed = reveal(this.state.closed, follow);
     }
     this.store.set(patch);
+    const final = FINAL_STATUSES.includes(job.status);
     this.updateTurn(active.turnKey, (t) => ({
       ...t,
       jobId: job.job_id,
-      status: job.status,
+      // A finished job stays "running" here until finishJob has loaded its version.
+      status: final ? "running" : job.status,
       plan: stream.plan,
       phase: stream.phase,
-      message: writing ? `Writing ${writing}` : stream.message,
+      message: final ? "Loading the new version…" : writing ? `Writing ${writing}` : stream.message,
       files: stream.touched,
       usage:
         job.usage ??
@@ -513,8 +515,7 @@ export class Actions {
   // --- problems -----------------------------------------------------------------------
 
   addProblem(problem: Problem): void {
-    const same = (p: Problem): boolean =>
-      p.message === problem.message && p.file === problem.file && p.line === problem.line;
+    const same = (p: Problem): boolean => p.source === problem.source && p.message === problem.message;
     if (this.state.problems.some(same)) return;
     this.store.set({ problems: [...this.state.problems, problem].slice(-50) });
   }

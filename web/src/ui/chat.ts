@@ -30,8 +30,8 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
   const framework = h("select", { class: "select", testid: "framework-select", "aria-label": "Framework" });
   for (const f of FRAMEWORKS) framework.append(h("option", { value: f }, FRAMEWORK_LABELS[f]));
   const provider = h("select", { class: "select", testid: "provider-select", "aria-label": "Model" });
-  const send = h("button", { class: "btn btn-primary send", testid: "send-button", title: "Send (Ctrl+Enter)" }, icon("send"), "Send");
-  const stop = h("button", { class: "btn btn-ghost", testid: "cancel-button", title: "Stop this generation" }, icon("stop"), "Stop");
+  const send = h("button", { class: "btn btn-primary btn-icon", testid: "send-button", title: "Send (Ctrl+Enter)", "aria-label": "Send" }, icon("send"));
+  const stop = h("button", { class: "btn btn-icon", testid: "cancel-button", title: "Stop this generation", "aria-label": "Stop" }, icon("stop"));
 
   const submit = async (): Promise<void> => {
     const text = prompt.value;
@@ -56,7 +56,7 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
     "div",
     { class: "composer" },
     prompt,
-    h("div", { class: "composer-row" }, framework, provider, h("span", { class: "spacer" }), stop, send),
+    h("div", { class: "composer-row" }, framework, provider, stop, send),
   );
   root.append(h("div", { class: "panel-head" }, h("span", { class: "panel-title" }, "Chat")), list, composer);
 

@@ -83,6 +83,7 @@ export function createEditor(
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
     keymap.of([indentWithTab, ...defaultKeymap, ...historyKeymap, ...searchKeymap]),
     theme,
+    EditorView.lineWrapping,
     EditorView.updateListener.of((update) => {
       if (update.docChanged && current && update.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete") || t.isUserEvent("undo") || t.isUserEvent("redo") || t.isUserEvent("move"))) {
         onChange(current, update.state.doc.toString());

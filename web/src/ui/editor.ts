@@ -54,12 +54,12 @@ export function mountEditor(root: HTMLElement, store: Store<AppState>, actions: 
     save.disabled = !dirty || s.saving || !isLatest(s);
     save.classList.toggle("btn-primary", dirty);
     if (!hasFile) return;
-    const readOnly = streaming || !isLatest(s);
+    const readOnly = s.job !== null || !isLatest(s);
     if (editor) editor.show(file, content, readOnly);
     else void ensureEditor().then((e) => {
       const now = store.get();
       const f = now.selected;
-      if (f !== null && now.files[f] !== undefined) e.show(f, now.files[f], isStreaming(now) || !isLatest(now));
+      if (f !== null && now.files[f] !== undefined) e.show(f, now.files[f], now.job !== null || !isLatest(now));
     });
   });
 }

@@ -60,7 +60,7 @@ export function mountTopbar(
     status.hidden = !job;
     status.dataset["status"] = job?.status ?? "";
     status.className = `job-status ${job?.status ?? ""}`;
-    replaceChildren(status, job ? h("span", { class: "pulse" }) : null, job ? (isStreaming(s) ? "Generating" : job.status) : "");
+    replaceChildren(status, job ? h("span", { class: "pulse" }) : null, job ? (isStreaming(s) ? "Generating" : "Finishing") : "");
     status.setAttribute("aria-label", job ? `Job ${job.status}` : "");
   });
   store.watch(["projects", "project"], (s) => {
