@@ -139,3 +139,20 @@ def test_deploy_dialog_says_plainly_when_deploys_are_unavailable_or_starts_one(
     expect(result).not_to_be_empty()
     expect(result).not_to_have_text("Starting deploy…")
     screenshot("06-deploy")
+
+
+def test_a_scheduled_redeploy_can_be_created_and_deleted(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page)
+    page.get_by_test_id("deploy-button").click()
+    page.get_by_test_id("deploy-target").select_option("s3")
+    page.get_by_test_id("schedule-toggle").check()
+    page.get_by_test_id("schedule-expression").fill("rate(1 day)")
+    page.get_by_test_id("deploy-submit").click()
+    items = page.get_by_test_id("schedule-item")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("rate(1 day)")
+    screenshot("07-schedule")
+    items.first.get_by_role("button", name="Delete schedule").click()
+    expect(items).to_have_count(0)

@@ -13,6 +13,8 @@ import type {
   Job,
   Project,
   Provider,
+  Schedule,
+  ScheduleRequest,
   Version,
   VersionSummary,
 } from "./types";
@@ -204,6 +206,15 @@ export class ApiClient {
   }
   deployment(deploymentId: string): Promise<Deployment> {
     return this.request("GET", `/deployments/${enc(deploymentId)}`);
+  }
+  schedules(projectId: string): Promise<Schedule[]> {
+    return this.request("GET", `/projects/${enc(projectId)}/schedules`);
+  }
+  createSchedule(projectId: string, body: ScheduleRequest): Promise<Schedule> {
+    return this.request("POST", `/projects/${enc(projectId)}/schedules`, { body });
+  }
+  deleteSchedule(projectId: string, scheduleId: string): Promise<void> {
+    return this.request("DELETE", `/projects/${enc(projectId)}/schedules/${enc(scheduleId)}`);
   }
 }
 

@@ -125,3 +125,22 @@ export interface Deployment {
   log?: string[] | string | null;
   error?: { code: string; message: string } | null;
 }
+
+export interface ScheduleRequest {
+  expression: string;
+  target: DeployTarget;
+  version?: number;
+  token?: string;
+}
+
+export interface Schedule {
+  schedule_id: string;
+  project_id: string;
+  expression: string;
+  target: DeployTarget;
+  version?: number | null;
+  has_token: boolean;
+  next_run: string;
+  runs: { time: string; deployment_id?: string | null; state: string; error?: string | null }[];
+  created_at: string;
+}

@@ -5,6 +5,7 @@ import type { AppState } from "../state/app";
 import type { Store } from "../state/store";
 import { describeError, type Actions } from "./actions";
 import { h, icon, replaceChildren } from "./dom";
+import { mountSchedules } from "./schedules";
 
 const TARGETS: { value: DeployTarget; label: string; hint: string }[] = [
   { value: "vercel", label: "Vercel", hint: "A Vercel access token" },
@@ -20,7 +21,9 @@ export function mountDeploy(root: HTMLElement, store: Store<AppState>, actions: 
   const token = h("input", { class: "input", type: "password", id: "deploy-token", testid: "deploy-token", autocomplete: "off", spellcheck: "false", placeholder: "Paste a token" });
   const hint = h("p", { class: "muted small" });
   const result = h("div", { class: "deploy-result", testid: "deploy-result", "aria-live": "polite" });
-  const go = h("button", { class: "btn btn-primary", testid: "deploy-submit" }, icon("rocket"), "Deploy");
+  const goLabel = h("span", {}, "Deploy");
+  const go = h("button", { class: "btn btn-primary", testid: "deploy-submit" }, icon("rocket"), goLabel);
+  const scheduleBox = h("div", { class: "schedule-box" });
   const cancel = h("button", { class: "btn btn-ghost" }, "Close");
   const version = h("span", { class: "muted small" });
   const dialog = h(
@@ -30,10 +33,18 @@ export function mountDeploy(root: HTMLElement, store: Store<AppState>, actions: 
     h("label", { class: "field", for: "deploy-target" }, h("span", {}, "Target"), target),
     h("label", { class: "field", for: "deploy-token" }, h("span", {}, "Token"), token),
     hint,
+    scheduleBox,
     result,
     h("div", { class: "dialog-foot" }, cancel, go),
   );
   root.append(dialog);
+  const schedules = mountSchedules(scheduleBox, store, actions, {
+    target: () => target.value as DeployTarget,
+    token: () => token.value,
+  });
+  schedules.onToggle((on) => {
+    goLabel.textContent = on ? "Create schedule" : "Deploy";
+  });
 
   let polling = 0;
   const syncHint = (): void => {
@@ -66,6 +77,13 @@ export function mountDeploy(root: HTMLElement, store: Store<AppState>, actions: 
     const { project, version: v } = store.get();
     if (!project || !v) return;
     go.disabled = true;
+    if (schedules.enabled()) {
+      replaceChildren(result);
+      await schedules.create().catch(() => undefined);
+      token.value = "";
+      go.disabled = false;
+      return;
+    }
     replaceChildren(result, h("div", { class: "muted small" }, "Starting deploy…"));
     const mine = ++polling;
     try {
@@ -99,6 +117,7 @@ export function mountDeploy(root: HTMLElement, store: Store<AppState>, actions: 
     version.textContent = v ? `version ${v}` : "";
     replaceChildren(result);
     syncHint();
+    schedules.refresh();
     dialog.showModal();
   };
 }
