@@ -182,6 +182,43 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Against `--url`, or in-process: an emulator, the three apps and their queue pumps."""
+    from kiln.eval import load_prompts, run_eval, write_report
+
+    prompts = load_prompts(Path(args.prompts))
+
+    def report(run: Any) -> None:
+        print(
+            f"  {run.id} #{run.attempt}: {run.status} {run.first_build}->{run.final_build} "
+            f"fix={run.fix_rounds} {run.seconds}s",
+            file=sys.stderr,
+        )
+
+    kw: dict[str, Any] = {"k": args.k, "provider": args.provider, "model": args.model}
+    if args.url:
+        runs = run_eval(_client(args.url), prompts, progress=report, **kw)
+    else:
+        import tempfile
+
+        from fastapi.testclient import TestClient
+
+        from kiln.local.server import asgi_app, start_stack
+
+        with tempfile.TemporaryDirectory(prefix="kiln-eval-") as tmp:
+            stack = start_stack(Path(tmp), tick_s=5.0, concurrency=2)
+            try:
+                with TestClient(asgi_app(stack, Path(tmp) / "no-web")) as client:
+                    runs = run_eval(client, prompts, progress=report, **kw)
+            finally:
+                stack.stop()
+    meta = {"prompts": args.prompts, "k": args.k, "provider": args.provider, "model": args.model}
+    json_path, html_path = write_report(runs, Path(args.out), meta=meta)
+    print(json.dumps(json.loads(json_path.read_text())["summary"], indent=2))
+    print(f"wrote {json_path} and {html_path}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiln", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,6 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("job", nargs="?")
     status.add_argument("--url", default=os.environ.get("KILN_URL", DEFAULT_URL))
     status.set_defaults(func=cmd_status)
+
+    ev = sub.add_parser("eval", help="run a prompt set through generation and the build gate")
+    ev.add_argument("--prompts", default="tests/fixtures/eval/prompts.json")
+    ev.add_argument("--k", type=int, default=1, help="attempts per prompt")
+    ev.add_argument("--provider")
+    ev.add_argument("--model")
+    ev.add_argument("--out", default="eval-report")
+    ev.add_argument("--url", help="a running kiln (default: an in-process stack)")
+    ev.set_defaults(func=cmd_eval)
 
     args = parser.parse_args(argv)
     return int(args.func(args))
