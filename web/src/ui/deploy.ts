@@ -51,6 +51,7 @@ export function mountDeploy(root: HTMLElement, store: Store<AppState>, actions: 
     const t = TARGETS.find((x) => x.value === target.value);
     hint.textContent = `${t?.hint ?? ""}. Tokens are sent once with this deploy and never stored.`;
     token.disabled = target.value === "s3";
+    token.placeholder = token.disabled ? "Not needed" : "Paste a token";
   };
   target.addEventListener("change", syncHint);
   cancel.addEventListener("click", () => {
