@@ -25,27 +25,44 @@ RESULTS = Path(__file__).with_name("results.json")
 ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8")
 
 
-def _stack_figures(wanted: set[str]) -> list[Figure]:
-    """P2, P5 and P6 share one `kiln dev` process and one paced model."""
-    from bench import load, pipeline
-    from bench.devstack import DevStack
-    from bench.fake_model import PacedModel
+class _Stack:
+    """P2, P5 and P6 share one `kiln dev` process and one paced model, started on first use."""
 
-    model = PacedModel()
-    stack = DevStack(model.url)
-    try:
-        figures: list[Figure] = []
-        if wanted & {"P2", "P5"}:
-            figures += [f for f in pipeline.run(stack, model) if f.id.split("-")[0] in wanted]
-        if "P6" in wanted:
-            figures.append(load.run(stack, model))
-        return figures
-    finally:
-        stack.stop()
-        model.close()
+    def __init__(self) -> None:
+        self._parts: tuple[Any, Any] | None = None
+
+    def get(self) -> tuple[Any, Any]:
+        if self._parts is None:
+            from bench.devstack import DevStack
+            from bench.fake_model import PacedModel
+
+            model = PacedModel()
+            try:
+                self._parts = (DevStack(model.url), model)
+            except Exception:
+                model.close()
+                raise
+        return self._parts
+
+    def stop(self) -> None:
+        if self._parts is not None:
+            stack, model = self._parts
+            stack.stop()
+            model.close()
+            self._parts = None
 
 
-def _runners() -> list[tuple[set[str], Callable[[set[str]], list[Figure]]]]:
+def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[Figure]]]]:
+    def p2_p5(wanted: set[str]) -> list[Figure]:
+        from bench import pipeline
+
+        return [f for f in pipeline.run(*shared.get()) if f.id.split("-")[0] in wanted]
+
+    def p6(_: set[str]) -> list[Figure]:
+        from bench import load
+
+        return [load.run(*shared.get())]
+
     def p1(_: set[str]) -> list[Figure]:
         from bench import preview
 
@@ -77,7 +94,8 @@ def _runners() -> list[tuple[set[str], Callable[[set[str]], list[Figure]]]]:
         ({"P8"}, p8),
         ({"P4"}, p4),
         ({"P3"}, p3),
-        ({"P2", "P5", "P6"}, _stack_figures),
+        ({"P2", "P5"}, p2_p5),
+        ({"P6"}, p6),
         ({"P1"}, p1),
     ]
 
@@ -91,19 +109,27 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     figures: list[Figure] = []
     errors: dict[str, str] = {}
-    for ids, runner in _runners():
-        mine = ids & wanted
-        if not mine:
-            continue
-        t = time.monotonic()
-        print(f"bench: {' '.join(sorted(mine))} ...", file=sys.stderr, flush=True)
-        try:
-            figures += runner(mine)
-        except Exception as exc:
-            traceback.print_exc()
-            for i in sorted(mine):
-                errors[i] = f"{type(exc).__name__}: {exc}"
-        print(f"bench: {' '.join(sorted(mine))} took {time.monotonic() - t:.0f} s", file=sys.stderr)
+    shared = _Stack()
+    runners = _runners(shared)
+    try:
+        for n, (ids, runner) in enumerate(runners):
+            mine = ids & wanted
+            if not mine:
+                continue
+            t = time.monotonic()
+            print(f"bench: {' '.join(sorted(mine))} ...", file=sys.stderr, flush=True)
+            try:
+                figures += runner(mine)
+            except Exception as exc:
+                traceback.print_exc()
+                for i in sorted(mine):
+                    errors[i] = f"{type(exc).__name__}: {exc}"
+            if not any(i & {"P2", "P5", "P6"} & wanted for i, _ in runners[n + 1 :]):
+                shared.stop()
+            took = time.monotonic() - t
+            print(f"bench: {' '.join(sorted(mine))} took {took:.0f} s", file=sys.stderr)
+    finally:
+        shared.stop()
     figures.sort(key=lambda f: (ORDER.index(f.id.split("-")[0]), f.id))
     print(table(figures))
     missed = [f.id for f in figures if f.met is False]

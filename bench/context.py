@@ -88,7 +88,7 @@ def _app(names: list[str]) -> str:
 
 def project() -> dict[str, str]:
     """30 files: the React skeleton, 10 components, a page for each, 2 helpers."""
-    files = skeleton(Framework.react)
+    files: dict[str, str] = dict(skeleton(Framework.react))
     names = sorted(p.stem for p in COMPONENTS.glob("*.tsx"))
     for name in names:
         files[f"src/components/{name}.tsx"] = (COMPONENTS / f"{name}.tsx").read_text()

@@ -166,6 +166,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: PacedModel
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client closing its keep-alive connection is not an error worth a traceback."""
+
 
 class PacedModel:
     """The server; `streams` holds one `Stream` per answered request."""

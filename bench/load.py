@@ -18,8 +18,11 @@ UI_POLL_S = 0.3
 
 
 def _one(stack: DevStack) -> JobRun:
-    with stack.client() as client:
+    client = stack.client()
+    try:
         return run_job(client, f"a list app {marker(TOKENS, RATE)}", interval_s=UI_POLL_S)
+    finally:
+        client.close()
 
 
 def event_problems(events: list[dict[str, Any]]) -> list[str]:

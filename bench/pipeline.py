@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -125,14 +126,61 @@ def writes_figure(small: list[Sample], large: list[Sample]) -> Figure:
     )
 
 
+def journal_cost(writes: int = 40) -> dict[str, float]:
+    """Median PutItem latency on the emulator in memory vs with kiln dev's fsync'd journal:
+    the part of the overhead that persistence across restarts costs on this disk."""
+    import os
+    import tempfile
+    import uuid
+
+    import boto3
+
+    from kiln.local.emulator import start_emulator
+    from kiln.local.resources import create_resources
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-journal-") as tmp:
+        for label, data_dir in (("memory", None), ("journal", Path(tmp))):
+            emulator = start_emulator(data_dir)
+            try:
+                sfx = uuid.uuid4().hex[:8]
+                names = create_resources(
+                    boto3.session.Session(),
+                    table_name=f"bench-{sfx}",
+                    bucket=f"bench-{sfx}",
+                    prefix=f"bench-{sfx}",
+                    endpoint_url=emulator.endpoint_url,
+                    region="us-east-1",
+                )
+                ddb = boto3.client(
+                    "dynamodb", endpoint_url=emulator.endpoint_url, region_name="us-east-1"
+                )
+                times = []
+                for i in range(writes):
+                    item = {"PK": {"S": f"B#{i}"}, "SK": {"S": "META"}, "v": {"S": "x" * 200}}
+                    t = time.perf_counter()
+                    ddb.put_item(TableName=names["table"], Item=item)
+                    times.append((time.perf_counter() - t) * 1000)
+                out[f"put_item_ms_p50_{label}"] = round(statistics.median(times[5:]), 1)
+            finally:
+                emulator.stop()
+    return out
+
+
 def run(stack: DevStack, model: PacedModel, *, runs_1k: int = 3, runs_10k: int = 2) -> list[Figure]:
     client = stack.client()
     measure(stack, model, client, 200, RATE)  # warm-up: lazy imports, connections
     small = [measure(stack, model, client, 1000, RATE) for _ in range(runs_1k)]
     large = [measure(stack, model, client, 10_000, RATE) for _ in range(runs_10k)]
     same_time = [measure(stack, model, client, 10_000, RATE * 10) for _ in range(runs_1k)]
-    return [
+    cost = journal_cost()
+    figures = [
         pipeline_figure(1000, small),
         pipeline_figure(10_000, large),
         writes_figure(small, same_time),
     ]
+    for f in figures[:2]:
+        f.extra.update(cost)
+    return figures
