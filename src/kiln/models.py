@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class Framework(StrEnum):
@@ -252,8 +252,14 @@ class ProjectUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    budget_usd: float | None = Field(default=None, ge=0)
+    budget_usd: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
     clear_budget: bool = False
+
+    @field_validator("budget_usd")
+    @classmethod
+    def _to_cents(cls, value: float | None) -> float | None:
+        """DynamoDB numbers stop at 38 digits: 1e-320 would fail to store, so keep cents."""
+        return None if value is None else round(value, 2)
 
 
 class TurnPublic(BaseModel):
