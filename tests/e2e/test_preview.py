@@ -52,8 +52,13 @@ class PreviewHandler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         path = self.path.split("?")[0]
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        if path.startswith(("/vendor/", "/pyodide/")):
+        # credentialless on the runner lets generated apps show images from other sites
+        # (no CORP header needed) while the app shell stays require-corp.
+        coep = "credentialless" if path == "/vendor/frame.html" else "require-corp"
+        self.send_header("Cross-Origin-Embedder-Policy", coep)
+        if path == "/pixel.svg":
+            pass  # stands for an image host: no CORS, no CORP
+        elif path.startswith(("/vendor/", "/pyodide/")):
             self.send_header("Access-Control-Allow-Origin", "*")
             self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
             self.send_header("Content-Security-Policy", FRAME_CSP)
@@ -82,6 +87,7 @@ def preview_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["npx", "vite", "build", "--config", config, "--outDir", str(out)], cwd=WEB, check=True
     )
     subprocess.run(["node", "scripts/build-vendor.mjs", "--out", str(out)], cwd=WEB, check=True)
+    (out / "pixel.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>')
     return out
 
 
@@ -171,9 +177,11 @@ def _record_timing(name: str, ms: float) -> None:
 def test_skeleton_renders_its_title_in_the_fallback_preview(
     harness: Harness, framework: Framework
 ) -> None:
+    started = harness.now()
     harness.load(framework.value, project(framework))
     title = harness.frame.locator(TITLE)
     title.wait_for()
+    _record_timing(f"{framework.value}_fresh_page_load_to_visible_ms", harness.now() - started)
     assert title.inner_text() == "My kiln app"
     harness.screenshot(f"preview-{framework.value}-skeleton")
     assert harness.page_errors == []
@@ -264,6 +272,22 @@ def test_vue_app_with_sfc_components_and_scoped_style_works(harness: Harness) ->
     assert title.evaluate("e => getComputedStyle(e).color") == "rgb(200, 30, 30)"
     harness.screenshot("preview-vue-todos")
     assert harness.problems() == []
+
+
+def test_the_app_can_show_images_from_another_origin(harness: Harness, preview_url: str) -> None:
+    # The harness server's second name (localhost vs 127.0.0.1) is another origin; it sends
+    # no CORP header for /index.html's sibling files, like most image hosts.
+    other = preview_url.replace("127.0.0.1", "localhost")
+    main = (
+        "const title = document.querySelector('[data-testid=app-title]')\n"
+        "const img = new Image()\n"
+        "img.onload = () => { title.textContent = 'loaded' }\n"
+        "img.onerror = () => { title.textContent = 'blocked' }\n"
+        f"img.src = '{other}/pixel.svg'\n"
+    )
+    harness.load("vanilla", project(Framework.vanilla, **{"src/main.js": main}))
+    harness.frame.locator(f"{TITLE}:text-matches('loaded|blocked')").wait_for()
+    assert harness.frame.locator(TITLE).inner_text() == "loaded"
 
 
 # --- problems -------------------------------------------------------------------------
@@ -371,9 +395,11 @@ def test_webcontainer_boot_that_never_answers_falls_back_within_five_seconds(
 
 
 def test_python_skeleton_renders_its_title_via_pyodide(harness: Harness) -> None:
+    started = harness.now()
     harness.load("python", project(Framework.python))
     title = harness.frame.locator(TITLE)
     title.wait_for(timeout=60_000)
+    _record_timing("python_fresh_page_load_to_visible_ms", harness.now() - started)
     assert title.inner_text() == "My kiln app"
     harness.screenshot("preview-python-skeleton")
     assert harness.problems() == []
