@@ -18,6 +18,7 @@ those records when they carry a secret value.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -215,10 +216,8 @@ def read_secret(store: Store, name: str) -> str | None:
 def delete_secret(store: Store, name: str) -> None:
     """Gone at once (no recovery window): a token must not outlive its use."""
     sm = store.client("secretsmanager")
-    try:
+    with contextlib.suppress(sm.exceptions.ResourceNotFoundException):
         sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
-    except sm.exceptions.ResourceNotFoundException:
-        pass
 
 
 class _RedactSecrets(logging.Filter):
