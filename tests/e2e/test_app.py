@@ -58,6 +58,24 @@ def test_generating_a_react_app_fills_the_tree_and_runs_it_in_the_preview(
     )
     expect(title).to_have_text("Tally", timeout=PREVIEW_TIMEOUT)
     screenshot("02-generated")
+    page.get_by_test_id("device-phone").click()
+    page.get_by_test_id("terminal-tab").click()
+    expect(page.locator('[data-testid="terminal"] .xterm')).to_be_visible()
+    screenshot("02b-phone-and-terminal")
+
+
+def test_fix_it_sends_a_preview_problem_as_an_edit_request(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page)
+    open_file(page, "src/App.tsx")
+    type_at_end(page, "\nexport const broken = (;\n")
+    fix = page.get_by_test_id("fix-it").first
+    expect(fix).to_be_visible(timeout=PREVIEW_TIMEOUT)
+    screenshot("08-problem")
+    fix.click()
+    expect(page.get_by_test_id("turn").last).to_contain_text("Fix this error:")
+    wait_for_version(page, re.compile(r"Saved as v\d+|Done"))
 
 
 def test_saving_a_hand_edit_creates_a_new_version(

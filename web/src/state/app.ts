@@ -87,6 +87,11 @@ export function isStreaming(state: AppState): boolean {
   return state.job !== null && (state.job.status === "queued" || state.job.status === "running");
 }
 
+/** A job is attached (streaming or loading its result): no edits, saves or new sends. */
+export function isBusy(state: AppState): boolean {
+  return state.job !== null;
+}
+
 export function isLatest(state: AppState): boolean {
   return state.project === null || state.version === state.project.latest_version;
 }

@@ -4,7 +4,7 @@
  */
 import { ApiError, type ApiClient } from "../api/client";
 import { FINAL_STATUSES, type Job, type Project } from "../api/types";
-import { isLatest, isStreaming, type AppState, type Problem, type Turn } from "../state/app";
+import { isBusy, isLatest, type AppState, type Problem, type Turn } from "../state/app";
 import { diffFiles, hasChanges, preferredFile } from "../state/files";
 import { formatRoute, parseRoute } from "../state/route";
 import type { Store } from "../state/store";
@@ -91,7 +91,7 @@ export class Actions {
       }
       return;
     }
-    if (isStreaming(this.state)) return;
+    if (isBusy(this.state)) return;
     if (route.projectId) await this.openProject(route.projectId, route.version);
     else this.newProject();
   }
@@ -107,7 +107,7 @@ export class Actions {
   }
 
   newProject(): void {
-    if (isStreaming(this.state)) return;
+    if (isBusy(this.state)) return;
     this.preview.clear();
     this.store.set({
       project: null,
@@ -178,7 +178,7 @@ export class Actions {
 
   async viewVersion(n: number): Promise<void> {
     const project = this.state.project;
-    if (!project || isStreaming(this.state)) return;
+    if (!project || isBusy(this.state)) return;
     try {
       await this.showVersion(project, n);
       setHash(project.project_id, n === project.latest_version ? null : n);
@@ -209,7 +209,7 @@ export class Actions {
   }
 
   editFile(path: string, content: string): void {
-    if (this.state.job !== null || this.state.files[path] === content) return;
+    if (isBusy(this.state) || this.state.files[path] === content) return;
     this.store.set({ files: { ...this.state.files, [path]: content } });
   }
 
@@ -260,7 +260,7 @@ export class Actions {
 
   async restore(n: number): Promise<void> {
     const project = this.state.project;
-    if (!project || isStreaming(this.state)) return;
+    if (!project || isBusy(this.state)) return;
     try {
       const latest = project.latest_version;
       const [old, current] = await Promise.all([
@@ -305,7 +305,7 @@ export class Actions {
 
   async send(prompt: string): Promise<boolean> {
     const text = prompt.trim();
-    if (!text || isStreaming(this.state)) return false;
+    if (!text || isBusy(this.state)) return false;
     if (this.state.project && hasChanges(diffFiles(this.state.saved, this.state.files))) {
       if (!(await this.save())) return false;
     }

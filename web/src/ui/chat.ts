@@ -1,6 +1,6 @@
 /** Left panel: the conversation with the model and the prompt box. */
 import { FRAMEWORKS, type Framework } from "../api/types";
-import { isStreaming, type AppState, type Turn } from "../state/app";
+import { isBusy, isStreaming, type AppState, type Turn } from "../state/app";
 import type { Store } from "../state/store";
 import type { Actions } from "./actions";
 import { formatUsage, h, icon, replaceChildren } from "./dom";
@@ -65,9 +65,8 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
     prompt.focus();
   }));
   store.watch(["job", "project", "framework"], (s) => {
-    const busy = isStreaming(s);
-    send.disabled = busy;
-    stop.hidden = !busy;
+    send.disabled = isBusy(s);
+    stop.hidden = !isStreaming(s);
     framework.value = s.project?.framework ?? s.framework;
     framework.disabled = s.project !== null;
     framework.title = s.project ? "A project keeps the framework it was created with" : "Framework";

@@ -1,5 +1,5 @@
 /** Version history drawer: every version, view any, restore one as the new latest. */
-import { isStreaming, type AppState } from "../state/app";
+import { isBusy, type AppState } from "../state/app";
 import type { Store } from "../state/store";
 import type { Actions } from "./actions";
 import { formatTime, h, icon, replaceChildren } from "./dom";
@@ -38,7 +38,7 @@ export function mountHistory(root: HTMLElement, store: Store<AppState>, actions:
         const current = v.version === s.version;
         const view = h("button", { class: "btn btn-small btn-ghost", testid: "view-version", disabled: current }, current ? "Showing" : "View");
         view.addEventListener("click", () => void actions.viewVersion(v.version));
-        const restore = h("button", { class: "btn btn-small", testid: "restore-button", disabled: isStreaming(s) }, "Restore");
+        const restore = h("button", { class: "btn btn-small", testid: "restore-button", disabled: isBusy(s) }, "Restore");
         restore.addEventListener("click", () => void actions.restore(v.version));
         return h(
           "div",

@@ -46,7 +46,8 @@ export class BufferedTerminal implements TerminalSink {
       new ResizeObserver(() => {
         if (el.offsetParent !== null) fit.fit();
       }).observe(el);
-      term.write(this.buffer.replace(/(?<!\r)\n/g, "\r\n"));
+      const intro = this.buffer ? "" : "\x1b[90mInstall, dev-server and Python output appears here.\x1b[0m\r\n";
+      term.write(intro + this.buffer.replace(/(?<!\r)\n/g, "\r\n"));
       this.buffer = "";
       this.term = term;
     })();

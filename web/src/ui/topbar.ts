@@ -1,5 +1,5 @@
 /** Top bar: brand, project switcher, job status and the project's actions. */
-import { isLatest, isStreaming, type AppState } from "../state/app";
+import { isBusy, isLatest, isStreaming, type AppState } from "../state/app";
 import type { Store } from "../state/store";
 import type { Actions } from "./actions";
 import { formatTime, h, icon, replaceChildren } from "./dom";
@@ -50,6 +50,7 @@ export function mountTopbar(
   store.watch(["project", "version"], (s) => {
     const viewing = s.project && !isLatest(s) && s.version ? ` · viewing v${s.version}` : "";
     name.textContent = s.project ? `${s.project.name}${viewing}` : "New project";
+    document.title = s.project ? `${s.project.name} · kiln` : "kiln";
     const empty = !s.project || !s.version;
     history.disabled = !s.project;
     zip.disabled = empty;
@@ -73,7 +74,7 @@ export function mountTopbar(
           testid: "project-item",
           onclick: () => {
             closeMenu();
-            if (isStreaming(store.get())) return;
+            if (isBusy(store.get())) return;
             void actions.openProject(p.project_id);
           },
         },
