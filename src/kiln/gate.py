@@ -40,6 +40,7 @@ __all__ = [
     "CHROMIUM_ARGS",
     "RenderResult",
     "fix_prompt",
+    "queue_build",
     "render_check",
     "request_build",
     "run_build_job",
@@ -100,6 +101,29 @@ def request_build(
     builds.set_build_job(store, project_id, version, job_id, fix_of)
     enqueue(store, JobKind.build, job_id)
     return job_id
+
+
+def queue_build(
+    store: Store,
+    project_id: str,
+    version: int,
+    owner: str,
+    generation: dict[str, Any] | None = None,
+) -> str | None:
+    """`request_build` for callers whose own work is done (a generation, a hand edit): a
+    queue hiccup is logged and leaves the version `unknown` instead of failing them."""
+    try:
+        return request_build(
+            store,
+            project_id,
+            version,
+            owner,
+            generation["job_id"] if generation else None,
+            fix_of=generation.get("fix_of") if generation else None,
+        )
+    except Exception:
+        logger.exception("could not queue the build", extra={"project_id": project_id})
+        return None
 
 
 # --- the render check -------------------------------------------------------------------

@@ -291,17 +291,7 @@ def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
         return "lease_lost"
     projects.put_turn(store, job["project_id"], job, status.value, fields)
     if status is JobStatus.succeeded:
-        _request_build(store, job, int(fields["version"]))
+        from kiln.gate import queue_build
+
+        queue_build(store, job["project_id"], int(fields["version"]), job["owner"], job)
     return status.value
-
-
-def _request_build(store: Store, job: dict[str, Any], version: int) -> None:
-    """Hand the new version to the build gate; a queue hiccup leaves it `unknown`."""
-    from kiln.gate import request_build
-
-    try:
-        request_build(
-            store, job["project_id"], version, job["owner"], job["job_id"], fix_of=job.get("fix_of")
-        )
-    except Exception:
-        logger.exception("could not queue the build", extra={"job_id": job["job_id"]})

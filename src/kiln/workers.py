@@ -57,10 +57,8 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
     task = event.get("task")
     result: dict[str, Any] = {}
     if task in (None, "sweeper"):
-        from kiln.preview_links import sweep_expired
-
         result["sweep"] = sweep(store)
-        result["previews"] = sweep_expired(store)
+        result["previews"] = _sweep_previews(store)
     if task in (None, "scheduler"):
         try:
             from kiln.deploy.schedules import run_due
@@ -68,3 +66,14 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
             return result
         result["schedules"] = run_due(store)
     return result
+
+
+def _sweep_previews(store: Store) -> int | None:
+    """The local stand-in for the bucket's lifecycle rule; never blocks the other tasks."""
+    from kiln.preview_links import sweep_expired
+
+    try:
+        return sweep_expired(store)
+    except Exception:
+        logger.exception("preview sweep failed")
+        return None

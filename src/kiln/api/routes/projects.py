@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from kiln.api.deps import Owner, Store
 from kiln.api.limits import RATE_LIMITED
 from kiln.errors import Unprocessable
-from kiln.gate import request_build
+from kiln.gate import queue_build
 from kiln.generate import load_version_files, save_version
 from kiln.models import (
     BuildState,
@@ -118,7 +118,7 @@ def create_version(project_id: str, body: HandEdit, store: Store, owner: Owner) 
         prompt=body.message or "Edited by hand",
         job_id=None,
     )
-    request_build(store, project_id, number, owner)
+    queue_build(store, project_id, number, owner)
     return _summary(projects.get_version_item(store, project_id, number))
 
 
