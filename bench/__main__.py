@@ -60,8 +60,22 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
 
     def p6(_: set[str]) -> list[Figure]:
         from bench import load
+        from bench.devstack import DevStack
+        from bench.fake_model import PacedModel
 
-        return [load.run(*shared.get())]
+        figures = [load.run(*shared.get())]
+        shared.stop()
+        # the same load without the emulator's journal tells its fsyncs apart from kiln
+        model = PacedModel()
+        try:
+            stack = DevStack(model.url, in_memory=True)
+            try:
+                figures.append(load.run(stack, model, variant="memory"))
+            finally:
+                stack.stop()
+        finally:
+            model.close()
+        return figures
 
     def p1(_: set[str]) -> list[Figure]:
         from bench import preview

@@ -30,9 +30,12 @@ def free_port() -> int:
 
 
 class DevStack:
-    """One `kiln dev` process with its own data directory (deleted on stop)."""
+    """One `kiln dev` process with its own data directory (deleted on stop); with
+    `in_memory`, the same stack without the emulator's journal (bench/memstack.py)."""
 
-    def __init__(self, model_url: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, model_url: str, env: dict[str, str] | None = None, *, in_memory: bool = False
+    ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="kiln-bench-")
         self.data_dir = Path(self._tmp.name)
         self.port = free_port()
@@ -50,8 +53,11 @@ class DevStack:
             **(env or {}),
         )
         self.log = (self.data_dir / "server.log").open("wb")
-        cmd = [sys.executable, "-m", "kiln.cli", "dev", "--port", str(self.port)]
-        cmd += ["--data-dir", str(self.data_dir / "data")]
+        if in_memory:
+            cmd = [sys.executable, "-m", "bench.memstack", "--port", str(self.port)]
+        else:
+            cmd = [sys.executable, "-m", "kiln.cli", "dev", "--port", str(self.port)]
+            cmd += ["--data-dir", str(self.data_dir / "data")]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=full, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -100,6 +106,7 @@ class JobRun:
     events: list[dict[str, Any]] = field(default_factory=list)
     poll_s: list[float] = field(default_factory=list)  # latency of each poll request
     error: Any = None
+    accepted_s: float = 0.0  # POST sent -> its 202 answer
 
 
 def run_job(
@@ -111,6 +118,7 @@ def run_job(
     if resp.status_code != 202:
         raise RuntimeError(f"POST /api/generations: {resp.status_code} {resp.text[:300]}")
     job_id = resp.json()["job_id"]
+    accepted = time.monotonic() - started
     after, events, polls = 0, [], []
     while True:
         sent = time.monotonic()
@@ -120,7 +128,9 @@ def run_job(
         events.extend(job["events"])
         after = job["next"]
         if job["status"] in FINISHED:
-            return JobRun(job_id, job["status"], now - started, events, polls, job.get("error"))
+            return JobRun(
+                job_id, job["status"], now - started, events, polls, job.get("error"), accepted
+            )
         if now - started > timeout_s:
             raise TimeoutError(job_id)
         time.sleep(interval_s)

@@ -32,6 +32,7 @@ class Sample:
     wall_s: float
     stream_s: float
     to_first_byte_s: float  # POST -> the model answered its first byte
+    accepted_s: float  # POST -> 202
     after_stream_s: float  # model's last byte -> the poll that saw `succeeded`
     writes: int
     requests: int
@@ -55,6 +56,7 @@ def measure(
         wall_s=run.wall_s,
         stream_s=sum(s.stream_s for s in streams),
         to_first_byte_s=first.first_byte - posted,
+        accepted_s=run.accepted_s,
         after_stream_s=posted + run.wall_s - last.last_byte,
         writes=writes,
         requests=len(streams),
@@ -88,6 +90,7 @@ def _breakdown(samples: list[Sample]) -> dict[str, Any]:
 
     return {
         "overhead_ms_median": ms([s.wall_s - s.stream_s for s in samples]),
+        "post_to_202_ms_median": ms([s.accepted_s for s in samples]),
         "post_to_model_first_byte_ms_median": ms([s.to_first_byte_s for s in samples]),
         "model_last_byte_to_seen_succeeded_ms_median": ms([s.after_stream_s for s in samples]),
         "output_tokens": samples[0].tokens,
