@@ -285,13 +285,18 @@ def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
             pass
         except Exception:
             logger.exception("could not flush events", extra={"job_id": job_id})
+    if status is JobStatus.succeeded:
+        from kiln.gate import queue_build
+
+        # before the job shows as finished, so its version already names its build job
+        build_job_id = queue_build(
+            store, job["project_id"], int(fields["version"]), job["owner"], job
+        )
+        if build_job_id:
+            fields["build_job_id"] = build_job_id
     try:
         store_jobs.finish_job(store, job_id, worker, status, fields)
     except LeaseLost:
         return "lease_lost"
     projects.put_turn(store, job["project_id"], job, status.value, fields)
-    if status is JobStatus.succeeded:
-        from kiln.gate import queue_build
-
-        queue_build(store, job["project_id"], int(fields["version"]), job["owner"], job)
     return status.value
