@@ -45,6 +45,7 @@ export function mountEditor(root: HTMLElement, store: Store<AppState>, actions: 
     const hasFile = file !== null && content !== undefined;
     host.hidden = !hasFile;
     placeholder.hidden = hasFile;
+    placeholder.textContent = Object.keys(s.files).length ? "Select a file to edit it." : s.job ? "Waiting for the first file…" : "No files yet.";
     path.textContent = hasFile ? file : "";
     const writing = streaming && s.job?.stream.writing === file;
     badge.textContent = streaming ? (writing ? "writing…" : "read-only") : !isLatest(s) ? `v${s.version} · read-only` : "";

@@ -11,6 +11,7 @@ import { mountDeploy } from "./deploy";
 import { mountHistory } from "./history";
 import { loadPreview } from "./preview-host";
 import { mountPreviewPane } from "./preview-pane";
+import { addSplitter } from "./splitter";
 import { BufferedTerminal } from "./terminal";
 import { mountToast } from "./toast";
 import { mountTopbar } from "./topbar";
@@ -24,7 +25,10 @@ export function mountLayout(root: HTMLElement, store: Store<AppState>, api: ApiC
   const tree = h("section", { class: "panel files", "aria-label": "Files" });
   const editor = h("section", { class: "panel code", "aria-label": "Editor" });
   const preview = h("section", { class: "panel preview", "aria-label": "Preview" });
-  root.append(top, h("main", { class: "workspace" }, chat, h("div", { class: "panel-group" }, tree, editor), preview));
+  const workspace = h("main", { class: "workspace" }, chat, h("div", { class: "panel-group" }, tree, editor), preview);
+  root.append(top, workspace);
+  addSplitter(workspace, chat, "chat", "right", { min: 260, keep: 760 });
+  addSplitter(workspace, preview, "preview", "left", { min: 320, keep: 640 });
 
   const openDeploy = mountDeploy(root, store, actions);
   mountTopbar(top, store, actions, openDeploy);
