@@ -336,14 +336,15 @@ def test_the_app_cannot_reach_the_parent_page(harness: Harness) -> None:
     main = (
         "let v = 'isolated'\n"
         "try { v = String(window.parent.document.title) } catch { v = 'isolated' }\n"
-        "try { localStorage.getItem('kiln.token'); v += ' with storage' } catch { }\n"
+        "v += ' token:' + (sessionStorage.getItem('kiln.token') ?? localStorage.getItem('kiln.token'))\n"
         "document.querySelector('[data-testid=app-title]').textContent = v\n"
     )
     harness.page.evaluate("sessionStorage.setItem('kiln.token', 'secret')")
     harness.load("vanilla", project(Framework.vanilla, **{"src/main.js": main}))
-    harness.frame.locator(f"{TITLE}:text-is('isolated')").wait_for()
+    harness.frame.locator(f"{TITLE}:text-is('isolated token:null')").wait_for()
     frame = harness.page.locator("[data-testid=preview-frame]")
-    assert frame.get_attribute("sandbox") == "allow-scripts"
+    sandbox = (frame.get_attribute("sandbox") or "").split()
+    assert "allow-scripts" in sandbox and "allow-same-origin" not in sandbox
 
 
 # --- WebContainer fallback ------------------------------------------------------------
@@ -532,3 +533,20 @@ def test_kiln_dev_serves_what_the_fallback_preview_needs(
     assert [p["message"] for p in h.problems()] == []
     h.frame.locator(TITLE).wait_for()
     context.close()
+
+
+@pytest.mark.parametrize("framework", [Framework.react, Framework.vue, Framework.vanilla])
+def test_starter_todo_apps_that_use_local_storage_run_in_the_sandbox(
+    harness: Harness, framework: Framework
+) -> None:
+    from kiln.llm.starter import starter_files
+
+    files = starter_files("a todo list", framework)
+    assert any("localStorage" in content for content in files.values())
+    harness.load(framework.value, files)
+    harness.frame.locator(TITLE).wait_for()
+    harness.frame.locator("input").first.fill("water the plants")
+    harness.frame.locator("input").first.press("Enter")
+    harness.frame.locator("text=water the plants").first.wait_for()
+    assert harness.page_errors == []
+    assert harness.problems() == []

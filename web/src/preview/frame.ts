@@ -58,6 +58,20 @@ function reporter(parentOrigin: string): string {
       return orig.apply(console, arguments);
     };
   });
+  // The sandbox (no allow-same-origin) has no storage: apps that use it get an in-memory one.
+  ["localStorage", "sessionStorage"].forEach(function (name) {
+    try { window[name].length; return; } catch (e) {}
+    var data = new Map();
+    var store = {
+      getItem: function (k) { k = String(k); return data.has(k) ? data.get(k) : null; },
+      setItem: function (k, v) { data.set(String(k), String(v)); },
+      removeItem: function (k) { data.delete(String(k)); },
+      clear: function () { data.clear(); },
+      key: function (i) { return Array.from(data.keys())[i] ?? null; },
+      get length() { return data.size; }
+    };
+    try { Object.defineProperty(window, name, { value: store, configurable: true }); } catch (e) {}
+  });
   window.__kilnReady = function () { send({ type: "ready" }); };
 })();</script>`;
 }

@@ -50,8 +50,10 @@ export interface PreviewOptions {
   debounceMs?: number;
 }
 
-/** Sandbox of the fallback and Python frames: scripts only, never our origin. */
-const SANDBOX = "allow-scripts";
+/** Sandbox of the fallback and Python frames: never our origin. */
+// Forms and dialogs work as in a normal page; no allow-same-origin, so the app never shares
+// kiln's origin, storage or token.
+const SANDBOX = "allow-scripts allow-forms allow-modals";
 /** The WebContainer preview lives on StackBlitz's own origin, so same-origin there is its own. */
 const RUNNER_TIMEOUT_MS = 5000;
 const WC_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups allow-modals";
