@@ -336,7 +336,8 @@ def test_the_app_cannot_reach_the_parent_page(harness: Harness) -> None:
     main = (
         "let v = 'isolated'\n"
         "try { v = String(window.parent.document.title) } catch { v = 'isolated' }\n"
-        "v += ' token:' + (sessionStorage.getItem('kiln.token') ?? localStorage.getItem('kiln.token'))\n"
+        "const t = sessionStorage.getItem('kiln.token') ?? localStorage.getItem('kiln.token')\n"
+        "v += ' token:' + t\n"
         "document.querySelector('[data-testid=app-title]').textContent = v\n"
     )
     harness.page.evaluate("sessionStorage.setItem('kiln.token', 'secret')")
