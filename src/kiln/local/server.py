@@ -97,6 +97,8 @@ class SecurityHeaders:
                     extra["Access-Control-Allow-Origin"] = "*"
                     extra["Cross-Origin-Resource-Policy"] = "cross-origin"
                     extra["Content-Security-Policy"] = FRAME_CSP
+                    # generated apps may show images from sites that send no CORP header
+                    extra["Cross-Origin-Embedder-Policy"] = "credentialless"
                 else:
                     extra["Cross-Origin-Resource-Policy"] = "same-origin"
                     extra["Content-Security-Policy"] = CSP
