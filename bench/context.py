@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.stats import Figure, figure
 from kiln.frameworks import skeleton
-from kiln.llm.prompts import build_request
+from kiln.llm.prompts import build_request, estimate_tokens, system_prompt
 from kiln.models import Framework
 
 COMPONENTS = Path(__file__).resolve().parents[1] / "src/kiln/frameworks/components/react"
@@ -111,6 +111,8 @@ def run() -> Figure:
         history=[("a toolbox app with ten tools", "I built ten tools, one page each.")],
     )
     r = ctx.tokens / ctx.project_tokens
+    system = estimate_tokens(system_prompt(Framework.react))
+    full = {p: estimate_tokens(files[p]) for p in ctx.full_files}
     return figure(
         "P7",
         f"edit context tokens / project tokens ({len(files)} files)",
@@ -124,5 +126,9 @@ def run() -> Figure:
             "files": len(files),
             "full_files": ctx.full_files,
             "summarised_files": len(ctx.summarised_files),
+            "system_prompt_tokens": system,
+            "full_file_tokens": sum(full.values()),
+            "full_file_tokens_by_file": full,
+            "other_tokens": ctx.tokens - system - sum(full.values()),  # list, summaries, turns
         },
     )

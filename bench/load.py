@@ -16,7 +16,7 @@ from bench.stats import Figure, figure, percentile
 JOBS = 50
 TOKENS, RATE = 1000, 500.0
 UI_POLL_S = 0.3
-JOB_TIMEOUT_S = 150.0
+JOB_TIMEOUT_S = 90.0
 
 
 def _one(stack: DevStack) -> JobRun:
