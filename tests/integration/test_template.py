@@ -253,6 +253,7 @@ def test_owner_routes_use_the_jwt_authorizer_only_with_cognito(template: dict[st
         "GET /api/openapi.json",
         "GET /api/providers",
         "POST /api/sessions",
+        "GET /api/previews/{proxy+}",
     }
     for logical_id, res in resources_of(template, "AWS::ApiGatewayV2::Route").items():
         props = res["Properties"]
