@@ -173,12 +173,24 @@ def _budget_guard(
     return check
 
 
+def _working_version(store: Store, project: dict[str, Any]) -> int:
+    """The version a new prompt builds on: the latest, unless the build gate found it red
+    and could not fix it, in which case the project stays on its last green version."""
+    latest = projects.latest_version_number(store, project["project_id"])
+    green = project.get("last_green_version")
+    if latest and green and green < latest:
+        item = projects.get_version_item(store, project["project_id"], latest)
+        if item.get("build") == "red":
+            return int(green)
+    return latest
+
+
 def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
     settings = store.settings
     project_id = job["project_id"]
     project = projects.get_project(store, project_id, None)
     framework = Framework(job["framework"])
-    base = job.get("base_version") or projects.latest_version_number(store, project_id)
+    base = job.get("base_version") or _working_version(store, project)
     base_files = load_version_files(store, project_id, base) if base else skeleton(framework)
     provider = get_provider(job.get("provider"), settings)
     model = job.get("model") or provider.default_model()

@@ -238,3 +238,18 @@ def test_a_python_project_is_green_without_npm(mstore: Store) -> None:
     run_build_job(mstore, job_id)
     assert projects.get_version_item(mstore, project["project_id"], n)["build"] == "green"
     assert projects.get_project(mstore, project["project_id"], None)["last_green_version"] == n
+
+
+def test_the_next_prompt_after_a_red_fix_builds_on_the_last_green_version(
+    mclient: TestClient, mstore: Store, fake_openai: FakeLLMServer
+) -> None:
+    fake_openai.queue_text(VANILLA_OK)
+    project = generate(mclient, mstore, "a greeting")
+    fake_openai.queue_text(VANILLA_MISSING_IMPORT)
+    fake_openai.queue_text(VANILLA_STILL_BROKEN)
+    generate(mclient, mstore, "add a chart", project_id=project["project_id"])
+    fake_openai.queue_text(VANILLA_OK)
+    project = generate(mclient, mstore, "try again", project_id=project["project_id"])
+    latest = versions(mclient, project["project_id"])[4]
+    assert latest["parent"] == 1 and latest["build"] == "green"
+    assert project["last_green_version"] == 4
