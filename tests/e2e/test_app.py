@@ -174,3 +174,13 @@ def test_a_scheduled_redeploy_can_be_created_and_deleted(
     screenshot("07-schedule")
     items.first.get_by_role("button", name="Delete schedule").click()
     expect(items).to_have_count(0)
+
+
+def test_reloading_during_a_generation_still_ends_with_its_version(page: Page) -> None:
+    page.get_by_test_id("prompt-input").fill("A counter app called Resumed")
+    page.get_by_test_id("send-button").click()
+    expect(page).to_have_url(re.compile(r"#/p/"))
+    page.reload()
+    wait_for_version(page, "Saved as v1")
+    expect(page.get_by_test_id("turn")).to_have_count(1)
+    expect(page.get_by_test_id("file-tree").locator('[data-path="src/App.tsx"]')).to_be_visible()
