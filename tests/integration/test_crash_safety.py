@@ -8,6 +8,7 @@ reused, and no job made two versions."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -23,6 +24,7 @@ import pytest
 from bench.fake_model import PacedModel, marker
 
 from tests.conftest import free_port
+from tests.fakes.deploy_servers import TOKEN, FakeVercel, Recorded, Reply
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +38,7 @@ END_WITHIN_S = 90.0
 class Dev:
     """`kiln dev` on one data directory, restartable after a SIGKILL."""
 
-    def __init__(self, data_dir: Path, model_url: str) -> None:
+    def __init__(self, data_dir: Path, model_url: str, **env: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,6 +50,7 @@ class Dev:
             OPENAI_API_KEY="x",
             KILN_BUILD_GATE="false",
             KILN_RENDER_CHECK="false",
+            **env,
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -177,3 +180,81 @@ def test_sigkilled_generations_all_end_and_leave_only_complete_linear_versions(
         f"{statuses.count('succeeded')} succeeded, {statuses.count('failed')} failed, "
         f"{versions} versions checked, 0 lost"
     )
+
+
+# --- a deploy killed mid-upload ---------------------------------------------------------
+
+UPLOAD_S = 0.15
+EXTRA_FILES = 30
+
+
+class SlowVercel(FakeVercel):
+    """Vercel whose file uploads take a while, so a kill lands in the middle of them."""
+
+    def upload(self, rec: Recorded) -> Reply:
+        time.sleep(UPLOAD_S)
+        return super().upload(rec)
+
+
+@pytest.fixture
+def vercel() -> Iterator[SlowVercel]:
+    fake = SlowVercel()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def test_a_deploy_sigkilled_mid_upload_resumes_after_the_restart(
+    tmp_path: Path, model: PacedModel, vercel: SlowVercel
+) -> None:
+    dev = Dev(
+        tmp_path,
+        model.url,
+        KILN_VERCEL_API=vercel.url,
+        KILN_DEPLOY_POLL_INTERVAL_S="0.05",
+        KILN_DEPLOY_REQUEUE_DELAY_S="0",
+    ).start()
+    try:
+        client = httpx.Client(base_url=dev.url, timeout=30)
+        auth = {"Authorization": "Bearer " + client.post("/api/sessions").json()["token"]}
+        client.headers.update(auth)
+        gen = client.post(
+            "/api/generations", json={"prompt": f"a list {marker(200, 2000)}", "framework": "react"}
+        ).json()
+        _wait_all(client, [gen["job_id"]], time.monotonic())
+        pid = gen["project_id"]
+        files = {
+            f"src/data/item{i}.ts": f"export const item{i} = {i}\n" for i in range(EXTRA_FILES)
+        }
+        edit = client.post(
+            f"/api/projects/{pid}/versions", json={"base_version": 1, "files": files}
+        )
+        assert edit.status_code == 201, edit.text
+        dep = client.post(
+            "/api/deployments", json={"project_id": pid, "target": "vercel", "token": TOKEN}
+        )
+        assert dep.status_code == 202, dep.text
+        deadline = time.monotonic() + 60
+        while len(vercel.calls("POST", "/v2/files")) < 5:
+            assert time.monotonic() < deadline, "the deploy never started uploading"
+            time.sleep(0.02)
+        dev.kill9()
+        before = len(vercel.calls("POST", "/v2/files"))
+        dev.start()
+        client = httpx.Client(base_url=dev.url, timeout=30, headers=auth)
+        started = time.monotonic()
+        while (state := client.get(f"/api/deployments/{dep.json()['deployment_id']}").json())[
+            "state"
+        ] not in ("ready", "error", "cancelled"):
+            assert time.monotonic() - started < END_WITHIN_S, state
+            time.sleep(0.25)
+        assert state["state"] == "ready", json.dumps(state, indent=1)
+        version = client.get(f"/api/projects/{pid}/versions/2").json()["files"]
+        uploads = vercel.calls("POST", "/v2/files")
+        (created,) = vercel.deployments.values()  # one deployment at Vercel, not two
+        assert created["files"] == {p: t.encode() for p, t in version.items()}
+        # resumed, not repeated: at most the file in flight at the kill is sent again
+        assert before < len(version) and len(uploads) <= len(version) + 1
+        print(f"\ndeploy: killed after {before} of {len(version)} uploads; {len(uploads)} in all")
+    finally:
+        dev.stop()

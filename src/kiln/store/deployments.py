@@ -206,11 +206,18 @@ def put_secret(store: Store, name: str, value: str) -> str:
 
 
 def read_secret(store: Store, name: str) -> str | None:
+    """The token by name or ARN. An ARN's random suffix changes when the local emulator
+    replays its journal after a restart, so an ARN that is not found is retried by name."""
     sm = store.client("secretsmanager")
-    try:
-        return str(sm.get_secret_value(SecretId=name)["SecretString"])
-    except (sm.exceptions.ResourceNotFoundException, sm.exceptions.InvalidRequestException):
-        return None
+    ids = [name]
+    if name.startswith("arn:") and ":secret:" in name:
+        ids.append(name.split(":secret:", 1)[1][:-7])  # drop "-" + the 6-character suffix
+    for secret_id in ids:
+        try:
+            return str(sm.get_secret_value(SecretId=secret_id)["SecretString"])
+        except (sm.exceptions.ResourceNotFoundException, sm.exceptions.InvalidRequestException):
+            continue
+    return None
 
 
 def delete_secret(store: Store, name: str) -> None:
