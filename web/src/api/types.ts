@@ -1,38 +1,31 @@
 /**
- * Wire types of kiln's HTTP API, written by hand from the contract until
- * web/openapi.json lands and `npm run gen:api` produces schema.d.ts.
+ * Wire types of kiln's HTTP API, derived from the generated OpenAPI schema
+ * (schema.d.ts, `make openapi`) so the UI cannot drift from the server. Only where the
+ * server declares a loose dict (job events, usage) is the shape narrowed here.
  */
 import type { SequencedEvent } from "../events";
+import type { components } from "./schema";
 
-export type Framework = "react" | "vue" | "vanilla" | "python";
+type Schemas = components["schemas"];
+
+export type Framework = Schemas["Framework"];
 export const FRAMEWORKS: readonly Framework[] = ["react", "vue", "vanilla", "python"];
 
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type JobStatus = Schemas["JobStatus"];
 export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
 
-export type BuildState = "green" | "red" | "unknown";
+export type BuildState = Schemas["BuildState"];
+export type BuildError = Schemas["BuildErrorPublic"];
+export type Health = Schemas["Health"];
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-export interface GenerationRequest {
-  prompt: string;
-  framework: Framework;
-  project_id?: string;
-  base_version?: number;
-  provider?: string;
-  model?: string;
-}
+export type GenerationRequest = Omit<Schemas["GenerationRequest"], "context">;
+export type GenerationAccepted = Schemas["GenerationAccepted"];
 
-export interface GenerationAccepted {
-  job_id: string;
-  project_id: string;
-  status_url: string;
-  provider: string;
-  notice?: string | null;
-}
-
+/** Token counts and cost of one job (the server types it as a dict). */
 export interface Usage {
   input_tokens: number;
   output_tokens: number;
@@ -41,61 +34,31 @@ export interface Usage {
   cost_known?: boolean;
 }
 
-export interface Job {
-  job_id: string;
-  kind: string;
-  status: JobStatus;
-  project_id?: string | null;
-  version?: number | null;
-  provider?: string | null;
-  model?: string | null;
-  notice?: string | null;
-  attempt: number;
+/** A project's running totals; refunded (uncharged) spend moves to `uncharged_*`. */
+export interface ProjectUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cost_usd?: number;
+  uncharged_usd?: number;
+  uncharged_input_tokens?: number;
+  uncharged_output_tokens?: number;
+}
+
+export type Job = Omit<Schemas["JobPublic"], "events" | "usage"> & {
   events: SequencedEvent[];
-  next: number;
-  error?: { code: string; message: string } | null;
   usage?: Usage | null;
-}
+};
 
-export interface Project {
-  project_id: string;
-  name: string;
-  framework: Framework;
-  latest_version: number;
-  last_green_version?: number | null;
-  created_at: string;
-  updated_at: string;
-}
+export type Project = Omit<Schemas["ProjectPublic"], "usage"> & { usage?: ProjectUsage | null };
+export type ProjectUpdate = Partial<Schemas["ProjectUpdate"]>;
+export type VersionSummary = Schemas["VersionSummary"];
+export type Version = Schemas["VersionPublic"];
+export type HandEdit = Schemas["HandEdit"];
+export type ServerTurn = Omit<Schemas["TurnPublic"], "usage"> & { usage?: Usage | null };
+export type PreviewLink = Schemas["PreviewLink"];
+export type PreviewRequest = Schemas["PreviewRequest"];
 
-export interface VersionSummary {
-  version: number;
-  parent?: number | null;
-  prompt?: string | null;
-  job_id?: string | null;
-  build: BuildState;
-  files: number;
-  created_at: string;
-}
-
-export interface Version {
-  project_id: string;
-  version: number;
-  files: Record<string, string>;
-  manifest: Record<string, { sha256: string; size: number }>;
-  parent?: number | null;
-  prompt?: string | null;
-  job_id?: string | null;
-  build: BuildState;
-  created_at: string;
-}
-
-export interface HandEdit {
-  base_version: number;
-  files: Record<string, string>;
-  deleted: string[];
-  message?: string;
-}
-
+/** `GET /api/providers` (untyped in the OpenAPI). */
 export interface Provider {
   name: string;
   is_model: boolean;
@@ -103,44 +66,13 @@ export interface Provider {
   default_model?: string | null;
 }
 
-export type DeployTarget = "vercel" | "netlify" | "github" | "s3";
-
-export interface DeploymentRequest {
-  project_id: string;
-  version: number;
-  target: DeployTarget;
-  token?: string;
-}
-
-export interface DeploymentAccepted {
-  deployment_id: string;
-  job_id?: string;
-}
-
-export interface Deployment {
-  deployment_id: string;
-  state: string;
-  target?: string;
-  url?: string | null;
-  log?: string[] | string | null;
-  error?: { code: string; message: string } | null;
-}
-
-export interface ScheduleRequest {
-  expression: string;
-  target: DeployTarget;
-  version?: number;
-  token?: string;
-}
-
-export interface Schedule {
-  schedule_id: string;
-  project_id: string;
-  expression: string;
-  target: DeployTarget;
-  version?: number | null;
-  has_token: boolean;
-  next_run: string;
-  runs: { time: string; deployment_id?: string | null; state: string; error?: string | null }[];
-  created_at: string;
-}
+export type DeployTarget = Schemas["DeploymentRequest"]["target"];
+export type DeploymentRequest = Omit<Schemas["DeploymentRequest"], "options"> & {
+  options?: Schemas["DeploymentRequest"]["options"];
+};
+export type DeploymentAccepted = Schemas["DeploymentAccepted"];
+export type Deployment = Schemas["DeploymentPublic"];
+export type ScheduleRequest = Omit<Schemas["ScheduleRequest"], "options"> & {
+  options?: Schemas["ScheduleRequest"]["options"];
+};
+export type Schedule = Schemas["SchedulePublic"];

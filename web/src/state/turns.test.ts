@@ -7,6 +7,7 @@ const version = (n: number, prompt: string | null, job: string | null) => ({
   prompt,
   job_id: job,
   build: "unknown" as const,
+  charged: true,
   files: 3,
   created_at: "2026-01-01T00:00:00Z",
 });
