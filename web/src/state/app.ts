@@ -25,6 +25,12 @@ export interface Turn {
   model: string | null;
   version: number | null;
   error: string | null;
+  /** The server's stable error code of a failed turn (e.g. budget_exceeded). */
+  errorCode: string | null;
+  /** False when the gate refunded the turn (its version never built). */
+  charged: boolean | null;
+  /** Small progress lines: continuations, repairs, retries. */
+  progress: readonly string[];
 }
 
 export interface ActiveJob {
@@ -57,6 +63,8 @@ export interface AppState {
   previewStatus: string;
   saving: boolean;
   historyOpen: boolean;
+  /** Which top-bar popover is open. */
+  popover: "share" | "settings" | null;
   toast: { kind: "error" | "info"; text: string } | null;
 }
 
@@ -79,6 +87,7 @@ export function initialState(): AppState {
     previewStatus: "",
     saving: false,
     historyOpen: false,
+    popover: null,
     toast: null,
   };
 }

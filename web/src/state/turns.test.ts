@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../api/types";
-import { emptyTurn, turnsFromVersions, withJob } from "./turns";
+import { emptyTurn, progressLines, turnsFromServer, turnsFromVersions, withJob } from "./turns";
 
 const version = (n: number, prompt: string | null, job: string | null) => ({
   version: n,
@@ -54,5 +54,54 @@ describe("turns", () => {
   it("carries a failed job's error message", () => {
     const job = { job_id: "j", kind: "generate", status: "failed", attempt: 1, next: 0, events: [], error: { code: "provider_timeout", message: "The model stopped answering." } } satisfies Job;
     expect(withJob(emptyTurn("k", "x"), job).error).toBe("The model stopped answering.");
+  });
+});
+
+describe("turns from the server", () => {
+  const turn = (job: string, at: string, extra: Record<string, unknown> = {}) => ({
+    job_id: job,
+    prompt: `prompt ${job}`,
+    status: "succeeded",
+    version: 1,
+    created_at: at,
+    ...extra,
+  });
+  const summary = (n: number, at: string, extra: Record<string, unknown> = {}) => ({
+    ...version(n, null, null),
+    created_at: at,
+    ...extra,
+  });
+
+  it("puts the server's newest-first turns oldest first", () => {
+    const turns = turnsFromServer([turn("j2", "2026-01-02"), turn("j1", "2026-01-01")], []);
+    expect(turns.map((t) => t.jobId)).toEqual(["j1", "j2"]);
+  });
+
+  it("interleaves hand edits between the turns by time", () => {
+    const turns = turnsFromServer([turn("j2", "2026-01-03"), turn("j1", "2026-01-01")], [summary(2, "2026-01-02")]);
+    expect(turns.map((t) => t.prompt)).toEqual(["prompt j1", "Edited by hand", "prompt j2"]);
+  });
+
+  it("keeps a failed turn's error code and message, and whether it was charged", () => {
+    const [t] = turnsFromServer(
+      [turn("j1", "2026-01-01", { status: "failed", error_code: "budget_exceeded", error_message: "used up", charged: false })],
+      [],
+    );
+    expect([t!.status, t!.errorCode, t!.error, t!.charged]).toEqual(["failed", "budget_exceeded", "used up", false]);
+  });
+
+  it("marks a fix round the gate made as such", () => {
+    const turns = turnsFromServer([], [summary(3, "2026-01-01", { job_id: "jb", fix_of: 2 })]);
+    expect(turns[0]!.prompt).toBe("Fix round for v2");
+  });
+
+  it("lists continue, repair and retry status events as progress lines", () => {
+    expect(
+      progressLines([
+        { seq: 1, type: "status", phase: "writing" },
+        { seq: 2, type: "status", phase: "continue", message: "Continuing (2/3)" },
+        { seq: 3, type: "status", phase: "retry" },
+      ]),
+    ).toEqual(["Continuing (2/3)", "Retrying"]);
   });
 });

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { badgeOf, buildProblems, isChecking, keptVersion } from "./health";
+
+const red = {
+  build: "red" as const,
+  health: { builds: false, messages: ["vite failed"] },
+  build_errors: [{ file: "src/App.tsx", line: 3, column: 7, message: "Unexpected token" }],
+};
+
+describe("build health", () => {
+  it("badges a green version with the checks it passed", () => {
+    const badge = badgeOf({ build: "green", health: { builds: true, renders: true, page_errors: 0, messages: [] } });
+    expect(badge.kind).toBe("green");
+    expect(badge.detail).toBe("Checked: builds, renders, no page errors");
+  });
+
+  it("badges a red version with its errors at file:line", () => {
+    const badge = badgeOf(red);
+    expect(badge.label).toBe("✕ 1 error");
+    expect(badge.detail).toBe("src/App.tsx:3: Unexpected token");
+  });
+
+  it("falls back to the health messages when a red version has no located errors", () => {
+    expect(badgeOf({ ...red, build_errors: [] }).detail).toBe("vite failed");
+  });
+
+  it("shows an unknown build as checking", () => {
+    expect(badgeOf({ build: "unknown" }).kind).toBe("checking");
+  });
+
+  it("turns build errors into problems with file, line and column", () => {
+    expect(buildProblems(red)).toEqual([
+      { source: "build", message: "Unexpected token", file: "src/App.tsx", line: 3, column: 7 },
+    ]);
+  });
+
+  it("says plainly when the latest is red and the project kept its last green version", () => {
+    const kept = keptVersion({ latest_version: 3, last_green_version: 1 }, [{ version: 3, build: "red" }]);
+    expect(kept?.text).toBe("v3 failed to build; kiln kept v1, the last working version");
+    expect(kept?.kept).toBe(1);
+  });
+
+  it("says nothing when the latest version is green or still checking", () => {
+    const project = { latest_version: 3, last_green_version: 1 };
+    expect(keptVersion(project, [{ version: 3, build: "green" }])).toBeNull();
+    expect(keptVersion(project, [{ version: 3, build: "unknown" }])).toBeNull();
+    expect(keptVersion({ latest_version: 3, last_green_version: null }, [{ version: 3, build: "red" }])).toBeNull();
+  });
+
+  it("polls only while the version's build is unknown", () => {
+    expect(isChecking([{ version: 2, build: "unknown" }], 2)).toBe(true);
+    expect(isChecking([{ version: 2, build: "green" }], 2)).toBe(false);
+  });
+});

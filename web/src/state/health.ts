@@ -1,0 +1,65 @@
+/** What the build gate said about a version, in words the UI shows. */
+import type { Project, VersionSummary } from "../api/types";
+import type { Problem } from "./app";
+
+export interface Badge {
+  kind: "green" | "red" | "checking";
+  label: string;
+  /** The longer story: the checks that passed, or the errors. */
+  detail: string;
+}
+
+type Gated = Pick<VersionSummary, "build" | "health" | "build_errors">;
+
+export function badgeOf(v: Gated): Badge {
+  if (v.build === "green") {
+    const checks = ["builds"];
+    if (v.health?.renders) checks.push("renders");
+    if (v.health && v.health.page_errors === 0) checks.push("no page errors");
+    return { kind: "green", label: "✓ works", detail: `Checked: ${checks.join(", ")}` };
+  }
+  if (v.build === "red") {
+    const errors = buildProblems(v).map((p) => formatWhere(p) + p.message);
+    const messages = errors.length ? errors : (v.health?.messages ?? []);
+    const count = messages.length;
+    return {
+      kind: "red",
+      label: count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
+      detail: messages.join("\n") || "The build failed.",
+    };
+  }
+  return { kind: "checking", label: "checking…", detail: "kiln is building this version" };
+}
+
+/** The gate's build errors as problems for the problems panel (each with a Fix it). */
+export function buildProblems(v: Gated): Problem[] {
+  return (v.build_errors ?? []).map((e) => ({
+    source: "build" as const,
+    message: e.message,
+    ...(e.file ? { file: e.file } : {}),
+    ...(e.line ? { line: e.line } : {}),
+    ...(e.column ? { column: e.column } : {}),
+  }));
+}
+
+function formatWhere(p: Problem): string {
+  return p.file ? `${p.file}${p.line ? `:${p.line}` : ""}: ` : "";
+}
+
+/** When the latest version is red and the project stayed on its last green one, say so. */
+export function keptVersion(
+  project: Pick<Project, "latest_version" | "last_green_version"> | null,
+  versions: readonly Pick<VersionSummary, "version" | "build">[],
+): { failed: number; kept: number; text: string } | null {
+  if (!project) return null;
+  const failed = project.latest_version;
+  const kept = project.last_green_version;
+  const latest = versions.find((v) => v.version === failed);
+  if (!kept || kept >= failed || latest?.build !== "red") return null;
+  return { failed, kept, text: `v${failed} failed to build; kiln kept v${kept}, the last working version` };
+}
+
+/** Whether a version's build is still being checked and worth polling for. */
+export function isChecking(versions: readonly Pick<VersionSummary, "version" | "build">[], n: number | null): boolean {
+  return versions.some((v) => v.version === n && v.build === "unknown");
+}
