@@ -11,10 +11,13 @@ import type {
   GenerationRequest,
   HandEdit,
   Job,
+  PreviewLink,
   Project,
+  ProjectUpdate,
   Provider,
   Schedule,
   ScheduleRequest,
+  ServerTurn,
   Version,
   VersionSummary,
 } from "./types";
@@ -197,6 +200,19 @@ export class ApiClient {
   }
   saveVersion(projectId: string, body: HandEdit): Promise<VersionSummary> {
     return this.request("POST", `/projects/${enc(projectId)}/versions`, { body });
+  }
+  updateProject(projectId: string, body: ProjectUpdate): Promise<Project> {
+    return this.request("PATCH", `/projects/${enc(projectId)}`, { body });
+  }
+  turns(projectId: string): Promise<ServerTurn[]> {
+    return this.request("GET", `/projects/${enc(projectId)}/turns`);
+  }
+  transcript(projectId: string): Promise<Blob> {
+    return this.blob(`/projects/${enc(projectId)}/transcript.md`);
+  }
+  shareVersion(projectId: string, version: number, ttlHours?: number): Promise<PreviewLink> {
+    const body = ttlHours === undefined ? {} : { ttl_hours: ttlHours };
+    return this.request("POST", `/projects/${enc(projectId)}/versions/${version}/preview`, { body });
   }
   archive(projectId: string, version: number): Promise<Blob> {
     return this.blob(`/projects/${enc(projectId)}/versions/${version}/archive.zip`);

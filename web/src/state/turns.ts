@@ -25,6 +25,8 @@ export function emptyTurn(key: string, prompt: string): Turn {
   };
 }
 
+const STARTER_NOTICE = "Offline starter template, not an AI model";
+
 const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 
 function serverTurn(t: ServerTurn): Turn {
@@ -42,11 +44,12 @@ function serverTurn(t: ServerTurn): Turn {
     error: t.error_message ?? null,
     errorCode: t.error_code ?? null,
     charged: t.charged ?? null,
+    notice: t.provider === "starter" ? STARTER_NOTICE : null,
   };
 }
 
 /** One quiet line for a version made without the model: a hand edit, a restore, a fix round. */
-function versionTurn(v: VersionSummary): Turn {
+export function versionTurn(v: VersionSummary): Turn {
   const prompt = v.fix_of ? `Fix round for v${v.fix_of}` : (v.prompt ?? "Edited by hand");
   return { ...emptyTurn(`v${v.version}`, prompt), status: "succeeded", version: v.version, charged: v.charged };
 }

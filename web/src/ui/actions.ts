@@ -3,18 +3,21 @@
  * and the preview. Views call these; nothing here touches the DOM except downloads.
  */
 import { ApiError, type ApiClient } from "../api/client";
-import { FINAL_STATUSES, type Job, type Project } from "../api/types";
+import { FINAL_STATUSES, type Job, type PreviewLink, type Project, type VersionSummary } from "../api/types";
 import { isBusy, isLatest, type AppState, type Problem, type Turn } from "../state/app";
 import { diffFiles, hasChanges, preferredFile } from "../state/files";
 import { formatRoute, parseRoute } from "../state/route";
 import type { Store } from "../state/store";
 import { applyEvents, startStream, type Files } from "../state/stream";
 import { reveal } from "../state/tree";
-import { emptyTurn, turnsFromVersions, withJob } from "../state/turns";
+import { buildProblems } from "../state/health";
+import { emptyTurn, progressLines, turnsFromServer, turnsFromVersions, versionTurn, withJob } from "../state/turns";
 import { effectsBetween, PreviewBridge } from "./preview-bridge";
 
 const JOB_KEY = "kiln.job";
 const POLL_MS = 300;
+const BUILD_POLL_MS = 2000;
+const BUILD_WAIT_MS = 120_000;
 
 interface SavedJob {
   jobId: string;
@@ -24,7 +27,11 @@ interface SavedJob {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Words for the error codes a person can act on; the server's message otherwise. */
 export function describeError(err: unknown): string {
+  if (err instanceof ApiError && err.code === "budget_exceeded") {
+    return `${err.message}. Raise the project's budget to continue.`;
+  }
   if (err instanceof ApiError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
@@ -38,6 +45,7 @@ export function formatProblem(p: Problem): string {
 export class Actions {
   readonly preview: PreviewBridge;
   private polling: string | null = null;
+  private watchingBuilds: string | null = null;
   private turnSeq = 0;
 
   constructor(
@@ -126,17 +134,19 @@ export class Actions {
 
   async openProject(projectId: string, version: number | null = null): Promise<void> {
     try {
-      const [project, versions] = await Promise.all([
+      const [project, versions, serverTurns] = await Promise.all([
         this.api.project(projectId),
         this.api.versions(projectId),
+        this.api.turns(projectId).catch(() => null),
       ]);
       const wanted = version ?? project.latest_version;
-      const turns = turnsFromVersions(versions);
+      const turns = serverTurns ? turnsFromServer(serverTurns, versions) : turnsFromVersions(versions);
       this.store.set({ project, versions, turns, framework: project.framework, problems: [], job: null });
       if (wanted > 0) await this.showVersion(project, wanted);
       else this.store.set({ version: 0, saved: {}, files: {}, selected: null });
       setHash(project.project_id, version);
-      void this.fillTurns(turns);
+      if (!serverTurns) void this.fillTurns(turns);
+      void this.watchBuilds();
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         this.toast("error", "That project was not found. It may belong to another browser session.");
@@ -156,7 +166,7 @@ export class Actions {
       saved: v.files,
       files: v.files,
       selected: keep ?? preferredFile(paths),
-      problems: [],
+      problems: buildProblems(v),
     });
     this.preview.load(project.project_id, project.framework, v.files);
   }
@@ -244,6 +254,7 @@ export class Actions {
       });
       this.toast("info", `Saved as v${summary.version}`);
       void this.refreshProjects();
+      void this.watchBuilds();
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.code === "version_conflict") {
@@ -288,14 +299,7 @@ export class Actions {
     if (!project || !version) return;
     try {
       const blob = await this.api.archive(project.project_id, version);
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = `${slug(project.name)}-v${version}.zip`;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      download(blob, `${slug(project.name)}-v${version}.zip`);
     } catch (err) {
       this.fail(err);
     }
@@ -349,9 +353,15 @@ export class Actions {
       this.follow(accepted.job_id, accepted.project_id, key);
       return true;
     } catch (err) {
-      this.updateTurn(key, (t) => ({ ...t, status: "failed", error: describeError(err) }));
+      const errorCode = err instanceof ApiError ? err.code : null;
+      this.updateTurn(key, (t) => ({ ...t, status: "failed", error: describeError(err), errorCode }));
       return false;
     }
+  }
+
+  /** Send a failed turn's prompt again. */
+  retry(turn: Turn): void {
+    void this.send(turn.prompt);
   }
 
   fix(problem: Problem): void {
@@ -440,6 +450,7 @@ export class Actions {
       phase: stream.phase,
       message: final ? "Loading the new version…" : writing ? `Writing ${writing}` : stream.message,
       files: stream.touched,
+      progress: [...t.progress, ...progressLines(job.events)],
       usage:
         job.usage ??
         (stream.usage.input_tokens || stream.usage.output_tokens ? { ...stream.usage } : t.usage),
@@ -462,6 +473,7 @@ export class Actions {
         plan: t.plan || (job ? withJob(t, job).plan : ""),
         message: "",
         error: error ?? job?.error?.message ?? (job?.status === "cancelled" ? "Cancelled." : null),
+        errorCode: job?.error?.code ?? null,
       }));
     if (failed) {
       closeTurn();
@@ -501,6 +513,7 @@ export class Actions {
       }
       setHash(project.project_id, null);
       void this.refreshProjects();
+      void this.watchBuilds();
     } catch (err) {
       closeTurn();
       this.store.set({ job: null });
@@ -510,6 +523,101 @@ export class Actions {
 
   private updateTurn(key: string, change: (t: Turn) => Turn): void {
     this.store.set({ turns: this.state.turns.map((t) => (t.key === key ? change(t) : t)) });
+  }
+
+  // --- build gate, sharing, budget, transcript ---------------------------------------
+
+  /**
+   * Poll the version list every 2 s while a recent version's build is unknown (up to
+   * 2 minutes after the last change): badges resolve, red builds fill the problems
+   * panel, and a fix round the gate made opens when the user was on the latest.
+   */
+  async watchBuilds(): Promise<void> {
+    const pid = this.state.project?.project_id;
+    if (!pid || this.watchingBuilds === pid) return;
+    this.watchingBuilds = pid;
+    let deadline = Date.now() + BUILD_WAIT_MS;
+    try {
+      while (Date.now() < deadline && pendingBuild(this.state.versions)) {
+        await sleep(BUILD_POLL_MS);
+        if (this.state.project?.project_id !== pid) return;
+        let project: Project;
+        let fetched: VersionSummary[];
+        try {
+          [project, fetched] = await Promise.all([this.api.project(pid), this.api.versions(pid)]);
+        } catch {
+          continue;
+        }
+        const s = this.state;
+        if (s.project?.project_id !== pid) return;
+        const before = new Map(s.versions.map((v) => [v.version, v]));
+        const grew = project.latest_version > (s.project.latest_version ?? 0);
+        if (grew) deadline = Date.now() + BUILD_WAIT_MS;
+        this.store.set({ versions: fetched });
+        const shown = fetched.find((v) => v.version === s.version);
+        if (shown?.build === "red" && before.get(shown.version)?.build !== "red") {
+          for (const p of buildProblems(shown)) this.addProblem(p);
+        }
+        if (isBusy(this.state)) continue;
+        const wasLatest = s.version === s.project.latest_version;
+        this.store.set({ project });
+        if (grew) {
+          const added = fetched.filter((v) => !before.has(v.version) && !this.state.turns.some((t) => t.version === v.version));
+          const lines = added.sort((a, b) => a.version - b.version).map(versionTurn);
+          this.store.set({ turns: [...this.state.turns, ...lines] });
+          if (wasLatest) await this.showVersion(project, project.latest_version);
+        }
+      }
+    } finally {
+      if (this.watchingBuilds === pid) this.watchingBuilds = null;
+    }
+  }
+
+  /** A public link to the version on screen (409 version_red when it does not build). */
+  async shareLink(): Promise<PreviewLink> {
+    const { project, version } = this.state;
+    if (!project || !version) throw new Error("Nothing to share yet.");
+    const link = await this.api.shareVersion(project.project_id, version);
+    return { ...link, url: new URL(link.url, location.origin).href };
+  }
+
+  /** Set (or, with null, clear) the project's budget in US dollars. */
+  async setBudget(usd: number | null): Promise<boolean> {
+    const project = this.state.project;
+    if (!project) return false;
+    try {
+      const body = usd === null ? { clear_budget: true } : { budget_usd: usd };
+      const updated = await this.api.updateProject(project.project_id, body);
+      if (this.state.project?.project_id === updated.project_id) this.store.set({ project: updated });
+      this.toast("info", usd === null ? "Budget removed" : `Budget set to $${usd.toFixed(2)}`);
+      return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /** Refresh the project (its spend) for the settings popover. */
+  async refreshProject(): Promise<void> {
+    const project = this.state.project;
+    if (!project) return;
+    try {
+      const fresh = await this.api.project(project.project_id);
+      if (this.state.project?.project_id === fresh.project_id && !isBusy(this.state)) this.store.set({ project: fresh });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async exportChat(): Promise<void> {
+    const project = this.state.project;
+    if (!project) return;
+    try {
+      const blob = await this.api.transcript(project.project_id);
+      download(blob, `${slug(project.name)}-chat.md`);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   // --- problems -----------------------------------------------------------------------
@@ -539,6 +647,22 @@ function setHash(projectId: string | null, version: number | null): void {
   if (location.hash !== next && !(next === "#/" && location.hash === "")) {
     history.replaceState(null, "", next);
   }
+}
+
+/** Versions whose build the gate has not judged yet, among the newest few. */
+function pendingBuild(versions: readonly VersionSummary[]): boolean {
+  return [...versions].sort((a, b) => b.version - a.version).slice(0, 3).some((v) => v.build === "unknown");
+}
+
+function download(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function slug(name: string): string {

@@ -1,6 +1,7 @@
 /** Left panel: the conversation with the model and the prompt box. */
 import { FRAMEWORKS, type Framework } from "../api/types";
 import { isBusy, isStreaming, type AppState, type Turn } from "../state/app";
+import { keptVersion } from "../state/health";
 import type { Store } from "../state/store";
 import type { Actions } from "./actions";
 import { formatUsage, h, icon, replaceChildren } from "./dom";
@@ -58,12 +59,33 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
     prompt,
     h("div", { class: "composer-row" }, framework, provider, stop, send),
   );
-  root.append(h("div", { class: "panel-head" }, h("span", { class: "panel-title" }, "Chat")), list, composer);
+  const exportChat = h("button", { class: "btn btn-small btn-ghost", testid: "export-chat", title: "Download this chat as Markdown" }, icon("download", 13), "Export");
+  exportChat.addEventListener("click", () => void actions.exportChat());
+  const kept = h("div", { class: "kept-banner", testid: "kept-banner", role: "status", hidden: true });
+  root.append(
+    h("div", { class: "panel-head" }, h("span", { class: "panel-title" }, "Chat"), h("span", { class: "spacer" }), exportChat),
+    list,
+    kept,
+    composer,
+  );
 
-  store.watch(["turns", "project"], (s) => drawTurns(list, s, (text) => {
+  const turnActions: TurnActions = {
+    retry: (turn) => actions.retry(turn),
+    raiseBudget: () => store.set({ popover: "settings" }),
+  };
+  store.watch(["turns", "project", "job"], (s) => drawTurns(list, s, turnActions, (text) => {
     prompt.value = text;
     prompt.focus();
   }));
+  store.watch(["project", "versions", "version", "job"], (s) => {
+    exportChat.disabled = !s.project || s.turns.length === 0;
+    const k = s.job ? null : keptVersion(s.project, s.versions);
+    kept.hidden = !k;
+    if (!k) return;
+    const open = h("button", { class: "btn btn-small", testid: "open-last-green", disabled: s.version === k.kept }, s.version === k.kept ? `Showing v${k.kept}` : `Open v${k.kept}`);
+    open.addEventListener("click", () => void actions.viewVersion(k.kept));
+    replaceChildren(kept, icon("alert", 14), h("span", {}, `${k.text}. Your next prompt builds on v${k.kept}.`), open);
+  });
   store.watch(["job", "project", "framework"], (s) => {
     send.disabled = isBusy(s);
     stop.hidden = !isStreaming(s);
@@ -83,7 +105,12 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
   });
 }
 
-function drawTurns(list: HTMLElement, s: AppState, useExample: (text: string) => void): void {
+interface TurnActions {
+  retry: (turn: Turn) => void;
+  raiseBudget: () => void;
+}
+
+function drawTurns(list: HTMLElement, s: AppState, acts: TurnActions, useExample: (text: string) => void): void {
   const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   if (s.turns.length === 0) {
     replaceChildren(
@@ -104,7 +131,8 @@ function drawTurns(list: HTMLElement, s: AppState, useExample: (text: string) =>
     return;
   }
   const firstNotice = s.turns.findIndex((t) => t.notice);
-  replaceChildren(list, ...s.turns.map((t, i) => drawTurn(t, i > firstNotice)));
+  const busy = s.job !== null;
+  replaceChildren(list, ...s.turns.map((t, i) => drawTurn(t, i > firstNotice, busy, acts)));
   if (stick) list.scrollTop = list.scrollHeight;
 }
 
@@ -130,13 +158,33 @@ function drawEditTurn(turn: Turn): HTMLElement {
   return h(
     "div",
     { class: "turn event", testid: "turn", "data-status": turn.status },
-    icon(turn.prompt.startsWith("Restored") ? "history" : "save", 13),
+    icon(turn.prompt.startsWith("Restored") ? "history" : turn.prompt.startsWith("Fix round") ? "wrench" : "save", 13),
     h("span", { class: "event-text" }, turn.prompt),
     h("span", { class: "turn-status", testid: "turn-status" }, statusLabel(turn)),
   );
 }
 
-function drawTurn(turn: Turn, repeatNotice: boolean): HTMLElement {
+/** A failed turn's code and message, with Retry (and a way to raise the budget). */
+function drawError(turn: Turn, busy: boolean, acts: TurnActions): HTMLElement {
+  const retry = h("button", { class: "btn btn-small", testid: "retry-button", disabled: busy }, icon("refresh", 13), "Retry");
+  retry.addEventListener("click", () => acts.retry(turn));
+  const budget = turn.errorCode === "budget_exceeded"
+    ? h("button", { class: "btn btn-small btn-ghost", testid: "raise-budget" }, "Raise the budget")
+    : null;
+  budget?.addEventListener("click", (e) => {
+    e.stopPropagation();
+    acts.raiseBudget();
+  });
+  return h(
+    "div",
+    { class: "turn-error", role: "alert", testid: "turn-error" },
+    turn.errorCode ? h("code", { class: "error-code", testid: "error-code" }, turn.errorCode) : null,
+    h("span", {}, turn.error ?? "Failed."),
+    turn.status === "failed" ? h("div", { class: "error-actions" }, retry, budget) : null,
+  );
+}
+
+function drawTurn(turn: Turn, repeatNotice: boolean, busy: boolean, acts: TurnActions): HTMLElement {
   if (turn.jobId === null && turn.status === "succeeded") return drawEditTurn(turn);
   const running = turn.status === "queued" || turn.status === "running" || turn.status === "sending";
   const meta: (string | null)[] = [turn.provider, turn.model];
@@ -159,13 +207,17 @@ function drawTurn(turn: Turn, repeatNotice: boolean): HTMLElement {
       turn.files.length
         ? h("div", { class: "touched" }, ...turn.files.slice(0, 12).map((f) => h("span", { class: "chip" }, f)), turn.files.length > 12 ? h("span", { class: "chip" }, `+${turn.files.length - 12}`) : null)
         : null,
-      turn.error ? h("div", { class: "turn-error", role: "alert" }, turn.error) : null,
+      turn.progress.length
+        ? h("ul", { class: "progress-lines", testid: "progress-lines" }, ...turn.progress.map((line) => h("li", {}, line)))
+        : null,
+      turn.error || turn.status === "failed" ? drawError(turn, busy, acts) : null,
       h(
         "div",
         { class: "turn-foot" },
         h("span", { class: `status-dot ${turn.status}` }),
         h("span", { class: "turn-status", testid: "turn-status" }, running ? h("span", { class: "shimmer" }, statusLabel(turn)) : statusLabel(turn)),
         turn.usage ? h("span", { class: "usage", testid: "usage" }, formatUsage(turn.usage)) : null,
+        turn.charged === false ? h("span", { class: "tag muted", testid: "not-charged", title: "Its version failed the build gate; the cost was refunded" }, "not charged") : null,
         meta.some(Boolean) ? h("span", { class: "muted" }, meta.filter(Boolean).join(" · ")) : null,
       ),
     ),

@@ -2,6 +2,7 @@
 import { isBusy, type AppState } from "../state/app";
 import type { Store } from "../state/store";
 import type { Actions } from "./actions";
+import { buildBadge, buildErrors } from "./badges";
 import { formatTime, h, icon, replaceChildren } from "./dom";
 
 export function mountHistory(root: HTMLElement, store: Store<AppState>, actions: Actions): void {
@@ -48,11 +49,14 @@ export function mountHistory(root: HTMLElement, store: Store<AppState>, actions:
             { class: "version-top" },
             h("span", { class: "version-num" }, `v${v.version}`),
             v.version === latest ? h("span", { class: "badge" }, "latest") : null,
-            h("span", { class: `build ${v.build}`, title: `Build: ${v.build}` }, v.build === "unknown" ? "" : v.build),
+            buildBadge(v),
+            v.fix_of ? h("span", { class: "tag", testid: "fix-round", title: `The gate's repair of v${v.fix_of}` }, "fix round") : null,
+            v.charged === false ? h("span", { class: "tag muted", testid: "not-charged", title: "This version failed the build gate; its cost was refunded" }, "not charged") : null,
             h("span", { class: "spacer" }),
             h("span", { class: "muted small" }, formatTime(v.created_at)),
           ),
-          h("div", { class: "version-prompt" }, v.prompt ?? (v.job_id ? "Generated" : "Edited by hand")),
+          h("div", { class: "version-prompt" }, v.fix_of ? `Fix round for v${v.fix_of}` : (v.prompt ?? (v.job_id ? "Generated" : "Edited by hand"))),
+          buildErrors(v),
           h(
             "div",
             { class: "version-actions" },

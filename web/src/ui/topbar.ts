@@ -2,7 +2,10 @@
 import { isBusy, isLatest, isStreaming, type AppState } from "../state/app";
 import type { Store } from "../state/store";
 import type { Actions } from "./actions";
+import { buildBadge } from "./badges";
 import { formatTime, h, icon, replaceChildren } from "./dom";
+import { mountSettings } from "./settings";
+import { mountShare } from "./share";
 
 export function mountTopbar(
   root: HTMLElement,
@@ -14,6 +17,7 @@ export function mountTopbar(
   const switcher = h("button", { class: "switcher", testid: "project-switcher", "aria-haspopup": "menu" }, name, icon("chevron", 14));
   const menu = h("div", { class: "menu", role: "menu", testid: "project-menu", hidden: true });
   const status = h("span", { class: "job-status", testid: "job-status" });
+  const current = h("span", { class: "current-build", testid: "current-build" });
   const history = h("button", { class: "btn btn-ghost", testid: "history-button" }, icon("history"), "History");
   const zip = h("button", { class: "btn btn-ghost", testid: "download-zip" }, icon("download"), "Download");
   const deploy = h("button", { class: "btn btn-primary", testid: "deploy-button" }, icon("rocket"), "Deploy");
@@ -26,11 +30,17 @@ export function mountTopbar(
     menu.hidden = !menu.hidden;
     if (!menu.hidden) void actions.refreshProjects();
   });
+  const share = mountShare(store, actions);
+  const settings = mountSettings(store, actions);
   document.addEventListener("click", (e) => {
-    if (!menu.contains(e.target as Node)) closeMenu();
+    const target = e.target as Node;
+    if (!menu.contains(target)) closeMenu();
+    if (store.get().popover && !share.contains(target) && !settings.contains(target)) store.set({ popover: null });
   });
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") closeMenu();
+    if (e.key !== "Escape") return;
+    closeMenu();
+    if (store.get().popover) store.set({ popover: null });
   });
   history.addEventListener("click", () => store.set({ historyOpen: !store.get().historyOpen }));
   zip.addEventListener("click", () => void actions.downloadZip());
@@ -40,10 +50,13 @@ export function mountTopbar(
     h("a", { class: "brand", href: "#/", title: "kiln" }, h("span", { class: "brand-mark" }), "kiln"),
     h("span", { class: "divider" }),
     h("div", { class: "switcher-wrap" }, switcher, menu),
+    current,
     status,
     h("span", { class: "spacer" }),
+    settings,
     history,
     zip,
+    share,
     deploy,
   );
 
@@ -55,6 +68,10 @@ export function mountTopbar(
     history.disabled = !s.project;
     zip.disabled = empty;
     deploy.disabled = empty;
+  });
+  store.watch(["versions", "version", "job"], (s) => {
+    const v = s.job ? undefined : s.versions.find((x) => x.version === s.version);
+    replaceChildren(current, v ? buildBadge(v, "current-build-badge") : null);
   });
   store.watch(["job"], (s) => {
     const job = s.job;
