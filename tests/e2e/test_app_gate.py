@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_app import generate, wait_for_version
+from tests.e2e.test_app import generate, open_file, type_at_end, wait_for_version
 
 # The gate runs `npm install` and `vite build` for the starter app on two busy cores.
 BUILD_TIMEOUT = 240_000
@@ -36,6 +36,7 @@ def test_the_build_badge_turns_green_for_a_starter_generation(
     item = page.get_by_test_id("version-item").first
     expect(item.get_by_test_id("build-badge")).to_have_attribute("data-build", "green")
     expect(item.get_by_test_id("build-badge")).to_have_attribute("title", re.compile("builds"))
+    page.wait_for_timeout(400)  # the drawer's slide-in, for the screenshot only
     screenshot("11-build-green-history")
 
 
@@ -104,3 +105,31 @@ def test_a_used_up_budget_says_so_and_offers_to_raise_it(
     page.keyboard.press("Escape")
     error.get_by_test_id("retry-button").click()
     wait_for_version(page, "Saved as v2")
+
+
+def test_a_version_that_does_not_build_shows_its_errors_and_the_kept_version(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page, "A counter app called Brittle")
+    wait_for_green(page)
+    open_file(page, "src/App.tsx")
+    type_at_end(page, "\nconst broken = ;\n")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("turn-status").last).to_have_text("Saved as v2")
+    badge = page.get_by_test_id("current-build-badge")
+    expect(badge).to_have_attribute("data-build", "red", timeout=BUILD_TIMEOUT)
+    problems = page.get_by_test_id("problems-panel")
+    expect(problems).to_contain_text("src/App.tsx:")
+    expect(problems.get_by_test_id("fix-it").first).to_be_enabled()
+    banner = page.get_by_test_id("kept-banner")
+    expect(banner).to_contain_text("failed to build; kiln kept v1, the last working version")
+    screenshot("15-build-red")
+    page.get_by_test_id("history-button").click()
+    page.get_by_test_id("build-errors").first.locator("summary").click()
+    expect(page.get_by_test_id("build-errors").first.locator("pre")).to_contain_text("App.tsx")
+    page.wait_for_timeout(400)  # the drawer's slide-in, for the screenshot only
+    screenshot("16-build-red-history")
+    page.keyboard.press("Escape")
+    page.get_by_test_id("open-last-green").click()
+    expect(page.get_by_test_id("project-name")).to_contain_text("viewing v1")
+    expect(badge).to_have_attribute("data-build", "green")

@@ -39,7 +39,7 @@ export function mountSettings(store: Store<AppState>, actions: Actions): HTMLEle
     if (open && pop.hidden) void actions.refreshProject();
     pop.hidden = !open;
   });
-  store.watch(["project"], (s) => {
+  store.watch(["project", "version"], (s) => {
     button.disabled = !s.project || !s.version;
     const p = s.project;
     if (!p) return;
