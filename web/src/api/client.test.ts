@@ -97,4 +97,32 @@ describe("ApiClient", () => {
     await api.job("j", 7);
     expect(calls[0]!.url).toBe("/api/jobs/j?after=7");
   });
+  it("asks for a preview link of one version with its lifetime", async () => {
+    const { api, calls } = client(() => json(201, { url: "/api/previews/tok/", token: "tok", expires_at: "2026-01-08T00:00:00Z" }));
+    const link = await api.shareVersion("p1", 3, 24);
+    expect(calls[0]!.url).toBe("/api/projects/p1/versions/3/preview");
+    expect(calls[0]!.init.method).toBe("POST");
+    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ ttl_hours: 24 });
+    expect(link.token).toBe("tok");
+  });
+
+  it("reports a red version's share request by its code", async () => {
+    const { api } = client(() => json(409, { error: { code: "version_red", message: "version 2 does not build" } }));
+    await expect(api.shareVersion("p1", 2)).rejects.toMatchObject({ status: 409, code: "version_red" });
+  });
+
+  it("downloads the chat transcript with the bearer token", async () => {
+    const { api, calls } = client(() => new Response("# Chat\n", { status: 200, headers: { "Content-Type": "text/markdown" } }));
+    const blob = await api.transcript("p1");
+    expect(calls[0]!.url).toBe("/api/projects/p1/transcript.md");
+    expect(header(calls[0]!.init, "Authorization")).toBe("Bearer t1");
+    expect(await blob.text()).toBe("# Chat\n");
+  });
+
+  it("clears a project's budget with a PATCH", async () => {
+    const { api, calls } = client(() => json(200, { project_id: "p1" }));
+    await api.updateProject("p1", { clear_budget: true });
+    expect(calls[0]!.init.method).toBe("PATCH");
+    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ clear_budget: true });
+  });
 });
