@@ -46,7 +46,8 @@ class Cancelled(Exception):
 
 
 class EventSink:
-    """Numbers events, buffers them and flushes by time or size from a background timer."""
+    """Buffers events, numbers them when it flushes (by time or size, from a background
+    timer), and writes each batch as one item after reserving its numbers in the job."""
 
     def __init__(self, store: Store, job_id: str, worker: str, start_seq: int) -> None:
         self.store = store
@@ -67,14 +68,22 @@ class EventSink:
         self._timer.start()
 
     def add(self, event: BaseModel | dict[str, Any]) -> None:
+        """Buffer an event; consecutive chunks of one file travel as one event."""
         if self._error:
             raise self._error
         data = event.model_dump() if isinstance(event, BaseModel) else dict(event)
         with self._lock:
-            self.seq += 1
-            data["seq"] = self.seq
-            self._buf.append(data)
-            self._size += len(data.get("text", "")) + 64
+            last = self._buf[-1] if self._buf else None
+            if (
+                last is not None
+                and data.get("type") == "file_chunk" == last.get("type")
+                and data.get("path") == last.get("path")
+            ):
+                last["text"] += data["text"]
+            else:
+                self._buf.append(data)
+                self._size += 64
+            self._size += len(data.get("text", ""))
             full = self._size >= self.max_bytes
         if full:
             self.flush()
@@ -92,8 +101,14 @@ class EventSink:
             with self._lock:
                 batch, self._buf, self._size = self._buf, [], 0
             if batch:
+                for i, event in enumerate(batch, start=self.seq + 1):
+                    event["seq"] = i
+                store_jobs.reserve_events(
+                    self.store, self.job_id, self.worker, self.seq, self.seq + len(batch)
+                )
                 store_jobs.append_events(self.store, self.job_id, batch)
-                self.writes += 1
+                self.seq += len(batch)
+                self.writes += 2
             if force_beat or time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_S:
                 self._last_beat = time.monotonic()
                 self.writes += 1

@@ -85,8 +85,10 @@ def test_event_writes_grow_with_flushes_not_with_events(store: Store) -> None:
     for _ in range(2000):
         sink.add({"type": "file_chunk", "path": "a", "text": "x" * 8})
     sink.close()
-    assert sink.writes <= 5
-    assert len(store_jobs.read_events(store, "j_1", after=0)) == 2000
+    assert sink.writes <= 6
+    events = store_jobs.read_events(store, "j_1", after=0)
+    assert "".join(e["text"] for e in events) == "x" * 16_000
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 
 
 def test_sweeper_requeues_a_stale_job_then_fails_it_after_max_attempts(store: Store) -> None:
@@ -110,6 +112,25 @@ def test_a_swept_worker_loses_its_lease(store: Store) -> None:
     sweep(store, cutoff_s=0.0)
     with pytest.raises(LeaseLost):
         store_jobs.heartbeat(store, "j_1", "w1")
+
+
+def test_a_swept_worker_cannot_write_events_between_its_successors(store: Store) -> None:
+    _job(store)
+    store_jobs.claim_job(store, "j_1", "w1")
+    zombie = EventSink(store, "j_1", "w1", start_seq=0)
+    zombie.add({"type": "text", "text": "before"})
+    zombie.flush()
+    sweep(store, cutoff_s=0.0)
+    store_jobs.claim_job(store, "j_1", "w2")
+    successor = EventSink(store, "j_1", "w2", store_jobs.last_event_seq(store, "j_1"))
+    zombie.add({"type": "text", "text": "late"})
+    with pytest.raises(LeaseLost):
+        zombie.flush()
+    successor.add({"type": "text", "text": "after"})
+    successor.close()
+    zombie._stop.set()
+    events = store_jobs.read_events(store, "j_1", after=0)
+    assert [(e["seq"], e["text"]) for e in events] == [(1, "before"), (2, "after")]
 
 
 def test_a_version_number_is_written_once(store: Store) -> None:

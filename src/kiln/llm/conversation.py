@@ -70,6 +70,7 @@ class Applier:
         self.plan: list[str] = []
         self.changed: list[str] = []
         self.problems: list[Problem] = []
+        self._paths: dict[str, str] = {}
 
     def apply(self, event: ParsedEvent) -> None:
         if isinstance(event, Text):
@@ -81,8 +82,11 @@ class Applier:
             self._changed("package.json")
             self.emit(event)
             return
-        path = normalize_path(event.path)
-        event = event.model_copy(update={"path": path})
+        path = self._paths.get(event.path)
+        if path is None:
+            path = self._paths[event.path] = normalize_path(event.path)
+        if path != event.path:
+            event = event.model_copy(update={"path": path})
         if isinstance(event, FileStart):
             self.open[path], self.sizes[path] = [], 0
         elif isinstance(event, FileChunk):

@@ -313,13 +313,34 @@ def read_events(
 
 
 def last_event_seq(store: Store, job_id: str) -> int:
-    resp = store.ddb.query(
+    """The last sequence number reserved for the job's events (0 before any)."""
+    resp = store.ddb.get_item(
         TableName=store.table,
-        KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
-        ExpressionAttributeValues=to_item({":pk": f"JOB#{job_id}", ":e": "EVENT#"}),
-        ScanIndexForward=False,
-        Limit=1,
+        Key=_key(job_id),
         ConsistentRead=True,
+        ProjectionExpression="last_seq",
     )
-    items = resp.get("Items", [])
-    return int(from_item(items[0])["last"]) if items else 0
+    return int(from_item(resp.get("Item", {})).get("last_seq", 0))
+
+
+def reserve_events(store: Store, job_id: str, worker: str, last: int, new_last: int) -> None:
+    """Claim sequence numbers last+1..new_last for `worker`'s next batch, in the job item.
+
+    Only the lease owner can reserve, so a worker that lost its lease (swept while it hung)
+    can never write events that interleave with or duplicate its successor's."""
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression="SET last_seq = :new",
+            ConditionExpression="lease_owner = :w AND #s = :running "
+            "AND (attribute_not_exists(last_seq) OR last_seq = :old)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values(
+                {":new": new_last, ":old": last, ":w": worker, ":running": "running"}
+            ),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            raise LeaseLost("the job was taken over or finished") from exc
+        raise
