@@ -257,9 +257,9 @@ class ProjectUpdate(BaseModel):
 
     @field_validator("budget_usd")
     @classmethod
-    def _to_cents(cls, value: float | None) -> float | None:
-        """DynamoDB numbers stop at 38 digits: 1e-320 would fail to store, so keep cents."""
-        return None if value is None else round(value, 2)
+    def _to_micro_dollars(cls, value: float | None) -> float | None:
+        """DynamoDB numbers stop at 38 digits: 1e-320 would fail to store, so keep 6 places."""
+        return None if value is None else round(value, 6)
 
 
 class TurnPublic(BaseModel):

@@ -94,30 +94,52 @@ def _resolve(from_path: str, spec: str, files: Mapping[str, str]) -> str | None:
     return None
 
 
+STYLE_WORDS = re.compile(
+    r"\b(colou?r|css|style|theme|dark|light|font|background|spacing|padding|margin|layout|"
+    r"red|blue|green|yellow|orange|purple|pink|black|white|gr[ae]y)\b",
+    re.I,
+)
+
+
+def _mentioned(path: str, text: str) -> bool:
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+    return path.lower() in text or (
+        len(stem) > 2 and bool(re.search(rf"\b{re.escape(stem)}\b", text))
+    )
+
+
 def relevant_files(
     instruction: str,
     files: Mapping[str, str],
     framework: Framework,
     recent: list[str] | None = None,
 ) -> list[str]:
-    """Files an edit instruction is likely about, most likely first."""
+    """Files an edit instruction is likely about, most likely first: the files it names
+    (else the ones changed last, else the entry files), plus what those import directly,
+    plus the stylesheets when the instruction is about looks."""
     text = instruction.lower()
-    picked: list[str] = []
-    for path in files:
-        stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
-        if path.lower() in text or (len(stem) > 2 and re.search(rf"\b{re.escape(stem)}\b", text)):
-            picked.append(path)
-    for path in recent or []:
-        if path in files and path not in picked:
-            picked.append(path)
-    for path in entry_files(framework):
-        if path in files and path not in picked:
-            picked.append(path)
+    picked = [p for p in files if _mentioned(p, text)]
+    if not picked:
+        picked = [p for p in recent or [] if p in files]
+    if not picked:
+        picked = [p for p in entry_files(framework) if p in files and not p.endswith(".css")]
     for path in list(picked):
         for spec in _IMPORT.findall(files[path]):
             dep = _resolve(path, spec, files)
-            if dep and dep not in picked:
+            if (
+                dep
+                and dep not in picked
+                and (
+                    dep.endswith(".css") or _mentioned(dep, text) or path in entry_files(framework)
+                )
+            ):
                 picked.append(dep)
+    if STYLE_WORDS.search(text):
+        picked += [
+            p
+            for p in entry_files(framework)
+            if p.endswith(".css") and p in files and p not in picked
+        ]
     return picked
 
 
