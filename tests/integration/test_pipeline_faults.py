@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.config import Settings
-from kiln.jobs import sweep
+from kiln.jobs import EventSink, sweep
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
 from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer
@@ -143,7 +143,10 @@ def test_a_worker_killed_mid_job_is_requeued_and_finishes_with_a_complete_versio
     mstore.sqs.purge_queue(QueueUrl=mstore.settings.generate_queue_url)
     # a worker claims the job, writes some events, then dies without a word
     store_jobs.claim_job(mstore, job_id, "dead-worker")
-    store_jobs.append_events(mstore, job_id, [{"seq": 1, "type": "text", "text": "half"}])
+    dead = EventSink(mstore, job_id, "dead-worker", 0)
+    dead.add({"type": "text", "text": "half"})
+    dead.flush()
+    dead._stop.set()
     assert mclient.get(f"/api/projects/{first['project_id']}/versions/1").status_code == 200
     assert sweep(mstore, cutoff_s=0.0)["requeued"] == 1
     fake_openai.queue_text(GOOD.replace("Hello", "Again"))
