@@ -42,7 +42,7 @@ test-web: web/node_modules/.synced
 	cd web && npm test
 
 test-python: setup web
-	$(UV) run pytest -p no:cacheprovider
+	$(UV) run pytest -p no:cacheprovider -n 2 --dist loadfile
 
 lint: .venv/.synced
 	$(UV) run ruff check src tests functions bench
