@@ -182,81 +182,73 @@ def request_cancel(store: Store, job_id: str, owner: str) -> str:
     return JobStatus.running.value
 
 
+def _guarded_update(
+    store: Store, job_id: str, update: str, condition: str, values: dict[str, Any]
+) -> bool:
+    """One conditional update of the job item; False when its condition no longer holds."""
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(job_id),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_values(values),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
     """running (stale) -> queued; the heartbeat guard makes two sweepers safe."""
     ts = now()
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET #s = :queued, heartbeat_at = :now, GSI2SK = :hb "
-            "REMOVE lease_owner",
-            ConditionExpression="#s = :running AND heartbeat_at = :old",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {
-                    ":queued": "queued",
-                    ":running": "running",
-                    ":now": ts,
-                    ":hb": hb_key(ts),
-                    ":old": heartbeat_at,
-                }
-            ),
-        )
-        return True
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
+    return _guarded_update(
+        store,
+        job_id,
+        "SET #s = :queued, heartbeat_at = :now, GSI2SK = :hb REMOVE lease_owner",
+        "#s = :running AND heartbeat_at = :old",
+        {
+            ":queued": "queued",
+            ":running": "running",
+            ":now": ts,
+            ":hb": hb_key(ts),
+            ":old": heartbeat_at,
+        },
+    )
 
 
 def fail_stale_job(store: Store, job_id: str, heartbeat_at: float, code: str, message: str) -> bool:
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET #s = :failed, finished_at = :t, error_code = :c, "
-            "error_message = :m REMOVE GSI2PK, GSI2SK, lease_owner",
-            ConditionExpression="#s IN (:running, :queued) AND heartbeat_at = :old",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {
-                    ":failed": "failed",
-                    ":running": "running",
-                    ":queued": "queued",
-                    ":t": now_iso(),
-                    ":c": code,
-                    ":m": message,
-                    ":old": heartbeat_at,
-                }
-            ),
-        )
-        return True
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
+    return _guarded_update(
+        store,
+        job_id,
+        "SET #s = :failed, finished_at = :t, error_code = :c, error_message = :m "
+        "REMOVE GSI2PK, GSI2SK, lease_owner",
+        "#s IN (:running, :queued) AND heartbeat_at = :old",
+        {
+            ":failed": "failed",
+            ":running": "running",
+            ":queued": "queued",
+            ":t": now_iso(),
+            ":c": code,
+            ":m": message,
+            ":old": heartbeat_at,
+        },
+    )
 
 
 def touch_queued(store: Store, job_id: str, heartbeat_at: float) -> bool:
     """Re-arm a queued job's timer before its message is sent again."""
     ts = now()
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb",
-            ConditionExpression="#s = :queued AND heartbeat_at = :old",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {":queued": "queued", ":now": ts, ":hb": hb_key(ts), ":old": heartbeat_at}
-            ),
-        )
-        return True
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
+    return _guarded_update(
+        store,
+        job_id,
+        "SET heartbeat_at = :now, GSI2SK = :hb",
+        "#s = :queued AND heartbeat_at = :old",
+        {":queued": "queued", ":now": ts, ":hb": hb_key(ts), ":old": heartbeat_at},
+    )
 
 
 def stale_jobs(store: Store, older_than: float, limit: int = 100) -> list[dict[str, Any]]:
