@@ -35,7 +35,10 @@ def generation_record(record: SQSRecord, store: Store | None = None) -> str:
 
     job_id = _job_id(record)
     logger.append_keys(job_id=job_id)
-    return run_generation(store or default_store(), job_id)
+    try:
+        return run_generation(store or default_store(), job_id)
+    finally:
+        logger.remove_keys(["job_id"])
 
 
 def deploy_record(record: SQSRecord, store: Store | None = None) -> str:
