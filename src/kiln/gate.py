@@ -150,6 +150,24 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def render_check(
     dist: dict[str, bytes], *, chromium: str, wait_s: float = 1.5, timeout_s: float = 20.0
 ) -> RenderResult:
+    """`_render_check`, on a thread of its own when the caller runs an asyncio loop
+    (Playwright's sync API refuses to start inside one)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _render_check(dist, chromium=chromium, wait_s=wait_s, timeout_s=timeout_s)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(
+            _render_check, dist, chromium=chromium, wait_s=wait_s, timeout_s=timeout_s
+        ).result()
+
+
+def _render_check(
+    dist: dict[str, bytes], *, chromium: str, wait_s: float = 1.5, timeout_s: float = 20.0
+) -> RenderResult:
     """Open the built app from a throwaway server on 127.0.0.1 in headless Chromium; report
     whether #root/#app (or the body) shows anything and what the page logged as errors.
     Requests that leave 127.0.0.1 are blocked: the check must not depend on the internet."""

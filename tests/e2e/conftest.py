@@ -86,7 +86,7 @@ def kiln_url(web_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
