@@ -27,7 +27,13 @@ export function mountHistory(root: HTMLElement, store: Store<AppState>, actions:
     scrim.classList.toggle("open", s.historyOpen);
     if (s.historyOpen && s.project) void actions.refreshVersions();
   });
+  // The versions are polled while a build is checked: rebuild the list only when what it
+  // shows changed, so a click is never lost to a list replaced under the pointer.
+  let shown = "";
   store.watch(["versions", "version", "project", "job"], (s) => {
+    const key = JSON.stringify([s.versions, s.version, s.project?.latest_version, isBusy(s)]);
+    if (key === shown) return;
+    shown = key;
     if (s.versions.length === 0) {
       replaceChildren(list, h("p", { class: "muted small pad" }, "No versions yet."));
       return;
