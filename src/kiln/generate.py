@@ -70,11 +70,10 @@ def start_generation(store: Store, owner: str, req: GenerationRequest) -> Genera
         project = projects.create_project(
             store, owner=owner, name=project_name(prompt), framework=req.framework
         )
-    budget = project.get("budget_usd", settings.default_budget_usd)
-    spent = float((project.get("usage") or {}).get("cost_usd", 0.0))
-    if budget is not None and spent >= float(budget):
+    budget, spent = _budget(store, project)
+    if budget is not None and spent >= budget:
         raise Conflict(
-            f"the project's budget of ${float(budget):.2f} is used up (${spent:.4f} spent)",
+            f"the project's budget of ${budget:.2f} is used up (${spent:.4f} spent)",
             code="budget_exceeded",
             details={"budget_usd": budget, "spent_usd": spent},
         )
@@ -152,20 +151,24 @@ def load_version_files(store: Store, project_id: str, number: int) -> dict[str, 
     return blobs.get_files(store, project_id, projects.manifest_of(item))
 
 
-def _budget_guard(
-    store: Store, project: dict[str, Any], owner: str, model: str
-) -> Callable[[int, int], None]:
-    """Raises budget_exceeded when this job's spend would take the project past its budget."""
+def _budget(store: Store, project: dict[str, Any]) -> tuple[float | None, float]:
+    """The project's budget (its own, else the default; None for none) and what it spent."""
     budget = project.get("budget_usd", store.settings.default_budget_usd)
     spent = float((project.get("usage") or {}).get("cost_usd", 0.0))
+    return (None if budget is None else float(budget)), spent
+
+
+def _budget_guard(store: Store, project: dict[str, Any], model: str) -> Callable[[int, int], None]:
+    """Raises budget_exceeded when this job's spend would take the project past its budget."""
+    budget, spent = _budget(store, project)
 
     def check(input_tokens: int, output_tokens: int) -> None:
         if budget is None:
             return
         so_far = estimate_cost(model, input_tokens, output_tokens, settings=store.settings).usd
-        if spent + so_far >= float(budget):
+        if spent + so_far >= budget:
             raise KilnError(
-                f"the project's budget of ${float(budget):.2f} is used up "
+                f"the project's budget of ${budget:.2f} is used up "
                 f"(${spent + so_far:.4f} spent); raise budget_usd to continue",
                 code="budget_exceeded",
             )
@@ -205,7 +208,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
         history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
         recent=turns[0].get("changed", []) if turns else None,
     )
-    guard = _budget_guard(store, project, job["owner"], model)
+    guard = _budget_guard(store, project, model)
     guard(ctx.tokens, 0)
     sink.add(
         Status(
