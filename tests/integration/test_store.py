@@ -78,6 +78,54 @@ def test_events_come_back_in_order_after_a_sequence_number(store: Store) -> None
     assert store_jobs.last_event_seq(store, "j_1") == 50
 
 
+def _count_reads(store: Store) -> list[str]:
+    """The DynamoDB operations `store` sends from now on, as botocore announces them."""
+    calls: list[str] = []
+    store.ddb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    return calls
+
+
+def _events_job(store: Store, n: int, finish: bool) -> None:
+    _job(store)
+    store_jobs.claim_job(store, "j_1", "w1")
+    sink = EventSink(store, "j_1", "w1", start_seq=0)
+    for i in range(n):
+        sink.add({"type": "text", "text": f"t{i}"})
+        sink.flush()
+    sink.close()
+    if finish:
+        store_jobs.finish_job(store, "j_1", "w1", JobStatus.succeeded, {"version": 1})
+
+
+def test_a_poll_of_a_running_job_is_one_query(store: Store) -> None:
+    _events_job(store, 5, finish=False)
+    calls = _count_reads(store)
+    job, events = store_jobs.poll_job(store, "j_1", "o_a", after=2)
+    assert job["status"] == "running" and [e["seq"] for e in events] == [3, 4, 5]
+    job, events = store_jobs.poll_job(store, "j_1", "o_a", after=5)
+    assert job["status"] == "running" and events == []
+    assert calls == ["Query", "Query"]
+
+
+def test_a_finished_job_is_polled_from_memory_after_its_first_poll(store: Store) -> None:
+    _events_job(store, 5, finish=True)
+    first = store_jobs.poll_job(store, "j_1", "o_a", after=3)
+    calls = _count_reads(store)
+    for after in (0, 3, 5):
+        job, events = store_jobs.poll_job(store, "j_1", "o_a", after=after)
+        assert job == first[0] and [e["seq"] for e in events] == list(range(after + 1, 6))
+    assert calls == []
+
+
+def test_another_owner_polling_a_remembered_finished_job_gets_404(store: Store) -> None:
+    _events_job(store, 2, finish=True)
+    store_jobs.poll_job(store, "j_1", "o_a", after=0)
+    with pytest.raises(NotFound):
+        store_jobs.poll_job(store, "j_1", "o_b", after=0)
+
+
 def test_event_writes_grow_with_flushes_not_with_events(store: Store) -> None:
     _job(store)
     store_jobs.claim_job(store, "j_1", "w1")

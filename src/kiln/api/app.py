@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiln import __version__
 from kiln.config import Settings, get_settings
@@ -76,17 +76,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error", "kiln hit an internal error")
 
 
-def install_body_limit(app: FastAPI, max_bytes: int) -> None:
-    @app.middleware("http")
-    async def limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_bytes:
-            return error_response(
-                413, "payload_too_large", f"the request body is larger than {max_bytes} bytes"
-            )
-        return await call_next(request)
+class BodyLimit:
+    """413 for a declared Content-Length over the limit, before the body is read (plain
+    ASGI: starlette's @app.middleware("http") costs a task per request, on every poll)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.max_bytes:
+                response = error_response(
+                    413,
+                    "payload_too_large",
+                    f"the request body is larger than {self.max_bytes} bytes",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def all_routers() -> list[APIRouter]:
@@ -116,7 +125,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
-    install_body_limit(app, settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

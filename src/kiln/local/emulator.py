@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import inspect
 import io
 import json
 import logging
@@ -40,6 +41,10 @@ from moto.core.request import (
     environ_key_for_header,
     should_preserve_original_header_name,
 )
+from moto.core.responses import ActionContext, ActionResult
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -88,8 +93,6 @@ DYNAMODB_DATA_ACTIONS = frozenset(
         "PutItem",
         "UpdateItem",
         "DeleteItem",
-        "BatchWriteItem",
-        "TransactWriteItems",
         "ExecuteStatement",
         "BatchExecuteStatement",
         "ExecuteTransaction",
@@ -743,6 +746,83 @@ def _restore(
     return _Journal(path), stats
 
 
+_ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "TransactGetItems",
+    }
+)
+
+
+def _base64(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dump_dynamodb_result(
+    self: ActionResult, context: ActionContext
+) -> tuple[int, dict[str, Any], str | bytes]:
+    """moto serialises every DynamoDB answer member by member against the service model,
+    about half the time of a GetItem of a job item. For item operations its results are
+    already the wire's JSON (attribute-value dicts), so they are dumped as they are, keeping
+    only the output shape's members; bytes become base64, as moto writes them. The tour in
+    tests/integration/test_emulator.py holds the two to the same answers. Table operations
+    and errors keep moto's path."""
+    result = self.result
+    operation = context.operation_model
+    if operation.name not in _ITEM_OPERATIONS or not isinstance(result, dict):
+        return ActionResult.execute_result(self, context)
+    members = operation.output_shape.members if operation.output_shape else {}
+    body = json.dumps(
+        {k: v for k, v in result.items() if v is not None and k in members},
+        default=_base64,
+        separators=(",", ":"),
+    )
+    return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+
+_moto_query = Table.query
+_moto_all_items = Table.all_items
+_QUERY_SIGNATURE = inspect.signature(_moto_query)
+_partition = threading.local()
+
+
+def _query_partition(self: Table, *args: Any, **kwargs: Any) -> Any:
+    """moto answers a table Query by sorting every item of the table and keeping the
+    partition's, so each poll got slower as the table grew. A query of the table itself
+    (not an index) now starts from its partition; moto sorts and filters it as before."""
+    call = _QUERY_SIGNATURE.bind(self, *args, **kwargs).arguments
+    if call.get("index_name") or not self.range_key_attr:
+        return _moto_query(self, *args, **kwargs)
+    _partition.key = call["hash_key"]
+    try:
+        return _moto_query(self, *args, **kwargs)
+    finally:
+        _partition.key = None
+
+
+def _partition_items(self: Table) -> list[Item]:
+    key = getattr(_partition, "key", None)
+    if key is None:
+        return _moto_all_items(self)
+    return list(self.items.get(key, {}).values())
+
+
+def _speed_up_moto() -> None:
+    """Two local fixes to moto's hot paths, each held to moto's own answers by a test in
+    tests/integration/test_emulator.py."""
+    DynamoResult.execute_result = _dump_dynamodb_result  # type: ignore[method-assign]
+    Table.query = _query_partition  # type: ignore[method-assign]
+    Table.all_items = _partition_items  # type: ignore[method-assign]
+
+
 def start_emulator(
     data_dir: Path | None,
     *,
@@ -757,6 +837,7 @@ def start_emulator(
     since its last compaction (0: whenever it grew), so an unchanged restart does
     not pay for a compaction.
     """
+    _speed_up_moto()
     moto_app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
     app: WSGIApplication = moto_app
     journal: _Journal | None = None

@@ -248,6 +248,13 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
         flush=True,
     )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            ws="websockets-sansio",
+            timeout_keep_alive=65,  # longer than clients keep idle connections, as ALB does
+        )
     finally:
         stack.stop()

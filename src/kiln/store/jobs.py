@@ -15,6 +15,8 @@ keyed by its heartbeat, so the sweeper finds stale jobs without a scan.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from kiln.errors import Conflict, LeaseLost, NotFound
@@ -23,6 +25,13 @@ from kiln.store.db import Store, from_item, is_conditional_failure, now, now_iso
 
 ACTIVE = "JOBS#active"
 _TTL_S = 30 * 86400
+MAX_EVENTS = 5000  # per read; a client reads the rest with `after=next`
+
+# Finished jobs never change (every write is conditional on queued or running), so this
+# process keeps the last few it served, with all their events, keyed by (table, job id).
+_finished: OrderedDict[tuple[str, str], tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
+_FINISHED_MAX = 256
+_finished_lock = threading.Lock()
 
 
 def _key(job_id: str, sk: str = "META") -> dict[str, Any]:
@@ -285,23 +294,73 @@ def append_events(store: Store, job_id: str, events: list[dict[str, Any]]) -> No
 
 
 def read_events(
-    store: Store, job_id: str, after: int, max_events: int = 5000
+    store: Store, job_id: str, after: int, max_events: int = MAX_EVENTS
 ) -> list[dict[str, Any]]:
+    resp = store.ddb.query(
+        TableName=store.table,
+        KeyConditionExpression="PK = :pk AND SK BETWEEN :after AND :last",
+        ExpressionAttributeValues=to_item(
+            {":pk": f"JOB#{job_id}", ":after": f"EVENT#{after:08d}~", ":last": "EVENT#~"}
+        ),
+        ConsistentRead=True,
+    )
+    return _events(resp.get("Items", []), after, max_events)
+
+
+def _events(items: list[dict[str, Any]], after: int, max_events: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for item in items:
+        if not item["SK"]["S"].startswith("EVENT#"):
+            continue
+        events.extend(e for e in json.loads(item["data"]["S"]) if e["seq"] > after)
+        if len(events) >= max_events:
+            break
+    return events
+
+
+def poll_job(
+    store: Store, job_id: str, owner: str, after: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A job and its events after `after`, as a poll needs them: one consistent query of
+    the job's partition (its event batches sort before META), and no read at all for a
+    finished job this process has served before."""
+    key = (store.table, job_id)
+    with _finished_lock:
+        cached = _finished.get(key)
+        if cached:
+            _finished.move_to_end(key)
+    if cached:
+        job, events = cached
+        if job.get("owner") != owner:
+            raise NotFound("job not found")
+        return job, [e for e in events if e["seq"] > after][:MAX_EVENTS]
     resp = store.ddb.query(
         TableName=store.table,
         KeyConditionExpression="PK = :pk AND SK > :after",
         ExpressionAttributeValues=to_item({":pk": f"JOB#{job_id}", ":after": f"EVENT#{after:08d}"}),
         ConsistentRead=True,
     )
-    events: list[dict[str, Any]] = []
-    for item in resp.get("Items", []):
-        sk = item["SK"]["S"]
-        if not sk.startswith("EVENT#"):
-            continue
-        events.extend(e for e in json.loads(item["data"]["S"]) if e["seq"] > after)
-        if len(events) >= max_events:
-            break
-    return events
+    items = resp.get("Items", [])
+    events = _events(items, after, MAX_EVENTS)
+    if items and items[-1]["SK"]["S"] == "META":
+        job = _public(from_item(items[-1]))
+    elif "LastEvaluatedKey" in resp:  # a page of events filled up before META
+        job = get_job(store, job_id)
+    else:
+        raise NotFound("job not found")
+    if job.get("owner") != owner:
+        raise NotFound("job not found")
+    if not JobStatus(job["status"]).finished:
+        return job, events
+    # Finished: every batch up to last_seq was written before the job finished, but the
+    # query may have read the batches before META changed; read them all again to keep.
+    everything = read_events(store, job_id, 0, max_events=10 * MAX_EVENTS)
+    if (everything[-1]["seq"] if everything else 0) >= int(job.get("last_seq", 0)):
+        with _finished_lock:
+            _finished[key] = (job, everything)
+            while len(_finished) > _FINISHED_MAX:
+                _finished.popitem(last=False)
+    return job, [e for e in everything if e["seq"] > after][:MAX_EVENTS]
 
 
 def last_event_seq(store: Store, job_id: str) -> int:

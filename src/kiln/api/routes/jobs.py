@@ -12,8 +12,7 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 @router.get("/{job_id}", response_model=JobPublic, response_model_exclude_none=True)
 def get_job(job_id: str, store: Store, owner: Owner, after: int = Query(0, ge=0)) -> JobPublic:
     """A job's state and its events after sequence number `after`; poll with `after=next`."""
-    job = store_jobs.get_job(store, job_id, owner)
-    events = store_jobs.read_events(store, job_id, after)
+    job, events = store_jobs.poll_job(store, job_id, owner, after)
     error = (
         ErrorInfo(code=job["error_code"], message=job.get("error_message", ""))
         if job.get("error_code")
