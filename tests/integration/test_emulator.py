@@ -701,3 +701,30 @@ def test_a_table_query_answers_as_moto_does_from_its_partition_alone(
     monkeypatch.setattr(Table, "query", emulator._moto_query)
     assert ours == [pages(**q) for q in queries]
     assert [sum(map(len, p)) for p in ours] == [13, 8, 8, 0]
+
+
+def test_in_process_requests_skip_the_socket_and_are_journaled(tmp_path: Path) -> None:
+    from botocore.config import Config
+
+    emulator = start_emulator(tmp_path / "data")
+    emulator.serve_in_process()
+    try:
+        emulator._server.shutdown()  # from here on nothing answers on the socket
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=emulator.endpoint_url,
+            region_name="us-east-1",
+            config=Config(read_timeout=2, connect_timeout=2, retries={"max_attempts": 1}),
+        )
+        s3.create_bucket(Bucket="kiln-b")
+        s3.put_object(Bucket="kiln-b", Key="k", Body=b"kept")
+        assert s3.get_object(Bucket="kiln-b", Key="k")["Body"].read() == b"kept"
+    finally:
+        emulator.stop()
+    assert [r["method"] for r in journal_lines(tmp_path / "data")] == ["PUT", "PUT"]
+    again = start_emulator(tmp_path / "data")
+    try:
+        body = client("s3", again.endpoint_url).get_object(Bucket="kiln-b", Key="k")["Body"].read()
+        assert body == b"kept"
+    finally:
+        again.stop()

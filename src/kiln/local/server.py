@@ -171,6 +171,7 @@ def start_stack(
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         emulator = start_emulator(data_dir)
+        emulator.serve_in_process()
         stoppers.append(emulator.stop)
         os.environ["KILN_AWS_ENDPOINT_URL"] = emulator.endpoint_url
     get_settings.cache_clear()
