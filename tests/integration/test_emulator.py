@@ -695,12 +695,16 @@ def test_a_table_query_answers_as_moto_does_from_its_partition_alone(
             },
             "ConsistentRead": True,
         },
+        {
+            "KeyConditionExpression": "PK = :p AND SK >= :s",
+            "ExpressionAttributeValues": {":p": {"S": "p0"}, ":s": {"S": "EVENT#00000011"}},
+        },
         {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "none"}}},
     ]
     ours = [pages(**q) for q in queries]
     monkeypatch.setattr(Table, "query", emulator._moto_query)
     assert ours == [pages(**q) for q in queries]
-    assert [sum(map(len, p)) for p in ours] == [13, 8, 8, 0]
+    assert [sum(map(len, p)) for p in ours] == [13, 8, 8, 2, 0]
 
 
 def test_in_process_requests_skip_the_socket_and_are_journaled(tmp_path: Path) -> None:
@@ -710,7 +714,7 @@ def test_in_process_requests_skip_the_socket_and_are_journaled(tmp_path: Path) -
     emulator.serve_in_process()
     try:
         emulator._server.shutdown()  # from here on nothing answers on the socket
-        s3 = boto3.client(
+        s3 = boto3.session.Session().client(
             "s3",
             endpoint_url=emulator.endpoint_url,
             region_name="us-east-1",

@@ -179,7 +179,8 @@ class Emulator:
         (journal included) in the calling thread instead of the HTTP server. That halves
         the cost of a request here (the HTTP client and server were half of it), which is
         what one `kiln dev` process on a small machine spends most of its time on. Other
-        processes, and presigned URLs, still use the HTTP endpoint."""
+        processes, presigned URLs and clients of boto3 sessions made before this call still
+        use the HTTP endpoint (botocore copies its built-in handlers into each new session)."""
         if self._in_process is not None:
             return
         prefix = self.endpoint_url + "/"
@@ -837,22 +838,33 @@ _partition = threading.local()
 def _query_partition(self: Table, *args: Any, **kwargs: Any) -> Any:
     """moto answers a table Query by sorting every item of the table and keeping the
     partition's, so each poll got slower as the table grew. A query of the table itself
-    (not an index) now starts from its partition; moto sorts and filters it as before."""
+    (not an index) now starts from its partition, cut to a string sort key's lower bound
+    (events after N); moto sorts, compares and filters what is left as before."""
     call = _QUERY_SIGNATURE.bind(self, *args, **kwargs).arguments
     if call.get("index_name") or not self.range_key_attr:
         return _moto_query(self, *args, **kwargs)
-    _partition.key = call["hash_key"]
+    bound = call.get("range_objs") or []
+    lower = (
+        bound[0].value
+        if call.get("range_comparison") in ("GT", "GE", "BETWEEN") and bound[0].type == "S"
+        else None
+    )
+    _partition.scope = (call["hash_key"], lower)
     try:
         return _moto_query(self, *args, **kwargs)
     finally:
-        _partition.key = None
+        _partition.scope = None
 
 
 def _partition_items(self: Table) -> list[Item]:
-    key = getattr(_partition, "key", None)
-    if key is None:
+    scope = getattr(_partition, "scope", None)
+    if scope is None:
         return _moto_all_items(self)
-    return list(self.items.get(key, {}).values())
+    key, lower = scope
+    items = self.items.get(key, {}).values()
+    if lower is None:
+        return list(items)
+    return [item for item in items if item.range_key.value >= lower]
 
 
 def _speed_up_moto() -> None:
