@@ -4,6 +4,7 @@ scheduler tick and the web app, in one process on http://127.0.0.1:8000."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -243,6 +244,12 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
     data_dir.mkdir(parents=True, exist_ok=True)
     stack = start_stack(None if aws else data_dir, aws=aws)
     app = asgi_app(stack, web_dist)
+    # The emulator's heap (every item and object) is long-lived and grows; full collections
+    # of it paused every request for up to 0.5 s under load. Startup objects are frozen out
+    # of collection and the young generation collected less often (2.7 s -> 0.3 s of GC in
+    # a 30 s load run).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     print(
         f"kiln dev: http://{host}:{port}  (data in {data_dir}/, "
         f"{'real AWS' if aws else 'embedded AWS emulator'})",
@@ -256,6 +263,7 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
             log_level="warning",
             ws="websockets-sansio",
             timeout_keep_alive=65,  # longer than clients keep idle connections, as ALB does
+            proxy_headers=False,  # nothing sits in front of kiln dev
         )
     finally:
         stack.stop()
