@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from kiln.errors import Unauthorized
 from kiln.store.db import Store as StoreT
-from kiln.store.sessions import owner_for_token
+from kiln.store.sessions import cached_owner, owner_for_token
+
+# The dependencies are `async` so FastAPI runs them on the event loop: a plain `def` costs
+# a thread-pool hop each, on every request. Only a session read leaves the loop.
 
 
-def get_store(request: Request) -> StoreT:
+async def get_store(request: Request) -> StoreT:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
@@ -26,7 +30,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def get_owner(request: Request, store: Store) -> str:
+async def get_owner(request: Request, store: Store) -> str:
     """The owner of the bearer token; Cognito's JWT `sub` where API Gateway verified one."""
     claims = (
         request.scope.get("aws.event", {})
@@ -40,7 +44,7 @@ def get_owner(request: Request, store: Store) -> str:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/sessions gives one)")
-    owner = owner_for_token(store, token)
+    owner = cached_owner(token) or await run_in_threadpool(owner_for_token, store, token)
     if owner is None:
         raise Unauthorized("the session token is not valid")
     return owner

@@ -34,11 +34,17 @@ def create_session(store: Store) -> tuple[str, str]:
     return token, owner
 
 
+def cached_owner(token: str) -> str | None:
+    """The owner of a token this process has already looked up (a session never changes
+    owner), without a read."""
+    return _owner_cache.get(token_hash(token))
+
+
 def owner_for_token(store: Store, token: str) -> str | None:
-    digest = token_hash(token)
-    cached = _owner_cache.get(digest)
+    cached = cached_owner(token)
     if cached:
         return cached
+    digest = token_hash(token)
     resp = store.ddb.get_item(
         TableName=store.table, Key=to_item({"PK": f"SESSION#{digest}", "SK": "META"})
     )
