@@ -732,3 +732,19 @@ def test_in_process_requests_skip_the_socket_and_are_journaled(tmp_path: Path) -
         assert body == b"kept"
     finally:
         again.stop()
+
+
+def test_moto_lookups_cached_by_the_emulator_answer_as_moto_does(moto_endpoint: str) -> None:
+    from moto import backends
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.s3.responses import S3Response
+
+    from kiln.local import emulator
+
+    assert backends.list_of_moto_modules is emulator._moto_modules
+    assert responses.method_names_from_class is emulator._method_names  # type: ignore[attr-defined]
+    assert emulator._moto_modules() == frozenset(emulator._list_moto_modules())
+    assert {"dynamodb", "s3", "sqs", "secretsmanager"} <= emulator._moto_modules()
+    for handler in (DynamoHandler, S3Response):
+        assert emulator._method_names(handler) == emulator._method_names_from_class(handler)

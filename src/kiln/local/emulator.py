@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import inspect
 import io
 import json
@@ -41,6 +42,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.handlers import BUILTIN_HANDLERS
+from moto import backends as moto_backends
+from moto.core import responses as moto_responses
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
     EnvironHeaders,
@@ -48,6 +51,7 @@ from moto.core.request import (
     should_preserve_original_header_name,
 )
 from moto.core.responses import ActionContext, ActionResult
+from moto.core.utils import method_names_from_class as _method_names_from_class
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
@@ -829,6 +833,7 @@ def _dump_dynamodb_result(
     return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
 
 
+_list_moto_modules = moto_backends.list_of_moto_modules
 _moto_query = Table.query
 _moto_all_items = Table.all_items
 _QUERY_SIGNATURE = inspect.signature(_moto_query)
@@ -867,12 +872,25 @@ def _partition_items(self: Table) -> list[Item]:
     return [item for item in items if item.range_key.value >= lower]
 
 
+@functools.cache
+def _moto_modules() -> frozenset[str]:
+    return frozenset(_list_moto_modules())
+
+
+@functools.cache
+def _method_names(clazz: object) -> list[str]:
+    return _method_names_from_class(clazz)
+
+
 def _speed_up_moto() -> None:
-    """Two local fixes to moto's hot paths, each held to moto's own answers by a test in
-    tests/integration/test_emulator.py."""
+    """Local fixes to moto's hot paths, each held to moto's own answers by a test in
+    tests/integration/test_emulator.py. Two are plain caches: moto lists its package
+    directory (a stat per service) and inspects the handler class on every request."""
     DynamoResult.execute_result = _dump_dynamodb_result  # type: ignore[method-assign]
     Table.query = _query_partition  # type: ignore[method-assign]
     Table.all_items = _partition_items  # type: ignore[method-assign]
+    moto_backends.list_of_moto_modules = _moto_modules
+    moto_responses.method_names_from_class = _method_names  # type: ignore[attr-defined]
 
 
 def start_emulator(
