@@ -209,3 +209,11 @@ class PacedModel:
 def marker(tokens: int, rate: float) -> str:
     """The prompt marker that sets one request's reply size and rate."""
     return f"[bench tokens={tokens} rate={rate:g}]"
+
+
+if __name__ == "__main__":
+    # `python -m bench.fake_model`: serve until killed, in a process of its own (so a load
+    # client's event loop does not share a GIL with the streams); prints the URL first.
+    served = PacedModel()
+    print(served.url, flush=True)
+    threading.Event().wait()

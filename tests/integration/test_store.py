@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kiln.errors import Conflict, LeaseLost, NotFound
@@ -107,6 +109,31 @@ def test_a_poll_of_a_running_job_is_one_query(store: Store) -> None:
     job, events = store_jobs.poll_job(store, "j_1", "o_a", after=5)
     assert job["status"] == "running" and events == []
     assert calls == ["Query", "Query"]
+
+
+def test_a_reload_of_a_running_job_reads_only_the_batches_this_process_has_not_seen(
+    store: Store,
+) -> None:
+    _events_job(store, 5, finish=False)
+    store_jobs.poll_job(store, "j_1", "o_a", after=0)
+    sink = EventSink(store, "j_1", "w1", start_seq=5)
+    sink.add({"type": "text", "text": "six"})
+    sink.close()
+    starts: list[Any] = []
+    store.ddb.meta.events.register(
+        "before-parameter-build.dynamodb.Query",
+        lambda params, **_: starts.append(params.get("ExpressionAttributeValues")),
+    )
+    _, events = store_jobs.poll_job(store, "j_1", "o_a", after=0)
+    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert [values[":after"]["S"] for values in starts] == ["EVENT#00000005"]
+
+
+def test_every_poll_returns_exactly_the_events_a_fresh_read_returns(store: Store) -> None:
+    _events_job(store, 6, finish=False)
+    for after in (4, 0, 2, 6, 1, 0):
+        _, events = store_jobs.poll_job(store, "j_1", "o_a", after=after)
+        assert events == store_jobs.read_events(store, "j_1", after)
 
 
 def test_a_finished_job_is_polled_from_memory_after_its_first_poll(store: Store) -> None:
