@@ -701,7 +701,19 @@ def test_a_table_query_answers_as_moto_does_from_its_partition_alone(
         },
         {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "none"}}},
     ]
+    handed: list[int] = []
+
+    def partition(self: Table) -> Any:
+        items = emulator._partition_items(self)
+        handed.append(len(items))
+        return items
+
+    monkeypatch.setattr(Table, "all_items", partition)
     ours = [pages(**q) for q in queries]
+    # moto sorted and compared every item of the table (52) for each page; now only the
+    # partition (13), from the sort key's lower bound where there is one: 9 of p1 from
+    # EVENT#00000004, 11 of p3 from EVENT#00000002, 2 of p0 from EVENT#00000011.
+    assert handed == [13, 13, 13, 9, 9, 11, 11, 11, 2, 0]
     monkeypatch.setattr(Table, "query", emulator._moto_query)
     assert ours == [pages(**q) for q in queries]
     assert [sum(map(len, p)) for p in ours] == [13, 8, 8, 2, 0]

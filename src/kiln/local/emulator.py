@@ -851,7 +851,7 @@ def _query_partition(self: Table, *args: Any, **kwargs: Any) -> Any:
     bound = call.get("range_objs") or []
     lower = (
         bound[0].value
-        if call.get("range_comparison") in ("GT", "GE", "BETWEEN") and bound[0].type == "S"
+        if call.get("range_comparison") in (">", ">=", "BETWEEN") and bound[0].type == "S"
         else None
     )
     _partition.scope = (call["hash_key"], lower)
