@@ -124,18 +124,31 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def create_table(ddb: Any, name: str) -> None:
+def create_table(ddb: Any, name: str, index_key: str | None = None) -> None:
+    """PK/SK; with `index_key`, also a global index `GIX` on that attribute."""
+    extra: dict[str, Any] = {}
+    attributes = [
+        {"AttributeName": "PK", "AttributeType": "S"},
+        {"AttributeName": "SK", "AttributeType": "S"},
+    ]
+    if index_key:
+        attributes.append({"AttributeName": index_key, "AttributeType": "S"})
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": "GIX",
+                "KeySchema": [{"AttributeName": index_key, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
     ddb.create_table(
         TableName=name,
         KeySchema=[
             {"AttributeName": "PK", "KeyType": "HASH"},
             {"AttributeName": "SK", "KeyType": "RANGE"},
         ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
+        AttributeDefinitions=attributes,
         BillingMode="PAY_PER_REQUEST",
+        **extra,
     )
 
 
@@ -542,27 +555,8 @@ def test_dynamodb_answers_are_the_same_as_motos_own_serializer(
 
     monkeypatch.setattr(DynamoResult, "execute_result", both)
     ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
-    table = f"t-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-            {"AttributeName": "G", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GIX",
-                "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = unique("t")
+    create_table(ddb, table, index_key="G")
     every_type = {
         "s": {"S": "text é"},
         "n": {"N": "12.5"},
@@ -648,19 +642,8 @@ def test_a_table_query_answers_as_moto_does_from_its_partition_alone(
 
     assert Table.query is emulator._query_partition, "the emulator did not install its query"
     ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
-    table = f"t-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = unique("t")
+    create_table(ddb, table)
     for p in range(4):
         for i in range(12):
             item = {"PK": {"S": f"p{p}"}, "SK": {"S": f"EVENT#{i:08d}"}, "n": {"N": str(i)}}
