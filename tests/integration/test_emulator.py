@@ -428,6 +428,34 @@ def test_compaction_keeps_state_and_shrinks_the_journal(
     assert size_after < size_before
 
 
+def test_compaction_rebuilds_batch_and_transactional_writes_from_the_live_items(
+    tmp_path: Path, spawn: Callable[..., Child]
+) -> None:
+    table = unique("t")
+    first = spawn(tmp_path)
+    ddb = client("dynamodb", first.endpoint_url)
+    create_table(ddb, table)
+    ddb.batch_write_item(
+        RequestItems={table: [{"PutRequest": {"Item": key(f"B#{n}")}} for n in range(3)]}
+    )
+    ddb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": table, "Item": key(f"T#{n}")}} for n in range(2)]
+    )
+    ddb.batch_write_item(RequestItems={table: [{"DeleteRequest": {"Key": key("B#0")}}]})
+    first.stop()
+
+    second = spawn(tmp_path)
+    targets = [
+        next((v for k, v in r["headers"] if k.lower() == "x-amz-target"), "")
+        for r in journal_lines(tmp_path)
+    ]
+    items = client("dynamodb", second.endpoint_url).scan(TableName=table)["Items"]
+    assert sorted(i["PK"]["S"] for i in items) == ["B#1", "B#2", "T#0", "T#1"]
+    # the three writes were dropped; compaction wrote the live items back in one batch
+    writes = [t.rpartition(".")[2] for t in targets if "Write" in t]
+    assert writes == ["BatchWriteItem"]
+
+
 def test_a_compacted_journal_restores_the_same_state_again(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:

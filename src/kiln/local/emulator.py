@@ -103,6 +103,8 @@ DYNAMODB_DATA_ACTIONS = frozenset(
         "PutItem",
         "UpdateItem",
         "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
         "ExecuteStatement",
         "BatchExecuteStatement",
         "ExecuteTransaction",
