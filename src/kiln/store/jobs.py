@@ -307,14 +307,8 @@ def read_events(
         ),
         ConsistentRead=True,
     )
-    return _events(resp.get("Items", []), after, max_events)
-
-
-def _events(items: list[dict[str, Any]], after: int, max_events: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    for item in items:
-        if not item["SK"]["S"].startswith("EVENT#"):
-            continue
+    for item in resp.get("Items", []):
         events.extend(e for e in json.loads(item["data"]["S"]) if e["seq"] > after)
         if len(events) >= max_events:
             break
