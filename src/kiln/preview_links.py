@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from kiln.build import build_project
+from kiln.builder import build_version
 from kiln.errors import Conflict, Gone, NotFound, Unprocessable
 from kiln.models import BuildState, PreviewLink
 from kiln.store import blobs, builds, projects
@@ -107,13 +107,7 @@ def _dist(
     if builds.dist_paths(store, pid, number):
         return builds.dist_prefix(pid, number)
     files = blobs.get_files(store, pid, projects.manifest_of(version))
-    result = build_project(
-        files,
-        framework=project["framework"],
-        base="./",
-        timeout_s=store.settings.build_timeout_s,
-        npm_cache=store.settings.npm_cache_dir,
-    )
+    result = build_version(store, files, framework=project["framework"], base="./").result
     if not result.ok:
         first = result.errors[0].message if result.errors else "the build failed"
         raise Conflict(f"version {number} could not be built: {first}", code="build_failed")

@@ -255,9 +255,16 @@ def build_site(
     npm_cache: Path | None = None,
 ) -> dict[str, bytes]:
     """Build a project for a target that serves static files; a failed build raises."""
-    result = build_project(
-        site.files, framework=site.framework, base=base, timeout_s=timeout_s, npm_cache=npm_cache
-    )
+    if site.build is not None:
+        result = site.build(site.files, site.framework, base)
+    else:
+        result = build_project(
+            site.files,
+            framework=site.framework,
+            base=base,
+            timeout_s=timeout_s,
+            npm_cache=npm_cache,
+        )
     if not result.ok:
         first = result.errors[0] if result.errors else None
         where = f" in {first.file}:{first.line}" if first and first.file else ""

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from kiln.build import BuildResult
+
 DeployState = Literal["pending", "ready", "error"]
 Progress = Callable[[str, str], None]
 Save = Callable[["Journal"], None]
@@ -45,6 +47,11 @@ class SiteFiles:
     """Slug for the provider's project, site or repository."""
     files: dict[str, str]
     framework: str = "vanilla"
+    build: Callable[[dict[str, str], str, str], BuildResult] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """How to build it: (files, framework, base). The worker passes `kiln.builder`'s, so
+    the build runs in the builder function or the sandbox; None builds here, sandboxed."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from kiln.builder import build_version
 from kiln.deploy import Journal, SiteFiles, github, netlify, s3site, vercel
 from kiln.deploy.journal import DeployOutcome
 from kiln.errors import KilnError, LeaseLost, NotFound, ProviderError, Unprocessable
@@ -231,7 +232,13 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
     version = projects.get_version_item(store, dep["project_id"], int(dep["version"]))
     files = blobs.get_files(store, dep["project_id"], projects.manifest_of(version))
     site = SiteFiles(
-        deployment_id=did, name=dep["name"], files=files, framework=dep.get("framework", "vanilla")
+        deployment_id=did,
+        name=dep["name"],
+        files=files,
+        framework=dep.get("framework", "vanilla"),
+        build=lambda files, framework, base: (
+            build_version(store, files, framework=framework, base=base).result
+        ),
     )
     if dep["target"] != "vercel" and "package.json" in files:
         sink.add(Status(phase="building", message="building the site (npm ci + vite build)"))

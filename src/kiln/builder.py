@@ -1,0 +1,224 @@
+"""Where a project's code is built and rendered: never where kiln's credentials are.
+
+On AWS the builder function does it (`BuilderFunction` in the template: a role that may
+write its logs and nothing else). The worker that holds the credentials only
+orchestrates: it puts the project's files in S3, invokes the builder with a presigned
+GET for them and a presigned PUT for the result, and reads the result back. On one
+machine (`kiln dev`, tests) the build runs here, in the sandbox (`kiln.sandbox`).
+
+The build gate, deploys and preview links all build through `build_version`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+
+from kiln.build import BuildError, BuildResult, build_project
+from kiln.config import Settings, find_chromium
+from kiln.errors import KilnError
+from kiln.sandbox import find_sandbox
+from kiln.store.db import Store
+
+__all__ = ["Built", "RenderOutcome", "build_version", "serve_build"]
+
+STAGING = "builds-tmp/"
+"""S3 prefix of the builder's inputs and outputs; a lifecycle rule expires it."""
+URL_TTL_S = 1800
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@dataclass
+class RenderOutcome:
+    renders: bool
+    page_errors: list[str]
+
+
+@dataclass
+class Built:
+    result: BuildResult
+    render: RenderOutcome | None = None
+    render_skipped: str | None = None
+
+
+class BuilderFailed(KilnError):
+    code = "builder_failed"
+    status = 502
+
+
+def build_version(
+    store: Store, files: dict[str, str], *, framework: str, base: str, render: bool = False
+) -> Built:
+    """Build (and, when asked and a browser exists, render) one project version."""
+    settings = store.settings
+    if settings.builder_function:
+        return _invoke(store, files, framework=framework, base=base, render=render)
+    return build_here(settings, files, framework=framework, base=base, render=render)
+
+
+def build_here(
+    settings: Settings, files: dict[str, str], *, framework: str, base: str, render: bool
+) -> Built:
+    sandbox = find_sandbox(settings.build_sandbox)
+    result = build_project(
+        files,
+        framework=framework,
+        base=base,
+        timeout_s=settings.build_timeout_s,
+        npm_cache=settings.npm_cache_dir,
+        sandbox=sandbox,
+    )
+    built = Built(result)
+    web = framework != "python" and "index.html" in result.dist
+    chromium = settings.chromium_path or find_chromium()
+    if not (render and result.ok and web and settings.render_check and chromium):
+        return built
+    from kiln.gate import render_check
+
+    try:
+        seen = render_check(
+            result.dist, chromium=chromium, sandbox=sandbox, wait_s=settings.render_wait_s
+        )
+    except ImportError:
+        built.render_skipped = "render check skipped: playwright is not installed"
+        return built
+    built.render = RenderOutcome(seen.renders, seen.page_errors)
+    return built
+
+
+# --- AWS: the orchestrating side -----------------------------------------------------
+
+
+def _invoke(
+    store: Store, files: dict[str, str], *, framework: str, base: str, render: bool
+) -> Built:
+    settings = store.settings
+    key = f"{STAGING}{uuid.uuid4().hex}"
+    store.s3.put_object(
+        Bucket=store.bucket, Key=f"{key}/input.json", Body=json.dumps({"files": files}).encode()
+    )
+    urls = {
+        "input_url": store.s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": store.bucket, "Key": f"{key}/input.json"},
+            ExpiresIn=URL_TTL_S,
+        ),
+        "output_url": store.s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": store.bucket, "Key": f"{key}/output.json"},
+            ExpiresIn=URL_TTL_S,
+        ),
+    }
+    request = {**urls, "framework": framework, "base": base, "render": render}
+    try:
+        answer = store.client("lambda").invoke(
+            FunctionName=settings.builder_function, Payload=json.dumps(request).encode()
+        )
+        if answer.get("FunctionError"):
+            raise BuilderFailed("the builder function failed", details={"kind": "function"})
+        body = store.s3.get_object(Bucket=store.bucket, Key=f"{key}/output.json")["Body"].read()
+    finally:
+        store.s3.delete_objects(
+            Bucket=store.bucket,
+            Delete={"Objects": [{"Key": f"{key}/input.json"}, {"Key": f"{key}/output.json"}]},
+        )
+    return _unpack(json.loads(body))
+
+
+def _pack(built: Built) -> dict[str, Any]:
+    result = built.result
+    return {
+        "ok": result.ok,
+        "dist": {path: base64.b64encode(data).decode() for path, data in result.dist.items()},
+        "errors": [asdict(e) for e in result.errors],
+        "log": result.log,
+        "seconds": result.seconds,
+        "render": asdict(built.render) if built.render else None,
+        "render_skipped": built.render_skipped,
+    }
+
+
+def _unpack(data: dict[str, Any]) -> Built:
+    """The builder's answer is as untrusted as the code it built: shape-checked here."""
+    try:
+        result = BuildResult(
+            ok=bool(data["ok"]),
+            dist={str(p): base64.b64decode(b) for p, b in dict(data["dist"]).items()},
+            errors=[BuildError(**dict(e)) for e in list(data["errors"])[:50]],
+            log=str(data["log"])[-200_000:],
+            seconds=float(data["seconds"]),
+        )
+        seen = data.get("render")
+        render = (
+            None
+            if seen is None
+            else RenderOutcome(bool(seen["renders"]), [str(m) for m in seen["page_errors"]])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BuilderFailed("the builder answered something that is not a build") from exc
+    skipped = data.get("render_skipped")
+    return Built(result, render, str(skipped) if skipped else None)
+
+
+# --- AWS: the builder function's side -------------------------------------------------
+
+
+def serve_build(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The builder function: fetch the files, build, put the result, leave nothing running.
+
+    Holds no credential worth taking. Processes a build leaves behind are killed before
+    the invocation returns, so none can wait on the Lambda runtime API for the next
+    invocation (another owner's build)."""
+    adopt_orphans()
+    try:
+        with httpx.Client(timeout=60) as http:
+            files = http.get(str(event["input_url"])).raise_for_status().json()["files"]
+            built = build_here(
+                settings,
+                {str(k): str(v) for k, v in files.items()},
+                framework=str(event["framework"]),
+                base=str(event.get("base") or "/"),
+                render=bool(event.get("render")),
+            )
+            body = json.dumps(_pack(built)).encode()
+            http.put(str(event["output_url"]), content=body).raise_for_status()
+    finally:
+        kill_descendants()
+    return {"ok": built.result.ok}
+
+
+def adopt_orphans() -> None:
+    """Make this process the child subreaper: a build's detached processes stay ours."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def kill_descendants() -> None:
+    """SIGKILL every process below this one (with `adopt_orphans`, detached ones too)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat_file:
+                fields = stat_file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+    me = os.getpid()
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != me:
+            ancestor = parents.get(ancestor)
+        if ancestor == me:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
