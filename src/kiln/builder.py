@@ -21,7 +21,9 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import boto3
 import httpx
+from botocore.config import Config
 
 from kiln.build import BuildError, BuildResult, build_project
 from kiln.config import Settings, find_chromium
@@ -120,7 +122,7 @@ def _invoke(
     }
     request = {**urls, "framework": framework, "base": base, "render": render}
     try:
-        answer = store.client("lambda").invoke(
+        answer = _lambda(settings).invoke(
             FunctionName=settings.builder_function, Payload=json.dumps(request).encode()
         )
         if answer.get("FunctionError"):
@@ -132,6 +134,20 @@ def _invoke(
             Delete={"Objects": [{"Key": f"{key}/input.json"}, {"Key": f"{key}/output.json"}]},
         )
     return _unpack(json.loads(body))
+
+
+def _lambda(settings: Settings) -> Any:
+    """A client that waits as long as a build may take and never retries one."""
+    return boto3.session.Session().client(
+        "lambda",
+        region_name=settings.aws_region,
+        endpoint_url=settings.lambda_endpoint_url or settings.aws_endpoint_url,
+        config=Config(
+            read_timeout=int(settings.build_timeout_s) + 120,
+            connect_timeout=5,
+            retries={"max_attempts": 1, "mode": "standard"},
+        ),
+    )
 
 
 def _pack(built: Built) -> dict[str, Any]:

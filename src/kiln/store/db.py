@@ -96,6 +96,7 @@ class Store:
                     max_pool_connections=50,
                     connect_timeout=5,
                     read_timeout=30,
+                    signature_version="s3v4" if service == "s3" else None,
                 ),
             )
         return self._clients[service]
