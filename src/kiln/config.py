@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     anthropic_base_url: str = Field(
         default="https://api.anthropic.com", validation_alias="ANTHROPIC_BASE_URL"
     )
+    # On AWS the keys stay in Secrets Manager (names or ARNs here): see `provider_key`
+    openai_key_secret: str = ""
+    anthropic_key_secret: str = ""
     ollama_host: str = Field(default="http://127.0.0.1:11434", validation_alias="OLLAMA_HOST")
     bedrock_enabled: bool = False
     bedrock_endpoint_url: str | None = None  # a fake ConverseStream endpoint in tests
@@ -111,3 +114,43 @@ def find_chromium() -> str | None:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def provider_key(settings: Settings, provider: Literal["openai", "anthropic"]) -> SecretStr | None:
+    """A provider's API key: given directly (one machine), else read from Secrets Manager
+    when a model is called, through Powertools' parameters utility (cached an hour).
+    Only the generation worker may read it; the key never sits in an environment."""
+    direct, name = (
+        (settings.openai_api_key, settings.openai_key_secret)
+        if provider == "openai"
+        else (settings.anthropic_api_key, settings.anthropic_key_secret)
+    )
+    if direct is not None or not name:
+        return direct
+    return SecretStr(str(_secrets_provider(settings).get(name, max_age=3600)))
+
+
+def has_provider_key(settings: Settings, provider: Literal["openai", "anthropic"]) -> bool:
+    direct, name = (
+        (settings.openai_api_key, settings.openai_key_secret)
+        if provider == "openai"
+        else (settings.anthropic_api_key, settings.anthropic_key_secret)
+    )
+    return direct is not None or bool(name)
+
+
+_SECRETS: dict[tuple[str, str | None], Any] = {}
+
+
+def _secrets_provider(settings: Settings) -> Any:
+    """One Powertools provider (and so one cache) per AWS endpoint."""
+    where = (settings.aws_region, settings.aws_endpoint_url)
+    if where not in _SECRETS:
+        import boto3
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        client = boto3.session.Session().client(
+            "secretsmanager", region_name=where[0], endpoint_url=where[1]
+        )
+        _SECRETS[where] = SecretsProvider(boto3_client=client)
+    return _SECRETS[where]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
 from httpx_sse import EventSource
 
-from kiln.config import Settings
+from kiln.config import Settings, provider_key
 from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish, StopReason
 from kiln.llm.http import (
@@ -75,7 +76,8 @@ class AnthropicProvider:
         return body
 
     def stream(self, request: ChatRequest) -> Iterator[str | Finish]:
-        key = self._settings.anthropic_api_key
+        key = provider_key(self._settings, "anthropic")
+        self._api = replace(self._api, key=key)
         if key is None:
             raise ProviderError(
                 "ANTHROPIC_API_KEY is not set; Anthropic needs an API key.", code="provider_auth"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from httpx_sse import EventSource
 
-from kiln.config import Settings
+from kiln.config import Settings, provider_key
 from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish, StopReason
 from kiln.llm.http import (
@@ -73,7 +74,8 @@ class OpenAIProvider:
         return body
 
     def stream(self, request: ChatRequest) -> Iterator[str | Finish]:
-        key = self._settings.openai_api_key
+        key = provider_key(self._settings, "openai")
+        self._api = replace(self._api, key=key)
         if key is None and self.official:
             raise ProviderError(
                 "OPENAI_API_KEY is not set; OpenAI needs an API key.", code="provider_auth"

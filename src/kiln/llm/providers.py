@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import httpx
 
-from kiln.config import Settings
+from kiln.config import Settings, has_provider_key
 from kiln.errors import BadRequest
 from kiln.llm.base import Provider
 from kiln.llm.http import RetryPolicy
@@ -62,9 +62,9 @@ def resolve_provider_name(
     """The provider to use when the request names none."""
     if settings.llm_provider:
         return _checked(settings.llm_provider)
-    if settings.anthropic_api_key is not None:
+    if has_provider_key(settings, "anthropic"):
         return "anthropic"
-    if settings.openai_api_key is not None:
+    if has_provider_key(settings, "openai"):
         return "openai"
     if settings.bedrock_enabled:
         return "bedrock"

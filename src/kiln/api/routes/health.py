@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from kiln import __version__
 from kiln.api.deps import Store
+from kiln.config import has_provider_key
 from kiln.llm.providers import PROVIDER_NAMES, get_provider, resolve_provider_name
 from kiln.models import HealthPublic
 
@@ -32,8 +33,8 @@ def providers(store: Store) -> list[dict[str, object]]:
     settings = store.settings
     default = resolve_provider_name(settings)
     configured = {
-        "anthropic": settings.anthropic_api_key is not None,
-        "openai": settings.openai_api_key is not None,
+        "anthropic": has_provider_key(settings, "anthropic"),
+        "openai": has_provider_key(settings, "openai"),
         "bedrock": settings.bedrock_enabled,
         "ollama": default == "ollama",
         "starter": True,
