@@ -11,7 +11,11 @@ import pytest
 from kiln.config import Settings
 from kiln.store.db import Store
 
-pytest_plugins = ["tests.fakes.llm_servers", "tests.fakes.deploy_servers", "tests.fakes.lambda_server"]
+pytest_plugins = [
+    "tests.fakes.llm_servers",
+    "tests.fakes.deploy_servers",
+    "tests.fakes.lambda_server",
+]
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
