@@ -15,6 +15,10 @@ router = APIRouter(prefix="/api", tags=["previews"])
 PREVIEW_HEADERS = {
     "Content-Security-Policy": "sandbox allow-scripts allow-forms allow-modals allow-popups",
     "Access-Control-Allow-Origin": "*",
+    # the sandboxed page's origin is opaque: its own stylesheets, images and classic
+    # scripts load only if they may be read cross-origin; it needs no isolation
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "Cross-Origin-Embedder-Policy": "unsafe-none",
     "X-Robots-Tag": "noindex",
 }
 
