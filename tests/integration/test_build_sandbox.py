@@ -9,18 +9,25 @@ its own loopback, never by connecting to them."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiln.build import BuildResult, build_project
-from kiln.gate import render_check
+from kiln.config import Settings
+from kiln.gate import render_check, request_build, run_build_job
+from kiln.generate import save_version
+from kiln.models import Framework
 from kiln.sandbox import find_sandbox
+from kiln.store import projects
+from kiln.store.db import Store
 from tests.integration.test_build import vanilla
 
 pytestmark = pytest.mark.integration
@@ -297,3 +304,36 @@ def test_without_the_sandbox_the_render_check_still_refuses_other_origins(
     )
     assert result.renders
     assert listener.connections == 0
+
+
+def test_through_the_gate_no_stored_object_item_or_log_holds_the_secret(
+    settings: Settings, npm_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """The issue's attack end to end: a hand edit whose vite.config hunts for secrets,
+    built by the gate (a green version whose build is what a share link serves)."""
+    _need("bwrap")
+    _need("npm")
+    monkeypatch.setenv("KILN_TEST_SECRET", SECRET)
+    caplog.set_level(logging.DEBUG)
+    store = Store(settings.model_copy(update={"npm_cache_dir": npm_cache, "render_check": False}))
+    project = projects.create_project(store, owner="o", name="t", framework=Framework.vanilla)
+    files = _probe_project([str(settings.data_dir), "/proc/1/environ"], [])
+    n = save_version(store, project["project_id"], files, parent=None, prompt="t", job_id=None)
+    job_id = request_build(store, project["project_id"], n, "o")
+    assert job_id is not None
+    assert run_build_job(store, job_id) == "succeeded"
+    item = projects.get_version_item(store, project["project_id"], n)
+    assert item["build"] == "green", item.get("build_errors")
+
+    stored = []
+    for page in store.s3.get_paginator("list_object_versions").paginate(Bucket=store.bucket):
+        for version in page.get("Versions", []):
+            body = store.s3.get_object(
+                Bucket=store.bucket, Key=version["Key"], VersionId=version["VersionId"]
+            )["Body"].read()
+            stored.append(body)
+    assert any(b"__FOUND__" not in b and b'"ran":true' in b for b in stored), "probe bundled"
+    items = store.ddb.scan(TableName=store.table)["Items"]
+    assert SECRET.encode() not in b"".join(stored)
+    assert SECRET not in json.dumps(items)
+    assert SECRET not in caplog.text
