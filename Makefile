@@ -5,10 +5,10 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PORT ?= 8000
 WEB_SOURCES := $(shell find web/src web/scripts web/index.html web/vite.config.ts web/tsconfig.json web/package-lock.json -type f 2>/dev/null)
 
-.PHONY: dev test test-python test-web lint typecheck bench web build validate openapi setup setup-browser clean
+.PHONY: dev test test-python test-web lint typecheck bench web build validate openapi setup setup-browser setup-sandbox clean
 
-## setup: Python env (uv, locked), web dependencies (npm ci, locked)
-setup: .venv/.synced web/node_modules/.synced
+## setup: Python env (uv, locked), web dependencies (npm ci, locked), the build sandbox
+setup: .venv/.synced web/node_modules/.synced setup-sandbox
 
 $(UV):
 	python3 -m pip install --quiet --user uv==$(UV_VERSION) || python3 -m pip install --quiet uv==$(UV_VERSION)
@@ -20,6 +20,11 @@ $(UV):
 web/node_modules/.synced: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
+
+## setup-sandbox: bubblewrap, where the build gate runs projects' own code (kiln.sandbox);
+## without root it is left out and `kiln dev` says plainly that builds run unsandboxed
+setup-sandbox:
+	@command -v bwrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || echo "WARNING: could not install bubblewrap; builds will run without a sandbox"
 
 ## setup-browser: Debian's Chromium for the browser tests (playwright install cannot download here)
 setup-browser:

@@ -147,3 +147,13 @@ def test_the_cli_generates_a_project_into_a_folder(dev: DevServer, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert "src/App.tsx" in result.stderr and "not an AI model" in result.stderr
     assert (out / "package.json").exists() and (out / "src" / "App.tsx").exists()
+
+
+def test_kiln_dev_says_at_start_where_builds_run(dev: DevServer) -> None:
+    from kiln.sandbox import UNSANDBOXED, find_sandbox
+
+    dev.log.flush()
+    started = (dev.data_dir / "server.log").read_text()
+    expected = find_sandbox("auto").description
+    assert f"kiln dev: builds: {expected}" in started
+    assert (UNSANDBOXED in started) == (find_sandbox("auto").bwrap is None)

@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from kiln.config import Settings, get_settings
 from kiln.local.functions import FUNCTIONS, load_function
 from kiln.local.pump import QueuePump, Ticker
+from kiln.sandbox import find_sandbox
 
 logger = Logger(service="kiln-local")
 
@@ -238,6 +239,13 @@ def asgi_app(stack: LocalStack, web_dist: Path) -> ASGIApp:
     return SecurityHeaders(Dispatch(stack.apps, web_app(web_dist, ws)))
 
 
+def build_sandbox_line(settings: Settings) -> str:
+    """Where this process runs the projects' builds, said plainly at start."""
+    if settings.builder_function:
+        return f"in the builder function {settings.builder_function}"
+    return find_sandbox(settings.build_sandbox).description
+
+
 def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool = False) -> None:
     import uvicorn
 
@@ -255,6 +263,7 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
         f"{'real AWS' if aws else 'embedded AWS emulator'})",
         flush=True,
     )
+    print(f"kiln dev: builds: {build_sandbox_line(stack.settings)}", flush=True)
     try:
         uvicorn.run(
             app,
