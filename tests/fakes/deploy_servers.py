@@ -3,8 +3,8 @@
 Each fake keeps the provider's state (uploaded files by SHA, deployments, sites,
 git objects and refs, Pages builds), walks deploy states forward one step per
 poll, records every request it received (with its path as sent, `raw_path`, and
-decoded, `path`), answers the token's owner (`/user`, `/v2/user`), and can be told to answer the next
-matching request with an error (`fail`) or to do the work and then drop the
+decoded, `path`), answers the token's owner (`/user`, `/v2/user`), and can be told
+to answer the next matching request with an error (`fail`) or to do the work and then drop the
 connection without answering (`drop`). Fixtures: `vercel_fake`, `netlify_fake`,
 `github_fake` (each a fresh server per test).
 """
