@@ -32,14 +32,17 @@ def check_token(
         "netlify": settings.netlify_api,
         "github": settings.github_api,
     }[target]
-    with ProviderApi(
-        target, base, token, client=client, headers=_HEADERS.get(target), max_wait_s=5.0
-    ) as http:
-        try:
+    own = client is None
+    client = client or httpx.Client(timeout=httpx.Timeout(5.0, connect=3.0))  # an API request
+    try:
+        with ProviderApi(
+            target, base, token, client=client, headers=_HEADERS.get(target), max_wait_s=5.0
+        ) as http:
             http.request("GET", WHOAMI[target])
-        except ProviderError as exc:
-            if exc.code == "deploy_auth":
-                raise Unprocessable(
-                    f"{target} did not accept the token", code="deploy_auth"
-                ) from None
-            raise
+    except ProviderError as exc:
+        if exc.code == "deploy_auth":
+            raise Unprocessable(f"{target} did not accept the token", code="deploy_auth") from None
+        raise
+    finally:
+        if own:
+            client.close()
