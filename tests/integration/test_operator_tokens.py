@@ -27,7 +27,7 @@ from kiln.models import Framework
 from kiln.store import deployments, projects
 from kiln.store.db import Store
 from kiln.store.sessions import owner_for_token
-from tests.fakes.deploy_servers import TOKEN, FakeGitHub, FakeNetlify, FakeVercel
+from tests.fakes.deploy_servers import TOKEN, Crash, FakeGitHub, FakeNetlify, FakeVercel, Saves
 from tests.integration.test_deployments_api import FILES, Drain, drain  # noqa: F401
 from tests.integration.test_schedules import due_time
 
@@ -413,3 +413,80 @@ def test_a_minutely_schedule_never_reaches_a_resource_kiln_did_not_create(
     assert netlify_deploys_to(netlify_fake, site["id"]) == 0
     assert len(netlify_fake.sites) == 2  # the operator's, and the one kiln made for the project
     assert {r.path.split("/")[1] for r in netlify_fake.requests} <= {"sites", "deploys"}
+
+
+# --- a crash around the create, with the operator's token -----------------------------
+
+TINY = SiteFiles(deployment_id="d-1", name="kiln-made-1f2e3d4c", files={"index.html": "<h1/>"})
+
+
+def test_netlify_operator_resumes_the_site_it_asked_for_before_a_crash(
+    netlify_fake: FakeNetlify,
+) -> None:
+    saves = Saves(crash_at=2)  # 1: the name it will ask for; 2: the site id, lost
+    kw: dict[str, Any] = {"token": TOKEN, "options": {}, "api": netlify_fake.url}
+    with pytest.raises(Crash):
+        netlify.deploy(TINY, journal=Journal(target="netlify"), save=saves, operator=True, **kw)
+    outcome = netlify.deploy(TINY, journal=saves.last("netlify"), operator=True, **kw)
+    assert outcome.state == "ready" and len(netlify_fake.sites) == 1
+    assert len(netlify_fake.calls("GET", f"/sites/{TINY.name}.netlify.app")) == 1  # the adoption
+
+
+def test_netlify_operator_never_looks_up_a_name_it_did_not_ask_for(
+    netlify_fake: FakeNetlify,
+) -> None:
+    provider(netlify_fake, "POST", "/sites", {"name": TINY.name})
+    with pytest.raises(ProviderError) as err:
+        netlify.deploy(
+            TINY,
+            token=TOKEN,
+            journal=Journal(target="netlify"),
+            options={},
+            api=netlify_fake.url,
+            operator=True,
+        )
+    assert err.value.code == "deploy_name_taken"
+    assert netlify_fake.calls("GET", "/sites/.*") == []
+
+
+def test_github_operator_resumes_the_repository_it_asked_for_before_a_crash(
+    github_fake: FakeGitHub,
+) -> None:
+    saves = Saves(crash_at=3)  # 1: owner; 2: the name it will ask for; 3: the repo, lost
+    kw: dict[str, Any] = {"token": TOKEN, "options": {}, "api": github_fake.url}
+    with pytest.raises(Crash):
+        github.deploy(TINY, journal=Journal(target="github"), save=saves, operator=True, **kw)
+    outcome = github.deploy(
+        TINY, journal=saves.last("github"), operator=True, poll_interval_s=0.01, **kw
+    )
+    assert outcome.state == "ready" and list(github_fake.repos) == [f"octo/{TINY.name}"]
+    assert len(github_fake.calls("GET", f"/repos/octo/{TINY.name}")) == 1  # the adoption
+
+
+def test_github_operator_never_adopts_a_repository_it_did_not_ask_for(
+    github_fake: FakeGitHub,
+) -> None:
+    provider(github_fake, "POST", "/user/repos", {"name": TINY.name, "auto_init": True})
+    with pytest.raises(ProviderError) as err:
+        github.deploy(
+            TINY,
+            token=TOKEN,
+            journal=Journal(target="github"),
+            options={},
+            api=github_fake.url,
+            operator=True,
+        )
+    assert err.value.code == "deploy_name_taken"
+    assert github_fake.calls("GET", f"/repos/octo/{TINY.name}") == []
+
+
+def test_the_legacy_deploy_route_refuses_a_site_id_with_the_operators_token(
+    client: TestClient, netlify_fake: FakeNetlify
+) -> None:
+    site = provider(netlify_fake, "POST", "/sites", {"name": OPERATOR_SITE})
+    resp = client.post(
+        "/api/deploy",
+        json={"code": "<h1>x</h1>", "platform": "netlify", "options": {"site_id": site["id"]}},
+    )
+    assert resp.status_code == 422 and resp.json()["error"]["code"] == "own_token_required"
+    assert netlify_deploys_to(netlify_fake, site["id"]) == 0
