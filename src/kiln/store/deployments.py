@@ -274,10 +274,10 @@ def delete_secret(store: Store, name: str) -> None:
 def sweep_secrets(store: Store, *, grace_s: float) -> int:
     """Delete the tokens nothing will use again; returns how many.
 
-    `kiln/deploys/<did>`: its deployment is gone, finished, or queued behind a job that
-    was cancelled (that deployment is ended here too). `kiln/schedules/<sid>`: its
-    schedule is gone. Secrets younger than `grace_s` are left alone: their item may
-    not be written yet.
+    `kiln/deploys/<did>`: its deployment is finished, or queued behind a job that was
+    cancelled (that deployment is ended here too), or absent. `kiln/schedules/<sid>`:
+    its schedule is absent. An absent item may simply not be written yet, so a secret
+    without one is only deleted once it is older than `grace_s`.
     """
     sm = store.client("secretsmanager")
     swept = 0
@@ -287,29 +287,30 @@ def sweep_secrets(store: Store, *, grace_s: float) -> int:
     for page in pages:
         for entry in page.get("SecretList", []):
             name = str(entry["Name"])
-            created = entry.get("CreatedDate")
-            if created is not None and now() - created.timestamp() < grace_s:
-                continue
             if name.startswith(DEPLOY_SECRET_PREFIX):
                 used = _deploy_needs_token(store, name.removeprefix(DEPLOY_SECRET_PREFIX))
             elif name.startswith(SCHEDULE_SECRET_PREFIX):
                 sid = name.removeprefix(SCHEDULE_SECRET_PREFIX)
-                used = "Item" in store.ddb.get_item(
-                    TableName=store.table, Key=to_item({"PK": f"SCHEDULE#{sid}", "SK": "META"})
+                key = to_item({"PK": f"SCHEDULE#{sid}", "SK": "META"})
+                used = (
+                    True if "Item" in store.ddb.get_item(TableName=store.table, Key=key) else None
                 )
             else:
                 continue
-            if not used:
+            created = entry.get("CreatedDate")
+            young = created is not None and now() - created.timestamp() < grace_s
+            if used is False or (used is None and not young):
                 delete_secret(store, name)
                 swept += 1
     return swept
 
 
-def _deploy_needs_token(store: Store, deployment_id: str) -> bool:
+def _deploy_needs_token(store: Store, deployment_id: str) -> bool | None:
+    """True while the deployment may still run, False once it cannot, None: no item."""
     try:
         dep = get_deployment(store, deployment_id)
     except NotFound:
-        return False
+        return None
     if dep["state"] in FINAL_STATES:
         return False
     if dep["state"] != "queued":
@@ -317,14 +318,14 @@ def _deploy_needs_token(store: Store, deployment_id: str) -> bool:
     job = store.ddb.get_item(
         TableName=store.table, Key=to_item({"PK": f"JOB#{dep['job_id']}", "SK": "META"})
     ).get("Item")
-    if job is not None and JobStatus(from_item(job)["status"]).finished:
-        try:
-            cancel_queued(store, deployment_id)
-        except Exception as exc:
-            if not is_conditional_failure(exc):
-                raise
-        return False
-    return True
+    if job is None or not JobStatus(from_item(job)["status"]).finished:
+        return True
+    try:
+        cancel_queued(store, deployment_id)
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+    return False
 
 
 class _RedactSecrets(logging.Filter):
