@@ -375,44 +375,60 @@ def test_a_users_own_token_may_still_select_a_site_it_owns(
 # --- through a schedule ---------------------------------------------------------------
 
 
+def operator_resource(target: str, fakes: dict[str, Any]) -> dict[str, Any]:
+    """The operator's own production resource at `target`, made outside kiln."""
+    fake = fakes[target]
+    if target == "netlify":
+        return provider(fake, "POST", "/sites", {"name": OPERATOR_SITE})
+    if target == "github":
+        return provider(fake, "POST", "/user/repos", {"name": OPERATOR_SITE, "auto_init": True})
+    return provider(fake, "POST", "/v13/deployments", {"name": OPERATOR_SITE, "files": []})
+
+
+def untouched_and_one_kiln_resource(target: str, fakes: dict[str, Any], own: Any) -> bool:
+    fake = fakes[target]
+    if target == "netlify":
+        return netlify_deploys_to(fake, own["id"]) == 0 and len(fake.sites) == 2
+    if target == "github":
+        repo = fake.repos[f"octo/{OPERATOR_SITE}"]
+        return list(repo["refs"]) == ["main"] and repo["pages"] is None and len(fake.repos) == 2
+    names = [d["name"] for d in fake.deployments.values()]
+    return names.count(OPERATOR_SITE) == 1 and len(set(names)) == 2
+
+
+SELECTOR = {"netlify": "site_id", "github": "org", "vercel": "team_id"}
+
+
+@pytest.mark.parametrize("target", ["netlify", "github", "vercel"])
 def test_a_minutely_schedule_never_reaches_a_resource_kiln_did_not_create(
     client: TestClient,
     people: dict[str, Any],
     store: Store,
     drain: Drain,
     netlify_fake: FakeNetlify,
+    github_fake: FakeGitHub,
+    vercel_fake: FakeVercel,
+    target: str,
 ) -> None:
-    site = provider(netlify_fake, "POST", "/sites", {"name": OPERATOR_SITE})
+    fakes = {"netlify": netlify_fake, "github": github_fake, "vercel": vercel_fake}
+    own = operator_resource(target, fakes)
+    selector = {"site_id": own.get("id", "x"), "org": "octo", "team_id": "team_acme"}
     who, pid = people["attacker"], people["attacker_project"]
     base = f"/api/projects/{pid}/schedules"
-    refused = client.post(
-        base,
-        json={
-            "expression": "rate(1 minute)",
-            "target": "netlify",
-            "options": {"site_id": site["id"]},
-        },
-        headers=who,
-    )
+    every_minute = {"expression": "rate(1 minute)", "target": target}
+    key = SELECTOR[target]
+    refused = client.post(base, json={**every_minute, "options": {key: selector[key]}}, headers=who)
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "own_token_required"
     created = client.post(
-        base,
-        json={
-            "expression": "rate(1 minute)",
-            "target": "netlify",
-            "options": {"name": OPERATOR_SITE},
-        },
-        headers=who,
+        base, json={**every_minute, "options": {"name": OPERATOR_SITE}}, headers=who
     )
     assert created.status_code == 201, created.text
     at = due_time(created.json())
     for minute in range(3):
         assert run_due(store, now=at + 60 * minute)["started"] == 1
         assert drain() == ["succeeded"]
-    assert netlify_deploys_to(netlify_fake, site["id"]) == 0
-    assert len(netlify_fake.sites) == 2  # the operator's, and the one kiln made for the project
-    assert {r.path.split("/")[1] for r in netlify_fake.requests} <= {"sites", "deploys"}
+    assert untouched_and_one_kiln_resource(target, fakes, own)
 
 
 # --- a crash around the create, with the operator's token -----------------------------
