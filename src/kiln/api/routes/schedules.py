@@ -35,8 +35,7 @@ def schedule_public(store: StoreT, item: dict[str, Any]) -> SchedulePublic:
 def create_schedule(
     project_id: str, body: ScheduleRequest, store: Store, owner: Owner
 ) -> SchedulePublic:
-    """Create a schedule (capped per owner and project); a `token`, checked with the
-    provider first, is kept in Secrets Manager until the schedule is deleted or expires."""
+    """Create a schedule; a `token` is kept in Secrets Manager until it is deleted."""
     return schedule_public(store, schedules.create_schedule(store, owner, project_id, body))
 
 
