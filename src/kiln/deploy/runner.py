@@ -216,15 +216,18 @@ def uses_operator_token(dep: dict[str, Any]) -> bool:
     return dep["target"] in TOKEN_TARGETS and not dep.get("token_secret")
 
 
-def _bind_operator_resource(store: Store, dep: dict[str, Any], journal: Journal) -> str:
-    """The name to deploy under; the journal gets the resource kiln created before, if any."""
+def _bind_operator_resource(
+    store: Store, dep: dict[str, Any], journal: Journal
+) -> tuple[str, bool]:
+    """The name to deploy under, and whether kiln already made the resource (then the
+    journal gets its ids)."""
     known = deployments.operator_resource(store, dep["owner"], dep["target"], dep["project_id"])
     if known is None:
-        return str(dep["name"])
+        return str(dep["name"]), False
     for key in _CREATED[dep["target"]]:
         if key in known:
             journal.provider_ids.setdefault(key, known[key])
-    return known["name"]
+    return known["name"], True
 
 
 def _record_operator_resource(
@@ -309,7 +312,9 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
     if journal.step != "start" or int(dep.get("requeues", 0)):
         sink.add(Status(phase="resume", message=f"continuing from step '{journal.step}'"))
     operator = uses_operator_token(dep)
-    name = _bind_operator_resource(store, dep, journal) if operator else dep["name"]
+    name, recorded = (
+        _bind_operator_resource(store, dep, journal) if operator else (dep["name"], True)
+    )
     version = projects.get_version_item(store, dep["project_id"], int(dep["version"]))
     files = blobs.get_files(store, dep["project_id"], projects.manifest_of(version))
     site = SiteFiles(
@@ -320,8 +325,6 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
     else:
         sink.add(Status(phase="preparing", message=f"{len(files)} files for {dep['target']}"))
     deployments.update_deployment(store, did, worker, {"state": "building"})
-
-    recorded = not operator
 
     def save(j: Journal) -> None:
         nonlocal recorded
