@@ -16,7 +16,7 @@ from kiln.generate import save_version
 from kiln.models import Framework, ScheduleRequest
 from kiln.store import projects
 from kiln.store.db import Store
-from kiln.store.sessions import owner_for_token
+from kiln.store.sessions import last_seen, owner_for_token, token_hash
 from tests.fakes.deploy_servers import TOKEN, FakeNetlify
 from tests.integration.test_deployments_api import FILES
 from tests.integration.test_schedules import due_time, project, schedule, settings  # noqa: F401
@@ -226,3 +226,16 @@ def test_a_schedule_of_an_owner_seen_within_the_idle_period_runs(
     counts = run_due(store, now=due_time(created) + 28 * 86400)
     assert (counts["expired"], counts["started"]) == (0, 1)
     assert f"kiln/schedules/{created['schedule_id']}" in secret_names(store, "kiln/schedules/")
+
+
+def test_using_a_session_marks_its_owner_seen(client: TestClient, store: Store) -> None:
+    token = client.post("/api/sessions").json()["token"]
+    session = store.ddb.get_item(
+        TableName=store.table,
+        Key={"PK": {"S": f"SESSION#{token_hash(token)}"}, "SK": {"S": "META"}},
+    )["Item"]
+    owner = session["owner"]["S"]
+    assert last_seen(store, [owner]) == {}
+    answer = client.get("/api/projects", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert owner in last_seen(store, [owner])
