@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     vercel_token_secret: str = ""
     netlify_token_secret: str = ""
     github_token_secret: str = ""
+    # Schedules (issue 21): caps, fairness of the tick, expiry of abandoned owners' schedules
+    schedules_per_owner: int = 10
+    schedules_per_project: int = 3
+    schedule_runs_per_owner_per_tick: int = 5
+    schedule_idle_days: int = 30  # an owner not seen for this long loses their schedules
+    secret_sweep_grace_s: int = 900  # a younger deploy secret may not have its item yet
 
     # Build gate
     build_timeout_s: float = 300.0

@@ -4,12 +4,12 @@ KilnError
 ├── BadRequest          400  bad_request, invalid_json, prompt_empty, ...
 ├── Unauthorized        401  unauthorized
 ├── NotFound            404  not_found
-├── Conflict            409  version_conflict, job_not_cancellable
+├── Conflict            409  version_conflict, job_not_cancellable, too_many_schedules
 ├── Gone                410  preview_expired
 ├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large
-├── Unprocessable       422  validation_error, unsafe_path, too_many_files
+├── Unprocessable       422  validation_error, unsafe_path, too_many_files, own_token_required
 ├── RateLimited         429  rate_limited, quota_exceeded
-├── ProviderError       502  provider_* and output_truncated (job failures)
+├── ProviderError       502  provider_*, deploy_*, output_truncated (job failures)
 └── LeaseLost           ---  internal: another worker owns the job now
 """
 

@@ -62,6 +62,7 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
     if task in (None, "sweeper"):
         result["sweep"] = sweep(store)
         result["previews"] = _sweep_previews(store)
+        result["secrets"] = _sweep_secrets(store)
     if task in (None, "scheduler"):
         try:
             from kiln.deploy.schedules import run_due
@@ -69,6 +70,17 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
             return result
         result["schedules"] = run_due(store)
     return result
+
+
+def _sweep_secrets(store: Store) -> int | None:
+    """Deploy and schedule tokens that nothing references any more; never blocks the rest."""
+    from kiln.store.deployments import sweep_secrets
+
+    try:
+        return sweep_secrets(store, grace_s=store.settings.secret_sweep_grace_s)
+    except Exception:
+        logger.exception("secret sweep failed")
+        return None
 
 
 def _sweep_previews(store: Store) -> int | None:

@@ -2,8 +2,9 @@
 
 Each fake keeps the provider's state (uploaded files by SHA, deployments, sites,
 git objects and refs, Pages builds), walks deploy states forward one step per
-poll, records every request it received, and can be told to answer the next
-matching request with an error (`fail`) or to do the work and then drop the
+poll, records every request it received (with its path as sent, `raw_path`, and
+decoded, `path`), answers the token's owner (`/user`, `/v2/user`), and can be told
+to answer the next matching request with an error (`fail`) or to do the work and then drop the
 connection without answering (`drop`). Fixtures: `vercel_fake`, `netlify_fake`,
 `github_fake` (each a fresh server per test).
 """
@@ -39,6 +40,7 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    raw_path: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -183,7 +185,7 @@ def _handler_for(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             query = {k: v[-1] for k, v in parse_qs(split.query).items()}
             headers = {k.lower(): v for k, v in self.headers.items()}
-            rec = Recorded(self.command, unquote(split.path), query, headers, body)
+            rec = Recorded(self.command, unquote(split.path), query, headers, body, split.path)
             try:
                 result = fake.handle(rec)
             except _Drop:
@@ -223,12 +225,16 @@ class FakeVercel(FakeProvider):
         self.route("POST", r"/v13/deployments", self.create)
         self.route("GET", r"/v13/deployments/([^/]+)", self.get)
         self.route("GET", r"/v6/deployments", self.list)
+        self.route("GET", r"/v2/user", self.user)
 
     def unauthorized(self) -> Reply:
         return reply(403, {"error": {"code": "forbidden", "message": "Not authorized"}})
 
     def not_found(self) -> Reply:
         return reply(404, {"error": {"code": "not_found", "message": "Not found"}})
+
+    def user(self, rec: Recorded) -> Reply:
+        return reply(200, {"user": {"id": "usr_fake", "username": "fake", "email": "f@x.test"}})
 
     def _scope(self, rec: Recorded) -> str:
         return rec.query.get("teamId", "")
@@ -320,6 +326,7 @@ class FakeNetlify(FakeProvider):
         self.remaining = 500
         self._ids = itertools.count(1)
         self._created_at: list[float] = []
+        self.route("GET", r"/user", self.user)
         self.route("POST", r"/sites", self.create_site)
         self.route("GET", r"/sites/([^/]+)", self.get_site)
         self.route("POST", r"/sites/([^/]+)/deploys", self.create_deploy)
@@ -340,6 +347,9 @@ class FakeNetlify(FakeProvider):
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(int(time.time()) + 60),
         }
+
+    def user(self, rec: Recorded) -> Reply:
+        return reply(200, {"id": "5f0c0fake", "email": "fake@example.test", "full_name": "Fake"})
 
     def _site(self, key: str) -> JSON | None:
         for site in self.sites.values():

@@ -27,6 +27,7 @@ from kiln.models import Framework
 from kiln.store import projects
 from kiln.store.db import Store
 from kiln.store.sessions import create_session
+from tests.fakes.deploy_servers import FakeGitHub, FakeNetlify, FakeVercel
 
 pytestmark = pytest.mark.integration
 
@@ -52,10 +53,20 @@ class Target:
 
 
 @pytest.fixture
-def target(settings: Settings) -> Iterator[Target]:
-    """The app with limits raised so the fuzzer reaches the handlers, and a seeded project."""
+def target(
+    settings: Settings, vercel_fake: FakeVercel, netlify_fake: FakeNetlify, github_fake: FakeGitHub
+) -> Iterator[Target]:
+    """The app with limits raised so the fuzzer reaches the handlers, a seeded project, and
+    the deploy fakes (a schedule's token is checked with its provider)."""
     tuned = settings.model_copy(
-        update={"rate_limit_per_minute": 10**6, "daily_job_quota": 10**6, "sync_wait_s": 0.0}
+        update={
+            "rate_limit_per_minute": 10**6,
+            "daily_job_quota": 10**6,
+            "sync_wait_s": 0.0,
+            "vercel_api": vercel_fake.url,
+            "netlify_api": netlify_fake.url,
+            "github_api": github_fake.url,
+        }
     )
     store = Store(tuned)
     token, owner = create_session(store)

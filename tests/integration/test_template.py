@@ -442,3 +442,29 @@ def test_built_handler_imports_with_only_the_layer_on_python_313(
     )
     assert run.returncode == 0, run.stderr[-4000:]
     assert run.stdout.startswith("ok (3, 13)")
+
+
+def _allowed(props: dict[str, Any], action: str) -> list[str]:
+    """The resources a function's inline policy statements allow `action` on (as text)."""
+    found: list[str] = []
+    for policy in props.get("Policies", []):
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            actions = statement["Action"]
+            if action in (actions if isinstance(actions, list) else [actions]):
+                resources = statement["Resource"]
+                found += [
+                    str(r) for r in (resources if isinstance(resources, list) else [resources])
+                ]
+    return found
+
+
+def test_the_scheduled_tick_may_sweep_deploy_and_schedule_tokens_only(
+    template: dict[str, Any],
+) -> None:
+    props = function_props(template, "DeployScheduledFunction")
+    assert _allowed(props, "secretsmanager:ListSecrets") == ["*"]
+    deletable = _allowed(props, "secretsmanager:DeleteSecret")
+    assert len(deletable) == 2
+    assert any("secret:kiln/deploys/*" in r for r in deletable)
+    assert any("secret:kiln/schedules/*" in r for r in deletable)
+    assert not _allowed(props, "secretsmanager:GetSecretValue")

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiln.errors import Unauthorized
 from kiln.store.db import Store as StoreT
-from kiln.store.sessions import cached_owner, owner_for_token
+from kiln.store.sessions import cached_owner, mark_seen, owner_for_token, seen_recently
 
 # The dependencies are `async` so FastAPI runs them on the event loop: a plain `def` costs
 # a thread-pool hop each, on every request. Only a session read leaves the loop.
@@ -40,7 +40,10 @@ async def get_owner(request: Request, store: Store) -> str:
         .get("claims", {})
     )
     if claims.get("sub"):
-        return "cognito_" + str(claims["sub"])
+        member = "cognito_" + str(claims["sub"])
+        if not seen_recently(member):
+            await run_in_threadpool(mark_seen, store, member)
+        return member
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/sessions gives one)")

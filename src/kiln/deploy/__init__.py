@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -58,6 +59,7 @@ __all__ = [
     "no_progress",
     "no_save",
     "retry_wait",
+    "segment",
     "sha1",
 ]
 
@@ -71,6 +73,17 @@ _RATE_LIMIT_RETRIES = 5
 
 def sha1(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def segment(value: object) -> str:
+    """One URL path segment: `/`, `?`, `#` and `%` quoted, so a value cannot climb out of it.
+
+    `.` and `..` are refused: quoting leaves them as they are, and the URL would resolve them.
+    """
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ProviderError(f"{text!r} cannot be a URL path segment", code="deploy_invalid")
+    return quote(text, safe="")
 
 
 class ProviderApi:

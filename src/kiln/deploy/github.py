@@ -1,11 +1,15 @@
 """GitHub Pages: we build with Vite `base: /<repo>/` and push `dist/` to `gh-pages` in one commit.
 
-Steps: `owner`, `repo` (created with `auto_init`, or adopted on 422), `committed`
+Steps: `owner`, `repo` (created with `auto_init`; a user's token adopts it on 422), `committed`
 (tree and commit via the Git Data API; text files inline in the tree, binary ones
 as blobs), `pushed` (ref created or fast-forwarded; rebuilt on top when the branch
 moved), `pages` (enabled with source gh-pages; 409 = already enabled), `polling`,
 then `ready` or `error`. Every write is either content-addressed or answered with a
 recognisable conflict when repeated, so a resume never makes a second repository.
+
+With the operator's token (`operator=True`) a taken name is never adopted: the only
+existing repository used is the one the runner put in the journal (the one kiln
+created for this owner's project), or the one this deployment asked for before a crash.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from kiln.deploy import ProviderApi, build_site
+from kiln.deploy import ProviderApi, build_site, segment
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -49,6 +53,7 @@ def deploy(
     poll_interval_s: float = 2.0,
     max_wait_s: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
+    operator: bool = False,
 ) -> DeployOutcome:
     """Publish one version to `https://<owner>.github.io/<repo>/`; `pending` past the budget.
 
@@ -73,9 +78,9 @@ def deploy(
             )
             rec.ids(owner=owner)
         if "repo" not in ids:
-            rec.ids(repo=_create_repo(http, ids["owner"], site.name, options))
+            rec.ids(repo=_create_repo(http, rec, site.name, options, operator=operator))
             rec.step("repo", f"repository {ids['owner']}/{ids['repo']}")
-        repo = f"/repos/{ids['owner']}/{ids['repo']}"
+        repo = f"/repos/{segment(ids['owner'])}/{segment(ids['repo'])}"
         if "commit" not in ids:
             files = _site_files(site, ids["repo"])
             rec.note("upload", f"committing {len(files)} files")
@@ -103,9 +108,17 @@ def _site_files(site: SiteFiles, repo: str) -> dict[str, bytes]:
     return dist
 
 
-def _create_repo(http: ProviderApi, owner: str, name: str, options: dict[str, Any]) -> str:
-    """A 422 means it exists: adopt it (a retry, or a redeploy to the same repository)."""
-    path = f"/orgs/{options['org']}/repos" if options.get("org") else "/user/repos"
+def _create_repo(
+    http: ProviderApi, rec: Recorder, name: str, options: dict[str, Any], *, operator: bool
+) -> str:
+    """A 422 means it exists. A user's token adopts it (its own repository: a retry or a
+    redeploy); the operator's only the one this deployment asked for before a crash (its
+    name is recorded first), never another visitor's."""
+    owner = rec.journal.provider_ids["owner"]
+    asked_before = rec.journal.provider_ids.get("repo_name") == name
+    if operator and not asked_before:
+        rec.ids(repo_name=name)
+    path = f"/orgs/{segment(options['org'])}/repos" if options.get("org") else "/user/repos"
     body = {
         "name": name,
         "auto_init": True,
@@ -115,7 +128,9 @@ def _create_repo(http: ProviderApi, owner: str, name: str, options: dict[str, An
     resp = http.request("POST", path, json=body, ok={422})
     if resp.is_success:
         return str(resp.json()["name"])
-    existing = http.request("GET", f"/repos/{owner}/{name}", ok={404})
+    if operator and not asked_before:
+        raise ProviderError(f"github repository name {name!r} is taken", code="deploy_name_taken")
+    existing = http.request("GET", f"/repos/{segment(owner)}/{segment(name)}", ok={404})
     if existing.status_code == 404:
         raise http.error(resp, "POST", path)
     return str(existing.json()["name"])
@@ -178,7 +193,8 @@ def _push(http: ProviderApi, rec: Recorder, repo: str, site: SiteFiles) -> None:
             ref = {"ref": f"refs/heads/{BRANCH}", "sha": ids["commit"]}
             resp = http.request("POST", f"{repo}/git/refs", json=ref, ok={422})
         else:
-            parents = http.request("GET", f"{repo}/git/commits/{ids['commit']}").json()["parents"]
+            commit = segment(ids["commit"])
+            parents = http.request("GET", f"{repo}/git/commits/{commit}").json()["parents"]
             if head not in [p["sha"] for p in parents]:
                 rec.ids(commit=_commit(http, repo, ids["tree"], head, site))
             move = {"sha": ids["commit"], "force": False}

@@ -1,8 +1,12 @@
 """Netlify: we build, then a file-digest deploy of `dist/` with an SPA `_redirects`.
 
-Steps: `site` (created, or adopted on 422 / from `options.site_id`), `creating`
+Steps: `site` (created, or taken from `options.site_id` or the journal), `creating`
 (intent, saved before the non-idempotent deploy POST, which carries our deployment
 id as its title), `created`, `uploaded`, `polling`, then `ready` or `error`.
+
+With the operator's token (`operator=True`) a taken name is never adopted: the only
+existing site used is the one the runner put in the journal (the site kiln created
+for this owner's project), or the one this deployment asked for before a crash.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from kiln.deploy import ProviderApi, build_site, sha1
+from kiln.deploy import ProviderApi, build_site, segment, sha1
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -47,6 +51,7 @@ def deploy(
     poll_interval_s: float = 1.0,
     max_wait_s: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
+    operator: bool = False,
 ) -> DeployOutcome:
     """Build, then create (or resume) one Netlify deploy; `pending` when the budget runs out.
 
@@ -61,7 +66,9 @@ def deploy(
         "netlify", api, token, client=client, headers=headers, max_wait_s=max_wait_s, sleep=sleep
     ) as http:
         if "site" not in journal.provider_ids:
-            site_id = str(options.get("site_id") or "") or _create_site(http, site.name)
+            site_id = str(options.get("site_id") or "") or _create_site(
+                http, rec, site.name, operator=operator
+            )
             rec.ids(site=site_id)
             rec.step("site", f"site {site_id}")
         files = _site_files(site)
@@ -71,7 +78,7 @@ def deploy(
             rec.step("creating", f"creating deploy of {len(files)} files")
             info = http.request(
                 "POST",
-                f"/sites/{journal.provider_ids['site']}/deploys",
+                f"/sites/{segment(journal.provider_ids['site'])}/deploys",
                 params={"title": _title(site)},
                 json={"files": digest, "async": True, "draft": False},
             ).json()
@@ -99,12 +106,19 @@ def _title(site: SiteFiles) -> str:
     return f"kiln {site.deployment_id}"
 
 
-def _create_site(http: ProviderApi, name: str) -> str:
-    """A 422 means the name is taken: adopt it when this token can see it (a retry)."""
+def _create_site(http: ProviderApi, rec: Recorder, name: str, *, operator: bool) -> str:
+    """A 422 means the name is taken. A user's token adopts the site it can see (its own);
+    the operator's only the one this deployment asked for before a crash (its name is
+    recorded first), never another visitor's."""
+    asked_before = rec.journal.provider_ids.get("site_name") == name
+    if operator and not asked_before:
+        rec.ids(site_name=name)
     resp = http.request("POST", "/sites", json={"name": name}, ok={422})
     if resp.is_success:
         return str(resp.json()["id"])
-    existing = http.request("GET", f"/sites/{name}.netlify.app", ok={404})
+    if operator and not asked_before:
+        raise ProviderError(f"netlify site name {name!r} is taken", code="deploy_name_taken")
+    existing = http.request("GET", f"/sites/{segment(name)}.netlify.app", ok={404})
     if existing.status_code == 404:
         raise ProviderError(f"netlify site name {name!r} is taken", code="deploy_invalid")
     return str(existing.json()["id"])
@@ -124,7 +138,7 @@ def _current_deploy(http: ProviderApi, rec: Recorder, site: SiteFiles) -> dict[s
     if j.step != "creating":
         return None
     listed = http.request(
-        "GET", f"/sites/{j.provider_ids['site']}/deploys", params={"per_page": "20"}
+        "GET", f"/sites/{segment(j.provider_ids['site'])}/deploys", params={"per_page": "20"}
     )
     for item in listed.json():
         if item.get("title") == _title(site) and item.get("state") != "error":
@@ -135,7 +149,7 @@ def _current_deploy(http: ProviderApi, rec: Recorder, site: SiteFiles) -> dict[s
 
 def _get_deploy(http: ProviderApi, rec: Recorder) -> dict[str, Any]:
     info: dict[str, Any] = http.request(
-        "GET", f"/deploys/{rec.journal.provider_ids['deploy']}"
+        "GET", f"/deploys/{segment(rec.journal.provider_ids['deploy'])}"
     ).json()
     return info
 
@@ -149,7 +163,7 @@ def _upload_required(
         by_sha.setdefault(sha1(files[path]), path)
     required = [sha for sha in info.get("required") or [] if sha in by_sha]
     todo = [sha for sha in required if rec.journal.uploaded.get(by_sha[sha]) != sha]
-    dpl = rec.journal.provider_ids["deploy"]
+    dpl = segment(rec.journal.provider_ids["deploy"])
     for n, digest in enumerate(todo, start=1):
         path = by_sha[digest]
         rec.note("upload", f"uploading {n}/{len(todo)} files")

@@ -12,6 +12,14 @@ target's `deploy` with a `save` that persists the journal (fenced by the lease) 
 
 A re-delivered job resumes from the journal; the target modules make every step
 idempotent, so no second deployment, site or repository is made.
+
+The operator's tokens serve kiln's own resources only. Without a user token, options
+that select an existing resource (`site_id`, `team_id`, `org`) are refused, the name
+asked for gets 32 random bits that no visitor chooses, and the site, repository or
+project created is recorded per owner and project (`OWNER#o/TARGET#target#pid`) and
+reused by the next deploy of that project; a taken name is never adopted. A user's own
+token may select what its owner can see. Every option that reaches a provider URL
+matches a strict pattern and is quoted as one path segment.
 """
 
 from __future__ import annotations
@@ -42,6 +50,19 @@ OPTIONS: dict[str, set[str]] = {
     "github": {"name", "org", "private"},
     "s3": set(),
 }
+OPTION_PATTERNS: dict[str, str] = {
+    "name": r"[a-z0-9][a-z0-9-]{0,62}",
+    "site_id": r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}",  # a Netlify site id (UUID) or its domain
+    "team_id": r"team_[A-Za-z0-9]{1,64}",
+    "org": r"[A-Za-z0-9][A-Za-z0-9-]{0,38}",
+    "target": r"production|preview",
+}
+SELECTORS = frozenset({"site_id", "team_id", "org"})  # choose an existing resource
+_CREATED: dict[str, tuple[str, ...]] = {
+    "netlify": ("site",),
+    "github": ("owner", "repo"),
+    "vercel": ("deployment",),
+}
 TRANSIENT = ("deploy_unavailable", "deploy_rate_limited")
 MAX_TRANSIENT_RETRIES = 3
 _MAX_DELAY_S = 900  # SQS DelaySeconds limit
@@ -53,7 +74,9 @@ def site_name(project_name: str, project_id: str) -> str:
     return f"{words or 'kiln-app'}-{project_id.removeprefix('p_')[:6]}"
 
 
-def check_options(target: str, options: dict[str, Any]) -> dict[str, Any]:
+def check_options(target: str, options: dict[str, Any], *, operator: bool) -> dict[str, Any]:
+    """Known options with strict values; with the operator's token, none that selects an
+    existing resource."""
     unknown = sorted(set(options) - OPTIONS[target])
     if unknown:
         raise Unprocessable(
@@ -61,12 +84,32 @@ def check_options(target: str, options: dict[str, Any]) -> dict[str, Any]:
             code="validation_error",
             details={"allowed": sorted(OPTIONS[target])},
         )
-    name = options.get("name")
-    if name is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", str(name)):
+    for key, value in options.items():
+        if key == "private":
+            ok = isinstance(value, bool)
+        else:
+            ok = isinstance(value, str) and bool(re.fullmatch(OPTION_PATTERNS[key], value))
+        if not ok:
+            pattern = "true or false" if key == "private" else OPTION_PATTERNS[key]
+            raise Unprocessable(
+                f"options.{key} is not a valid {target} value",
+                code="validation_error",
+                details={"option": key, "pattern": pattern},
+            )
+    chosen = sorted(SELECTORS & set(options))
+    if operator and chosen:
         raise Unprocessable(
-            "options.name must be lowercase letters, digits and hyphens", code="validation_error"
+            f"options.{chosen[0]} selects an existing {target} resource; send your own "
+            f"{target} token to deploy there",
+            code="own_token_required",
         )
     return options
+
+
+def operator_name(requested: str) -> str:
+    """A name for a resource made with the operator's token: the part a visitor may choose,
+    then 32 random bits they cannot, so it never names another visitor's resource."""
+    return f"{requested[:40].rstrip('-')}-{secrets.token_hex(4)}"
 
 
 def operator_secret(store: Store, target: str) -> str:
@@ -84,61 +127,66 @@ def start_deployment(
 ) -> DeploymentAccepted:
     """Validate, keep the request's token in Secrets Manager, create deployment + job, enqueue.
 
-    A schedule passes its own `token_secret` (kept until the schedule is deleted).
+    A schedule passes its own `token_secret` (kept until the schedule is deleted). Every
+    check runs before the request's token is stored, and a failure after that deletes it.
     """
     project = projects.get_project(store, req.project_id, owner)
     latest = int(project["latest_version"])
     version = req.version or latest
     if not 0 < version <= latest:
         raise NotFound(f"version {version} not found" if version else "the project has no version")
-    options = check_options(req.target, dict(req.options))
-    deployment_id = deployment_id or projects.new_id("d_")
-    owned = False
-    if req.token is not None and req.token.get_secret_value().strip():
-        token_secret = deployments.put_secret(
-            store,
-            deployments.deploy_secret_name(deployment_id),
-            req.token.get_secret_value().strip(),
-        )
-        owned = True
-    if req.target in TOKEN_TARGETS and not (token_secret or operator_secret(store, req.target)):
+    token = req.token.get_secret_value().strip() if req.token is not None else ""
+    token = token if req.target in TOKEN_TARGETS else ""
+    operator = req.target in TOKEN_TARGETS and not (token or token_secret)
+    options = check_options(req.target, dict(req.options), operator=operator)
+    if operator and not operator_secret(store, req.target):
         raise Unprocessable(
             f"a {req.target} token is needed: send `token`, or configure the operator's "
             f"KILN_{req.target.upper()}_TOKEN_SECRET",
             code="token_required",
         )
     quotas.take(store, owner, store.settings.daily_job_quota)
+    name = str(options.get("name") or site_name(project["name"], req.project_id))
+    deployment_id = deployment_id or projects.new_id("d_")
     job_id = projects.new_id("j_")
-    deployments.create_deployment(
-        store,
-        deployment_id,
-        {
-            "owner": owner,
-            "project_id": req.project_id,
-            "version": version,
-            "target": req.target,
-            "options": options,
-            "name": str(options.get("name") or site_name(project["name"], req.project_id)),
-            "framework": project["framework"],
-            "job_id": job_id,
-            "token_secret": token_secret,
-            "token_owned": owned,
-            "schedule_id": schedule_id,
-        },
-    )
-    store_jobs.create_job(
-        store,
-        job_id,
-        {
-            "kind": JobKind.deploy.value,
-            "owner": owner,
-            "project_id": req.project_id,
-            "version": version,
-            "deployment_id": deployment_id,
-            "target": req.target,
-        },
-    )
-    enqueue(store, JobKind.deploy, job_id)
+    secret = deployments.deploy_secret_name(deployment_id)
+    if token:
+        token_secret = deployments.put_secret(store, secret, token)
+    try:
+        deployments.create_deployment(
+            store,
+            deployment_id,
+            {
+                "owner": owner,
+                "project_id": req.project_id,
+                "version": version,
+                "target": req.target,
+                "options": options,
+                "name": operator_name(name) if operator else name,
+                "framework": project["framework"],
+                "job_id": job_id,
+                "token_secret": token_secret,
+                "token_owned": bool(token),
+                "schedule_id": schedule_id,
+            },
+        )
+        store_jobs.create_job(
+            store,
+            job_id,
+            {
+                "kind": JobKind.deploy.value,
+                "owner": owner,
+                "project_id": req.project_id,
+                "version": version,
+                "deployment_id": deployment_id,
+                "target": req.target,
+            },
+        )
+        enqueue(store, JobKind.deploy, job_id)
+    except Exception:
+        if token:
+            deployments.delete_secret(store, secret)
+        raise
     return DeploymentAccepted(
         deployment_id=deployment_id,
         job_id=job_id,
@@ -163,6 +211,39 @@ def _token(store: Store, dep: dict[str, Any]) -> str:
             code="deploy_auth",
         )
     return value
+
+
+def uses_operator_token(dep: dict[str, Any]) -> bool:
+    return dep["target"] in TOKEN_TARGETS and not dep.get("token_secret")
+
+
+def _bind_operator_resource(
+    store: Store, dep: dict[str, Any], journal: Journal
+) -> tuple[str, bool]:
+    """The name to deploy under, and whether kiln already made the resource (then the
+    journal gets its ids)."""
+    known = deployments.operator_resource(store, dep["owner"], dep["target"], dep["project_id"])
+    if known is None:
+        return str(dep["name"]), False
+    for key in _CREATED[dep["target"]]:
+        if key in known:
+            journal.provider_ids.setdefault(key, known[key])
+    return known["name"], True
+
+
+def _record_operator_resource(
+    store: Store, dep: dict[str, Any], site: SiteFiles, j: Journal
+) -> bool:
+    """Once the provider made the resource, remember it for this owner's project."""
+    ids = j.provider_ids
+    if not all(key in ids for key in _CREATED[dep["target"]]):
+        return False
+    resource = {"name": ids.get("repo", site.name)}
+    resource.update({k: ids[k] for k in _CREATED[dep["target"]] if k != "deployment"})
+    deployments.record_operator_resource(
+        store, dep["owner"], dep["target"], dep["project_id"], resource
+    )
+    return True
 
 
 def _deploy(
@@ -193,10 +274,11 @@ def _deploy(
             save=save,
             progress=progress,
         )
-    module = {"vercel": vercel, "netlify": netlify, "github": github}[target]
+    module: Any = {"vercel": vercel, "netlify": netlify, "github": github}[target]
     api = {"vercel": settings.vercel_api, "netlify": settings.netlify_api}.get(
         target, settings.github_api
     )
+    extra = {"operator": uses_operator_token(dep)} if target != "vercel" else {}
     outcome: DeployOutcome = module.deploy(
         site,
         token=_token(store, dep),
@@ -207,6 +289,7 @@ def _deploy(
         progress=progress,
         poll_budget_s=settings.deploy_poll_budget_s,
         poll_interval_s=settings.deploy_poll_interval_s,
+        **extra,
     )
     return outcome
 
@@ -229,11 +312,15 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
         return DeployOutcome(journal.state, journal.url, dict(journal.provider_ids))
     if journal.step != "start" or int(dep.get("requeues", 0)):
         sink.add(Status(phase="resume", message=f"continuing from step '{journal.step}'"))
+    operator = uses_operator_token(dep)
+    name, recorded = (
+        _bind_operator_resource(store, dep, journal) if operator else (dep["name"], True)
+    )
     version = projects.get_version_item(store, dep["project_id"], int(dep["version"]))
     files = blobs.get_files(store, dep["project_id"], projects.manifest_of(version))
     site = SiteFiles(
         deployment_id=did,
-        name=dep["name"],
+        name=name,
         files=files,
         framework=dep.get("framework", "vanilla"),
         build=lambda files, framework, base: (
@@ -247,7 +334,10 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
     deployments.update_deployment(store, did, worker, {"state": "building"})
 
     def save(j: Journal) -> None:
+        nonlocal recorded
         deployments.save_journal(store, did, worker, j, state_of(j.step))
+        if not recorded:
+            recorded = _record_operator_resource(store, dep, site, j)
 
     def progress(step: str, message: str) -> None:
         sink.add(Status(phase=step, message=message))

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from kiln.deploy import ProviderApi, sha1
+from kiln.deploy import ProviderApi, segment, sha1
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -160,7 +160,7 @@ def _poll(
     interval_s: float,
     sleep: Callable[[float], None],
 ) -> DeployOutcome:
-    dpl = rec.journal.provider_ids["deployment"]
+    dpl = segment(rec.journal.provider_ids["deployment"])
     deadline = time.monotonic() + budget_s
     last = None
     while True:

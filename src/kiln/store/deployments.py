@@ -31,6 +31,7 @@ from kiln.store.jobs import hb_key
 STATES = ("queued", "building", "uploading", "polling", "ready", "error", "cancelled")
 FINAL_STATES = ("ready", "error", "cancelled")
 DEPLOY_SECRET_PREFIX = "kiln/deploys/"
+SCHEDULE_SECRET_PREFIX = "kiln/schedules/"
 _TTL_S = 90 * 86400
 
 
@@ -188,6 +189,49 @@ def park_job(store: Store, job_id: str, worker: str, delay_s: int) -> None:
         raise
 
 
+# --- what kiln created with the operator's tokens ----------------------------------------
+
+
+def _resource_key(owner: str, target: str, project_id: str) -> dict[str, Any]:
+    return to_item({"PK": f"OWNER#{owner}", "SK": f"TARGET#{target}#{project_id}"})
+
+
+def operator_resource(
+    store: Store, owner: str, target: str, project_id: str
+) -> dict[str, str] | None:
+    """The site, repository or project kiln created for this owner's project, if any."""
+    resp = store.ddb.get_item(
+        TableName=store.table,
+        Key=_resource_key(owner, target, project_id),
+        ConsistentRead=True,
+    )
+    if "Item" not in resp:
+        return None
+    return {str(k): str(v) for k, v in from_item(resp["Item"])["resource"].items()}
+
+
+def record_operator_resource(
+    store: Store, owner: str, target: str, project_id: str, resource: dict[str, str]
+) -> dict[str, str]:
+    """Remember what kiln created; the first record wins, and the one kept is returned."""
+    item = {
+        **from_item(_resource_key(owner, target, project_id)),
+        "resource": resource,
+        "created_at": now_iso(),
+    }
+    try:
+        store.ddb.put_item(
+            TableName=store.table,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+        return operator_resource(store, owner, target, project_id) or resource
+    return resource
+
+
 # --- tokens in Secrets Manager ----------------------------------------------------------
 
 
@@ -225,6 +269,63 @@ def delete_secret(store: Store, name: str) -> None:
     sm = store.client("secretsmanager")
     with contextlib.suppress(sm.exceptions.ResourceNotFoundException):
         sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
+def sweep_secrets(store: Store, *, grace_s: float) -> int:
+    """Delete the tokens nothing will use again; returns how many.
+
+    `kiln/deploys/<did>`: its deployment is finished, or queued behind a job that was
+    cancelled (that deployment is ended here too), or absent. `kiln/schedules/<sid>`:
+    its schedule is absent. An absent item may simply not be written yet, so a secret
+    without one is only deleted once it is older than `grace_s`.
+    """
+    sm = store.client("secretsmanager")
+    swept = 0
+    pages = sm.get_paginator("list_secrets").paginate(
+        Filters=[{"Key": "name", "Values": ["kiln/"]}]
+    )
+    for page in pages:
+        for entry in page.get("SecretList", []):
+            name = str(entry["Name"])
+            if name.startswith(DEPLOY_SECRET_PREFIX):
+                used = _deploy_needs_token(store, name.removeprefix(DEPLOY_SECRET_PREFIX))
+            elif name.startswith(SCHEDULE_SECRET_PREFIX):
+                sid = name.removeprefix(SCHEDULE_SECRET_PREFIX)
+                key = to_item({"PK": f"SCHEDULE#{sid}", "SK": "META"})
+                used = (
+                    True if "Item" in store.ddb.get_item(TableName=store.table, Key=key) else None
+                )
+            else:
+                continue
+            created = entry.get("CreatedDate")
+            young = created is not None and now() - created.timestamp() < grace_s
+            if used is False or (used is None and not young):
+                delete_secret(store, name)
+                swept += 1
+    return swept
+
+
+def _deploy_needs_token(store: Store, deployment_id: str) -> bool | None:
+    """True while the deployment may still run, False once it cannot, None: no item."""
+    try:
+        dep = get_deployment(store, deployment_id)
+    except NotFound:
+        return None
+    if dep["state"] in FINAL_STATES:
+        return False
+    if dep["state"] != "queued":
+        return True
+    job = store.ddb.get_item(
+        TableName=store.table, Key=to_item({"PK": f"JOB#{dep['job_id']}", "SK": "META"})
+    ).get("Item")
+    if job is None or not JobStatus(from_item(job)["status"]).finished:
+        return True
+    try:
+        cancel_queued(store, deployment_id)
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+    return False
 
 
 class _RedactSecrets(logging.Filter):
