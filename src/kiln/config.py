@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 60  # mutating requests per owner per minute
     default_budget_usd: float | None = None
 
+    # Spend ceilings (SECURITY.md "What a visitor can cost the operator")
+    address_rate_limit_per_minute: int = 10  # sessions + token-less legacy calls per address
+    trusted_proxy_hops: int = 0  # proxies in front whose X-Forwarded-For entry is believed
+    daily_spend_usd: float | None = 25.0  # all owners together, per UTC day; None: no ceiling
+    max_budget_usd: float | None = 5.0  # no project may spend more, whatever its budget says
+    allowed_models: str = ""  # comma-separated; "" = priced models + providers' defaults
+    origin_verify_secret: SecretStr | None = None  # CloudFront's header; direct calls refused
+    # kiln dev's emulator checks a random key per run; real AWS uses the default chain
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+
     # Job lifecycle
     flush_interval_s: float = 0.25
     flush_bytes: int = 32_768

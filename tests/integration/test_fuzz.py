@@ -55,7 +55,12 @@ class Target:
 def target(settings: Settings) -> Iterator[Target]:
     """The app with limits raised so the fuzzer reaches the handlers, and a seeded project."""
     tuned = settings.model_copy(
-        update={"rate_limit_per_minute": 10**6, "daily_job_quota": 10**6, "sync_wait_s": 0.0}
+        update={
+            "rate_limit_per_minute": 10**6,
+            "address_rate_limit_per_minute": 10**6,
+            "daily_job_quota": 10**6,
+            "sync_wait_s": 0.0,
+        }
     )
     store = Store(tuned)
     token, owner = create_session(store)

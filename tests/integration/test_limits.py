@@ -1,8 +1,10 @@
-"""Limits: the per-owner rate limit and daily quota (429 with Retry-After), body size (413),
-prompt length, files per project, file size, and API Gateway's throttling in the template."""
+"""Limits: the per-owner and per-address rate limits and the daily quota (429 with
+Retry-After), body size (413), prompt length, files per project, file size, and API
+Gateway's throttling in the template."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,8 @@ LIMITED = {
     ("POST", "/api/generations"),
     ("POST", "/api/deployments"),
     ("POST", "/api/projects/{project_id}/versions"),
+    ("POST", "/api/projects/{project_id}/schedules"),
+    ("POST", "/api/projects/{project_id}/versions/{number}/preview"),
 }
 
 
@@ -92,7 +96,7 @@ def test_every_mutating_route_that_starts_work_is_rate_limited(settings: Setting
     assert limited >= LIMITED
     for client in _client(settings, rate_limit_per_minute=0):
         for method, path in sorted(limited):
-            url = path.replace("{project_id}", "p_missing")
+            url = path.replace("{project_id}", "p_missing").replace("{number}", "1")
             _assert_error(client.request(method, url, json={}), 429, "rate_limited")
 
 
@@ -176,3 +180,94 @@ def test_api_gateway_throttles_every_route_of_the_http_api() -> None:
             ref = value.get("Ref") if isinstance(value, dict) else None
             number = float(params[ref]["Default"]) if ref else float(value)
             assert 0 < number <= 10_000, (setting, number)
+
+
+# --- the legacy routes and session minting, counted per client address -----------------
+
+
+def _anonymous(settings: Settings, address: str = "203.0.113.7", **limits: Any) -> TestClient:
+    """A client with no token, connecting from `address` (the socket peer)."""
+    tuned = settings.model_copy(update={"sync_wait_s": 0.0, **limits})
+    return TestClient(
+        create_app(routes.ALL, settings=tuned, store=Store(tuned)), client=(address, 40000)
+    )
+
+
+def test_token_less_legacy_generate_past_the_address_limit_answers_429_with_retry_after(
+    settings: Settings,
+) -> None:
+    """Each call mints a new owner, so only the address can count them."""
+    with _anonymous(settings, address_rate_limit_per_minute=2) as client:
+        answers = [client.post("/api/generate", json={"prompt": "a todo list"}) for _ in range(4)]
+    assert [a.status_code for a in answers[:2]] == [202, 202]
+    for resp in answers[2:]:
+        _assert_error(resp, 429, "rate_limited")
+        assert 1 <= int(resp.headers["retry-after"]) <= 60
+
+
+def test_legacy_generate_with_a_token_past_the_owner_limit_answers_429(
+    settings: Settings,
+) -> None:
+    for client in _client(settings, rate_limit_per_minute=2, sync_wait_s=0.0):
+        answers = [client.post("/api/generate", json={"prompt": "a todo list"}) for _ in range(4)]
+        assert [a.status_code for a in answers[:2]] == [202, 202]
+        for resp in answers[2:]:
+            _assert_error(resp, 429, "rate_limited")
+            assert 1 <= int(resp.headers["retry-after"]) <= 60
+
+
+def test_token_less_legacy_deploy_is_counted_per_address(settings: Settings) -> None:
+    with _anonymous(settings, address_rate_limit_per_minute=0) as client:
+        resp = client.post("/api/deploy", json={"code": "<h1>hi</h1>", "platform": "s3"})
+    _assert_error(resp, 429, "rate_limited")
+
+
+def test_sessions_minted_from_one_address_past_the_limit_are_refused(
+    settings: Settings,
+) -> None:
+    with _anonymous(settings, address_rate_limit_per_minute=3) as client:
+        minted = [client.post("/api/sessions") for _ in range(5)]
+    assert [m.status_code for m in minted[:3]] == [201, 201, 201]
+    for resp in minted[3:]:
+        _assert_error(resp, 429, "rate_limited")
+        assert "token" not in resp.text
+    with _anonymous(settings, "198.51.100.9", address_rate_limit_per_minute=3) as other:
+        assert other.post("/api/sessions").status_code == 201
+
+
+def test_a_client_supplied_x_forwarded_for_does_not_change_the_address(
+    settings: Settings,
+) -> None:
+    with _anonymous(settings, address_rate_limit_per_minute=2) as client:
+        minted = [
+            client.post("/api/sessions", headers={"X-Forwarded-For": f"10.0.0.{n}"})
+            for n in range(3)
+        ]
+    assert [m.status_code for m in minted] == [201, 201, 429]
+
+
+def test_behind_a_trusted_proxy_the_address_it_forwards_is_counted(settings: Settings) -> None:
+    """With one trusted hop (CloudFront), the entry the proxy appended is the client; what
+    the client put before it is not believed."""
+    with _anonymous(settings, address_rate_limit_per_minute=2, trusted_proxy_hops=1) as client:
+
+        def mint(chain: str) -> int:
+            return client.post("/api/sessions", headers={"X-Forwarded-For": chain}).status_code
+
+        assert [mint(f"10.9.9.{n}, 192.0.2.1") for n in range(3)] == [201, 201, 429]
+        assert mint("192.0.2.2") == 201
+
+
+def test_the_address_counter_is_one_item_per_address_per_minute(settings: Settings) -> None:
+    with _anonymous(settings) as client:
+        client.post("/api/sessions")
+        client.post("/api/sessions")
+    store = Store(settings)
+    minute = int(time.time() // 60)
+    counted = 0
+    for m in (minute - 1, minute):  # the two calls may straddle a minute boundary
+        item = store.ddb.get_item(
+            TableName=store.table, Key=to_item({"PK": f"RATE#ip:203.0.113.7#{m}", "SK": "META"})
+        ).get("Item")
+        counted += from_item(item)["requests"] if item else 0
+    assert counted == 2
