@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from kiln.config import Settings, get_settings
 from kiln.local.functions import FUNCTIONS, load_function
 from kiln.local.pump import QueuePump, Ticker
+from kiln.store.db import aws_session
 
 logger = Logger(service="kiln-local")
 
@@ -175,13 +175,14 @@ def start_stack(
         emulator.serve_in_process()
         stoppers.append(emulator.stop)
         os.environ["KILN_AWS_ENDPOINT_URL"] = emulator.endpoint_url
+        os.environ["KILN_AWS_ACCESS_KEY_ID"] = emulator.access_key
     get_settings.cache_clear()
     settings = get_settings()
     if not aws:
         from kiln.local.resources import create_resources
 
         names = create_resources(
-            boto3.session.Session(),
+            aws_session(settings),
             table_name=settings.table_name,
             bucket=settings.bucket,
             endpoint_url=settings.aws_endpoint_url,
