@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from kiln.api import routes
 from kiln.api.app import create_app
@@ -271,3 +272,21 @@ def test_the_address_counter_is_one_item_per_address_per_minute(settings: Settin
         ).get("Item")
         counted += from_item(item)["requests"] if item else 0
     assert counted == 2
+
+
+# --- on AWS, the API answers only requests that came through CloudFront -------------------
+
+
+def test_without_cloudfronts_origin_header_the_api_answers_403_direct_access_refused(
+    settings: Settings,
+) -> None:
+    tuned = settings.model_copy(update={"origin_verify_secret": SecretStr("s3cret-origin")})
+    with TestClient(create_app(routes.ALL, settings=tuned, store=Store(tuned))) as client:
+        for headers in ({}, {"X-Kiln-Origin-Verify": "guess"}):
+            _assert_error(
+                client.post("/api/sessions", headers=headers), 403, "direct_access_refused"
+            )
+            _assert_error(client.get("/api/health", headers=headers), 403, "direct_access_refused")
+        through = {"X-Kiln-Origin-Verify": "s3cret-origin"}
+        assert client.post("/api/sessions", headers=through).status_code == 201
+        assert "s3cret-origin" not in client.get("/api/health").text
