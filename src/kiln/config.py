@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     default_budget_usd: float | None = None
 
     # Spend ceilings (SECURITY.md "What a visitor can cost the operator")
-    address_rate_limit_per_minute: int = 10  # sessions + token-less legacy calls per address
+    address_rate_limit_per_minute: int = 60  # sessions + work-starting requests per address
     trusted_proxy_hops: int = 0  # proxies in front whose X-Forwarded-For entry is believed
     daily_spend_usd: float | None = 25.0  # all owners together, per UTC day; None: no ceiling
     max_budget_usd: float | None = 5.0  # no project may spend more, whatever its budget says

@@ -236,6 +236,24 @@ def test_sessions_minted_from_one_address_past_the_limit_are_refused(
         assert other.post("/api/sessions").status_code == 201
 
 
+def test_work_from_one_address_is_counted_across_all_its_owners(settings: Settings) -> None:
+    """Minting owners does not multiply the work an address may start."""
+    with _anonymous(settings, address_rate_limit_per_minute=4) as client:
+        tokens = [client.post("/api/sessions").json()["token"] for _ in range(2)]
+
+        def generate(token: str) -> Any:
+            return client.post(
+                "/api/generations",
+                json={"prompt": "a todo list"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+
+        assert generate(tokens[0]).status_code == 202
+        assert generate(tokens[1]).status_code == 202
+        _assert_error(generate(tokens[0]), 429, "rate_limited")
+        _assert_error(generate(tokens[1]), 429, "rate_limited")
+
+
 def test_a_client_supplied_x_forwarded_for_does_not_change_the_address(
     settings: Settings,
 ) -> None:

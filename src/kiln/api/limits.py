@@ -8,10 +8,11 @@ faster than a person could; the daily quota (kiln.store.quotas) and the operator
 spend ceiling (kiln.spend) cap the totals.
 
 An owner is free (`POST /api/sessions`, or any token-less legacy call), so owners alone
-count nothing against a script: session minting and token-less legacy calls are counted
-per client address too. The address is the socket peer (API Gateway's `sourceIp` on
-Lambda); `X-Forwarded-For` is believed only for `KILN_TRUSTED_PROXY_HOPS` proxies in
-front (CloudFront on AWS), never as the client says it.
+count nothing against a script: session minting and every request that starts work are
+counted per client address too, all of the address's owners together. The address is
+the socket peer (API Gateway's `sourceIp` on Lambda); `X-Forwarded-For` is believed only
+for `KILN_TRUSTED_PROXY_HOPS` proxies in front (CloudFront on AWS), never as the client
+says it.
 """
 
 from __future__ import annotations
@@ -97,20 +98,21 @@ def count_address(store: StoreT, address: str) -> int:
 
 
 def legacy_owner(store: StoreT, request: Request) -> str:
-    """The owner of a legacy call: its bearer token's, else a new one. Either way the call
-    is counted: per owner with a token, per client address without (it mints an owner)."""
+    """The owner of a legacy call: its bearer token's, else a new one. The call is counted
+    per client address, and per owner when it has one."""
+    count_address(store, client_address(request, store.settings.trusted_proxy_hops))
     token = bearer_token(request)
     owner = owner_for_token(store, token) if token else None
     if owner is not None:
         count_request(store, owner, store.settings.rate_limit_per_minute)
         return owner
-    count_address(store, client_address(request, store.settings.trusted_proxy_hops))
     return create_session(store)[1]
 
 
-def rate_limit(store: Store, owner: Owner) -> None:
-    """FastAPI dependency: count the caller's request against the per-minute limit."""
+def rate_limit(request: Request, store: Store, owner: Owner) -> None:
+    """FastAPI dependency: count the caller's request per owner and per client address."""
     count_request(store, owner, store.settings.rate_limit_per_minute)
+    count_address(store, client_address(request, store.settings.trusted_proxy_hops))
 
 
 async def address_rate_limit(request: Request, store: Store) -> None:
