@@ -251,9 +251,9 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
     # a 30 s load run).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    emulator = f"AWS emulator at {stack.settings.aws_endpoint_url}, for kiln's own requests only"
     print(
-        f"kiln dev: http://{host}:{port}  (data in {data_dir}/, "
-        f"{'real AWS' if aws else 'embedded AWS emulator'})",
+        f"kiln dev: http://{host}:{port}  (data in {data_dir}/, {'real AWS' if aws else emulator})",
         flush=True,
     )
     try:
