@@ -98,6 +98,7 @@ def test_generate_code_past_the_rate_limit_is_refused_with_rate_limited(
         ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": "react"})
         message = ws.receive_json()
     assert message["type"] == "error" and message["code"] == "rate_limited"
+    assert 1 <= message["retry_after"] <= 60
     store = Store(settings)
     assert not store.ddb.scan(
         TableName=store.table,

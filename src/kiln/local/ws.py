@@ -47,7 +47,14 @@ async def websocket_handler(ws: WebSocket, store: Store) -> None:
     try:
         await asyncio.to_thread(count_address, store, address)
     except RateLimited as exc:
-        await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await ws.send_json(
+            {
+                "type": "error",
+                "code": exc.code,
+                "message": exc.message,
+                "retry_after": exc.retry_after,
+            }
+        )
         await ws.close(code=1013)  # try again later
         return
     _, owner = await asyncio.to_thread(create_session, store)
@@ -102,7 +109,10 @@ async def _generate(
         )
         return
     except KilnError as exc:
-        await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        error: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+        if isinstance(exc, RateLimited):
+            error["retry_after"] = exc.retry_after
+        await ws.send_json(error)
         return
     await ws.send_json(
         {
