@@ -5,8 +5,9 @@ Gateway's throttling in the template."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.routing import APIRoute
@@ -22,6 +23,8 @@ from kiln.local.resources import load_template
 from kiln.store.db import Store, from_item, to_item
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 # What each rate-limited route needs to get past validation; the limit must answer first.
 LIMITED = {
@@ -40,9 +43,24 @@ def _client(settings: Settings, **limits: Any) -> Iterator[TestClient]:
         yield c
 
 
+owner_client = contextmanager(_client)
+
+
 @pytest.fixture
 def limited(settings: Settings) -> Iterator[TestClient]:
     yield from _client(settings, rate_limit_per_minute=3)
+
+
+def in_one_window(run: Callable[[int], T]) -> T:
+    """Run a sequence whose requests must fall in one minute's count. Should it straddle a
+    minute boundary (the count starts again), it runs again; `run(attempt)` uses fresh
+    owners or addresses each attempt, so an earlier attempt's count does not carry over."""
+    for attempt in range(3):
+        minute = int(time.time() // 60)
+        result = run(attempt)
+        if int(time.time() // 60) == minute:
+            return result
+    raise AssertionError("three attempts in a row straddled a minute boundary")
 
 
 def _generate(client: TestClient, **body: Any) -> Any:
@@ -56,25 +74,31 @@ def _assert_error(resp: Any, status: int, code: str) -> dict[str, Any]:
     return error
 
 
-def test_the_rate_limit_answers_429_rate_limited_with_retry_after(limited: TestClient) -> None:
-    for _ in range(3):
-        assert _generate(limited).status_code == 202
-    resp = _generate(limited)
-    _assert_error(resp, 429, "rate_limited")
-    assert 1 <= int(resp.headers["retry-after"]) <= 60
+def test_the_rate_limit_answers_429_rate_limited_with_retry_after(settings: Settings) -> None:
+    def run(_: int) -> list[Any]:
+        with owner_client(settings, rate_limit_per_minute=3) as client:
+            return [_generate(client) for _ in range(4)]
+
+    answers = in_one_window(run)
+    assert [a.status_code for a in answers[:3]] == [202, 202, 202]
+    _assert_error(answers[3], 429, "rate_limited")
+    assert 1 <= int(answers[3].headers["retry-after"]) <= 60
 
 
-def test_the_rate_limit_counts_each_owner_apart(limited: TestClient) -> None:
-    for _ in range(3):
-        _generate(limited)
-    assert _generate(limited).status_code == 429
-    other = limited.post("/api/sessions").json()["token"]
-    resp = limited.post(
-        "/api/generations",
-        json={"prompt": "a todo list"},
-        headers={"Authorization": f"Bearer {other}"},
-    )
-    assert resp.status_code == 202
+def test_the_rate_limit_counts_each_owner_apart(settings: Settings) -> None:
+    def run(_: int) -> tuple[list[int], int]:
+        with owner_client(settings, rate_limit_per_minute=3) as client:
+            mine = [_generate(client).status_code for _ in range(4)]
+            other = client.post("/api/sessions").json()["token"]
+            resp = client.post(
+                "/api/generations",
+                json={"prompt": "a todo list"},
+                headers={"Authorization": f"Bearer {other}"},
+            )
+            return mine, resp.status_code
+
+    mine, others = in_one_window(run)
+    assert mine == [202, 202, 202, 429] and others == 202
 
 
 def test_reads_are_not_rate_limited(limited: TestClient) -> None:
@@ -186,6 +210,10 @@ def test_api_gateway_throttles_every_route_of_the_http_api() -> None:
 # --- the legacy routes and session minting, counted per client address -----------------
 
 
+def _address(attempt: int) -> str:
+    return f"203.0.113.{10 + attempt}"
+
+
 def _anonymous(settings: Settings, address: str = "203.0.113.7", **limits: Any) -> TestClient:
     """A client with no token, connecting from `address` (the socket peer)."""
     tuned = settings.model_copy(update={"sync_wait_s": 0.0, **limits})
@@ -198,8 +226,12 @@ def test_token_less_legacy_generate_past_the_address_limit_answers_429_with_retr
     settings: Settings,
 ) -> None:
     """Each call mints a new owner, so only the address can count them."""
-    with _anonymous(settings, address_rate_limit_per_minute=2) as client:
-        answers = [client.post("/api/generate", json={"prompt": "a todo list"}) for _ in range(4)]
+
+    def run(attempt: int) -> list[Any]:
+        with _anonymous(settings, _address(attempt), address_rate_limit_per_minute=2) as client:
+            return [client.post("/api/generate", json={"prompt": "a todo list"}) for _ in range(4)]
+
+    answers = in_one_window(run)
     assert [a.status_code for a in answers[:2]] == [202, 202]
     for resp in answers[2:]:
         _assert_error(resp, 429, "rate_limited")
@@ -209,12 +241,15 @@ def test_token_less_legacy_generate_past_the_address_limit_answers_429_with_retr
 def test_legacy_generate_with_a_token_past_the_owner_limit_answers_429(
     settings: Settings,
 ) -> None:
-    for client in _client(settings, rate_limit_per_minute=2, sync_wait_s=0.0):
-        answers = [client.post("/api/generate", json={"prompt": "a todo list"}) for _ in range(4)]
-        assert [a.status_code for a in answers[:2]] == [202, 202]
-        for resp in answers[2:]:
-            _assert_error(resp, 429, "rate_limited")
-            assert 1 <= int(resp.headers["retry-after"]) <= 60
+    def run(_: int) -> list[Any]:
+        with owner_client(settings, rate_limit_per_minute=2, sync_wait_s=0.0) as client:
+            return [client.post("/api/generate", json={"prompt": "a todo list"}) for _ in range(4)]
+
+    answers = in_one_window(run)
+    assert [a.status_code for a in answers[:2]] == [202, 202]
+    for resp in answers[2:]:
+        _assert_error(resp, 429, "rate_limited")
+        assert 1 <= int(resp.headers["retry-after"]) <= 60
 
 
 def test_token_less_legacy_deploy_is_counted_per_address(settings: Settings) -> None:
@@ -226,8 +261,11 @@ def test_token_less_legacy_deploy_is_counted_per_address(settings: Settings) -> 
 def test_sessions_minted_from_one_address_past_the_limit_are_refused(
     settings: Settings,
 ) -> None:
-    with _anonymous(settings, address_rate_limit_per_minute=3) as client:
-        minted = [client.post("/api/sessions") for _ in range(5)]
+    def run(attempt: int) -> list[Any]:
+        with _anonymous(settings, _address(attempt), address_rate_limit_per_minute=3) as client:
+            return [client.post("/api/sessions") for _ in range(5)]
+
+    minted = in_one_window(run)
     assert [m.status_code for m in minted[:3]] == [201, 201, 201]
     for resp in minted[3:]:
         _assert_error(resp, 429, "rate_limited")
@@ -238,43 +276,54 @@ def test_sessions_minted_from_one_address_past_the_limit_are_refused(
 
 def test_work_from_one_address_is_counted_across_all_its_owners(settings: Settings) -> None:
     """Minting owners does not multiply the work an address may start."""
-    with _anonymous(settings, address_rate_limit_per_minute=4) as client:
-        tokens = [client.post("/api/sessions").json()["token"] for _ in range(2)]
 
-        def generate(token: str) -> Any:
-            return client.post(
-                "/api/generations",
-                json={"prompt": "a todo list"},
-                headers={"Authorization": f"Bearer {token}"},
-            )
+    def run(attempt: int) -> list[Any]:
+        with _anonymous(settings, _address(attempt), address_rate_limit_per_minute=4) as client:
+            tokens = [client.post("/api/sessions").json()["token"] for _ in range(2)]
+            return [
+                client.post(
+                    "/api/generations",
+                    json={"prompt": "a todo list"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                for token in [*tokens, *tokens]
+            ]
 
-        assert generate(tokens[0]).status_code == 202
-        assert generate(tokens[1]).status_code == 202
-        _assert_error(generate(tokens[0]), 429, "rate_limited")
-        _assert_error(generate(tokens[1]), 429, "rate_limited")
+    answers = in_one_window(run)
+    assert [a.status_code for a in answers[:2]] == [202, 202]
+    for resp in answers[2:]:
+        _assert_error(resp, 429, "rate_limited")
 
 
 def test_a_client_supplied_x_forwarded_for_does_not_change_the_address(
     settings: Settings,
 ) -> None:
-    with _anonymous(settings, address_rate_limit_per_minute=2) as client:
-        minted = [
-            client.post("/api/sessions", headers={"X-Forwarded-For": f"10.0.0.{n}"})
-            for n in range(3)
-        ]
-    assert [m.status_code for m in minted] == [201, 201, 429]
+    def run(attempt: int) -> list[int]:
+        with _anonymous(settings, _address(attempt), address_rate_limit_per_minute=2) as client:
+            return [
+                client.post("/api/sessions", headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code
+                for n in range(3)
+            ]
+
+    assert in_one_window(run) == [201, 201, 429]
 
 
 def test_behind_a_trusted_proxy_the_address_it_forwards_is_counted(settings: Settings) -> None:
     """With one trusted hop (CloudFront), the entry the proxy appended is the client; what
     the client put before it is not believed."""
-    with _anonymous(settings, address_rate_limit_per_minute=2, trusted_proxy_hops=1) as client:
 
-        def mint(chain: str) -> int:
-            return client.post("/api/sessions", headers={"X-Forwarded-For": chain}).status_code
+    def run(attempt: int) -> tuple[list[int], int]:
+        with _anonymous(settings, address_rate_limit_per_minute=2, trusted_proxy_hops=1) as client:
 
-        assert [mint(f"10.9.9.{n}, 192.0.2.1") for n in range(3)] == [201, 201, 429]
-        assert mint("192.0.2.2") == 201
+            def mint(chain: str) -> int:
+                resp = client.post("/api/sessions", headers={"X-Forwarded-For": chain})
+                return int(resp.status_code)
+
+            viewer = f"192.0.2.{1 + attempt}"
+            return [mint(f"10.9.9.{n}, {viewer}") for n in range(3)], mint("192.0.2.200")
+
+    same_viewer, another = in_one_window(run)
+    assert same_viewer == [201, 201, 429] and another == 201
 
 
 def test_the_address_counter_is_one_item_per_address_per_minute(settings: Settings) -> None:
