@@ -50,6 +50,10 @@ class DevStack:
             # after each job on the deploy queue; on 2 cores it would run under the next
             # job's timing and swamp the 50-job load test. P2/P5/P6 measure generation.
             KILN_BUILD_GATE="false",
+            # The fake model costs nothing, and the load comes from one address: the spend
+            # ceiling and the per-address limit are for strangers, not for the bench.
+            KILN_PRICES='{"bench-model": [0, 0]}',
+            KILN_ADDRESS_RATE_LIMIT_PER_MINUTE="100000",
             **(env or {}),
         )
         self.log = (self.data_dir / "server.log").open("wb")

@@ -146,7 +146,7 @@ def journal_cost(writes: int = 40) -> dict[str, float]:
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="kiln-bench-journal-") as tmp:
         for label, data_dir in (("memory", None), ("journal", Path(tmp))):
-            emulator = start_emulator(data_dir)
+            emulator = start_emulator(data_dir, access_key=os.environ["AWS_ACCESS_KEY_ID"])
             try:
                 sfx = uuid.uuid4().hex[:8]
                 names = create_resources(

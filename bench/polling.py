@@ -79,7 +79,7 @@ def run(requests: int = REQUESTS) -> list[Figure]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    emulator = start_emulator(None)
+    emulator = start_emulator(None, access_key=os.environ["AWS_ACCESS_KEY_ID"])
     try:
         suffix = uuid.uuid4().hex[:8]
         names = create_resources(

@@ -33,7 +33,7 @@ def moto_endpoint() -> Iterator[str]:
     """moto's real HTTP server on 127.0.0.1 (the same emulator `kiln dev` runs), in memory."""
     from kiln.local.emulator import start_emulator
 
-    emulator = start_emulator(None)
+    emulator = start_emulator(None, access_key=os.environ["AWS_ACCESS_KEY_ID"])
     yield emulator.endpoint_url
     emulator.stop()
 

@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 60  # mutating requests per owner per minute
     default_budget_usd: float | None = None
 
+    # Spend ceilings (SECURITY.md "What a visitor can cost the operator")
+    address_rate_limit_per_minute: int = 60  # sessions + work-starting requests per address
+    trusted_proxy_hops: int = 0  # proxies in front whose X-Forwarded-For entry is believed
+    daily_spend_usd: float | None = 25.0  # all owners together, per UTC day; None: no ceiling
+    max_budget_usd: float | None = 5.0  # no project may spend more, whatever its budget says
+    allowed_models: str = ""  # comma-separated; "" = priced models + providers' defaults
+    origin_verify_secret: SecretStr | None = None  # CloudFront's header; direct calls refused
+    origin_verify_secret_arn: str = ""  # AWS: the same, read from Secrets Manager at start
+    # kiln dev's emulator checks a random key per run; real AWS uses the default chain
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+
     # Job lifecycle
     flush_interval_s: float = 0.25
     flush_bytes: int = 32_768
@@ -133,6 +145,12 @@ def provider_key(settings: Settings, provider: Literal["openai", "anthropic"]) -
     )
     if direct is not None or not name:
         return direct
+    return secret_value(settings, name)
+
+
+def secret_value(settings: Settings, name: str) -> SecretStr:
+    """A secret's value from Secrets Manager (Powertools' parameters utility, cached an
+    hour): what must not sit in a function's environment is read into memory instead."""
     return SecretStr(str(_secrets_provider(settings).get(name, max_age=3600)))
 
 

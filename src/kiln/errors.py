@@ -3,12 +3,14 @@
 KilnError
 ├── BadRequest          400  bad_request, invalid_json, prompt_empty, ...
 ├── Unauthorized        401  unauthorized
+├── Forbidden           403  direct_access_refused
 ├── NotFound            404  not_found
 ├── Conflict            409  version_conflict, job_not_cancellable, too_many_schedules
 ├── Gone                410  preview_expired
 ├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large
-├── Unprocessable       422  validation_error, unsafe_path, too_many_files, own_token_required
-├── RateLimited         429  rate_limited, quota_exceeded
+├── Unprocessable       422  validation_error, unsafe_path, too_many_files, own_token_required,
+│                            model_not_allowed, budget_above_cap
+├── RateLimited         429  rate_limited, quota_exceeded, spend_ceiling_reached
 ├── ProviderError       502  provider_*, deploy_*, output_truncated (job failures)
 └── LeaseLost           ---  internal: another worker owns the job now
 """
@@ -46,6 +48,11 @@ class BadRequest(KilnError):
 class Unauthorized(KilnError):
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(KilnError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(KilnError):

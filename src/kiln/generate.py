@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -26,6 +25,7 @@ from kiln.models import (
     Status,
     Usage,
 )
+from kiln.spend import check_ceiling, check_model, record_spend
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
@@ -59,7 +59,9 @@ def start_generation(store: Store, owner: str, req: GenerationRequest) -> Genera
     """Validate, create the job (and the project for a first prompt), enqueue it."""
     settings = store.settings
     prompt = validate_prompt(req.prompt, settings.max_prompt_chars)
+    check_model(req.model, settings)
     provider_name = get_provider(req.provider, settings).name
+    check_ceiling(store)
     if req.project_id:
         project = projects.get_project(store, req.project_id, owner)
         if req.base_version is not None and not (
@@ -152,28 +154,42 @@ def load_version_files(store: Store, project_id: str, number: int) -> dict[str, 
 
 
 def _budget(store: Store, project: dict[str, Any]) -> tuple[float | None, float]:
-    """The project's budget (its own, else the default; None for none) and what it spent."""
+    """The project's budget (its own, else the default, never above the operator's cap;
+    None for none) and what it spent."""
     budget = project.get("budget_usd", store.settings.default_budget_usd)
+    cap = store.settings.max_budget_usd
+    if cap is not None:
+        budget = cap if budget is None else min(float(budget), cap)
     spent = float((project.get("usage") or {}).get("cost_usd", 0.0))
     return (None if budget is None else float(budget)), spent
 
 
-def _budget_guard(store: Store, project: dict[str, Any], model: str) -> Callable[[int, int], None]:
-    """Raises budget_exceeded when this job's spend would take the project past its budget."""
-    budget, spent = _budget(store, project)
+class _SpendGuard:
+    """Runs before each model request of a job: stops it at the project's budget or at the
+    operator's daily ceiling. `usd` is what the requests made so far cost."""
 
-    def check(input_tokens: int, output_tokens: int) -> None:
-        if budget is None:
-            return
-        so_far = estimate_cost(model, input_tokens, output_tokens, settings=store.settings).usd
-        if spent + so_far >= budget:
+    def __init__(self, store: Store, project: dict[str, Any], model: str) -> None:
+        self.store, self.model = store, model
+        self.budget, self.spent = _budget(store, project)
+        self.usd = 0.0
+
+    def before_first(self, prompt_tokens: int) -> None:
+        self._check(estimate_cost(self.model, prompt_tokens, 0, settings=self.store.settings).usd)
+
+    def __call__(self, input_tokens: int, output_tokens: int) -> None:
+        self.usd = estimate_cost(
+            self.model, input_tokens, output_tokens, settings=self.store.settings
+        ).usd
+        self._check(self.usd)
+
+    def _check(self, so_far: float) -> None:
+        if self.budget is not None and self.spent + so_far >= self.budget:
             raise KilnError(
-                f"the project's budget of ${budget:.2f} is used up "
-                f"(${spent + so_far:.4f} spent); raise budget_usd to continue",
+                f"the project's budget of ${self.budget:.2f} is used up "
+                f"(${self.spent + so_far:.4f} spent); raise budget_usd to continue",
                 code="budget_exceeded",
             )
-
-    return check
+        check_ceiling(self.store, self.usd)
 
 
 def _working_version(store: Store, project: dict[str, Any]) -> int:
@@ -208,26 +224,33 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
         history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
         recent=turns[0].get("changed", []) if turns else None,
     )
-    guard = _budget_guard(store, project, model)
-    guard(ctx.tokens, 0)
+    guard = _SpendGuard(store, project, model)
+    guard.before_first(ctx.tokens)
     sink.add(
         Status(
             phase="generating", message=f"{provider.name} · {model} · ~{ctx.tokens} prompt tokens"
         )
     )
     started = time.monotonic()
-    reply = converse(
-        provider,
-        request,
-        base_files=base_files,
-        legacy_paths=legacy_paths(framework),
-        emit=sink.add,
-        max_file_bytes=settings.max_file_bytes,
-        prompt=job["prompt"],
-        between_requests=guard,
-    )
-    validate_project(reply.files, settings.max_files)
+    try:
+        reply = converse(
+            provider,
+            request,
+            base_files=base_files,
+            legacy_paths=legacy_paths(framework),
+            emit=sink.add,
+            max_file_bytes=settings.max_file_bytes,
+            prompt=job["prompt"],
+            between_requests=guard,
+        )
+    except KilnError:
+        if guard.usd:
+            record_spend(store, guard.usd)  # the requests that ran were paid for
+        raise
     cost = estimate_cost(model, reply.input_tokens, reply.output_tokens, settings=settings)
+    if cost.usd:
+        record_spend(store, cost.usd)
+    validate_project(reply.files, settings.max_files)
     usage = {
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,

@@ -56,6 +56,8 @@ def kiln_url(web_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     data_dir = tmp_path_factory.mktemp("kiln-data")
     log_path = tmp_path_factory.mktemp("kiln-log") / "kiln-dev.log"
     env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
+    # every test's browser context mints a session from 127.0.0.1: one address, many users
+    env["KILN_ADDRESS_RATE_LIMIT_PER_MINUTE"] = "1000"
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         env.pop(key, None)
     cmd = ["uv", "run", "kiln", "dev", "--host", "127.0.0.1", "--port", str(port)]

@@ -4,6 +4,7 @@ data directory that survives an unclean restart (SIGKILL)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -157,3 +158,37 @@ def test_kiln_dev_says_at_start_where_builds_run(dev: DevServer) -> None:
     expected = find_sandbox("auto").description
     assert f"kiln dev: builds: {expected}" in started
     assert (UNSANDBOXED in started) == (find_sandbox("auto").bwrap is None)
+
+
+def _emulator_url(dev: DevServer) -> str:
+    log = (dev.data_dir / "server.log").read_text()
+    match = re.search(r"AWS emulator at (http://127\.0\.0\.1:\d+)", log)
+    assert match, log
+    return match.group(1)
+
+
+def test_kiln_devs_emulator_refuses_a_web_page_and_unsigned_requests(dev: DevServer) -> None:
+    """Generated code in the preview only has to find the port: from its opaque origin the
+    preflight and the call are refused, and so is any request without this run's key."""
+    emulator = _emulator_url(dev)
+    target = {"Content-Type": "application/x-amz-json-1.1"}
+    preflight = httpx.options(
+        emulator + "/",
+        headers={"Origin": "null", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert "access-control-allow-origin" not in preflight.headers
+    for extra in ({"Origin": "null"}, {}):
+        listed = httpx.post(
+            emulator + "/",
+            headers={**target, **extra, "X-Amz-Target": "secretsmanager.ListSecrets"},
+            content="{}",
+        )
+        assert listed.status_code == 403 and "SecretList" not in listed.text, extra
+    scan = httpx.post(
+        emulator + "/",
+        headers={**target, "X-Amz-Target": "DynamoDB_20120810.ListTables"},
+        content="{}",
+    )
+    assert scan.status_code == 403 and "TableNames" not in scan.text
+    assert _client(dev.url).get("/api/projects").status_code == 200  # kiln itself still works

@@ -27,13 +27,19 @@ from kiln.local.emulator import JOURNAL_NAME, Emulator, JournalError, read_journ
 
 pytestmark = pytest.mark.integration
 
+KEY = os.environ["AWS_ACCESS_KEY_ID"]  # what the tests' boto3 clients sign with (conftest)
+
 CHILD = r"""
-import sys, threading
+import os, sys, threading
 from pathlib import Path
 import boto3
 from kiln.local.emulator import start_emulator
 
-emulator = start_emulator(Path(sys.argv[1]), compact_after_bytes=int(sys.argv[2]))
+emulator = start_emulator(
+    Path(sys.argv[1]),
+    compact_after_bytes=int(sys.argv[2]),
+    access_key=os.environ["AWS_ACCESS_KEY_ID"],
+)
 print(emulator.endpoint_url, flush=True)
 if len(sys.argv) > 3:
     table, bucket = sys.argv[3], sys.argv[4]
@@ -111,7 +117,7 @@ def spawn() -> Iterator[Callable[..., Child]]:
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "data")
+    running = start_emulator(tmp_path / "data", access_key=KEY)
     yield running
     running.stop()
 
@@ -533,7 +539,7 @@ def test_reads_are_not_journaled(emulator: Emulator) -> None:
 
 
 def test_without_a_data_dir_the_emulator_still_serves() -> None:
-    running = start_emulator(None)
+    running = start_emulator(None, access_key=KEY)
     try:
         sqs = client("sqs", running.endpoint_url)
         assert sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
@@ -733,7 +739,7 @@ def test_a_table_query_answers_as_moto_does_from_its_partition_alone(
 def test_in_process_requests_skip_the_socket_and_are_journaled(tmp_path: Path) -> None:
     from botocore.config import Config
 
-    emulator = start_emulator(tmp_path / "data")
+    emulator = start_emulator(tmp_path / "data", access_key=KEY)
     emulator.serve_in_process()
     try:
         emulator._server.shutdown()  # from here on nothing answers on the socket
@@ -749,7 +755,7 @@ def test_in_process_requests_skip_the_socket_and_are_journaled(tmp_path: Path) -
     finally:
         emulator.stop()
     assert [r["method"] for r in journal_lines(tmp_path / "data")] == ["PUT", "PUT"]
-    again = start_emulator(tmp_path / "data")
+    again = start_emulator(tmp_path / "data", access_key=KEY)
     try:
         body = client("s3", again.endpoint_url).get_object(Bucket="kiln-b", Key="k")["Body"].read()
         assert body == b"kept"
@@ -771,3 +777,172 @@ def test_moto_lookups_cached_by_the_emulator_answer_as_moto_does(moto_endpoint: 
     assert {"dynamodb", "s3", "sqs", "secretsmanager"} <= emulator._moto_modules()
     for handler in (DynamoHandler, S3Response):
         assert emulator._method_names(handler) == emulator._method_names_from_class(handler)
+
+
+# --- the emulator serves kiln only --------------------------------------------------------
+
+
+@pytest.fixture
+def guarded() -> Iterator[Emulator]:
+    """An emulator with a random access key, as `kiln dev` starts it."""
+    running = start_emulator(None)
+    yield running
+    running.stop()
+
+
+def keyed(service: str, emulator: Emulator, access_key: str | None = None) -> Any:
+    session = boto3.session.Session(
+        aws_access_key_id=access_key or emulator.access_key,
+        aws_secret_access_key="anything",
+        region_name="us-east-1",
+    )
+    return session.client(service, endpoint_url=emulator.endpoint_url)  # type: ignore[call-overload]
+
+
+def stored_token(emulator: Emulator) -> tuple[str, str]:
+    name, token = unique("kiln/operator/vercel"), "vercel_operator_" + uuid.uuid4().hex
+    keyed("secretsmanager", emulator).create_secret(Name=name, SecretString=token)
+    return name, token
+
+
+def test_a_preflight_from_the_previews_opaque_origin_is_refused_without_cors(
+    guarded: Emulator,
+) -> None:
+    import httpx
+
+    resp = httpx.options(
+        guarded.endpoint_url + "/",
+        headers={
+            "Origin": "null",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-amz-target",
+        },
+    )
+    assert resp.status_code == 403
+    assert not [h for h in resp.headers if h.lower().startswith("access-control-")]
+
+
+def test_get_secret_value_from_a_web_origin_is_refused_and_returns_no_secret(
+    guarded: Emulator,
+) -> None:
+    """Even signed with the right key (which a page cannot know), a request that carries
+    an Origin is refused: a real HTTP request to the emulator's port, Origin: null."""
+    import httpx
+
+    name, token = stored_token(guarded)
+    sm = keyed("secretsmanager", guarded)
+    sm.meta.events.register(
+        "before-send.secrets-manager.GetSecretValue",
+        lambda request, **_: request.headers.__setitem__("Origin", "null"),
+    )
+    with pytest.raises(ClientError) as refused:
+        sm.get_secret_value(SecretId=name)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert token not in json.dumps(refused.value.response, default=str)
+    unsigned = httpx.post(
+        guarded.endpoint_url + "/",
+        headers={
+            "Origin": "null",
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "secretsmanager.GetSecretValue",
+        },
+        content=json.dumps({"SecretId": name}),
+    )
+    assert unsigned.status_code == 403 and token not in unsigned.text
+    assert not [h for h in unsigned.headers if h.lower().startswith("access-control-")]
+
+
+def test_a_request_from_a_page_without_an_origin_header_is_refused(guarded: Emulator) -> None:
+    """A no-cors GET (an <img>, a <script>) sends no Origin but says where it comes from."""
+    import httpx
+
+    for site in ("cross-site", "same-site"):
+        resp = httpx.get(guarded.endpoint_url + "/", headers={"Sec-Fetch-Site": site})
+        assert resp.status_code == 403, site
+
+
+def test_a_request_signed_with_another_access_key_is_refused(guarded: Emulator) -> None:
+    import httpx
+
+    name, token = stored_token(guarded)
+    with pytest.raises(ClientError) as refused:
+        keyed("secretsmanager", guarded, access_key="testing").get_secret_value(SecretId=name)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert token not in json.dumps(refused.value.response, default=str)
+    unsigned = httpx.post(
+        guarded.endpoint_url + "/",
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "secretsmanager.GetSecretValue",
+        },
+        content=json.dumps({"SecretId": name}),
+    )
+    assert unsigned.status_code == 403 and token not in unsigned.text
+
+
+def test_an_unsigned_reset_of_all_state_is_refused(guarded: Emulator) -> None:
+    import httpx
+
+    name, token = stored_token(guarded)
+    assert httpx.post(guarded.endpoint_url + "/moto-api/reset").status_code == 403
+    secret = keyed("secretsmanager", guarded).get_secret_value(SecretId=name)
+    assert secret["SecretString"] == token
+
+
+def test_the_access_key_is_random_per_run() -> None:
+    first, second = start_emulator(None), start_emulator(None)
+    try:
+        assert first.access_key != second.access_key and len(first.access_key) >= 32
+        with pytest.raises(ClientError):
+            keyed("sqs", second, access_key=first.access_key).list_queues()
+        answer = keyed("sqs", second).list_queues()
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_kilns_own_requests_are_served_over_http_and_in_process(tmp_path: Path) -> None:
+    running = start_emulator(tmp_path / "data")
+    try:
+        sm = keyed("secretsmanager", running)
+        sm.create_secret(Name="kiln/x", SecretString="over-http")
+        running.serve_in_process()
+        in_process = keyed("secretsmanager", running)
+        assert in_process.get_secret_value(SecretId="kiln/x")["SecretString"] == "over-http"
+        with pytest.raises(ClientError):
+            keyed("secretsmanager", running, access_key="testing").get_secret_value(
+                SecretId="kiln/x"
+            )
+    finally:
+        running.stop()
+
+
+def test_no_object_is_readable_without_the_key_however_the_path_is_spelled(
+    guarded: Emulator,
+) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    s3 = keyed("s3", guarded)
+    bucket = unique("kiln-b")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="sites/d-1/index.html", Body=b"<h1>site</h1>")
+    s3.put_object(Bucket=bucket, Key="projects/p/blobs/secret", Body=b"private")
+    host = urlsplit(guarded.endpoint_url).netloc
+    for path in (
+        f"/{bucket}/projects/p/blobs/secret",
+        f"/{bucket}/sites/../projects/p/blobs/secret",
+        f"/{bucket}/sites/%2e%2e/projects/p/blobs/secret",
+        f"/{bucket}/sites/d-1/index.html",
+        f"/{bucket}?list-type=2",
+    ):
+        conn = http.client.HTTPConnection(host, timeout=5)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            status, body = resp.status, resp.read()
+        finally:
+            conn.close()
+        assert status == 403 and b"private" not in body and b"secret" not in body, path
+        assert b"AccessDeniedException" in body, path  # refused by kiln, before moto

@@ -61,6 +61,7 @@ def target(
     tuned = settings.model_copy(
         update={
             "rate_limit_per_minute": 10**6,
+            "address_rate_limit_per_minute": 10**6,
             "daily_job_quota": 10**6,
             "sync_wait_s": 0.0,
             "vercel_api": vercel_fake.url,

@@ -468,3 +468,118 @@ def test_the_scheduled_tick_may_sweep_deploy_and_schedule_tokens_only(
     assert any("secret:kiln/deploys/*" in r for r in deletable)
     assert any("secret:kiln/schedules/*" in r for r in deletable)
     assert not _allowed(props, "secretsmanager:GetSecretValue")
+
+
+# --- per-client limits: WAF, direct API access refused, concurrency, log retention --------
+
+UNRESERVED_MIN = 100  # Lambda refuses reservations that leave fewer unreserved
+ACCOUNT_DEFAULT_CONCURRENCY = 1000
+
+
+def _param_default(template: dict[str, Any], value: Any) -> float:
+    assert isinstance(value, dict) and "Ref" in value, f"{value!r} is not a parameter"
+    return float(template["Parameters"][value["Ref"]]["Default"])
+
+
+def test_every_function_has_reserved_concurrency_from_a_parameter(
+    template: dict[str, Any],
+) -> None:
+    """So one route (the 25 s legacy calls, a flood of builds) can't take the account's
+    concurrency from the others; a new function is covered as soon as it exists."""
+    total = 0.0
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        props = function_props(template, logical_id)
+        reserved = _param_default(template, props.get("ReservedConcurrentExecutions"))
+        assert reserved >= 1, logical_id
+        for event in (props.get("Events") or {}).values():
+            scaling = (event.get("Properties") or {}).get("ScalingConfig") or {}
+            if "MaximumConcurrency" in scaling:
+                most = _param_default(template, scaling["MaximumConcurrency"])
+                assert reserved >= most, f"{logical_id}: SQS would be throttled by Lambda"
+        total += reserved
+    assert total <= ACCOUNT_DEFAULT_CONCURRENCY - UNRESERVED_MIN, total
+
+
+def test_every_function_logs_to_a_group_with_retention(template: dict[str, Any]) -> None:
+    groups = resources_of(template, "AWS::Logs::LogGroup")
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        ref = function_props(template, logical_id).get("LoggingConfig", {}).get("LogGroup")
+        assert isinstance(ref, dict) and ref.get("Ref") in groups, logical_id
+    for logical_id, group in groups.items():
+        retention = group["Properties"].get("RetentionInDays")
+        assert retention is not None, f"{logical_id} keeps logs forever"
+        days = _param_default(template, retention) if isinstance(retention, dict) else retention
+        assert 1 <= float(days) <= 365, logical_id
+
+
+def _waf_rules(template: dict[str, Any]) -> list[dict[str, Any]]:
+    (acl,) = resources_of(template, "AWS::WAFv2::WebACL").values()
+    assert acl["Properties"]["Scope"] == "CLOUDFRONT"
+    condition = template["Conditions"][acl["Condition"]]
+    assert {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]} in condition["Fn::And"], (
+        "a CLOUDFRONT web ACL can only be made in us-east-1"
+    )
+    return list(acl["Properties"]["Rules"])
+
+
+def test_every_distribution_carries_a_waf_web_acl_given_or_made_in_us_east_1(
+    template: dict[str, Any],
+) -> None:
+    for dist in resources_of(template, "AWS::CloudFront::Distribution").values():
+        web_acl = dist["Properties"]["DistributionConfig"]["WebACLId"]
+        given, made = web_acl["Fn::If"][1], web_acl["Fn::If"][2]["Fn::If"][1]
+        assert given == {"Ref": "WebAclArn"} and made == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+    assert template["Parameters"]["WebAclArn"]["Default"] == ""
+
+
+def test_the_web_acl_blocks_each_address_past_its_rates(template: dict[str, Any]) -> None:
+    rules = _waf_rules(template)
+    rated = [r for r in rules if "RateBasedStatement" in r["Statement"]]
+    assert rated and all("Block" in r["Action"] for r in rated)
+    assert all(r["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP" for r in rated)
+    scoped = [r for r in rated if "ScopeDownStatement" in r["Statement"]["RateBasedStatement"]]
+    assert scoped and "/api/" in str(scoped[0]), "no tighter rule for the API's work routes"
+    limits = [
+        _param_default(template, r["Statement"]["RateBasedStatement"]["Limit"]) for r in rated
+    ]
+    assert all(10 <= n <= 2_000 for n in limits), limits
+
+
+def _statements(props: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in props.get("Policies", [])
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement", [])
+    ]
+
+
+def test_the_api_answers_only_requests_that_came_through_cloudfront(
+    template: dict[str, Any],
+) -> None:
+    """An HTTP API takes no WAF web ACL: CloudFront adds a secret header, the functions
+    refuse requests without it, and believe one proxy hop of X-Forwarded-For."""
+    from kiln.api.app import ORIGIN_VERIFY_HEADER
+
+    dist = template["Resources"]["Distribution"]
+    origins = dist["Properties"]["DistributionConfig"]["Origins"]
+    (api,) = [o for o in origins if "execute-api" in str(o["DomainName"])]
+    (header,) = api["OriginCustomHeaders"]
+    assert header["HeaderName"].lower() == ORIGIN_VERIFY_HEADER
+    assert "OriginVerifySecret" in header["HeaderValue"]["Fn::Sub"]
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        env = function_props(template, logical_id)["Environment"]["Variables"]
+        readers = [
+            s
+            for s in _statements(function_props(template, logical_id))
+            if s["Resource"] == {"Ref": "OriginVerifySecret"}
+        ]
+        if logical_id in HTTP_FUNCTIONS:
+            assert env["KILN_ORIGIN_VERIFY_SECRET_ARN"] == {"Ref": "OriginVerifySecret"}
+            assert env["KILN_TRUSTED_PROXY_HOPS"] == "1", logical_id
+            assert [s["Action"] for s in readers] == ["secretsmanager:GetSecretValue"]
+        else:  # workers and the builder never hold it
+            assert not [k for k in env if k.startswith("KILN_ORIGIN_VERIFY")], logical_id
+            assert not readers, logical_id
+    secret = template["Resources"]["OriginVerifySecret"]
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32

@@ -77,3 +77,41 @@ def test_bad_messages_get_an_error_message(ws_client: TestClient, message: str, 
         ws.send_text(message)
         reply = ws.receive_json()
         assert reply["type"] == "error" and reply["code"] == code
+
+
+def _stack_client(settings: Settings, tmp_path: Path, **limits: int) -> TestClient:
+    tuned = settings.model_copy(update=limits)
+    apps = {
+        name: create_app(getattr(routes, name.upper()), settings=tuned, store=Store(tuned))
+        for name in ("generate", "status", "deploy")
+    }
+    return TestClient(asgi_app(LocalStack(settings=tuned, apps=apps), tmp_path))
+
+
+def test_generate_code_past_the_rate_limit_is_refused_with_rate_limited(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with (
+        _stack_client(settings, tmp_path, rate_limit_per_minute=0) as client,
+        client.websocket_connect("/ws/s1") as ws,
+    ):
+        ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": "react"})
+        message = ws.receive_json()
+    assert message["type"] == "error" and message["code"] == "rate_limited"
+    assert 1 <= message["retry_after"] <= 60
+    store = Store(settings)
+    assert not store.ddb.scan(
+        TableName=store.table,
+        FilterExpression="begins_with(PK, :j)",
+        ExpressionAttributeValues={":j": {"S": "JOB#"}},
+    )["Items"], "a refused generation must not create a job"
+
+
+def test_connections_past_the_address_limit_are_refused(settings: Settings, tmp_path: Path) -> None:
+    """Each connection mints an owner, so connections count against the client address."""
+    with (
+        _stack_client(settings, tmp_path, address_rate_limit_per_minute=0) as client,
+        client.websocket_connect("/ws/s1") as ws,
+    ):
+        message = ws.receive_json()
+    assert message["type"] == "error" and message["code"] == "rate_limited"

@@ -40,8 +40,14 @@ def test_local_ollama_model_is_known_and_free() -> None:
     assert estimate_cost("qwen2.5-coder:7b", M, M, settings=settings()) == Cost(0.0, True)
 
 
-def test_unknown_model_costs_nothing_and_says_so() -> None:
-    assert estimate_cost("mystery-model", M, M, settings=settings()) == Cost(0.0, False)
+def test_an_unknown_model_is_priced_as_the_most_expensive_known_one_and_says_so() -> None:
+    """Never $0: a model missing from the table would otherwise run past every budget."""
+    assert estimate_cost("mystery-model", M, M, settings=settings()) == Cost(15.0 + 75.0, False)
+
+
+def test_the_most_expensive_price_includes_the_operators_overrides() -> None:
+    pricey = settings(prices_json='{"house-model": [100, 400]}')
+    assert estimate_cost("mystery-model", M, 0, settings=pricey) == Cost(100.0, False)
 
 
 def test_dated_anthropic_id_uses_the_base_model_price() -> None:

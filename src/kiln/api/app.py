@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiln import __version__
-from kiln.config import Settings, get_settings
+from kiln.config import Settings, get_settings, secret_value
 from kiln.errors import KilnError, RateLimited
 from kiln.store.db import Store
 
@@ -98,6 +99,30 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+ORIGIN_VERIFY_HEADER = "x-kiln-origin-verify"
+
+
+class OriginVerify:
+    """403 for a request without CloudFront's secret origin header: on AWS the API is
+    reachable only through the distribution, whose WAF rules count every client (an HTTP
+    API cannot carry a WAF web ACL itself, and its execute-api URL stays public)."""
+
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self.secret = secret.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            sent = dict(scope["headers"]).get(ORIGIN_VERIFY_HEADER.encode(), b"")
+            if not secrets.compare_digest(sent, self.secret):
+                response = error_response(
+                    403, "direct_access_refused", "kiln's API is served only through its site"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def all_routers() -> list[APIRouter]:
     """Every route of every function, for the combined OpenAPI document."""
     from kiln.api import routes
@@ -126,6 +151,11 @@ def create_app(
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    origin_secret = settings.origin_verify_secret
+    if origin_secret is None and settings.origin_verify_secret_arn:
+        origin_secret = secret_value(settings, settings.origin_verify_secret_arn)
+    if origin_secret is not None:
+        app.add_middleware(OriginVerify, secret=origin_secret.get_secret_value())
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,7 +1,8 @@
 """What a generation cost: list prices per million tokens, overridable with KILN_PRICES.
 
-`estimate_cost` returns a `Cost(usd, known)`: an unknown model costs 0.0 with
-`known=False`, so the UI can say "cost unknown" rather than "free". Prices are list
+`estimate_cost` returns a `Cost(usd, known)`: an unknown model is priced as the most
+expensive known one, with `known=False`, so budgets and the daily ceiling still trip
+(a model missing from the table never runs for free) and the UI can say "estimated". Prices are list
 prices from memory (late 2025), not a bill; operators with other rates set, e.g.,
 `KILN_PRICES='{"gpt-4.1-mini": {"input": 0.4, "output": 1.6}}'` (or `[0.4, 1.6]`).
 Bedrock ids (`us.anthropic.claude-sonnet-4-5-20250929-v1:0`) and dated Anthropic ids
@@ -95,10 +96,12 @@ def price_table(settings: Settings | None = None) -> dict[str, Price]:
 def estimate_cost(
     model: str, input_tokens: int, output_tokens: int, *, settings: Settings | None = None
 ) -> Cost:
-    """The list-price cost of one call; `known=False` (and 0.0) for a model without a price."""
+    """The list-price cost of one call; a model without a price costs what the most
+    expensive known one would (`known=False`)."""
     table = price_table(settings)
     price = table.get(model.strip().lower()) or table.get(normalise_model(model))
+    known = price is not None
     if price is None:
-        return Cost(usd=0.0, known=False)
+        price = max(table.values(), key=lambda p: (p.output, p.input))
     usd = (input_tokens * price.input + output_tokens * price.output) / 1_000_000
-    return Cost(usd=usd, known=True)
+    return Cost(usd=usd, known=known)

@@ -13,9 +13,16 @@ would repeat work; the job sweeper requeues jobs that were in flight instead.
 Reads are neither journaled nor serialised.
 
 `kiln dev` sends its own requests to the same WSGI app in process (`serve_in_process`),
-as moto's in-process mode does; the HTTP endpoint serves everyone else. Two of moto's
-hot paths are replaced by faster equivalents held to moto's answers by tests
-(`_speed_up_moto`).
+as moto's in-process mode does; the HTTP endpoint serves everyone else, which on a
+developer's machine includes every web page the browser has open. So the emulator serves
+kiln only (`_KilnOnly`): no CORS headers, any request from a web page (an `Origin`
+header, or `Sec-Fetch-Site: cross-site/same-site`) refused, and every request must be
+signed with this run's random access key. moto checks no signatures and neither do we
+fully: only the key named in the SigV4 `Credential=` is compared, which is enough to shut
+out a page that does not know it (and a page never learns it: it is not served anywhere).
+
+Two of moto's hot paths are replaced by faster equivalents held to moto's answers by
+tests (`_speed_up_moto`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -172,6 +180,7 @@ class Emulator:
     endpoint_url: str
     data_dir: Path | None
     stats: ReplayStats | None
+    access_key: str = field(repr=False)
     _server: BaseWSGIServer
     _thread: threading.Thread
     _journal: _Journal | None = field(default=None, repr=False)
@@ -279,7 +288,9 @@ def _resource(record: JournalRecord) -> tuple[str, ...]:
         table = str(json.loads(record.body_bytes()).get("TableName", ""))
     except ValueError:
         table = ""
-    return (record.service, *(scope[:2] if scope else ()), table)
+    # by region only: the access key changes every run, and moto keeps every key's
+    # resources in one account
+    return (record.service, *(scope[1:2] if scope else ()), table)
 
 
 def _setting(record: JournalRecord) -> tuple[tuple[str, ...], str] | None:
@@ -743,6 +754,42 @@ def compact(app: WSGIApplication, records: list[JournalRecord]) -> Iterator[Jour
 # --- the server ------------------------------------------------------------------------
 
 
+_FROM_A_PAGE = frozenset({"cross-site", "same-site"})
+
+
+class _KilnOnly:
+    """WSGI middleware: the emulator answers kiln's signed requests, never a web page."""
+
+    def __init__(self, app: WSGIApplication, access_key: str) -> None:
+        self.app = app
+        self.access_key = access_key.encode()
+
+    def refusal(self, environ: WSGIEnvironment) -> str | None:
+        from_a_page = environ.get("HTTP_SEC_FETCH_SITE", "").lower() in _FROM_A_PAGE
+        if "HTTP_ORIGIN" in environ or from_a_page:
+            return "requests from web pages are refused"
+        scope = _signing_scope(environ)
+        if scope is None or not secrets.compare_digest(scope[0].encode(), self.access_key):
+            return "this emulator serves kiln only: sign with its access key"
+        return None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        refusal = self.refusal(environ)
+        if refusal is not None:
+            body = json.dumps({"__type": "AccessDeniedException", "message": refusal}).encode()
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+
+        def without_cors(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
+            return start_response(status, kept, exc_info)
+
+        return self.app(environ, without_cors)
+
+
 class _QuietHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -902,8 +949,12 @@ def start_emulator(
     port: int = 0,
     quiet: bool = True,
     compact_after_bytes: int = DEFAULT_COMPACT_AFTER_BYTES,
+    access_key: str | None = None,
 ) -> Emulator:
     """Serve moto on host:port (0 picks a free port); with `data_dir`, state persists.
+
+    Every request must be signed with `access_key` (default: a random one for this run,
+    `Emulator.access_key`); the secret key is not checked.
 
     The journal is compacted on start once it has grown by `compact_after_bytes`
     since its last compaction (0: whenever it grew), so an unchanged restart does
@@ -919,6 +970,8 @@ def start_emulator(
         data_dir.mkdir(parents=True, exist_ok=True)
         journal, stats = _restore(moto_app, data_dir, compact_after_bytes)
         app = _JournalingApp(moto_app, journal)
+    access_key = access_key or "KILN" + secrets.token_hex(16).upper()
+    app = _KilnOnly(app, access_key)
     handler = _QuietHandler if quiet else MotoRequestHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
     thread = threading.Thread(target=server.serve_forever, name="kiln-emulator", daemon=True)
@@ -927,6 +980,7 @@ def start_emulator(
         endpoint_url=f"http://{host}:{server.port}",
         data_dir=data_dir,
         stats=stats,
+        access_key=access_key,
         _server=server,
         _thread=thread,
         _journal=journal,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +24,7 @@ from kiln.config import Settings, get_settings
 from kiln.local.functions import FUNCTIONS, load_function
 from kiln.local.pump import QueuePump, Ticker
 from kiln.sandbox import find_sandbox
+from kiln.store.db import aws_session
 
 logger = Logger(service="kiln-local")
 
@@ -176,13 +176,14 @@ def start_stack(
         emulator.serve_in_process()
         stoppers.append(emulator.stop)
         os.environ["KILN_AWS_ENDPOINT_URL"] = emulator.endpoint_url
+        os.environ["KILN_AWS_ACCESS_KEY_ID"] = emulator.access_key
     get_settings.cache_clear()
     settings = get_settings()
     if not aws:
         from kiln.local.resources import create_resources
 
         names = create_resources(
-            boto3.session.Session(),
+            aws_session(settings),
             table_name=settings.table_name,
             bucket=settings.bucket,
             endpoint_url=settings.aws_endpoint_url,
@@ -258,9 +259,9 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
     # a 30 s load run).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    emulator = f"AWS emulator at {stack.settings.aws_endpoint_url}, for kiln's own requests only"
     print(
-        f"kiln dev: http://{host}:{port}  (data in {data_dir}/, "
-        f"{'real AWS' if aws else 'embedded AWS emulator'})",
+        f"kiln dev: http://{host}:{port}  (data in {data_dir}/, {'real AWS' if aws else emulator})",
         flush=True,
     )
     print(f"kiln dev: builds: {build_sandbox_line(stack.settings)}", flush=True)

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.websockets import WebSocket
 
-from kiln.errors import KilnError
+from kiln.api.limits import count_address, count_request, peer_address
+from kiln.errors import KilnError, RateLimited
 from kiln.generate import load_version_files, start_generation
 from kiln.models import Framework, GenerationRequest
 from kiln.store import jobs as store_jobs
@@ -25,8 +26,37 @@ from kiln.store.sessions import create_session
 POLL_S = 0.2
 
 
+def _address(ws: WebSocket, store: Store) -> str:
+    return peer_address(
+        ws.client.host if ws.client else "unknown",
+        ws.headers.get("x-forwarded-for", ""),
+        store.settings.trusted_proxy_hops,
+        None,
+    )
+
+
+def _count(store: Store, address: str, owner: str) -> None:
+    """A generation here mints nothing, but the connection did: count per address too."""
+    count_address(store, address)
+    count_request(store, owner, store.settings.rate_limit_per_minute)
+
+
 async def websocket_handler(ws: WebSocket, store: Store) -> None:
     await ws.accept()
+    address = _address(ws, store)
+    try:
+        await asyncio.to_thread(count_address, store, address)
+    except RateLimited as exc:
+        await ws.send_json(
+            {
+                "type": "error",
+                "code": exc.code,
+                "message": exc.message,
+                "retry_after": exc.retry_after,
+            }
+        )
+        await ws.close(code=1013)  # try again later
+        return
     _, owner = await asyncio.to_thread(create_session, store)
     context: Any = None
     while True:
@@ -49,7 +79,7 @@ async def websocket_handler(ws: WebSocket, store: Store) -> None:
             context = message.get("context")
             await ws.send_json({"type": "context_updated", "context": context})
         elif kind == "generate_code":
-            await _generate(ws, store, owner, message, context)
+            await _generate(ws, store, owner, address, message, context)
         else:
             await ws.send_json(
                 {
@@ -61,7 +91,7 @@ async def websocket_handler(ws: WebSocket, store: Store) -> None:
 
 
 async def _generate(
-    ws: WebSocket, store: Store, owner: str, message: dict[str, Any], context: Any
+    ws: WebSocket, store: Store, owner: str, address: str, message: dict[str, Any], context: Any
 ) -> None:
     from kiln.api.routes.generations import legacy_code
 
@@ -71,6 +101,7 @@ async def _generate(
             framework=message.get("framework") or "react",
             context=message.get("context", context),
         )
+        await asyncio.to_thread(_count, store, address, owner)
         accepted = await asyncio.to_thread(start_generation, store, owner, req)
     except ValidationError as exc:
         await ws.send_json(
@@ -78,7 +109,10 @@ async def _generate(
         )
         return
     except KilnError as exc:
-        await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        error: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+        if isinstance(exc, RateLimited):
+            error["retry_after"] = exc.retry_after
+        await ws.send_json(error)
         return
     await ws.send_json(
         {

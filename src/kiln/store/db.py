@@ -70,6 +70,17 @@ def is_conditional_failure(exc: Exception) -> bool:
     return bool(code == "ConditionalCheckFailedException")
 
 
+def aws_session(settings: Settings) -> boto3.session.Session:
+    """A boto3 session with the settings' keys (kiln dev's emulator), else the default chain."""
+    key, secret = settings.aws_access_key_id, settings.aws_secret_access_key
+    if key is None:
+        return boto3.session.Session()
+    return boto3.session.Session(
+        aws_access_key_id=key.get_secret_value(),
+        aws_secret_access_key=secret.get_secret_value() if secret else "kiln-dev",
+    )
+
+
 @dataclass
 class Store:
     """The table, bucket and queues of one deployment; clients are built lazily."""
@@ -87,7 +98,7 @@ class Store:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.session.Session().client(
+            self._clients[service] = aws_session(self.settings).client(
                 service,  # type: ignore[call-overload]
                 region_name=self.settings.aws_region,
                 endpoint_url=self.settings.aws_endpoint_url,

@@ -143,7 +143,8 @@ export interface paths {
         head?: never;
         /**
          * Update Project
-         * @description Rename a project or set its budget (US dollars; generations stop before passing it).
+         * @description Rename a project or set its budget (US dollars; generations stop before passing it;
+         *     at most the operator's `KILN_MAX_BUDGET_USD`).
          */
         patch: operations["update_project_api_projects__project_id__patch"];
         trace?: never;

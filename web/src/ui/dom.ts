@@ -103,7 +103,12 @@ export function formatUsage(usage: {
   cost_known?: boolean;
 }): string {
   const n = (x: number): string => x.toLocaleString("en-US");
-  const known = usage.cost_known !== false && usage.cost_usd !== null && usage.cost_usd !== undefined;
-  const cost = known ? ` · $${usage.cost_usd!.toFixed(usage.cost_usd! < 0.01 ? 4 : 2)}` : "";
+  const usd = usage.cost_usd;
+  let cost = "";
+  if (usd !== null && usd !== undefined) {
+    const amount = `$${usd.toFixed(usd < 0.01 ? 4 : 2)}`;
+    // a model missing from the price table is charged at the highest known price
+    cost = usage.cost_known === false ? ` · ≤ ${amount} (model not in the price table)` : ` · ${amount}`;
+  }
   return `${n(usage.input_tokens)} in · ${n(usage.output_tokens)} out${cost}`;
 }

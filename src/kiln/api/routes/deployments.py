@@ -7,14 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from kiln.api.deps import Owner, Store, bearer_token
-from kiln.api.limits import RATE_LIMITED
+from kiln.api.deps import Owner, Store
+from kiln.api.limits import RATE_LIMITED, legacy_owner
 from kiln.deploy.journal import Journal
 from kiln.deploy.legacy import LegacyDeploy, start_legacy, wait_for
 from kiln.deploy.runner import start_deployment
 from kiln.models import DeploymentAccepted, DeploymentPublic, DeploymentRequest, ErrorInfo
 from kiln.store import deployments, projects
-from kiln.store.sessions import create_session, owner_for_token
 
 router = APIRouter(prefix="/api", tags=["deployments"])
 
@@ -75,10 +74,7 @@ def get_deployment(deployment_id: str, store: Store, owner: Owner) -> Deployment
 @router.post("/deploy")
 def deploy_sync(body: LegacyDeploy, store: Store, request: Request) -> JSONResponse:
     """The original interface: inline code -> project -> deployment; waits up to ~25 s."""
-    token = bearer_token(request)
-    owner = owner_for_token(store, token) if token else None
-    if owner is None:
-        owner = create_session(store)[1]
+    owner = legacy_owner(store, request)
     accepted = start_legacy(store, owner, body)
     dep = deployment_public(wait_for(store, accepted.deployment_id, store.settings.sync_wait_s))
     deployment = {

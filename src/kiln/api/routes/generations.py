@@ -7,13 +7,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from kiln.api.deps import Owner, Store, bearer_token
-from kiln.api.limits import RATE_LIMITED
+from kiln.api.deps import Owner, Store
+from kiln.api.limits import RATE_LIMITED, legacy_owner
 from kiln.frameworks import legacy_paths
 from kiln.generate import load_version_files, start_generation
 from kiln.models import Framework, GenerationAccepted, GenerationRequest
 from kiln.store import jobs as store_jobs
-from kiln.store.sessions import create_session, owner_for_token
 
 router = APIRouter(prefix="/api", tags=["generations"])
 
@@ -44,10 +43,7 @@ def legacy_code(framework: Framework, files: dict[str, str]) -> dict[str, str]:
 @router.post("/generate")
 def generate_sync(body: LegacyGenerate, store: Store, request: Request) -> JSONResponse:
     """The original interface: waits up to ~25 s, then answers 202 with the job link."""
-    token = bearer_token(request)
-    owner = owner_for_token(store, token) if token else None
-    if owner is None:
-        owner = create_session(store)[1]
+    owner = legacy_owner(store, request)
     accepted = start_generation(
         store,
         owner,

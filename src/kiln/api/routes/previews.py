@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from kiln.api.deps import Owner, Store
+from kiln.api.limits import RATE_LIMITED
 from kiln.models import PreviewLink, PreviewRequest
 from kiln.preview_links import create_preview, open_preview
 
@@ -27,6 +28,7 @@ PREVIEW_HEADERS = {
     "/projects/{project_id}/versions/{number}/preview",
     status_code=201,
     response_model=PreviewLink,
+    dependencies=[RATE_LIMITED],
 )
 def create_preview_link(
     project_id: str,

@@ -144,8 +144,16 @@ def archive(project_id: str, number: int, store: Store, owner: Owner) -> Respons
 def update_project(
     project_id: str, body: ProjectUpdate, store: Store, owner: Owner
 ) -> ProjectPublic:
-    """Rename a project or set its budget (US dollars; generations stop before passing it)."""
+    """Rename a project or set its budget (US dollars; generations stop before passing it;
+    at most the operator's `KILN_MAX_BUDGET_USD`)."""
     projects.get_project(store, project_id, owner)
+    cap = store.settings.max_budget_usd
+    if body.budget_usd is not None and cap is not None and body.budget_usd > cap:
+        raise Unprocessable(
+            f"a project's budget can be at most ${cap:.2f}",
+            code="budget_above_cap",
+            details={"max_budget_usd": cap},
+        )
     if body.name is not None:
         projects.rename_project(store, project_id, body.name)
     if body.budget_usd is not None or body.clear_budget:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from kiln.api.deps import Owner, Store
+from kiln.api.limits import RATE_LIMITED
 from kiln.deploy import schedules
 from kiln.models import SchedulePublic, ScheduleRequest, ScheduleRun
 from kiln.store import projects
@@ -31,7 +32,7 @@ def schedule_public(store: StoreT, item: dict[str, Any]) -> SchedulePublic:
     )
 
 
-@router.post("", status_code=201, response_model=SchedulePublic)
+@router.post("", status_code=201, response_model=SchedulePublic, dependencies=[RATE_LIMITED])
 def create_schedule(
     project_id: str, body: ScheduleRequest, store: Store, owner: Owner
 ) -> SchedulePublic:
