@@ -26,6 +26,7 @@ from kiln.config import Settings
 from kiln.packages import service
 from kiln.packages.build import TOOLS
 from kiln.store.db import Store
+from kiln.store.sessions import create_session
 from tests.conftest import free_port
 from tests.fakes.npm_registry import FakeRegistry, tarball
 
@@ -516,3 +517,81 @@ def test_a_commonjs_package_gets_named_exports_found_statically(
     tail = resp.text[resp.text.rindex("export{") :]
     assert " as greet" in tail and " as answer" in tail and " as default" in tail
     assert 'from"react"' in resp.text and "require(" not in resp.text.replace("__require", "")
+
+
+# --- a lockfile with every version --------------------------------------------------------
+
+
+def _project(store: Store, owner: str = "o_1") -> str:
+    from kiln.models import Framework
+    from kiln.store import projects
+
+    project = projects.create_project(store, owner=owner, name="P", framework=Framework.react)
+    return str(project["project_id"])
+
+
+def locking(settings: Settings, fake: FakeRegistry) -> Settings:
+    return settings.model_copy(update={"lock_dependencies": True, "npm_registry": fake.url})
+
+
+def _package_json(deps: dict[str, str]) -> str:
+    return json.dumps({"name": "app", "version": "0.0.0", "dependencies": deps})
+
+
+def test_a_saved_version_gets_the_package_lock_of_its_package_json(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from kiln.generate import load_version_files, save_version
+
+    npm_fake.publish("kiln-a", "1.2.0", manifest={"dependencies": {"kiln-b": "^2.0.0"}})
+    npm_fake.publish("kiln-b", "2.0.1")
+    store = Store(locking(settings, npm_fake))
+    pid = _project(store)
+    files = {"package.json": _package_json({"kiln-a": "^1.0.0"}), "index.html": "<p>hi</p>"}
+    number = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    lock = json.loads(load_version_files(store, pid, number)["package-lock.json"])
+    assert lock["lockfileVersion"] == 3
+    assert lock["packages"][""]["dependencies"] == {"kiln-a": "^1.0.0"}
+    assert lock["packages"]["node_modules/kiln-a"]["version"] == "1.2.0"
+    assert lock["packages"]["node_modules/kiln-b"]["resolved"].startswith(npm_fake.url)
+
+
+def test_a_version_with_unchanged_dependencies_keeps_its_lockfile_without_asking_the_registry(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from kiln.generate import load_version_files, save_version
+
+    npm_fake.publish("kiln-a", "1.0.0")
+    store = Store(locking(settings, npm_fake))
+    pid = _project(store)
+    files = {"package.json": _package_json({"kiln-a": "^1.0.0"}), "index.html": "<p>1</p>"}
+    first = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    asked = len(npm_fake.requests)
+    edited = {**load_version_files(store, pid, first), "index.html": "<p>2</p>"}
+    save_version(store, pid, edited, parent=first, prompt="p", job_id=None)
+    assert len(npm_fake.requests) == asked
+
+
+def test_a_version_whose_dependency_does_not_exist_is_kept_and_names_the_package(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from kiln.generate import load_version_files, save_version
+
+    tuned = locking(settings, npm_fake)
+    store = Store(tuned)
+    token, owner = create_session(store)
+    pid = _project(store, owner)
+    files = {
+        "package.json": _package_json({"kiln-no-such-package-zz": "^1.0.0"}),
+        "package-lock.json": '{"lockfileVersion": 3, "packages": {}}',
+        "index.html": "<p>hi</p>",
+    }
+    number = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    kept = load_version_files(store, pid, number)
+    assert kept["index.html"] == "<p>hi</p>" and "package-lock.json" not in kept
+    with TestClient(create_app(routes.STATUS, settings=tuned, store=store)) as client:
+        body = client.get(
+            f"/api/projects/{pid}/versions/{number}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert body["packages_error"]["code"] == "package_not_found"
+    assert body["packages_error"]["package"] == "kiln-no-such-package-zz"
