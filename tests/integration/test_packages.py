@@ -595,3 +595,42 @@ def test_a_version_whose_dependency_does_not_exist_is_kept_and_names_the_package
         ).json()
     assert body["packages_error"]["code"] == "package_not_found"
     assert body["packages_error"]["package"] == "kiln-no-such-package-zz"
+
+
+# --- limits and the S3 store --------------------------------------------------------------
+
+
+def test_a_build_past_its_time_limit_is_504_and_not_cached(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-slow", "1.0.0", {"index.js": "export const a = 1;"})
+    with served(settings, npm_registry=npm_fake.url, pkg_build_timeout_s=0.001) as client:
+        resp = client.get("/pkg/kiln-slow@1.0.0")
+    assert resp.status_code == 504
+    assert resp.json()["error"]["code"] == "package_build_timeout"
+    assert resp.headers["cache-control"] == "no-store"
+    with served(settings, npm_registry=npm_fake.url) as client:
+        assert client.get("/pkg/kiln-slow@1.0.0").status_code == 200
+
+
+def test_a_module_over_the_output_limit_is_413(settings: Settings, npm_fake: FakeRegistry) -> None:
+    npm_fake.publish("kiln-wide", "1.0.0", {"index.js": "export const a = '" + "y" * 400 + "';"})
+    with served(settings, npm_registry=npm_fake.url, pkg_max_output_bytes=100) as client:
+        resp = client.get("/pkg/kiln-wide@1.0.0")
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "package_too_large"
+
+
+def test_on_aws_modules_are_cached_under_the_buckets_pkg_prefix(
+    settings: Settings, store: Store, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-s3", "1.0.0", {"index.js": "export const answer = 42;"})
+    with served(settings, npm_registry=npm_fake.url, pkg_store="s3") as client:
+        first = client.get("/pkg/kiln-s3@1.0.0")
+        asked = len(npm_fake.requests)
+        again = client.get("/pkg/kiln-s3@1.0.0")
+    assert first.status_code == again.status_code == 200 and "answer" in first.text
+    assert len(npm_fake.requests) == asked
+    keys = [o["Key"] for o in store.s3.list_objects_v2(Bucket=settings.bucket)["Contents"]]
+    assert keys and all(k.startswith("pkg/kiln-s3@1.0.0/") for k in keys)
+    assert not (settings.data_dir / "pkg" / "kiln-s3@1.0.0").exists()
