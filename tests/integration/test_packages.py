@@ -634,3 +634,67 @@ def test_on_aws_modules_are_cached_under_the_buckets_pkg_prefix(
     keys = [o["Key"] for o in store.s3.list_objects_v2(Bucket=settings.bucket)["Contents"]]
     assert keys and all(k.startswith("pkg/kiln-s3@1.0.0/") for k in keys)
     assert not (settings.data_dir / "pkg" / "kiln-s3@1.0.0").exists()
+
+
+# --- kiln dev ---------------------------------------------------------------------------
+
+
+def _kiln_dev(data_dir: Path, registry: str) -> tuple[subprocess.Popen[bytes], str]:
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KILN_")}
+    env.update(KILN_LLM_PROVIDER="starter", KILN_NPM_REGISTRY=registry)
+    log = open(data_dir / "server.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiln.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=TOOLS.parents[1],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, (data_dir / "server.log").read_text()[-3000:]
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("kiln dev did not start")
+
+
+def test_kiln_dev_serves_pkg_and_after_a_restart_serves_it_with_no_registry_request(
+    tmp_path: Path, npm_fake: FakeRegistry
+) -> None:
+    import httpx
+
+    npm_fake.publish(
+        "kiln-dev-cjs",
+        "1.0.0",
+        {"index.js": "exports.hello = () => 'hello from kiln';"},
+        manifest={"main": "index.js"},
+    )
+    urls = ["/pkg/kiln-dev-cjs@1.0.0", "/pkg/react@19.1.0/jsx-runtime"]
+    bodies = []
+    for round_ in range(2):
+        proc, url = _kiln_dev(tmp_path, npm_fake.url)
+        try:
+            before = len(npm_fake.requests)
+            answers = [httpx.get(url + path, timeout=120) for path in urls]
+            assert [a.status_code for a in answers] == [200, 200]
+            assert answers[0].headers["cross-origin-resource-policy"] == "cross-origin"
+            assert " as hello" in answers[0].text
+            bodies.append([a.content for a in answers])
+            if round_ == 1:
+                assert len(npm_fake.requests) == before, npm_fake.requests[before:]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert bodies[0] == bodies[1]
+    assert npm_fake.count("/-/") == 2  # each tarball fetched once, in the first run

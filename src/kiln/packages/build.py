@@ -61,7 +61,8 @@ def build_module(
     dependencies: list[str],
 ) -> Built:
     """Build `name[/subpath]` from `root/node_modules/name` into ESM."""
-    tools = tools_dir(settings)
+    tools = tools_dir(settings).resolve()
+    root = root.resolve()
     node = find_node().node
     request = {
         "root": str(root),
