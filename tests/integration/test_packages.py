@@ -698,3 +698,21 @@ def test_kiln_dev_serves_pkg_and_after_a_restart_serves_it_with_no_registry_requ
             proc.wait(timeout=30)
     assert bodies[0] == bodies[1]
     assert npm_fake.count("/-/") == 2  # each tarball fetched once, in the first run
+
+
+def test_simultaneous_first_requests_for_one_module_all_get_it(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    npm_fake.publish(
+        "kiln-busy",
+        "1.0.0",
+        {"index.js": "module.exports = { busy: true };"},
+        manifest={"main": "index.js"},
+    )
+    with served(settings, npm_registry=npm_fake.url) as client, ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: client.get("/pkg/kiln-busy@1.0.0"), range(6)))
+        again = client.get("/pkg/kiln-busy@1.0.0")
+    assert [a.status_code for a in answers] == [200] * 6
+    assert {a.content for a in answers} == {again.content}
