@@ -314,6 +314,25 @@ def pkg_origin(settings: Settings) -> Iterator[str]:
     thread.join()
 
 
+def render_in_node(importmap: dict[str, Any], origin: str, tmp_path: Path, app: str) -> str:
+    """Run `app` in Node with its bare imports resolved through the import map to /pkg."""
+    (tmp_path / "loader.mjs").write_text(LOADER)
+    (tmp_path / "register.mjs").write_text(
+        'import { register } from "node:module";\nregister("./loader.mjs", import.meta.url);\n'
+    )
+    (tmp_path / "app.mjs").write_text(app)
+    run = subprocess.run(
+        ["node", "--import", "./register.mjs", "app.mjs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "IMPORT_MAP": json.dumps(importmap), "KILN_ORIGIN": origin},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.strip()
+
+
 def test_an_app_importing_through_the_import_map_renders_with_one_react(
     settings: Settings, pkg_origin: str, tmp_path: Path
 ) -> None:
@@ -330,21 +349,44 @@ def test_an_app_importing_through_the_import_map_renders_with_one_react(
             }
         },
     )
-    (tmp_path / "loader.mjs").write_text(LOADER)
-    (tmp_path / "register.mjs").write_text(
-        'import { register } from "node:module";\nregister("./loader.mjs", import.meta.url);\n'
+    assert render_in_node(res.importmap, pkg_origin, tmp_path, APP) == (
+        "<p>2 + 3 on 2024-01-31</p>"
     )
-    (tmp_path / "app.mjs").write_text(APP)
-    run = subprocess.run(
-        ["node", "--import", "./register.mjs", "app.mjs"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "IMPORT_MAP": json.dumps(res.importmap), "KILN_ORIGIN": pkg_origin},
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert run.stdout.strip() == "<p>2 + 3 on 2024-01-31</p>"
+
+
+VUE_APP = """
+import { createSSRApp, h } from "vue";
+import { createPinia, defineStore } from "pinia";
+import { useCounter } from "@vueuse/core";
+import { renderToString } from "@vue/server-renderer";
+const useTodos = defineStore("todos", { state: () => ({ items: ["tea", "cake"] }) });
+const App = {
+  setup() {
+    const todos = useTodos();
+    const { count, inc } = useCounter(1);
+    inc();
+    return () => h("p", `${todos.items.join(",")} x${count.value}`);
+  },
+};
+const app = createSSRApp(App);
+app.use(createPinia());
+console.log(await renderToString(app));
+process.exit(0);
+"""
+
+
+def test_a_vue_app_with_pinia_and_vueuse_renders_through_the_import_map_with_one_vue(
+    settings: Settings, pkg_origin: str, tmp_path: Path
+) -> None:
+    """pinia's store and vueuse's ref only work inside the app if all share one Vue."""
+    deps = {
+        "vue": "^3.5.0",
+        "pinia": "^2.2.0",
+        "@vueuse/core": "^11.0.0",
+        "@vue/server-renderer": "^3.5.0",
+    }
+    res = service.resolve_project(settings, {"dependencies": deps})
+    assert render_in_node(res.importmap, pkg_origin, tmp_path, VUE_APP) == "<p>tea,cake x2</p>"
 
 
 def test_subpaths_css_and_json_are_served_with_their_types(settings: Settings) -> None:

@@ -122,7 +122,12 @@ async function main(input) {
     bundle: true, write: false, format: "esm", platform: "browser", target: "es2022",
     minify: true, legalComments: "none", logLevel: "silent",
     conditions: CONDITIONS, mainFields: MAIN_FIELDS,
-    define: { "process.env.NODE_ENV": '"production"', "process.env": "{}", global: "globalThis" },
+    define: {
+      "process.env.NODE_ENV": '"production"', "process.env": "{}", global: "globalThis",
+      // the flags Vue's esm-bundler builds expect from a bundler (as @vitejs/plugin-vue sets)
+      __VUE_OPTIONS_API__: "true", __VUE_PROD_DEVTOOLS__: "false",
+      __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: "false",
+    },
     loader: { ".css": "empty", ".png": "dataurl", ".jpg": "dataurl", ".svg": "dataurl",
       ".gif": "dataurl", ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl" },
   };
