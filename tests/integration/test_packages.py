@@ -354,6 +354,46 @@ def test_an_app_importing_through_the_import_map_renders_with_one_react(
     )
 
 
+CHART_APP = """
+import { createElement as h } from "react";
+import { renderToString } from "react-dom/server";
+import { LineChart, Line, XAxis } from "recharts";
+import { Camera } from "lucide-react";
+import { MemoryRouter, Routes, Route, Link } from "react-router-dom";
+import clsx from "clsx";
+const data = [{ x: 1, y: 2 }, { x: 2, y: 5 }, { x: 3, y: 3 }];
+const chart = h(LineChart, { width: 300, height: 200, data },
+  h(XAxis, { dataKey: "x" }), h(Line, { dataKey: "y", isAnimationActive: false }));
+const Page = () => h("main", { className: clsx("a", { b: true }) },
+  h(Camera), h(Link, { to: "/x" }, "go"), chart);
+const html = renderToString(
+  h(MemoryRouter, null, h(Routes, null, h(Route, { path: "/", element: h(Page) }))));
+console.log(JSON.stringify({
+  chart: html.includes("recharts-line-curve"), icon: html.includes("lucide-camera"),
+  link: html.includes('href="/x"'), classes: html.includes('class="a b"'),
+}));
+process.exit(0);
+"""
+
+
+def test_a_chart_app_with_icons_and_a_router_renders_through_the_import_map(
+    settings: Settings, pkg_origin: str, tmp_path: Path
+) -> None:
+    """recharts (CommonJS lodash subpaths, d3, react-is), lucide-react and react-router-dom,
+    as a model writes them, each served from /pkg with react external."""
+    deps = {
+        "react": "^19.0.0",
+        "react-dom": "^19.0.0",
+        "recharts": "^2.12.0",
+        "lucide-react": "*",
+        "react-router-dom": "^6.26.0",
+        "clsx": "^2.1.0",
+    }
+    res = service.resolve_project(settings, {"dependencies": deps})
+    seen = json.loads(render_in_node(res.importmap, pkg_origin, tmp_path, CHART_APP))
+    assert seen == {"chart": True, "icon": True, "link": True, "classes": True}
+
+
 VUE_APP = """
 import { createSSRApp, h } from "vue";
 import { createPinia, defineStore } from "pinia";
