@@ -242,7 +242,8 @@ def test_react_is_served_as_esm_whose_named_exports_include_use_state(settings: 
     ]
     with served(settings) as client:
         resp = client.get(f"/pkg/react@{version}")
-    assert resp.status_code == 200
+        head = client.head(f"/pkg/react@{version}")
+    assert resp.status_code == head.status_code == 200 and head.content == b""
     assert resp.headers["content-type"].startswith("text/javascript")
     assert resp.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert resp.headers["access-control-allow-origin"] == "*"
