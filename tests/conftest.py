@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fakes.llm_servers",
     "tests.fakes.deploy_servers",
     "tests.fakes.lambda_server",
+    "tests.fakes.npm_registry",
 ]
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -67,6 +68,7 @@ def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Se
         llm_provider="starter",
         data_dir=tmp_path_factory.mktemp("kiln"),
         flush_interval_s=0.05,
+        lock_dependencies=False,  # tests of package resolution turn it on (tests/.../packages)
     )
 
 

@@ -12,6 +12,8 @@ KilnError
 │                            model_not_allowed, budget_above_cap
 ├── RateLimited         429  rate_limited, quota_exceeded, spend_ceiling_reached
 ├── ProviderError       502  provider_*, deploy_*, output_truncated (job failures)
+├── Unavailable         503  registry_unavailable (retryable)
+├── TimedOut            504  package_build_timeout
 └── LeaseLost           ---  internal: another worker owns the job now
 """
 
@@ -104,3 +106,15 @@ class ProviderError(KilnError):
 
 class LeaseLost(KilnError):
     code = "lease_lost"
+
+
+class Unavailable(KilnError):
+    """A service kiln depends on (the npm registry) did not answer; retrying may work."""
+
+    status = 503
+    code = "service_unavailable"
+
+
+class TimedOut(KilnError):
+    status = 504
+    code = "timeout"

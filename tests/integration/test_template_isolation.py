@@ -175,3 +175,20 @@ def test_no_headers_policy_overrides_a_csp_that_a_route_sets(template: dict[str,
         assert csp is None or csp["Override"] is False, policy_id
         custom = policy.get("CustomHeadersConfig", {}).get("Items", [])
         assert not [h for h in custom if h["Header"].lower() == "content-security-policy"]
+
+
+def test_package_files_on_the_web_apps_origin_are_served_into_a_sandbox(
+    template: dict[str, Any],
+) -> None:
+    """/pkg/* shares the web app's origin (the preview imports from it); anyone can publish
+    a package with a page or an SVG in it."""
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    (pkg,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/pkg/*"]
+    policy_id = pkg["ResponseHeadersPolicyId"]["Ref"]
+    policy = template["Resources"][policy_id]["Properties"]["ResponseHeadersPolicyConfig"]
+    csp = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    assert {d.strip() for d in csp["ContentSecurityPolicy"].split(";")} >= {
+        "sandbox",
+        "default-src 'none'",
+    }

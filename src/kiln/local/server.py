@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("generate", re.compile(r"^/api/(sessions|generations|generate)(/|$)")),
     ("deploy", re.compile(r"^/api/(deployments|deploy)(/|$)|^/api/projects/[^/]+/schedules(/|$)")),
     ("status", re.compile(r"^/api(/|$)")),
+    ("packages", re.compile(r"^/pkg/")),  # CloudFront's /pkg/* behaviour on AWS
 ]
 
 CSP = (
@@ -177,6 +178,8 @@ def start_stack(
         stoppers.append(emulator.stop)
         os.environ["KILN_AWS_ENDPOINT_URL"] = emulator.endpoint_url
         os.environ["KILN_AWS_ACCESS_KEY_ID"] = emulator.access_key
+    if data_dir is not None:  # built packages are cached under it (kiln.packages)
+        os.environ["KILN_DATA_DIR"] = str(data_dir.resolve())
     get_settings.cache_clear()
     settings = get_settings()
     if not aws:

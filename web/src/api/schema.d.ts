@@ -333,6 +333,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/packages/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Packages
+         * @description Exact versions, the preview's import map and package-lock.json for these ranges.
+         */
+        post: operations["resolve_packages_api_packages_resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/deployments": {
         parameters: {
             query?: never;
@@ -652,6 +672,19 @@ export interface components {
             /** Provider */
             provider: string;
         };
+        /** ImportMap */
+        ImportMap: {
+            /** Imports */
+            imports: {
+                [key: string]: string;
+            };
+            /** Scopes */
+            scopes: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+        };
         /**
          * JobKind
          * @enum {string}
@@ -748,6 +781,32 @@ export interface components {
             /** Context */
             context?: unknown;
         };
+        /**
+         * PackageJson
+         * @description The dependency part of a package.json.
+         */
+        PackageJson: {
+            /** Dependencies */
+            dependencies?: {
+                [key: string]: string;
+            };
+            /** Devdependencies */
+            devDependencies?: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * PackagesError
+         * @description Why a version's dependencies could not be resolved into package-lock.json.
+         */
+        PackagesError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Package */
+            package?: string | null;
+        };
         /** PreviewLink */
         PreviewLink: {
             /** Url */
@@ -798,6 +857,20 @@ export interface components {
              * @default false
              */
             clear_budget: boolean;
+        };
+        /** ResolvedPackages */
+        ResolvedPackages: {
+            /** Packages */
+            packages: {
+                [key: string]: string;
+            };
+            importmap: components["schemas"]["ImportMap"];
+            /** Lockfile */
+            lockfile: {
+                [key: string]: unknown;
+            };
+            /** Warnings */
+            warnings?: string[];
         };
         /** SchedulePublic */
         SchedulePublic: {
@@ -955,6 +1028,7 @@ export interface components {
             charged: boolean;
             /** Created At */
             created_at: string;
+            packages_error?: components["schemas"]["PackagesError"] | null;
         };
         /** VersionSummary */
         VersionSummary: {
@@ -986,6 +1060,7 @@ export interface components {
             files: number;
             /** Created At */
             created_at: string;
+            packages_error?: components["schemas"]["PackagesError"] | null;
         };
     };
     responses: never;
@@ -1532,6 +1607,39 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+        };
+    };
+    resolve_packages_api_packages_resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PackageJson"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolvedPackages"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
