@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["Sandbox", "SandboxUnavailable", "find_sandbox"]
+__all__ = ["Sandbox", "SandboxMode", "SandboxUnavailable", "find_sandbox"]
 
 SandboxMode = Literal["auto", "bwrap", "none"]
 
