@@ -21,6 +21,12 @@ web/node_modules/.synced: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
+# esbuild + cjs-module-lexer for the package service (kiln.packages.build)
+setup: tools/pkgbuild/node_modules/.synced
+tools/pkgbuild/node_modules/.synced: tools/pkgbuild/package.json tools/pkgbuild/package-lock.json
+	cd tools/pkgbuild && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
 ## setup-browser: Debian's Chromium for the browser tests (playwright install cannot download here)
 setup-browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +90,18 @@ class Settings(BaseSettings):
     preview_ttl_hours: int = 168
     preview_max_ttl_hours: int = 720
     preview_base_url: str = ""  # public origin for preview links; "" answers a relative URL
+
+    # Package service (kiln.packages): resolution, lockfiles and /pkg browser ESM
+    npm_registry: str = "https://registry.npmjs.org"
+    lock_dependencies: bool = True  # resolve package.json into package-lock.json per version
+    pkg_store: Literal["dir", "s3"] = "dir"  # dir: <data_dir>/pkg; s3: <bucket>/pkg/
+    pkg_tools_dir: Path | None = None  # esbuild + cjs-module-lexer; default tools/pkgbuild
+    pkg_metadata_ttl_s: float = 300.0
+    pkg_max_packages: int = 1500
+    pkg_max_tarball_bytes: int = 40_000_000
+    pkg_max_unpacked_bytes: int = 250_000_000
+    pkg_max_output_bytes: int = 15_000_000
+    pkg_build_timeout_s: float = 60.0
 
     # Local stack
     data_dir: Path = Path(".kiln")

@@ -10,6 +10,8 @@ KilnError
 ├── Unprocessable       422  validation_error, unsafe_path, too_many_files
 ├── RateLimited         429  rate_limited, quota_exceeded
 ├── ProviderError       502  provider_* and output_truncated (job failures)
+├── Unavailable         503  registry_unavailable (retryable)
+├── TimedOut            504  package_build_timeout
 └── LeaseLost           ---  internal: another worker owns the job now
 """
 
@@ -97,3 +99,15 @@ class ProviderError(KilnError):
 
 class LeaseLost(KilnError):
     code = "lease_lost"
+
+
+class Unavailable(KilnError):
+    """A service kiln depends on (the npm registry) did not answer; retrying may work."""
+
+    status = 503
+    code = "service_unavailable"
+
+
+class TimedOut(KilnError):
+    status = 504
+    code = "timeout"

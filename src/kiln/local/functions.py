@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[3]
-FUNCTIONS = ("generate", "status", "deploy")
+FUNCTIONS = ("generate", "status", "deploy", "packages")
 
 
 def load_function(name: str, root: Path = ROOT) -> ModuleType:

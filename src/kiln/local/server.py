@@ -32,6 +32,7 @@ ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("generate", re.compile(r"^/api/(sessions|generations|generate)(/|$)")),
     ("deploy", re.compile(r"^/api/(deployments|deploy)(/|$)|^/api/projects/[^/]+/schedules(/|$)")),
     ("status", re.compile(r"^/api(/|$)")),
+    ("packages", re.compile(r"^/pkg/")),  # CloudFront's /pkg/* behaviour on AWS
 ]
 
 CSP = (

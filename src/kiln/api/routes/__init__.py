@@ -5,6 +5,7 @@ from kiln.api.routes import (
     generations,
     health,
     jobs,
+    packages,
     previews,
     projects,
     schedules,
@@ -12,6 +13,7 @@ from kiln.api.routes import (
 )
 
 GENERATE = [sessions.router, generations.router]
-STATUS = [jobs.router, projects.router, previews.router, health.router]
+STATUS = [jobs.router, projects.router, previews.router, health.router, packages.router]
+PACKAGES = [packages.modules]
 DEPLOY = [deployments.router, schedules.router]
-ALL = [*GENERATE, *STATUS, *DEPLOY]
+ALL = [*GENERATE, *STATUS, *DEPLOY, *PACKAGES]

@@ -1,0 +1,218 @@
+"""What the routes and the version writer call: resolve a package.json into exact versions,
+a lockfile and an import map; serve `/pkg/<name>@<version>[/subpath]` from the cache, building
+it on a miss."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiln.config import Settings
+from kiln.errors import KilnError, NotFound, Unprocessable
+from kiln.packages import build, resolve
+from kiln.packages.cache import DirCache, Entry, ModuleCache, S3Cache, cache_key
+from kiln.packages.registry import PackageTooLarge, Registry, extract
+from kiln.packages.specs import SpecRefused, check_name, split_package_path
+
+JS = "text/javascript; charset=utf-8"
+_registries: dict[str, Registry] = {}
+_lock = threading.Lock()
+
+
+class PackageNeedsNode(Unprocessable):
+    code = "package_needs_node"
+
+
+class PackageBuildFailed(Unprocessable):
+    code = "package_build_failed"
+
+
+def registry_for(settings: Settings) -> Registry:
+    """One registry client (and packument cache) per registry URL, shared by all requests."""
+    with _lock:
+        reg = _registries.get(settings.npm_registry)
+        if reg is None:
+            reg = _registries[settings.npm_registry] = Registry(settings)
+        return reg
+
+
+@dataclass(frozen=True)
+class Resolution:
+    packages: dict[str, str]
+    importmap: dict[str, Any]
+    lockfile: dict[str, Any]
+    warnings: list[str]
+
+
+def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
+    value = package_json.get(key) or {}
+    if not isinstance(value, dict):
+        raise SpecRefused(f"package.json {key} must be an object of name -> version range")
+    return {str(k): v if isinstance(v, str) else repr(v) for k, v in value.items()}
+
+
+def resolve_project(
+    settings: Settings, package_json: dict[str, Any], registry: Registry | None = None
+) -> Resolution:
+    """The exact graph of a package.json: runtime packages, import map and lockfile."""
+    deps = _deps(package_json, "dependencies")
+    dev = _deps(package_json, "devDependencies")
+    tree = resolve.build_tree(
+        registry or registry_for(settings), deps, dev, max_packages=settings.pkg_max_packages
+    )
+    return Resolution(
+        packages=resolve.packages_of(tree),
+        importmap=resolve.importmap(tree),
+        lockfile=resolve.lockfile(tree, package_json),
+        warnings=tree.warnings,
+    )
+
+
+def module_cache(settings: Settings, s3: Any = None) -> ModuleCache:
+    if settings.pkg_store == "s3":
+        return S3Cache(s3, settings.bucket)
+    return DirCache(settings.data_dir)
+
+
+def serve(
+    settings: Settings, path: str, cache: ModuleCache, registry: Registry | None = None
+) -> Entry:
+    """The module at `/pkg/<path>`: from the cache, else built (and cached, failures too)."""
+    name, version, subpath = split_package_path(path)
+    tools = build.tools_dir(settings)
+    key = cache_key(name, version, subpath, build.build_id(tools))
+    entry = cache.get(key)
+    if entry is None:
+        entry = _build(settings, registry or registry_for(settings), name, version, subpath)
+        cache.put(key, entry)
+    if entry.error:
+        err = KilnError(entry.error["message"], code=entry.error["code"])
+        err.status = int(entry.error["status"])
+        err.details = entry.error.get("details")
+        raise err
+    return entry
+
+
+def _build(settings: Settings, registry: Registry, name: str, version: str, sub: str) -> Entry:
+    """Build one module; deterministic failures come back as an error Entry to cache."""
+    manifest = registry.manifest(check_name(name), version)
+    try:
+        root = _unpacked(settings, registry, name, version)
+    except (PackageTooLarge, NotFound) as exc:
+        return _failure(exc)
+    deps = sorted(
+        {
+            *(manifest.get("dependencies") or {}),
+            *(manifest.get("peerDependencies") or {}),
+            *(manifest.get("optionalDependencies") or {}),
+        }
+    )
+    built = build.build_module(settings, root, name, sub, deps)
+    return _entry(settings, name, version, sub, root / "node_modules" / name, built)
+
+
+def _unpacked(settings: Settings, registry: Registry, name: str, version: str) -> Path:
+    """The version unpacked once at <sources>/<name>@<version>/node_modules/<name> and kept,
+    so each further subpath (date-fns/format, date-fns/addDays...) costs only its build."""
+    base = (
+        settings.data_dir / "pkg" / "src"
+        if settings.pkg_store == "dir"
+        else Path(tempfile.gettempdir()) / "kiln-pkg-src"
+    )
+    root = base / f"{name}@{version}"
+    if (root / ".complete").exists():
+        return root
+    data = registry.tarball(name, version)
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=base))
+    try:
+        extract(
+            data,
+            staging / "node_modules" / name,
+            max_unpacked=settings.pkg_max_unpacked_bytes,
+            label=f"{name}@{version}",
+        )
+        (staging / ".complete").touch()
+        root.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            staging.rename(root)
+        except OSError:  # another request unpacked it first
+            pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root
+
+
+def _entry(
+    settings: Settings, name: str, version: str, sub: str, pkg_dir: Path, built: build.Built
+) -> Entry:
+    label = f"{name}@{version}" + (f"/{sub}" if sub else "")
+    if built.error:
+        kind = built.error.get("error")
+        if kind == "needs_node":
+            builtins = [str(b) for b in built.error.get("builtins") or ["?"]][:10]
+            return _failure(
+                PackageNeedsNode(
+                    f"{label} needs Node's built-in {', '.join(repr(b) for b in builtins)} and "
+                    "cannot run in a browser",
+                    details={"package": name, "builtins": builtins},
+                )
+            )
+        if kind == "not_found":
+            return _failure(
+                NotFound(
+                    f"{label} does not exist in the package",
+                    code="package_not_found",
+                    details={"package": name, "subpath": sub},
+                )
+            )
+        return _failure(
+            PackageBuildFailed(
+                f"{label} could not be built for the browser: "
+                f"{str(built.error.get('message', ''))[:400]}",
+                details={"package": name},
+            )
+        )
+    if built.raw is not None:
+        raw = built.raw.resolve()
+        if not raw.is_relative_to(pkg_dir.resolve()):
+            return _failure(NotFound(f"{label} is outside the package", code="package_not_found"))
+        body = raw.read_bytes()
+        if raw.suffix == ".json":
+            data = json.dumps(json.loads(body), separators=(",", ":"))
+            return _sized(settings, label, Entry(f"export default {data};".encode(), JS))
+        if raw.suffix == ".css":
+            return _sized(settings, label, Entry(body, "text/css; charset=utf-8"))
+        ctype = mimetypes.guess_type(raw.name)[0] or "application/octet-stream"
+        return _sized(settings, label, Entry(body, ctype))
+    return _sized(settings, label, Entry((built.code or "").encode(), JS))
+
+
+def _sized(settings: Settings, label: str, entry: Entry) -> Entry:
+    if len(entry.body) > settings.pkg_max_output_bytes:
+        return _failure(
+            PackageTooLarge(
+                f"{label} builds to {len(entry.body)} bytes; the limit is "
+                f"{settings.pkg_max_output_bytes}",
+            )
+        )
+    return entry
+
+
+def _failure(exc: KilnError) -> Entry:
+    error = {
+        "status": exc.status,
+        "code": exc.code,
+        "message": exc.message[:600],
+        "details": exc.details,
+    }
+    return Entry(b"", "application/json", error)
+
+
+__all__ = ["Resolution", "module_cache", "registry_for", "resolve_project", "serve"]

@@ -1,0 +1,159 @@
+// kiln's package builder: one npm package folder + a specifier -> browser ESM on stdout.
+// Reads {"root", "dir", "specifier", "subpath", "dependencies"} as JSON on stdin; never runs the package's code:
+// esbuild only parses it, and cjs-module-lexer finds a CommonJS module's export names.
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
+import path from "node:path";
+import * as esbuild from "esbuild";
+import { init, parse } from "cjs-module-lexer";
+
+const CONDITIONS = ["browser", "module", "import", "default"];
+const MAIN_FIELDS = ["browser", "module", "main"];
+const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const ASSET = /\.(png|jpe?g|gif|webp|avif|svg|ico|woff2?|ttf|otf|eot)$/i;
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+const input = JSON.parse(readFileSync(0, "utf8"));
+const declared = new Set(input.dependencies ?? []);
+
+function bare(spec) {
+  return !spec.startsWith(".") && !spec.startsWith("/") && !spec.startsWith("#");
+}
+
+// Resolve the specifier as the browser would import it (exports conditions, then fields).
+async function resolveEntry(dir, specifier) {
+  let found = null;
+  await esbuild.build({
+    stdin: { contents: `import ${JSON.stringify(specifier)}`, resolveDir: dir },
+    bundle: true, write: false, platform: "browser", logLevel: "silent",
+    conditions: CONDITIONS, mainFields: MAIN_FIELDS,
+    plugins: [{
+      name: "entry",
+      setup(build) {
+        build.onResolve({ filter: /.*/ }, async (args) => {
+          if (args.importer !== "<stdin>" || args.pluginData === "inner") return undefined;
+          const r = await build.resolve(args.path, {
+            kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner",
+          });
+          if (r.errors.length) throw new Error(r.errors[0].text);
+          found = r.path;
+          return { path: args.path, external: true };
+        });
+      },
+    }],
+  });
+  return found;
+}
+
+// A CommonJS module's named exports, following `module.exports = require("./x")` re-exports.
+function cjsNames(file, seen = new Set()) {
+  if (seen.has(file)) return new Set();
+  seen.add(file);
+  const { exports, reexports } = parse(readFileSync(file, "utf8"));
+  const names = new Set(exports);
+  for (const re of reexports) {
+    if (!re.startsWith(".")) continue;
+    for (const ext of ["", ".js", ".cjs", "/index.js"]) {
+      const next = path.resolve(path.dirname(file), re + ext);
+      try {
+        for (const n of cjsNames(next, seen)) names.add(n);
+        break;
+      } catch { /* try the next extension */ }
+    }
+  }
+  return names;
+}
+
+function isCommonJS(file) {
+  if (file.endsWith(".mjs")) return false;
+  if (file.endsWith(".cjs")) return true;
+  const src = readFileSync(file, "utf8");
+  if (/(^|[\s;])(import\s*[\w{*"']|export\s+[\w{*])/m.test(src)) return false;
+  const { exports, reexports } = parse(src);
+  return exports.length > 0 || reexports.length > 0 || /\bmodule\.exports\b|\bexports\./.test(src);
+}
+
+function wrapper(file) {
+  const names = [...cjsNames(file)].filter((n) => n !== "default" && n !== "__esModule");
+  const lines = [`import __m from ${JSON.stringify(file)};`];
+  lines.push("export default (__m && __m.__esModule && 'default' in __m) ? __m.default : __m;");
+  names.forEach((n, i) => {
+    lines.push(`const __${i} = __m[${JSON.stringify(n)}];`);
+    lines.push(`export { __${i} as ${IDENT.test(n) ? n : JSON.stringify(n)} };`);
+  });
+  return lines.join("\n");
+}
+
+async function main() {
+  await init();
+  const dir = input.dir;
+  let entry = await resolveEntry(input.root, input.specifier).catch((e) => ({ error: e.message }));
+  const literal = input.subpath ? path.join(dir, input.subpath) : null;
+  if ((!entry || entry.error) && literal && existsSync(literal) && statSync(literal).isFile()) {
+    entry = literal; // a file the package has but does not list in "exports" (often CSS)
+  }
+  if (!entry || entry.error) {
+    return { error: "not_found", message: entry?.error ?? `cannot resolve ${input.specifier}` };
+  }
+  if (/\.(css|json)$/i.test(entry) || ASSET.test(entry)) return { raw: entry };
+  // Bare imports stay external for the import map. A CommonJS `require("x")` of one is
+  // turned into a binding injected from `import * as ns from "x"` (its default export is
+  // the module.exports our wrapper gives every CommonJS package), since the browser has
+  // no require(); this needs a second pass, only for packages that do it.
+  const required = new Map();
+  const external = (inject) => ({
+    name: "external",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === "entry-point" || args.namespace === "kiln-require" || !bare(args.path)) return undefined;
+        if (BUILTINS.has(args.path) && !declared.has(args.path.split("/")[0])) return undefined;
+        if (args.kind === "require-call") {
+          if (!required.has(args.path)) required.set(args.path, `__kiln_req_${required.size}`);
+          if (inject) return { path: args.path, namespace: "kiln-require" };
+        }
+        return { path: args.path, external: true };
+      });
+      build.onLoad({ filter: /.*/, namespace: "kiln-require" }, (args) => ({
+        contents: `module.exports = ${required.get(args.path)};`, loader: "js",
+      }));
+    },
+  });
+  const common = {
+    bundle: true, write: false, format: "esm", platform: "browser", target: "es2022",
+    minify: true, legalComments: "none", logLevel: "silent",
+    conditions: CONDITIONS, mainFields: MAIN_FIELDS,
+    define: { "process.env.NODE_ENV": '"production"', global: "globalThis" },
+    loader: { ".css": "empty", ".png": "dataurl", ".jpg": "dataurl", ".svg": "dataurl",
+      ".gif": "dataurl", ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl" },
+  };
+  const cjs = isCommonJS(entry);
+  const options = cjs
+    ? { ...common, stdin: { contents: wrapper(entry), resolveDir: path.dirname(entry), sourcefile: "kiln-entry.js" } }
+    : { ...common, entryPoints: [entry] };
+  try {
+    let result = await esbuild.build({ ...options, plugins: [external(null)] });
+    if (required.size) {
+      const injectFile = path.join(input.root, `kiln-require-${process.pid}.mjs`);
+      writeFileSync(injectFile, [...required].map(([spec, id], i) => (
+        `import * as __ns${i} from ${JSON.stringify(spec)};\n` +
+        `export const ${id} = "default" in __ns${i} ? __ns${i}.default : __ns${i};`
+      )).join("\n"));
+      try {
+        result = await esbuild.build({ ...options, inject: [injectFile], plugins: [external(injectFile)] });
+      } finally {
+        rmSync(injectFile, { force: true });
+      }
+    }
+    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry) };
+  } catch (e) {
+    const errors = e.errors ?? [{ text: String(e) }];
+    const builtins = [...new Set(errors
+      .map((x) => /Could not resolve "([^"]+)"/.exec(x.text)?.[1])
+      .filter((m) => m && BUILTINS.has(m))
+      .map((m) => m.replace(/^node:/, "")))];
+    if (builtins.length) return { error: "needs_node", builtins };
+    return { error: "build_failed", message: errors.slice(0, 5).map((x) => x.text).join("; ") };
+  }
+}
+
+process.stdout.write(JSON.stringify(await main()));
