@@ -63,6 +63,14 @@ const SANDBOX = "allow-scripts allow-forms allow-modals";
 const RUNNER_TIMEOUT_MS = 5000;
 const WC_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups allow-modals";
 
+function pageStorage(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export function createPreview(options: PreviewOptions = {}): PreviewHost {
   const origin = (options.origin ?? location.origin).replace(/\/$/, "");
   const frameUrl = `${origin}/vendor/frame.html`;
@@ -90,7 +98,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   const api = options.resolvePackages ? null : new ApiClient({ base: `${origin}/api` });
   const resolvePackages: ResolveFn =
     options.resolvePackages ?? ((deps) => (api as ApiClient).request<ResolvedPackages>("POST", "/packages/resolve", { body: deps }));
-  const packagesFor = createPackageResolver(resolvePackages, origin);
+  const packagesFor = createPackageResolver(resolvePackages, origin, pageStorage());
 
   const problem = (p: Problem): void => problemCbs.forEach((cb) => cb(p));
   const status = (s: PreviewStatus): void => statusCbs.forEach((cb) => cb(s));

@@ -120,3 +120,36 @@ describe("service answers", () => {
     expect(packageProblem(new Error("boom")).message).toBe("boom");
   });
 });
+
+describe("resolved import maps kept in the page's storage", () => {
+  function memoryStore(): { data: Map<string, string>; getItem(k: string): string | null; setItem(k: string, v: string): void } {
+    const data = new Map<string, string>();
+    return { data, getItem: (k) => data.get(k) ?? null, setItem: (k, v) => void data.set(k, v) };
+  }
+
+  it("serve a reloaded page without asking the package service", async () => {
+    const store = memoryStore();
+    const first = counting();
+    await createPackageResolver(first.resolve, ORIGIN, store)(project({ react: "^19" }));
+    const second = counting();
+    const map = await createPackageResolver(second.resolve, ORIGIN, store)(project({ react: "^19" }));
+    expect(first.calls).toHaveLength(1);
+    expect(second.calls).toHaveLength(0);
+    expect(map.imports["react"]).toBe(`${ORIGIN}/pkg/react@1.0.0`);
+  });
+
+  it("do not answer for other dependencies", async () => {
+    const store = memoryStore();
+    await createPackageResolver(counting().resolve, ORIGIN, store)(project({ react: "^19" }));
+    const svc = counting();
+    await createPackageResolver(svc.resolve, ORIGIN, store)(project({ react: "^19", zod: "^3" }));
+    expect(svc.calls).toHaveLength(1);
+  });
+
+  it("are not written for a failed answer", async () => {
+    const store = memoryStore();
+    const resolve = createPackageResolver(async () => Promise.reject(Object.assign(new Error("x"), { code: "package_not_found" })), ORIGIN, store);
+    await expect(resolve(project({ nope: "^1" }))).rejects.toBeInstanceOf(BuildError);
+    expect(store.data.size).toBe(0);
+  });
+});

@@ -2,7 +2,8 @@
  * The version's packages for the fallback preview: the project's package.json dependency
  * ranges, resolved once by kiln's package service (POST /api/packages/resolve) into exact
  * versions and an import map onto /pkg/name@version/... . A rebuild that leaves the
- * dependencies alone reuses the same answer; a failed answer is forgotten, so the next
+ * dependencies alone reuses the same answer, also after a reload (kept in the page's
+ * storage), so a warm preview asks nobody; a failed answer is forgotten, so the next
  * rebuild (or Retry) asks again.
  */
 import { BuildError, type Problem } from "./problems";
@@ -77,16 +78,60 @@ export function packageProblem(err: unknown): Problem {
   return p;
 }
 
-/** Memoised per dependency set: the import map for a project's files. */
-export function createPackageResolver(resolve: ResolveFn, origin: string): (files: ReadonlyMap<string, string>) => Promise<ImportMap> {
+/** Where resolved import maps outlive the page (localStorage in the app). */
+export interface MapStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+const STORE_KEY = "kiln.packages";
+const STORE_LIMIT = 30;
+
+function remembered(store: MapStore | null, key: string): ImportMap | null {
+  try {
+    const all = JSON.parse(store?.getItem(STORE_KEY) ?? "{}") as Record<string, ImportMap>;
+    return all[key] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function remember(store: MapStore | null, key: string, map: ImportMap): void {
+  if (!store) return;
+  try {
+    const all = JSON.parse(store.getItem(STORE_KEY) ?? "{}") as Record<string, ImportMap>;
+    delete all[key];
+    all[key] = map;
+    const keys = Object.keys(all);
+    for (const old of keys.slice(0, Math.max(0, keys.length - STORE_LIMIT))) delete all[old];
+    store.setItem(STORE_KEY, JSON.stringify(all));
+  } catch {
+    // storage full or unavailable: the in-memory memo still serves this page
+  }
+}
+
+/** Memoised per dependency set (in memory and in `store`): the import map for a project's files. */
+export function createPackageResolver(
+  resolve: ResolveFn,
+  origin: string,
+  store: MapStore | null = null,
+): (files: ReadonlyMap<string, string>) => Promise<ImportMap> {
   const memo = new Map<string, Promise<ImportMap>>();
   return (files) => {
     const set = dependencySet(files.get("package.json"));
     const key = dependencyKey(set);
     let answer = memo.get(key);
+    const kept = answer ? null : remembered(store, key);
+    if (kept) {
+      answer = Promise.resolve(absoluteImportMap(kept, origin));
+      memo.set(key, answer);
+    }
     if (!answer) {
       answer = resolve(set).then(
-        (r) => absoluteImportMap(r.importmap, origin),
+        (r) => {
+          remember(store, key, r.importmap);
+          return absoluteImportMap(r.importmap, origin);
+        },
         (err: unknown) => {
           memo.delete(key);
           throw new BuildError([packageProblem(err)]);
