@@ -11,7 +11,11 @@ import pytest
 from kiln.config import Settings
 from kiln.store.db import Store
 
-pytest_plugins = ["tests.fakes.llm_servers", "tests.fakes.deploy_servers"]
+pytest_plugins = [
+    "tests.fakes.llm_servers",
+    "tests.fakes.deploy_servers",
+    "tests.fakes.npm_registry",
+]
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -63,6 +67,7 @@ def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Se
         llm_provider="starter",
         data_dir=tmp_path_factory.mktemp("kiln"),
         flush_interval_s=0.05,
+        lock_dependencies=False,  # tests of package resolution turn it on (tests/.../packages)
     )
 
 

@@ -26,6 +26,7 @@ from kiln.models import (
     Status,
     Usage,
 )
+from kiln.packages.lockfiles import lock_dependencies
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
@@ -124,10 +125,13 @@ def save_version(
     job_id: str | None,
     usage: dict[str, Any] | None = None,
 ) -> int:
-    """Blobs first, then the manifest: a version is only ever visible complete."""
+    """Blobs first, then the manifest: a version is only ever visible complete. A version
+    whose package.json changed gets its package-lock.json resolved here, the one place
+    every version passes; a resolution failure is recorded on it, never loses it."""
     known: dict[str, Any] = {}
     if parent:
         known = projects.manifest_of(projects.get_version_item(store, project_id, parent))
+    files, packages_error = lock_dependencies(store.settings, files, known)
     manifest = blobs.put_files(store, project_id, files, known)
     number = (parent or 0) + 1
     latest = projects.latest_version_number(store, project_id)
@@ -142,6 +146,7 @@ def save_version(
         prompt=prompt,
         job_id=job_id,
         usage=usage,
+        packages_error=packages_error,
     )
     return number
 

@@ -203,6 +203,14 @@ class PreviewLink(BaseModel):
     expires_at: str
 
 
+class PackagesError(BaseModel):
+    """Why a version's dependencies could not be resolved into package-lock.json."""
+
+    code: str
+    message: str
+    package: str | None = None
+
+
 class VersionPublic(BaseModel):
     project_id: str
     version: int
@@ -219,6 +227,7 @@ class VersionPublic(BaseModel):
     fix_job_id: str | None = None
     charged: bool = True
     created_at: str
+    packages_error: PackagesError | None = None
 
 
 class VersionSummary(BaseModel):

@@ -4,6 +4,7 @@ it on a miss."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import shutil
@@ -140,10 +141,8 @@ def _unpacked(settings: Settings, registry: Registry, name: str, version: str) -
         )
         (staging / ".complete").touch()
         root.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        with contextlib.suppress(OSError):  # another request unpacked it first
             staging.rename(root)
-        except OSError:  # another request unpacked it first
-            pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return root

@@ -105,6 +105,7 @@ def put_version(
     job_id: str | None,
     build: BuildState = BuildState.unknown,
     usage: dict[str, Any] | None = None,
+    packages_error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write version `number` once; raise Conflict(version_conflict) if it exists."""
     ts = now_iso()
@@ -120,6 +121,8 @@ def put_version(
         "created_at": ts,
         "usage": usage,
     }
+    if packages_error:
+        item["packages_error"] = packages_error
     try:
         store.ddb.put_item(
             TableName=store.table,

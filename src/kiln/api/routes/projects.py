@@ -35,6 +35,7 @@ def _summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
         build=BuildState(item.get("build", "unknown")),
         files=len(item.get("manifest") or {}),
         created_at=item["created_at"],
+        packages_error=item.get("packages_error"),
         **builds.gate_fields(item),
     )
 

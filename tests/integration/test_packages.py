@@ -1,0 +1,518 @@
+"""The package service: resolution into one exact graph (lockfile, import map), /pkg modules
+as browser ESM, the cache, hostile names, specs and tarballs, and lockfiles in versions.
+
+Realistic graphs use the real npm registry (reachable here and in CI); the hostile cases and
+request counting use the fake registry in tests/fakes/npm_registry.py, which proxies real
+packages. Caches live in each test's temporary data_dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kiln.api import routes
+from kiln.api.app import create_app
+from kiln.config import Settings
+from kiln.packages import service
+from kiln.packages.build import TOOLS
+from kiln.store.db import Store
+from tests.conftest import free_port
+from tests.fakes.npm_registry import FakeRegistry, tarball
+
+pytestmark = pytest.mark.integration
+
+REACT_APP = {
+    "react": "^19.0.0",
+    "react-dom": "^19.0.0",
+    "recharts": "^2.12.0",
+    "lucide-react": "*",
+    "react-router-dom": "^6.26.0",
+    "date-fns": "^3.6.0",
+    "zustand": "^4.5.0",
+}
+REACT_TOOLS = {"vite": "^8.0.0", "@vitejs/plugin-react": "*", "typescript": "~5.9.0"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pkgbuild() -> None:
+    """esbuild and cjs-module-lexer from tools/pkgbuild (`make setup` installs them)."""
+    if not (TOOLS / "node_modules" / "esbuild").is_dir() or shutil.which("node") is None:
+        message = "node and tools/pkgbuild/node_modules (make setup) are needed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def resolving(settings: Settings, **update: Any) -> tuple[TestClient, dict[str, str]]:
+    """The API with an owner's token, its settings tuned (e.g. another registry)."""
+    tuned = settings.model_copy(update=update)
+    apps = [*routes.STATUS, *routes.GENERATE]
+    client = TestClient(create_app(apps, settings=tuned, store=Store(tuned)))
+    token = client.post("/api/sessions").json()["token"]
+    return client, {"Authorization": f"Bearer {token}"}
+
+
+def on(settings: Settings, registry: str) -> Settings:
+    return settings.model_copy(update={"npm_registry": registry})
+
+
+def served(settings: Settings, **update: Any) -> TestClient:
+    tuned = settings.model_copy(update=update)
+    return TestClient(create_app(routes.PACKAGES, settings=tuned, store=Store(tuned)))
+
+
+# --- resolution ---------------------------------------------------------------------------
+
+
+def test_a_react_app_resolves_to_one_react_that_react_dom_and_the_libraries_share(
+    settings: Settings,
+) -> None:
+    res = service.resolve_project(
+        settings, {"dependencies": REACT_APP, "devDependencies": REACT_TOOLS}
+    )
+    lock = res.lockfile["packages"]
+    reacts = [loc for loc in lock if loc.endswith("node_modules/react")]
+    assert reacts == ["node_modules/react"], reacts
+    assert (
+        res.packages["react"] == res.packages["react-dom"] == lock["node_modules/react"]["version"]
+    )
+    assert lock["node_modules/react-dom"]["peerDependencies"]["react"]
+    for name in ("recharts", "lucide-react", "react-router-dom", "react-router", "date-fns"):
+        assert name in res.packages
+    assert res.importmap["imports"]["react"] == f"/pkg/react@{res.packages['react']}"
+    assert res.importmap["imports"]["react-dom/"] == f"/pkg/react-dom@{res.packages['react']}/"
+    # dev tools are in the lockfile for npm ci, never in the browser's import map
+    assert lock["node_modules/vite"]["dev"] is True
+    assert "vite" not in res.importmap["imports"] and "vite" not in res.packages
+
+
+def test_a_vue_app_resolves_with_one_vue_for_pinia_and_vueuse(settings: Settings) -> None:
+    res = service.resolve_project(
+        settings,
+        {"dependencies": {"vue": "^3.4.0", "pinia": "^2.2.0", "@vueuse/core": "^11.0.0"}},
+    )
+    vues = [loc for loc in res.lockfile["packages"] if loc.endswith("node_modules/vue")]
+    assert vues == ["node_modules/vue"]
+    assert {"vue", "pinia", "@vueuse/core", "@vueuse/shared", "@vue/runtime-dom"} <= set(
+        res.packages
+    )
+    assert res.importmap["imports"]["@vueuse/core"].startswith("/pkg/@vueuse/core@")
+
+
+def test_conflicting_ranges_nest_a_second_copy_and_scope_it_in_the_import_map(
+    settings: Settings,
+) -> None:
+    """prop-types wants react-is 16 while recharts takes the newest: two copies, scoped."""
+    res = service.resolve_project(
+        settings,
+        {"dependencies": {"react": "^18.3.0", "react-dom": "^18.3.0", "recharts": "2.15.0"}},
+    )
+    lock = res.lockfile["packages"]
+    nested = lock["node_modules/prop-types/node_modules/react-is"]["version"]
+    assert nested.startswith("16.") and lock["node_modules/react-is"]["version"] != nested
+    scope = res.importmap["scopes"][f"/pkg/prop-types@{res.packages['prop-types']}/"]
+    assert scope["react-is"] == f"/pkg/react-is@{nested}"
+
+
+def test_the_lockfile_installs_the_same_tree_with_npm_ci(
+    settings: Settings, tmp_path: Path
+) -> None:
+    pkg = {
+        "name": "app",
+        "version": "0.0.0",
+        "private": True,
+        "dependencies": {"react": "^19.0.0", "react-dom": "^19.0.0", "zustand": "^4.5.0"},
+        "devDependencies": {"vite": "^8.0.0", "@vitejs/plugin-react": "*"},
+    }
+    res = service.resolve_project(settings, pkg)
+    (tmp_path / "package.json").write_text(json.dumps(pkg))
+    (tmp_path / "package-lock.json").write_text(json.dumps(res.lockfile))
+    run = subprocess.run(
+        ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "npm_config_cache": str(tmp_path / ".npm")},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    installed = json.loads((tmp_path / "node_modules/react-dom/package.json").read_text())
+    assert installed["version"] == res.packages["react-dom"]
+    assert (tmp_path / "node_modules/.bin/vite").exists()
+
+
+HOSTILE = [
+    ("evil", "file:../../etc"),
+    ("evil", "link:/home"),
+    ("evil", "workspace:*"),
+    ("evil", "git+ssh://git@github.com/a/b.git"),
+    ("evil", "git://github.com/a/b.git"),
+    ("evil", "https://evil.example/evil.tgz"),
+    ("evil", "http://127.0.0.1:9/evil.tgz"),
+    ("evil", "github:attacker/evil"),
+    ("evil", "attacker/evil"),
+    ("evil", "attacker/evil#main"),
+    ("evil", "npm:@evil/react@1.0.0"),
+    ("Evil", "1.0.0"),
+    ("../evil", "1.0.0"),
+    ("@a/b/c", "1.0.0"),
+    (".hidden", "1.0.0"),
+    ("_private", "1.0.0"),
+    ("a" * 215, "1.0.0"),
+    ("evil name", "1.0.0"),
+    ("node_modules", "1.0.0"),
+    ("evil%2f..%2f", "1.0.0"),
+    ("evil", "1.0.0; rm -rf /"),
+]
+
+
+@pytest.mark.parametrize(("name", "spec"), HOSTILE)
+def test_hostile_names_and_specs_are_refused_before_any_registry_request(
+    settings: Settings, npm_fake: FakeRegistry, name: str, spec: str
+) -> None:
+    api, auth = resolving(settings, npm_registry=npm_fake.url)
+    resp = api.post("/api/packages/resolve", json={"dependencies": {name: spec}}, headers=auth)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["code"] == "package_spec_refused"
+    assert npm_fake.requests == []
+
+
+def test_resolve_needs_an_owner_token(settings: Settings) -> None:
+    api, _ = resolving(settings)
+    resp = api.post("/api/packages/resolve", json={"dependencies": {"react": "^19.0.0"}})
+    assert resp.status_code == 401
+
+
+def test_an_unknown_package_is_named(settings: Settings, npm_fake: FakeRegistry) -> None:
+    with pytest.raises(Exception) as err:
+        service.resolve_project(
+            on(settings, npm_fake.url), {"dependencies": {"kiln-no-such-package-zz": "^1.0.0"}}
+        )
+    assert getattr(err.value, "code", "") == "package_not_found"
+    assert getattr(err.value, "status", 0) == 422
+    assert "kiln-no-such-package-zz" in str(err.value)
+
+
+def test_a_version_range_nothing_satisfies_is_named_with_the_range(settings: Settings) -> None:
+    api, auth = resolving(settings)
+    resp = api.post(
+        "/api/packages/resolve", json={"dependencies": {"react": "^99.0.0"}}, headers=auth
+    )
+    assert resp.status_code == 422
+    error = resp.json()["error"]
+    assert error["code"] == "package_not_found"
+    assert "react" in error["message"] and "^99.0.0" in error["message"]
+
+
+def test_an_unreachable_registry_answers_503_registry_unavailable(settings: Settings) -> None:
+    api, auth = resolving(settings, npm_registry=f"http://127.0.0.1:{free_port()}")
+    resp = api.post(
+        "/api/packages/resolve", json={"dependencies": {"react": "^19.0.0"}}, headers=auth
+    )
+    assert resp.status_code == 503
+    assert resp.json()["error"]["code"] == "registry_unavailable"
+
+
+def test_a_graph_over_the_package_cap_is_refused(settings: Settings) -> None:
+    with pytest.raises(Exception) as err:
+        service.resolve_project(
+            settings.model_copy(update={"pkg_max_packages": 5}), {"dependencies": REACT_APP}
+        )
+    assert getattr(err.value, "code", "") == "package_graph_too_large"
+    assert getattr(err.value, "status", 0) == 413
+
+
+# --- /pkg modules -------------------------------------------------------------------------
+
+
+def test_react_is_served_as_esm_whose_named_exports_include_use_state(settings: Settings) -> None:
+    version = service.resolve_project(settings, {"dependencies": {"react": "^19.0.0"}}).packages[
+        "react"
+    ]
+    with served(settings) as client:
+        resp = client.get(f"/pkg/react@{version}")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/javascript")
+    assert resp.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert resp.headers["access-control-allow-origin"] == "*"
+    assert resp.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    tail = resp.text[resp.text.rindex("export{") :]
+    for name in ("useState", "useEffect", "createElement", "default"):
+        assert f" as {name}" in tail
+
+
+LOADER = """
+// Resolves bare imports through an import map to kiln's /pkg URLs, as the browser does.
+const map = JSON.parse(process.env.IMPORT_MAP);
+const base = process.env.KILN_ORIGIN;
+export async function resolve(spec, ctx, next) {
+  if (spec.startsWith("http://")) return { url: spec, shortCircuit: true };
+  if (ctx.parentURL?.startsWith("http://") && /^[./]/.test(spec)) {
+    return { url: new URL(spec, ctx.parentURL).href, shortCircuit: true };
+  }
+  const parent = ctx.parentURL?.startsWith(base) ? ctx.parentURL.slice(base.length) : "";
+  const scopes = Object.entries(map.scopes).filter(([p]) => parent.startsWith(p));
+  for (const table of [...scopes.map(([, t]) => t), map.imports]) {
+    if (table[spec]) return { url: base + table[spec], shortCircuit: true };
+    const prefix = Object.keys(table).filter((k) => k.endsWith("/") && spec.startsWith(k))
+      .sort((a, b) => b.length - a.length)[0];
+    const url = prefix && base + table[prefix] + spec.slice(prefix.length);
+    if (url) return { url, shortCircuit: true };
+  }
+  return next(spec, ctx);
+}
+export async function load(url, ctx, next) {
+  if (!url.startsWith("http://")) return next(url, ctx);
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`${url}: ${resp.status} ${await resp.text()}`);
+  return { format: "module", source: await resp.text(), shortCircuit: true };
+}
+"""
+
+APP = """
+import { createElement as h, useState } from "react";
+import { renderToString } from "react-dom/server";
+import { create } from "zustand";
+import { format } from "date-fns/format";
+const useStore = create(() => ({ bears: 3 }));
+function App() {
+  const [n] = useState(2);
+  const bears = useStore((s) => s.bears);
+  return h("p", null, `${n} + ${bears} on ${format(new Date(2024, 0, 31), "yyyy-MM-dd")}`);
+}
+console.log(renderToString(h(App)));
+process.exit(0); // react-dom/server leaves a MessageChannel open
+"""
+
+
+@pytest.fixture
+def pkg_origin(settings: Settings) -> Iterator[str]:
+    """The packages app on a real port (uvicorn in a thread), as kiln dev serves /pkg."""
+    import uvicorn
+
+    port = free_port()
+    app = create_app(routes.PACKAGES, settings=settings, store=Store(settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join()
+
+
+def test_an_app_importing_through_the_import_map_renders_with_one_react(
+    settings: Settings, pkg_origin: str, tmp_path: Path
+) -> None:
+    """Hooks in react-dom (CommonJS), zustand (which requires react) and the app share one
+    React only if every bare import stayed external: a second copy throws 'Invalid hook call'."""
+    res = service.resolve_project(
+        settings,
+        {
+            "dependencies": {
+                "react": "^19.0.0",
+                "react-dom": "^19.0.0",
+                "zustand": "^4.5.0",
+                "date-fns": "^3.6.0",
+            }
+        },
+    )
+    (tmp_path / "loader.mjs").write_text(LOADER)
+    (tmp_path / "register.mjs").write_text(
+        'import { register } from "node:module";\nregister("./loader.mjs", import.meta.url);\n'
+    )
+    (tmp_path / "app.mjs").write_text(APP)
+    run = subprocess.run(
+        ["node", "--import", "./register.mjs", "app.mjs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "IMPORT_MAP": json.dumps(res.importmap), "KILN_ORIGIN": pkg_origin},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip() == "<p>2 + 3 on 2024-01-31</p>"
+
+
+def test_subpaths_css_and_json_are_served_with_their_types(settings: Settings) -> None:
+    with served(settings) as client:
+        fmt = client.get("/pkg/date-fns@3.6.0/format")
+        debounce = client.get("/pkg/lodash-es@4.17.21/debounce.js")
+        css = client.get("/pkg/react-toastify@10.0.6/dist/ReactToastify.css")
+        pkg = client.get("/pkg/react@19.1.0/package.json")
+    assert fmt.status_code == 200 and " as format" in fmt.text
+    assert debounce.status_code == 200 and "export" in debounce.text
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert ".Toastify" in css.text
+    assert pkg.text.startswith('export default {"name":"react"')
+
+
+def test_a_node_only_package_is_refused_naming_the_builtin(settings: Settings) -> None:
+    with served(settings) as client:
+        resp = client.get("/pkg/fs-extra@11.2.0")
+    assert resp.status_code == 422
+    error = resp.json()["error"]
+    assert error["code"] == "package_needs_node"
+    assert set(error["details"]["builtins"]) & {"fs", "path", "os"}
+    assert "fs-extra@11.2.0" in error["message"]
+
+
+def test_unknown_packages_versions_and_files_are_404_package_not_found(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    with served(settings, npm_registry=npm_fake.url) as client:
+        for path in ("kiln-no-such-package-zz@1.0.0", "react@99.0.0", "react@19.1.0/no/such/file"):
+            resp = client.get(f"/pkg/{path}")
+            assert resp.status_code == 404, path
+            assert resp.json()["error"]["code"] == "package_not_found"
+            assert resp.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_range_is_refused_because_the_import_map_names_exact_versions(settings: Settings) -> None:
+    with served(settings) as client:
+        for path in ("react@^19.0.0", "react", "react@latest/jsx-runtime"):
+            resp = client.get(f"/pkg/{path}")
+            assert resp.status_code == 400, path
+            assert resp.json()["error"]["code"] == "package_spec_refused"
+
+
+def test_a_module_survives_a_restart_and_is_served_with_no_registry_request(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    tuned = on(settings, npm_fake.url)
+    with served(tuned) as first:
+        before = first.get("/pkg/react@19.1.0/jsx-runtime")
+    assert before.status_code == 200 and npm_fake.count("/react/-/") == 1
+    made = len(npm_fake.requests)
+    service._registries.clear()  # a new process: no packument in memory either
+    with served(tuned) as second:
+        after = second.get("/pkg/react@19.1.0/jsx-runtime")
+    assert after.content == before.content
+    assert len(npm_fake.requests) == made
+
+
+# --- hostile registries and tarballs (fake registry) --------------------------------------
+
+
+def _fetch(settings: Settings, fake: FakeRegistry, path: str) -> Any:
+    with served(settings, npm_registry=fake.url) as client:
+        return client.get(f"/pkg/{path}")
+
+
+def test_a_tarball_with_parent_paths_is_refused_and_writes_nothing_outside(
+    settings: Settings, npm_fake: FakeRegistry, tmp_path: Path
+) -> None:
+    data = tarball({"index.js": "export const a = 1;", "../../../escaped.js": "pwned"})
+    npm_fake.publish("kiln-evil-dots", "1.0.0", data=data)
+    resp = _fetch(settings, npm_fake, "kiln-evil-dots@1.0.0")
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "package_tarball_refused"
+    assert not list(settings.data_dir.rglob("escaped.js"))
+
+
+def test_a_tarball_with_an_absolute_path_is_refused(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    data = tarball({"index.js": "export const a = 1;", "/tmp/kiln-abs-escape.js": "pwned"})
+    npm_fake.publish("kiln-evil-abs", "1.0.0", data=data)
+    resp = _fetch(settings, npm_fake, "kiln-evil-abs@1.0.0")
+    assert resp.json()["error"]["code"] == "package_tarball_refused"
+    assert not Path("/tmp/kiln-abs-escape.js").exists()
+
+
+def test_symlinks_in_a_tarball_are_not_followed(settings: Settings, npm_fake: FakeRegistry) -> None:
+    data = tarball(
+        {
+            "package.json": '{"name":"kiln-evil-link","version":"1.0.0","main":"index.js"}',
+            "index.js": "export { default } from './secret.js';",
+        },
+        links={"secret.js": "/etc/passwd"},
+    )
+    npm_fake.publish("kiln-evil-link", "1.0.0", data=data)
+    resp = _fetch(settings, npm_fake, "kiln-evil-link@1.0.0")
+    assert "root:" not in resp.text
+    assert resp.status_code == 422
+
+
+def test_a_tarball_that_does_not_match_its_integrity_is_refused(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish(
+        "kiln-evil-hash", "1.0.0", {"index.js": "export const a = 1;"}, integrity="sha512-AAAA"
+    )
+    resp = _fetch(settings, npm_fake, "kiln-evil-hash@1.0.0")
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "package_tarball_refused"
+    assert "integrity" in resp.json()["error"]["message"]
+
+
+def test_a_tarball_on_another_host_is_never_fetched(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish(
+        "kiln-evil-host",
+        "1.0.0",
+        {"index.js": "export const a = 1;"},
+        tarball_url="http://127.0.0.2:9/kiln-evil-host-1.0.0.tgz",
+    )
+    resp = _fetch(settings, npm_fake, "kiln-evil-host@1.0.0")
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "package_tarball_refused"
+    assert "127.0.0.2" in resp.json()["error"]["message"]
+
+
+def test_a_tarball_over_the_limit_is_413_package_too_large(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-big", "1.0.0", {"index.js": "export const a = '" + "x" * 5000 + "';"})
+    with served(settings, npm_registry=npm_fake.url, pkg_max_unpacked_bytes=1000) as client:
+        resp = client.get("/pkg/kiln-big@1.0.0")
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "package_too_large"
+
+
+def test_install_scripts_never_run_and_package_code_is_only_parsed(
+    settings: Settings, npm_fake: FakeRegistry, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    code = f"require('fs').writeFileSync({str(marker)!r}, 'x'); module.exports.a = 1;"
+    npm_fake.publish(
+        "kiln-scripted",
+        "1.0.0",
+        {"index.js": code, "install.js": code},
+        manifest={"main": "index.js", "scripts": {"postinstall": "node install.js"}},
+    )
+    _fetch(settings, npm_fake, "kiln-scripted@1.0.0")
+    assert not marker.exists()
+
+
+def test_a_commonjs_package_gets_named_exports_found_statically(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish(
+        "kiln-cjs",
+        "1.0.0",
+        {
+            "index.js": "module.exports = require('./lib/impl.js');",
+            "lib/impl.js": "exports.greet = (n) => 'hi ' + n; exports.answer = 42;"
+            " exports.peer = require('react').version;",
+        },
+        manifest={"main": "index.js", "peerDependencies": {"react": "*"}},
+    )
+    resp = _fetch(settings, npm_fake, "kiln-cjs@1.0.0")
+    assert resp.status_code == 200, resp.text
+    tail = resp.text[resp.text.rindex("export{") :]
+    assert " as greet" in tail and " as answer" in tail and " as default" in tail
+    assert 'from"react"' in resp.text and "require(" not in resp.text.replace("__require", "")
