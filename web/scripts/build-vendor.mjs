@@ -39,7 +39,8 @@ async function vendorTailwind() {
   const dir = join(vendorDir, "tailwind");
   await mkdir(dir, { recursive: true });
   await build({
-    entryPoints: [require.resolve("tailwindcss")],
+    // its ESM build (the "import" condition), so compile() is a named export
+    stdin: { contents: 'export * from "tailwindcss";', resolveDir: web, sourcefile: "tailwind-entry.js" },
     bundle: true,
     format: "esm",
     platform: "browser",

@@ -38,6 +38,8 @@ export interface PreviewHost {
   writeFile(path: string, content: string): void;
   deleteFile(path: string): void;
   setWidth(px: number | null): void;
+  /** Builds the running project again (after a package registry outage, say). */
+  retry(): void;
   onProblem(cb: (p: Problem) => void): void;
   onStatus(cb: (s: PreviewStatus) => void): void;
   dispose(): void;
@@ -323,6 +325,9 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
     deleteFile(path) {
       files.delete(path);
       applyChange((w) => deleteProjectFile(w, path));
+    },
+    retry() {
+      applyChange(async () => undefined);
     },
     setWidth(px) {
       width = px;

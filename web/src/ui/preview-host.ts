@@ -21,6 +21,8 @@ export interface PreviewHost {
   writeFile(path: string, content: string): void;
   deleteFile(path: string): void;
   setWidth(px: number | null): void;
+  /** Builds the running project again (after a package registry outage, say). */
+  retry(): void;
   onProblem(cb: (p: Problem) => void): void;
   onStatus(cb: (s: PreviewStatus) => void): void;
   dispose(): void;
@@ -70,6 +72,9 @@ function createStandIn(): PreviewHost {
     },
     deleteFile(path) {
       delete files[path];
+      render();
+    },
+    retry() {
       render();
     },
     setWidth(px) {
