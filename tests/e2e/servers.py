@@ -24,9 +24,10 @@ NPM = "https://registry.npmjs.org"
 
 
 @contextmanager
-def kiln_dev(data_dir: Path, web_dist: Path, **env: str) -> Iterator[str]:
-    """A `kiln dev` subprocess (starter model) until healthy; yields its base URL."""
-    port = free_port()
+def kiln_dev(data_dir: Path, web_dist: Path, port: int = 0, **env: str) -> Iterator[str]:
+    """A `kiln dev` subprocess (starter model) until healthy; yields its base URL. A restart
+    on the same port keeps the page's origin, so a returning browser keeps its storage."""
+    port = port or free_port()
     log_path = data_dir.parent / f"kiln-dev-{port}.log"
     # KILN_DATA_DIR: the package cache follows Settings.data_dir, which --data-dir does not set
     full_env = {
