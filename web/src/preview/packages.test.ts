@@ -153,3 +153,39 @@ describe("resolved import maps kept in the page's storage", () => {
     expect(store.data.size).toBe(0);
   });
 });
+
+describe("package-lock.json", () => {
+  const lock = (rootDeps: Record<string, string>) =>
+    JSON.stringify({
+      lockfileVersion: 3,
+      packages: {
+        "": { dependencies: rootDeps },
+        "node_modules/react": { version: "19.1.1" },
+        "node_modules/clsx": { version: "2.1.1" },
+      },
+    });
+
+  it("pins the preview to the versions the build and deploys install", async () => {
+    const svc = counting();
+    const files = project({ react: "^19.0.0", clsx: "^2" });
+    files.set("package-lock.json", lock({ react: "^19.0.0", clsx: "^2" }));
+    await createPackageResolver(svc.resolve, ORIGIN)(files);
+    expect(svc.calls[0]?.dependencies).toEqual({ react: "19.1.1", clsx: "2.1.1" });
+  });
+
+  it("does not pin a range that changed since the lockfile was written", async () => {
+    const svc = counting();
+    const files = project({ react: "^19.0.0", clsx: "^1" });
+    files.set("package-lock.json", lock({ react: "^19.0.0", clsx: "^2" }));
+    await createPackageResolver(svc.resolve, ORIGIN)(files);
+    expect(svc.calls[0]?.dependencies).toEqual({ react: "19.1.1", clsx: "^1" });
+  });
+
+  it("that is not JSON is ignored", async () => {
+    const svc = counting();
+    const files = project({ react: "^19.0.0" });
+    files.set("package-lock.json", "{ nope");
+    await createPackageResolver(svc.resolve, ORIGIN)(files);
+    expect(svc.calls[0]?.dependencies).toEqual({ react: "^19.0.0" });
+  });
+});

@@ -38,6 +38,34 @@ function ranges(value: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * The exact versions package-lock.json holds for the ranges package.json still asks for, so
+ * the preview runs what the build gate, WebContainers and deploys install (a range changed
+ * since the lockfile was written keeps its range).
+ */
+export function pinnedByLockfile(set: DependencySet, lockJson: string | undefined): DependencySet {
+  if (lockJson === undefined) return set;
+  let lock: { packages?: Record<string, { version?: unknown; dependencies?: unknown; devDependencies?: unknown }> };
+  try {
+    lock = JSON.parse(lockJson) as typeof lock;
+  } catch {
+    return set;
+  }
+  const packages = lock.packages ?? {};
+  const root = packages[""] ?? {};
+  const pin = (wanted: Record<string, string>, locked: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(wanted).map(([name, range]) => {
+        const version = packages[`node_modules/${name}`]?.version;
+        return [name, locked[name] === range && typeof version === "string" ? version : range];
+      }),
+    );
+  return {
+    dependencies: pin(set.dependencies, ranges(root.dependencies)),
+    devDependencies: pin(set.devDependencies, ranges(root.devDependencies)),
+  };
+}
+
 /** The dependency sections of package.json (none when there is no package.json). */
 export function dependencySet(packageJson: string | undefined): DependencySet {
   if (packageJson === undefined) return { dependencies: {}, devDependencies: {} };
@@ -118,7 +146,7 @@ export function createPackageResolver(
 ): (files: ReadonlyMap<string, string>) => Promise<ImportMap> {
   const memo = new Map<string, Promise<ImportMap>>();
   return (files) => {
-    const set = dependencySet(files.get("package.json"));
+    const set = pinnedByLockfile(dependencySet(files.get("package.json")), files.get("package-lock.json"));
     const key = dependencyKey(set);
     let answer = memo.get(key);
     const kept = answer ? null : remembered(store, key);
