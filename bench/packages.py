@@ -108,8 +108,9 @@ def _npm_then_vite(work: Path, cache: Path) -> float:
         timeout=900,
     )
     port = free_port()
+    # vite itself, not through npx: terminate() must reach the server, or it keeps running
     vite = subprocess.Popen(
-        ["npx", "vite", "--port", str(port), "--strictPort"],
+        [str(work / "node_modules" / ".bin" / "vite"), "--port", str(port), "--strictPort"],
         cwd=work,
         env=env,
         stdout=subprocess.DEVNULL,
