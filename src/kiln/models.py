@@ -244,6 +244,7 @@ class VersionSummary(BaseModel):
     charged: bool = True
     files: int
     created_at: str
+    packages_error: PackagesError | None = None
 
 
 class HandEdit(BaseModel):

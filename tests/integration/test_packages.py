@@ -26,6 +26,7 @@ from kiln.config import Settings
 from kiln.packages import service
 from kiln.packages.build import TOOLS
 from kiln.store.db import Store
+from kiln.store.sessions import create_session
 from tests.conftest import free_port
 from tests.fakes.npm_registry import FakeRegistry, tarball
 
@@ -241,7 +242,8 @@ def test_react_is_served_as_esm_whose_named_exports_include_use_state(settings: 
     ]
     with served(settings) as client:
         resp = client.get(f"/pkg/react@{version}")
-    assert resp.status_code == 200
+        head = client.head(f"/pkg/react@{version}")
+    assert resp.status_code == head.status_code == 200 and head.content == b""
     assert resp.headers["content-type"].startswith("text/javascript")
     assert resp.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert resp.headers["access-control-allow-origin"] == "*"
@@ -313,6 +315,25 @@ def pkg_origin(settings: Settings) -> Iterator[str]:
     thread.join()
 
 
+def render_in_node(importmap: dict[str, Any], origin: str, tmp_path: Path, app: str) -> str:
+    """Run `app` in Node with its bare imports resolved through the import map to /pkg."""
+    (tmp_path / "loader.mjs").write_text(LOADER)
+    (tmp_path / "register.mjs").write_text(
+        'import { register } from "node:module";\nregister("./loader.mjs", import.meta.url);\n'
+    )
+    (tmp_path / "app.mjs").write_text(app)
+    run = subprocess.run(
+        ["node", "--import", "./register.mjs", "app.mjs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "IMPORT_MAP": json.dumps(importmap), "KILN_ORIGIN": origin},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.strip()
+
+
 def test_an_app_importing_through_the_import_map_renders_with_one_react(
     settings: Settings, pkg_origin: str, tmp_path: Path
 ) -> None:
@@ -329,21 +350,84 @@ def test_an_app_importing_through_the_import_map_renders_with_one_react(
             }
         },
     )
-    (tmp_path / "loader.mjs").write_text(LOADER)
-    (tmp_path / "register.mjs").write_text(
-        'import { register } from "node:module";\nregister("./loader.mjs", import.meta.url);\n'
+    assert render_in_node(res.importmap, pkg_origin, tmp_path, APP) == (
+        "<p>2 + 3 on 2024-01-31</p>"
     )
-    (tmp_path / "app.mjs").write_text(APP)
-    run = subprocess.run(
-        ["node", "--import", "./register.mjs", "app.mjs"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "IMPORT_MAP": json.dumps(res.importmap), "KILN_ORIGIN": pkg_origin},
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert run.stdout.strip() == "<p>2 + 3 on 2024-01-31</p>"
+
+
+CHART_APP = """
+import { createElement as h } from "react";
+import { renderToString } from "react-dom/server";
+import { LineChart, Line, XAxis } from "recharts";
+import { Camera } from "lucide-react";
+import { MemoryRouter, Routes, Route, Link } from "react-router-dom";
+import clsx from "clsx";
+const data = [{ x: 1, y: 2 }, { x: 2, y: 5 }, { x: 3, y: 3 }];
+const chart = h(LineChart, { width: 300, height: 200, data },
+  h(XAxis, { dataKey: "x" }), h(Line, { dataKey: "y", isAnimationActive: false }));
+const Page = () => h("main", { className: clsx("a", { b: true }) },
+  h(Camera), h(Link, { to: "/x" }, "go"), chart);
+const html = renderToString(
+  h(MemoryRouter, null, h(Routes, null, h(Route, { path: "/", element: h(Page) }))));
+console.log(JSON.stringify({
+  chart: html.includes("recharts-line-curve"), icon: html.includes("lucide-camera"),
+  link: html.includes('href="/x"'), classes: html.includes('class="a b"'),
+}));
+process.exit(0);
+"""
+
+
+def test_a_chart_app_with_icons_and_a_router_renders_through_the_import_map(
+    settings: Settings, pkg_origin: str, tmp_path: Path
+) -> None:
+    """recharts (CommonJS lodash subpaths, d3, react-is), lucide-react and react-router-dom,
+    as a model writes them, each served from /pkg with react external."""
+    deps = {
+        "react": "^19.0.0",
+        "react-dom": "^19.0.0",
+        "recharts": "^2.12.0",
+        "lucide-react": "*",
+        "react-router-dom": "^6.26.0",
+        "clsx": "^2.1.0",
+    }
+    res = service.resolve_project(settings, {"dependencies": deps})
+    seen = json.loads(render_in_node(res.importmap, pkg_origin, tmp_path, CHART_APP))
+    assert seen == {"chart": True, "icon": True, "link": True, "classes": True}
+
+
+VUE_APP = """
+import { createSSRApp, h } from "vue";
+import { createPinia, defineStore } from "pinia";
+import { useCounter } from "@vueuse/core";
+import { renderToString } from "@vue/server-renderer";
+const useTodos = defineStore("todos", { state: () => ({ items: ["tea", "cake"] }) });
+const App = {
+  setup() {
+    const todos = useTodos();
+    const { count, inc } = useCounter(1);
+    inc();
+    return () => h("p", `${todos.items.join(",")} x${count.value}`);
+  },
+};
+const app = createSSRApp(App);
+app.use(createPinia());
+console.log(await renderToString(app));
+process.exit(0);
+"""
+
+
+def test_a_vue_app_with_pinia_and_vueuse_renders_through_the_import_map_with_one_vue(
+    settings: Settings, pkg_origin: str, tmp_path: Path
+) -> None:
+    """pinia's store and vueuse's ref only work inside the app if all share one Vue."""
+    deps = {
+        "vue": "^3.5.0",
+        "pinia": "^2.2.0",
+        "@vueuse/core": "^11.0.0",
+        "@vue/server-renderer": "^3.5.0",
+    }
+    res = service.resolve_project(settings, {"dependencies": deps})
+    assert render_in_node(res.importmap, pkg_origin, tmp_path, VUE_APP) == "<p>tea,cake x2</p>"
 
 
 def test_subpaths_css_and_json_are_served_with_their_types(settings: Settings) -> None:
@@ -516,3 +600,202 @@ def test_a_commonjs_package_gets_named_exports_found_statically(
     tail = resp.text[resp.text.rindex("export{") :]
     assert " as greet" in tail and " as answer" in tail and " as default" in tail
     assert 'from"react"' in resp.text and "require(" not in resp.text.replace("__require", "")
+
+
+# --- a lockfile with every version --------------------------------------------------------
+
+
+def _project(store: Store, owner: str = "o_1") -> str:
+    from kiln.models import Framework
+    from kiln.store import projects
+
+    project = projects.create_project(store, owner=owner, name="P", framework=Framework.react)
+    return str(project["project_id"])
+
+
+def locking(settings: Settings, fake: FakeRegistry) -> Settings:
+    return settings.model_copy(update={"lock_dependencies": True, "npm_registry": fake.url})
+
+
+def _package_json(deps: dict[str, str]) -> str:
+    return json.dumps({"name": "app", "version": "0.0.0", "dependencies": deps})
+
+
+def test_a_saved_version_gets_the_package_lock_of_its_package_json(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from kiln.generate import load_version_files, save_version
+
+    npm_fake.publish("kiln-a", "1.2.0", manifest={"dependencies": {"kiln-b": "^2.0.0"}})
+    npm_fake.publish("kiln-b", "2.0.1")
+    store = Store(locking(settings, npm_fake))
+    pid = _project(store)
+    files = {"package.json": _package_json({"kiln-a": "^1.0.0"}), "index.html": "<p>hi</p>"}
+    number = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    lock = json.loads(load_version_files(store, pid, number)["package-lock.json"])
+    assert lock["lockfileVersion"] == 3
+    assert lock["packages"][""]["dependencies"] == {"kiln-a": "^1.0.0"}
+    assert lock["packages"]["node_modules/kiln-a"]["version"] == "1.2.0"
+    assert lock["packages"]["node_modules/kiln-b"]["resolved"].startswith(npm_fake.url)
+
+
+def test_a_version_with_unchanged_dependencies_keeps_its_lockfile_without_asking_the_registry(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from kiln.generate import load_version_files, save_version
+
+    npm_fake.publish("kiln-a", "1.0.0")
+    store = Store(locking(settings, npm_fake))
+    pid = _project(store)
+    files = {"package.json": _package_json({"kiln-a": "^1.0.0"}), "index.html": "<p>1</p>"}
+    first = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    asked = len(npm_fake.requests)
+    edited = {**load_version_files(store, pid, first), "index.html": "<p>2</p>"}
+    save_version(store, pid, edited, parent=first, prompt="p", job_id=None)
+    assert len(npm_fake.requests) == asked
+
+
+def test_a_version_whose_dependency_does_not_exist_is_kept_and_names_the_package(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from kiln.generate import load_version_files, save_version
+
+    tuned = locking(settings, npm_fake)
+    store = Store(tuned)
+    token, owner = create_session(store)
+    pid = _project(store, owner)
+    files = {
+        "package.json": _package_json({"kiln-no-such-package-zz": "^1.0.0"}),
+        "package-lock.json": '{"lockfileVersion": 3, "packages": {}}',
+        "index.html": "<p>hi</p>",
+    }
+    number = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    kept = load_version_files(store, pid, number)
+    assert kept["index.html"] == "<p>hi</p>" and "package-lock.json" not in kept
+    with TestClient(create_app(routes.STATUS, settings=tuned, store=store)) as client:
+        body = client.get(
+            f"/api/projects/{pid}/versions/{number}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert body["packages_error"]["code"] == "package_not_found"
+    assert body["packages_error"]["package"] == "kiln-no-such-package-zz"
+
+
+# --- limits and the S3 store --------------------------------------------------------------
+
+
+def test_a_build_past_its_time_limit_is_504_and_not_cached(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-slow", "1.0.0", {"index.js": "export const a = 1;"})
+    with served(settings, npm_registry=npm_fake.url, pkg_build_timeout_s=0) as client:
+        resp = client.get("/pkg/kiln-slow@1.0.0")
+    assert resp.status_code == 504
+    assert resp.json()["error"]["code"] == "package_build_timeout"
+    assert resp.headers["cache-control"] == "no-store"
+    with served(settings, npm_registry=npm_fake.url) as client:
+        assert client.get("/pkg/kiln-slow@1.0.0").status_code == 200
+
+
+def test_a_module_over_the_output_limit_is_413(settings: Settings, npm_fake: FakeRegistry) -> None:
+    npm_fake.publish("kiln-wide", "1.0.0", {"index.js": "export const a = '" + "y" * 400 + "';"})
+    with served(settings, npm_registry=npm_fake.url, pkg_max_output_bytes=100) as client:
+        resp = client.get("/pkg/kiln-wide@1.0.0")
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "package_too_large"
+
+
+def test_on_aws_modules_are_cached_under_the_buckets_pkg_prefix(
+    settings: Settings, store: Store, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-s3", "1.0.0", {"index.js": "export const answer = 42;"})
+    with served(settings, npm_registry=npm_fake.url, pkg_store="s3") as client:
+        first = client.get("/pkg/kiln-s3@1.0.0")
+        asked = len(npm_fake.requests)
+        again = client.get("/pkg/kiln-s3@1.0.0")
+    assert first.status_code == again.status_code == 200 and "answer" in first.text
+    assert len(npm_fake.requests) == asked
+    keys = [o["Key"] for o in store.s3.list_objects_v2(Bucket=settings.bucket)["Contents"]]
+    assert keys and all(k.startswith("pkg/kiln-s3@1.0.0/") for k in keys)
+    assert not (settings.data_dir / "pkg" / "kiln-s3@1.0.0").exists()
+
+
+# --- kiln dev ---------------------------------------------------------------------------
+
+
+def _kiln_dev(data_dir: Path, registry: str) -> tuple[subprocess.Popen[bytes], str]:
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KILN_")}
+    env.update(KILN_LLM_PROVIDER="starter", KILN_NPM_REGISTRY=registry)
+    log = open(data_dir / "server.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiln.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=TOOLS.parents[1],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, (data_dir / "server.log").read_text()[-3000:]
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("kiln dev did not start")
+
+
+def test_kiln_dev_serves_pkg_and_after_a_restart_serves_it_with_no_registry_request(
+    tmp_path: Path, npm_fake: FakeRegistry
+) -> None:
+    import httpx
+
+    npm_fake.publish(
+        "kiln-dev-cjs",
+        "1.0.0",
+        {"index.js": "exports.hello = () => 'hello from kiln';"},
+        manifest={"main": "index.js"},
+    )
+    urls = ["/pkg/kiln-dev-cjs@1.0.0", "/pkg/react@19.1.0/jsx-runtime"]
+    bodies = []
+    for round_ in range(2):
+        proc, url = _kiln_dev(tmp_path, npm_fake.url)
+        try:
+            before = len(npm_fake.requests)
+            answers = [httpx.get(url + path, timeout=120) for path in urls]
+            assert [a.status_code for a in answers] == [200, 200]
+            assert answers[0].headers["cross-origin-resource-policy"] == "cross-origin"
+            assert " as hello" in answers[0].text
+            bodies.append([a.content for a in answers])
+            if round_ == 1:
+                assert len(npm_fake.requests) == before, npm_fake.requests[before:]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert bodies[0] == bodies[1]
+    assert npm_fake.count("/-/") == 2  # each tarball fetched once, in the first run
+
+
+def test_simultaneous_first_requests_for_one_module_all_get_it(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    npm_fake.publish(
+        "kiln-busy",
+        "1.0.0",
+        {"index.js": "module.exports = { busy: true };"},
+        manifest={"main": "index.js"},
+    )
+    with served(settings, npm_registry=npm_fake.url) as client, ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: client.get("/pkg/kiln-busy@1.0.0"), range(6)))
+        again = client.get("/pkg/kiln-busy@1.0.0")
+    assert [a.status_code for a in answers] == [200] * 6
+    assert {a.content for a in answers} == {again.content}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -442,3 +443,91 @@ def test_built_handler_imports_with_only_the_layer_on_python_313(
     )
     assert run.returncode == 0, run.stderr[-4000:]
     assert run.stdout.startswith("ok (3, 13)")
+
+
+# --- the package service (issue 14) -------------------------------------------------------
+
+
+def test_the_packages_function_may_only_read_and_write_pkg_in_the_bucket(
+    template: dict[str, Any],
+) -> None:
+    props = template["Resources"]["PackagesFunction"]["Properties"]
+    (policy,) = props["Policies"]
+    by_action = {
+        tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s
+        for s in policy["Statement"]
+    }
+    assert by_action.keys() == {("s3:GetObject", "s3:PutObject"), ("s3:ListBucket",)}
+    objects = by_action[("s3:GetObject", "s3:PutObject")]
+    assert objects["Resource"] == {"Fn::Sub": "${Bucket.Arn}/pkg/*"}
+    listing = by_action[("s3:ListBucket",)]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "pkg/*"}}
+    env = function_props(template, "PackagesFunction")["Environment"]["Variables"]
+    assert env["KILN_PKG_STORE"] == "s3"
+    assert env["KILN_NPM_REGISTRY"] == {"Ref": "NpmRegistry"}
+
+
+def test_cloudfront_serves_pkg_from_the_packages_function_as_immutable_cors_content(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    (behaviour,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/pkg/*"]
+    (origin,) = [o for o in config["Origins"] if o["Id"] == behaviour["TargetOriginId"]]
+    assert '["PackagesFunctionUrl", "FunctionUrl"]' in json.dumps(origin["DomainName"])
+    oac = resources[origin["OriginAccessControlId"]["Fn::GetAtt"][0]]
+    assert oac["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == (
+        "lambda"
+    )
+    url = resources["PackagesFunction"]["Properties"]["FunctionUrlConfig"]
+    assert url["AuthType"] == "AWS_IAM"  # only CloudFront, signing through OAC, invokes it
+    grants = [
+        r["Properties"]
+        for r in resources_of(template, "AWS::Lambda::Permission").values()
+        if r["Properties"]["FunctionName"] == {"Ref": "PackagesFunction"}
+    ]
+    assert {g["Action"] for g in grants} == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    assert all(g["Principal"] == "cloudfront.amazonaws.com" for g in grants)
+    cache = resources[behaviour["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    assert cache["MaxTTL"] >= 31536000 and cache["DefaultTTL"] >= 31536000
+    keyed = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert keyed["QueryStringsConfig"]["QueryStringBehavior"] == "none"
+    assert keyed["CookiesConfig"]["CookieBehavior"] == "none"
+    headers = resources[behaviour["ResponseHeadersPolicyId"]["Ref"]]["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]
+    assert headers["CorsConfig"]["AccessControlAllowOrigins"]["Items"] == ["*"]
+    assert {
+        "Header": "Cross-Origin-Resource-Policy",
+        "Value": "cross-origin",
+        "Override": True,
+    } in (headers["CustomHeadersConfig"]["Items"])
+
+
+def test_the_template_and_the_code_agree_on_the_package_service(
+    template: dict[str, Any],
+) -> None:
+    from kiln.api import routes as groups
+    from kiln.local.server import function_for
+    from kiln.packages.cache import cache_key
+
+    props = template["Resources"]["PackagesFunction"]["Properties"]
+    assert (ROOT / "functions" / "packages" / "app.py").is_file()
+    assert props["CodeUri"] == "../functions/packages/"
+    assert [r.path for g in groups.PACKAGES for r in g.routes] == ["/pkg/{path:path}"]
+    assert function_for("/pkg/@scope/name@1.0.0/x.js") == "packages"
+    assert cache_key("react", "19.0.0", "", "b").startswith("pkg/")  # the prefix it may write
+    env = function_props(template, "PackagesFunction")["Environment"]["Variables"]
+    layers = props["Layers"]
+    assert {"Ref": "NodeLayer"} in layers
+    assert env["KILN_PKG_TOOLS_DIR"] == "/opt/pkgbuild"  # layers unpack under /opt
+    makefile = (ROOT / "infra" / "layer" / "Makefile").read_text()
+    assert "$(ARTIFACTS_DIR)/pkgbuild" in makefile
+    assert "--os=linux --cpu=arm64" in makefile
+
+
+def test_node_layer_holds_the_package_builder_with_an_arm64_esbuild(sam_build: Path) -> None:
+    tools = sam_build / "NodeLayer" / "pkgbuild"
+    assert (tools / "build.mjs").is_file()
+    binary = tools / "node_modules" / "@esbuild" / "linux-arm64" / "bin" / "esbuild"
+    assert elf_machine(binary) == "aarch64"

@@ -1,9 +1,12 @@
-// kiln's package builder: one npm package folder + a specifier -> browser ESM on stdout.
-// Reads {"root", "dir", "specifier", "subpath", "dependencies"} as JSON on stdin; never runs the package's code:
-// esbuild only parses it, and cjs-module-lexer finds a CommonJS module's export names.
+// kiln's package builder: one npm package folder + a specifier -> browser ESM.
+// A long-lived process: each stdin line is a request {"id", "root", "dir", "specifier",
+// "subpath", "dependencies"}, each stdout line the answer with the same id (builds overlap).
+// It never runs the package's code: esbuild only parses it, and cjs-module-lexer finds a
+// CommonJS module's export names statically.
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import * as esbuild from "esbuild";
 import { init, parse } from "cjs-module-lexer";
 
@@ -12,9 +15,6 @@ const MAIN_FIELDS = ["browser", "module", "main"];
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const ASSET = /\.(png|jpe?g|gif|webp|avif|svg|ico|woff2?|ttf|otf|eot)$/i;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
-
-const input = JSON.parse(readFileSync(0, "utf8"));
-const declared = new Set(input.dependencies ?? []);
 
 function bare(spec) {
   return !spec.startsWith(".") && !spec.startsWith("/") && !spec.startsWith("#");
@@ -87,8 +87,8 @@ function wrapper(file) {
   return lines.join("\n");
 }
 
-async function main() {
-  await init();
+async function main(input) {
+  const declared = new Set(input.dependencies ?? []);
   const dir = input.dir;
   let entry = await resolveEntry(input.root, input.specifier).catch((e) => ({ error: e.message }));
   const literal = input.subpath ? path.join(dir, input.subpath) : null;
@@ -125,7 +125,12 @@ async function main() {
     bundle: true, write: false, format: "esm", platform: "browser", target: "es2022",
     minify: true, legalComments: "none", logLevel: "silent",
     conditions: CONDITIONS, mainFields: MAIN_FIELDS,
-    define: { "process.env.NODE_ENV": '"production"', global: "globalThis" },
+    define: {
+      "process.env.NODE_ENV": '"production"', "process.env": "{}", global: "globalThis",
+      // the flags Vue's esm-bundler builds expect from a bundler (as @vitejs/plugin-vue sets)
+      __VUE_OPTIONS_API__: "true", __VUE_PROD_DEVTOOLS__: "false",
+      __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: "false",
+    },
     loader: { ".css": "empty", ".png": "dataurl", ".jpg": "dataurl", ".svg": "dataurl",
       ".gif": "dataurl", ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl" },
   };
@@ -136,7 +141,7 @@ async function main() {
   try {
     let result = await esbuild.build({ ...options, plugins: [external(null)] });
     if (required.size) {
-      const injectFile = path.join(input.root, `kiln-require-${process.pid}.mjs`);
+      const injectFile = path.join(input.root, `kiln-require-${process.pid}-${input.id}.mjs`);
       writeFileSync(injectFile, [...required].map(([spec, id], i) => (
         `import * as __ns${i} from ${JSON.stringify(spec)};\n` +
         `export const ${id} = "default" in __ns${i} ? __ns${i}.default : __ns${i};`
@@ -159,4 +164,11 @@ async function main() {
   }
 }
 
-process.stdout.write(JSON.stringify(await main()));
+await init();
+for await (const line of createInterface({ input: process.stdin })) {
+  if (!line.trim()) continue;
+  const input = JSON.parse(line);
+  main(input)
+    .catch((e) => ({ error: "build_failed", message: String(e?.message ?? e) }))
+    .then((answer) => process.stdout.write(JSON.stringify({ id: input.id, ...answer }) + "\n"));
+}

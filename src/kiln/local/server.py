@@ -176,6 +176,8 @@ def start_stack(
         emulator.serve_in_process()
         stoppers.append(emulator.stop)
         os.environ["KILN_AWS_ENDPOINT_URL"] = emulator.endpoint_url
+    if data_dir is not None:  # built packages are cached under it (kiln.packages)
+        os.environ["KILN_DATA_DIR"] = str(data_dir.resolve())
     get_settings.cache_clear()
     settings = get_settings()
     if not aws:

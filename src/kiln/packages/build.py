@@ -9,11 +9,16 @@ at the deadline; its environment carries nothing but PATH.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 import signal
 import subprocess
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,7 +26,7 @@ from typing import Any
 
 from kiln.build import find_node
 from kiln.config import Settings
-from kiln.errors import TimedOut
+from kiln.errors import TimedOut, Unavailable
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools" / "pkgbuild"
 
@@ -53,6 +58,101 @@ def build_id(tools: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+class BuilderLost(Unavailable):
+    """The builder process died or was restarted under a build; retrying builds afresh."""
+
+    code = "package_builder_restarted"
+
+
+class Builder:
+    """One long-lived `node build.mjs` (a spawn costs ~250 ms of a ~400 ms small build):
+    requests and answers are JSON lines matched by id, so builds overlap. A build past its
+    deadline kills the process group, and every build it had in flight fails retryably."""
+
+    def __init__(self, tools: Path) -> None:
+        self.tools = tools
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pending: dict[int, Future[dict[str, Any]]] = {}
+        self.ids = itertools.count(1)
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [find_node().node, str(self.tools / "build.mjs")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=str(self.tools),
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+        return proc
+
+    def _read(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                answer = json.loads(line)
+            except ValueError:
+                continue
+            with self.lock:
+                future = self.pending.pop(int(answer.pop("id", 0)), None)
+            if future is not None:
+                future.set_result(answer)
+        self._lost(proc, "the package builder exited; try again")
+
+    def _lost(self, proc: subprocess.Popen[bytes], message: str) -> None:
+        with self.lock:
+            if self.proc is not proc:
+                return
+            self.proc = None
+            pending, self.pending = self.pending, {}
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(BuilderLost(message))
+
+    def run(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        future: Future[dict[str, Any]] = Future()
+        stale: dict[int, Future[dict[str, Any]]] = {}
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                stale, self.pending = self.pending, {}
+                self.proc = self._start()
+            proc, ident = self.proc, next(self.ids)
+            self.pending[ident] = future
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(json.dumps({**request, "id": ident}).encode() + b"\n")
+                proc.stdin.flush()
+            except OSError:
+                self.pending.pop(ident, None)
+                raise BuilderLost("the package builder exited; try again") from None
+        for lost in stale.values():
+            if not lost.done():
+                lost.set_exception(BuilderLost("the package builder exited; try again"))
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            self._lost(proc, "another build ran past its deadline; try again")
+            raise BuildTimedOut(
+                f"building {request['specifier']} took over {timeout:.0f} s",
+                details={"package": request["specifier"]},
+            ) from None
+
+
+_builders: dict[Path, Builder] = {}
+_builders_lock = threading.Lock()
+
+
+def builder(tools: Path) -> Builder:
+    with _builders_lock:
+        return _builders.setdefault(tools, Builder(tools))
+
+
 def build_module(
     settings: Settings,
     root: Path,
@@ -61,8 +161,7 @@ def build_module(
     dependencies: list[str],
 ) -> Built:
     """Build `name[/subpath]` from `root/node_modules/name` into ESM."""
-    tools = tools_dir(settings)
-    node = find_node().node
+    root = root.resolve()
     request = {
         "root": str(root),
         "dir": str(root / "node_modules" / name),
@@ -70,32 +169,7 @@ def build_module(
         "subpath": subpath,
         "dependencies": dependencies,
     }
-    proc = subprocess.Popen(
-        [node, str(tools / "build.mjs")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=str(tools),
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(json.dumps(request).encode(), settings.pkg_build_timeout_s)
-    except subprocess.TimeoutExpired as exc:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise BuildTimedOut(
-            f"{name}: building {request['specifier']} took over "
-            f"{settings.pkg_build_timeout_s:.0f} s",
-            details={"package": name},
-        ) from exc
-    try:
-        answer: dict[str, Any] = json.loads(out or b"{}")
-    except ValueError:
-        answer = {}
-    if proc.returncode != 0 or not answer:
-        tail = err.decode(errors="replace")[-500:]
-        return Built(error={"error": "build_failed", "message": f"the builder failed: {tail}"})
+    answer = builder(tools_dir(settings).resolve()).run(request, settings.pkg_build_timeout_s)
     if "error" in answer:
         return Built(error=answer)
     if "raw" in answer:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,10 +50,13 @@ class DirCache:
     def put(self, key: str, entry: Entry) -> None:
         body = self.root / key
         body.parent.mkdir(parents=True, exist_ok=True)
-        tmp = body.with_suffix(".tmp")
+        tmp = body.with_name(f"{body.name}.{uuid.uuid4().hex}.tmp")  # two builds may race
         tmp.write_bytes(entry.body)
         tmp.replace(body)
-        (self.root / f"{key}.json").write_text(_meta(entry))  # written last: marks it complete
+        meta = self.root / f"{key}.json"
+        tmp_meta = meta.with_name(f"{meta.name}.{uuid.uuid4().hex}.tmp")
+        tmp_meta.write_text(_meta(entry))
+        tmp_meta.replace(meta)  # written last: marks it complete
 
 
 class S3Cache:

@@ -332,6 +332,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/packages/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Packages
+         * @description Exact versions, the preview's import map and package-lock.json for these ranges.
+         */
+        post: operations["resolve_packages_api_packages_resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/deployments": {
         parameters: {
             query?: never;
@@ -651,6 +671,19 @@ export interface components {
             /** Provider */
             provider: string;
         };
+        /** ImportMap */
+        ImportMap: {
+            /** Imports */
+            imports: {
+                [key: string]: string;
+            };
+            /** Scopes */
+            scopes: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+        };
         /**
          * JobKind
          * @enum {string}
@@ -747,6 +780,32 @@ export interface components {
             /** Context */
             context?: unknown;
         };
+        /**
+         * PackageJson
+         * @description The dependency part of a package.json.
+         */
+        PackageJson: {
+            /** Dependencies */
+            dependencies?: {
+                [key: string]: string;
+            };
+            /** Devdependencies */
+            devDependencies?: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * PackagesError
+         * @description Why a version's dependencies could not be resolved into package-lock.json.
+         */
+        PackagesError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Package */
+            package?: string | null;
+        };
         /** PreviewLink */
         PreviewLink: {
             /** Url */
@@ -797,6 +856,20 @@ export interface components {
              * @default false
              */
             clear_budget: boolean;
+        };
+        /** ResolvedPackages */
+        ResolvedPackages: {
+            /** Packages */
+            packages: {
+                [key: string]: string;
+            };
+            importmap: components["schemas"]["ImportMap"];
+            /** Lockfile */
+            lockfile: {
+                [key: string]: unknown;
+            };
+            /** Warnings */
+            warnings?: string[];
         };
         /** SchedulePublic */
         SchedulePublic: {
@@ -954,6 +1027,7 @@ export interface components {
             charged: boolean;
             /** Created At */
             created_at: string;
+            packages_error?: components["schemas"]["PackagesError"] | null;
         };
         /** VersionSummary */
         VersionSummary: {
@@ -985,6 +1059,7 @@ export interface components {
             files: number;
             /** Created At */
             created_at: string;
+            packages_error?: components["schemas"]["PackagesError"] | null;
         };
     };
     responses: never;
@@ -1531,6 +1606,39 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+        };
+    };
+    resolve_packages_api_packages_resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PackageJson"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolvedPackages"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

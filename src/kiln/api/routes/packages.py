@@ -58,7 +58,7 @@ def resolve_packages(body: PackageJson, store: Store, owner: Owner) -> ResolvedP
     )
 
 
-@modules.get("/{path:path}", include_in_schema=False)
+@modules.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def package_module(path: str, request: Request, store: Store) -> Response:
     """A package entry or subpath as browser ESM (or its CSS, JSON or asset), built once."""
     cache = getattr(request.app.state, "pkg_cache", None)

@@ -74,6 +74,7 @@ def get_version(project_id: str, number: int, store: Store, owner: Owner) -> Ver
         job_id=item.get("job_id"),
         build=BuildState(item.get("build", "unknown")),
         created_at=item["created_at"],
+        packages_error=item.get("packages_error"),
         **builds.gate_fields(item),
     )
 
