@@ -57,7 +57,7 @@ def _kiln_dev(site: Path, data: Path) -> Iterator[str]:
     """`kiln dev` serving the harness build: its headers, and its package service for the
     apps' packages (react, vue from /pkg, built once into `data`)."""
     port = free_port()
-    env = {**os.environ, "KILN_LLM_PROVIDER": "starter", "KILN_DATA_DIR": str(data)}
+    env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
     cmd = [sys.executable, "-m", "kiln.cli", "dev", "--port", str(port)]
     cmd += ["--data-dir", str(data), "--web-dist", str(site)]
     log = (data.parent / "kiln-dev.log").open("wb")

@@ -29,13 +29,7 @@ def kiln_dev(data_dir: Path, web_dist: Path, port: int = 0, **env: str) -> Itera
     on the same port keeps the page's origin, so a returning browser keeps its storage."""
     port = port or free_port()
     log_path = data_dir.parent / f"kiln-dev-{port}.log"
-    # KILN_DATA_DIR: the package cache follows Settings.data_dir, which --data-dir does not set
-    full_env = {
-        **os.environ,
-        "KILN_LLM_PROVIDER": "starter",
-        "KILN_DATA_DIR": str(data_dir.resolve()),
-        **env,
-    }
+    full_env = {**os.environ, "KILN_LLM_PROVIDER": "starter", **env}
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         full_env.pop(key, None)
     cmd = ["uv", "run", "kiln", "dev", "--host", "127.0.0.1", "--port", str(port)]
