@@ -349,7 +349,7 @@ def test_syntax_error_is_a_build_problem_with_file_and_line(harness: Harness) ->
     harness.frame.locator("[data-testid=preview-error]").wait_for()
 
 
-def test_unknown_package_says_it_is_not_available_instead_of_a_blank_pane(
+def test_a_package_missing_from_package_json_is_named_instead_of_a_blank_pane(
     harness: Harness,
 ) -> None:
     app = (
@@ -357,7 +357,7 @@ def test_unknown_package_says_it_is_not_available_instead_of_a_blank_pane(
         + skeleton(Framework.react)["src/App.tsx"]
     )
     harness.load("react", project(Framework.react, **{"src/App.tsx": app}))
-    message = "package lodash is not available in the in-browser preview"
+    message = "package lodash is imported but not in package.json"
     harness.wait_for_problem(message)
     assert message in harness.frame.locator("body").inner_text()
     harness.screenshot("preview-missing-package")
