@@ -8,7 +8,7 @@
  * side effect on the running app goes through one serial queue.
  */
 import type { WebContainer } from "@webcontainer/api";
-import { ApiClient } from "../api/client";
+import { ApiClient, type TokenStore } from "../api/client";
 import { bundle, bundleModule, findEntry, initBundler } from "./bundler";
 import { appDocument, errorDocument, isFrameMessage, linkedStylesheets, messageDocument, pythonDocument, type TailwindInput } from "./frame";
 import { createPackageResolver, PACKAGE_ADVICE, type ResolveFn, type ResolvedPackages } from "./packages";
@@ -65,6 +65,10 @@ const SANDBOX = "allow-scripts allow-forms allow-modals";
 const RUNNER_TIMEOUT_MS = 5000;
 const WC_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups allow-modals";
 
+function readOnly(store: Storage | null): TokenStore | null {
+  return store && { getItem: (k) => store.getItem(k), setItem: () => undefined, removeItem: () => undefined };
+}
+
 function pageStorage(): Storage | null {
   try {
     return globalThis.localStorage ?? null;
@@ -97,7 +101,9 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   // Start the slow part at once: esbuild's wasm (0.5-1 s).
   const bundlerReady = initBundler(`${origin}/vendor/esbuild.wasm`);
   bundlerReady.catch(() => undefined);
-  const api = options.resolvePackages ? null : new ApiClient({ base: `${origin}/api` });
+  // Standalone (the test harness): the page's token if it has one, and never stores one,
+  // so the preview cannot replace the session of the app it runs in.
+  const api = options.resolvePackages ? null : new ApiClient({ base: `${origin}/api`, storage: readOnly(pageStorage()) });
   const resolvePackages: ResolveFn =
     options.resolvePackages ?? ((deps) => (api as ApiClient).request<ResolvedPackages>("POST", "/packages/resolve", { body: deps }));
   const packagesFor = createPackageResolver(resolvePackages, origin, pageStorage());
