@@ -22,7 +22,7 @@ from typing import Any
 from bench.stats import Figure, table
 
 RESULTS = Path(__file__).with_name("results.json")
-ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8")
+ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
 
 
 class _Stack:
@@ -82,6 +82,11 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
 
         return preview.run()
 
+    def p9(_: set[str]) -> list[Figure]:
+        from bench import packages
+
+        return packages.run()
+
     def p3(_: set[str]) -> list[Figure]:
         from bench import polling
 
@@ -111,6 +116,7 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
         ({"P2", "P5"}, p2_p5),
         ({"P6"}, p6),
         ({"P1"}, p1),
+        ({"P9"}, p9),
     ]
 
 

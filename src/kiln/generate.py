@@ -246,6 +246,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
             emit=sink.add,
             max_file_bytes=settings.max_file_bytes,
             prompt=job["prompt"],
+            template=skeleton(framework),
             between_requests=guard,
         )
     except KilnError:

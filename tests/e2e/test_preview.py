@@ -10,7 +10,6 @@ tests/e2e/conftest.py's Chromium.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -47,7 +46,40 @@ TIMINGS: dict[str, float] = {}
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):
-    """Static files with the headers of kiln's local server."""
+    """Static files with the headers of kiln's local server; /api/ and /pkg/ (the package
+    service) are passed to a `kiln dev` at `upstream`."""
+
+    upstream = ""
+
+    def do_GET(self) -> None:
+        if self.path.startswith(("/api/", "/pkg/")):
+            self._forward("GET")
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        self._forward("POST")
+
+    def _forward(self, method: str) -> None:
+        import httpx
+
+        length = int(self.headers.get("Content-Length") or 0)
+        keep = ("content-type", "authorization", "accept")
+        headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
+        resp = httpx.request(
+            method,
+            self.upstream + self.path,
+            headers=headers,
+            content=self.rfile.read(length) if length else None,
+            timeout=300,
+        )
+        self.send_response(resp.status_code)
+        for k, v in resp.headers.items():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(resp.content)))
+        super(SimpleHTTPRequestHandler, self).end_headers()
+        self.wfile.write(resp.content)
 
     def end_headers(self) -> None:
         path = self.path.split("?")[0]
@@ -92,10 +124,9 @@ def preview_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def preview_url(preview_site: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(PreviewHandler, directory=str(preview_site))
-    )
+def preview_url(preview_site: Path, kiln_dev_preview_url: str) -> Iterator[str]:
+    handler = type("Handler", (PreviewHandler,), {"upstream": kiln_dev_preview_url})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(preview_site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -318,7 +349,7 @@ def test_syntax_error_is_a_build_problem_with_file_and_line(harness: Harness) ->
     harness.frame.locator("[data-testid=preview-error]").wait_for()
 
 
-def test_unknown_package_says_it_is_not_available_instead_of_a_blank_pane(
+def test_a_package_missing_from_package_json_is_named_instead_of_a_blank_pane(
     harness: Harness,
 ) -> None:
     app = (
@@ -326,7 +357,7 @@ def test_unknown_package_says_it_is_not_available_instead_of_a_blank_pane(
         + skeleton(Framework.react)["src/App.tsx"]
     )
     harness.load("react", project(Framework.react, **{"src/App.tsx": app}))
-    message = "package lodash is not available in the in-browser preview"
+    message = "package lodash is imported but not in package.json"
     harness.wait_for_problem(message)
     assert message in harness.frame.locator("body").inner_text()
     harness.screenshot("preview-missing-package")
@@ -475,49 +506,16 @@ def test_snippet_that_runs_forever_is_terminated_on_timeout(harness: Harness) ->
 # --- the same page served by `kiln dev` -----------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def kiln_dev_preview_url(
     preview_site: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """`kiln dev` serving the harness build as its web dist, so its real headers apply."""
-    import httpx
+    """`kiln dev` serving the harness build as its web dist, so its real headers apply (and
+    its package service serves the apps' packages from the npm registry)."""
+    from tests.e2e.servers import kiln_dev
 
-    from tests.conftest import free_port
-
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("kiln-dev-preview") / "kiln-dev.log"
-    cmd = ["uv", "run", "kiln", "dev", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += [
-        "--data-dir",
-        str(tmp_path_factory.mktemp("kiln-data")),
-        "--web-dist",
-        str(preview_site),
-    ]
-    env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"kiln dev exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("kiln dev did not become healthy")
-            time.sleep(0.3)
+    with kiln_dev(tmp_path_factory.mktemp("kiln-dev-preview") / "data", preview_site) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_kiln_dev_serves_what_the_fallback_preview_needs(

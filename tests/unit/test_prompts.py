@@ -75,3 +75,34 @@ def test_the_last_turns_travel_as_history() -> None:
     roles = [m.role for m in request.messages]
     assert roles == ["user", "assistant", "user", "assistant", "user"]
     assert request.messages[2].content == "make it blue"
+
+
+def test_the_system_prompt_offers_any_npm_package_but_no_node_built_ins() -> None:
+    from kiln.llm.prompts import system_prompt
+
+    for framework in (Framework.react, Framework.vue, Framework.vanilla):
+        text = system_prompt(framework)
+        assert "<kiln-deps" in text and "any package from the npm registry" in text
+        assert "Node built-ins" in text and "fs, path" in text
+
+
+def test_the_system_prompt_offers_tailwind_v4_where_the_skeleton_wires_it() -> None:
+    from kiln.llm.prompts import system_prompt
+
+    react, vue = system_prompt(Framework.react), system_prompt(Framework.vue)
+    assert '@import "tailwindcss"' in react and "src/index.css" in react and "@theme" in react
+    assert '@import "tailwindcss"' in vue and "src/style.css" in vue
+    assert "Tailwind" not in system_prompt(Framework.vanilla)
+    assert "any package from the npm registry" not in system_prompt(Framework.python)
+
+
+def test_the_react_and_vue_skeletons_wire_tailwind_v4_and_keep_plain_css() -> None:
+    import json
+
+    for framework, css in ((Framework.react, "src/index.css"), (Framework.vue, "src/style.css")):
+        files = skeleton(framework)
+        dev = json.loads(files["package.json"])["devDependencies"]
+        assert dev["tailwindcss"].startswith("4.")
+        assert dev["@tailwindcss/vite"] == dev["tailwindcss"]
+        assert "tailwindcss()" in files["vite.config.ts"]
+        assert '@import "tailwindcss"' not in files[css]

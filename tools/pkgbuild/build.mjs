@@ -75,7 +75,10 @@ function isCommonJS(file) {
 
 function wrapper(file) {
   const names = [...cjsNames(file)].filter((n) => n !== "default" && n !== "__esModule");
-  const lines = [`import __m from ${JSON.stringify(file)};`];
+  // A namespace import: for a CJS module marked __esModule (TypeScript's output, e.g. cookie)
+  // esbuild's default import is exports.default, often undefined; the namespace holds it all.
+  const lines = [`import * as __ns from ${JSON.stringify(file)};`];
+  lines.push("const __m = __ns.__esModule ? __ns : __ns.default;");
   lines.push("export default (__m && __m.__esModule && 'default' in __m) ? __m.default : __m;");
   names.forEach((n, i) => {
     lines.push(`const __${i} = __m[${JSON.stringify(n)}];`);

@@ -1,19 +1,19 @@
 #!/usr/bin/env node
-// Build-time vendor files for the in-browser preview (web/src/preview).
+// Build-time files of the in-browser preview (web/src/preview), served from kiln's origin.
 //
-// The fallback preview runs generated apps in a sandboxed iframe whose origin is "null";
-// it resolves bare imports through an import map to ESM files served from kiln's own
-// origin under /vendor/. React 19 ships CommonJS only, so each entry is bundled here into
-// an ESM file whose named exports are listed explicitly (taken from the CJS module itself).
-// Shared packages stay external (one React instance for react-dom and the JSX runtime).
-// Also copies esbuild.wasm (the bundler's engine), the preview runner page (frame.html),
-// the snippet worker and the Pyodide runtime.
+// The fallback preview runs generated apps in a sandboxed iframe whose origin is "null".
+// Their packages (react, vue, any npm package) come from kiln's package service (/pkg/...)
+// through an import map generated per dependency set; nothing of the app is vendored here.
+// What is vendored is the preview's own machinery: esbuild.wasm (the bundler's engine), the
+// Tailwind v4 compiler (`tailwindcss`'s compile() as one ES module, with its stylesheets)
+// that the frame runs on the app's CSS, the preview runner page (frame.html), the snippet
+// worker and the Pyodide runtime.
 //
 // Usage: node scripts/build-vendor.mjs [--out dist]   (writes OUT/vendor and OUT/pyodide)
 
 import { build } from "esbuild";
 import { createRequire } from "node:module";
-import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,18 +25,7 @@ const outRoot = resolve(web, outArg >= 0 ? (args[outArg + 1] ?? "dist") : "dist"
 const vendorDir = join(outRoot, "vendor");
 const pyodideDir = join(outRoot, "pyodide");
 
-/** Bare specifier -> output file; order matters: a later entry may import an earlier one. */
-const CJS_ENTRIES = {
-  react: "react.js",
-  "react/jsx-runtime": "react-jsx-runtime.js",
-  "react/jsx-dev-runtime": "react-jsx-dev-runtime.js",
-  "react-dom": "react-dom.js",
-  "react-dom/client": "react-dom-client.js",
-};
-/** Packages that already ship a browser ESM build: copied as they are. */
-const ESM_COPIES = {
-  vue: { file: "vue.js", from: "vue/dist/vue.esm-browser.js" },
-};
+const TAILWIND_STYLESHEETS = ["index.css", "theme.css", "preflight.css", "utilities.css"];
 const PYODIDE_FILES = [
   "pyodide.mjs",
   "pyodide.asm.mjs",
@@ -45,78 +34,39 @@ const PYODIDE_FILES = [
   "pyodide-lock.json",
 ];
 
-/** esbuild plugin: `require("react")` inside a vendor bundle becomes an import of the vendor file. */
-function externalShared(self) {
-  const shared = Object.keys(CJS_ENTRIES).filter((s) => s !== self);
-  const filter = new RegExp(`^(${shared.map((s) => s.replace(/[/]/g, "\\/")).join("|")})$`);
-  return {
-    name: "kiln-external-shared",
-    setup(b) {
-      b.onResolve({ filter }, (a) =>
-        a.namespace === "kiln-shim"
-          ? { path: a.path, external: true }
-          : { path: a.path, namespace: "kiln-shim" },
-      );
-      b.onLoad({ filter: /.*/, namespace: "kiln-shim" }, (a) => ({
-        contents: `export * from ${JSON.stringify(a.path)};`,
-        loader: "js",
-      }));
-    },
-  };
-}
-
-async function bundleCjs(specifier, file) {
-  process.env.NODE_ENV = "development";
-  const names = Object.keys(require(specifier)).filter(
-    (n) => n !== "default" && /^[A-Za-z_$][\w$]*$/.test(n),
-  );
-  const entry = [
-    `import * as m from ${JSON.stringify(specifier)};`,
-    `const mod = m.default ?? m;`,
-    `export default mod;`,
-    ...names.map((n) => `export const ${n} = mod[${JSON.stringify(n)}];`),
-  ].join("\n");
+/** tailwindcss's compile() (no Node APIs) as one browser module, plus the stylesheets it imports. */
+async function vendorTailwind() {
+  const dir = join(vendorDir, "tailwind");
+  await mkdir(dir, { recursive: true });
   await build({
-    stdin: { contents: entry, resolveDir: web, sourcefile: `${file}-entry.js` },
+    // its ESM build (the "import" condition), so compile() is a named export
+    stdin: { contents: 'export * from "tailwindcss";', resolveDir: web, sourcefile: "tailwind-entry.js" },
     bundle: true,
     format: "esm",
     platform: "browser",
     target: "es2022",
-    outfile: join(vendorDir, file),
-    define: { "process.env.NODE_ENV": '"development"' },
-    plugins: [externalShared(specifier)],
+    minify: true,
+    outfile: join(dir, "tailwind.js"),
     logLevel: "warning",
     legalComments: "none",
   });
-  return names.length;
+  const root = dirname(require.resolve("tailwindcss/package.json"));
+  for (const f of TAILWIND_STYLESHEETS) await copyFile(join(root, f), join(dir, f));
 }
 
 async function main() {
   await rm(vendorDir, { recursive: true, force: true });
   await mkdir(vendorDir, { recursive: true });
-  const imports = {};
-  for (const [specifier, file] of Object.entries(CJS_ENTRIES)) {
-    const n = await bundleCjs(specifier, file);
-    imports[specifier] = file;
-    console.log(`vendor: ${specifier} -> vendor/${file} (${n} named exports)`);
-  }
-  for (const [specifier, { file, from }] of Object.entries(ESM_COPIES)) {
-    await copyFile(require.resolve(from), join(vendorDir, file));
-    imports[specifier] = file;
-    console.log(`vendor: ${specifier} -> vendor/${file}`);
-  }
+  await vendorTailwind();
   await copyFile(require.resolve("esbuild-wasm/esbuild.wasm"), join(vendorDir, "esbuild.wasm"));
   for (const f of ["frame.html", "snippet-worker.js"]) {
     await copyFile(join(web, "scripts", f), join(vendorDir, f));
   }
   const versions = {};
-  for (const pkg of ["react", "react-dom", "vue", "esbuild-wasm", "pyodide"]) {
+  for (const pkg of ["tailwindcss", "esbuild-wasm", "pyodide"]) {
     versions[pkg] = JSON.parse(await readFile(require.resolve(`${pkg}/package.json`), "utf8")).version;
   }
-  await writeFile(
-    join(vendorDir, "manifest.json"),
-    `${JSON.stringify({ imports, versions }, null, 2)}\n`,
-  );
+  console.log(`vendor: tailwindcss ${versions.tailwindcss} compiler, esbuild-wasm ${versions["esbuild-wasm"]}`);
 
   await rm(pyodideDir, { recursive: true, force: true });
   await mkdir(pyodideDir, { recursive: true });

@@ -11,7 +11,7 @@ when an edit does not apply or a file comes back lazy.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
@@ -35,6 +35,10 @@ from kiln.paths import normalize_path
 
 MAX_SEGMENTS = 2
 SHRINK_WORDS = re.compile(r"\b(remove|delete|simplif|shorten|strip|trim|clean ?up|reduce)", re.I)
+REWRITE_WORDS = re.compile(r"\b(rewrit|re-writ|replac|redo|redesign|convert|migrat)", re.I)
+WHOLE_REWRITE = re.compile(
+    r"\b(from scratch|start over|rewrite (the|this|my) (whole )?(app|project))", re.I
+)
 
 Emit = Callable[[BaseModel], None]
 
@@ -59,12 +63,21 @@ class Reply:
 class Applier:
     """Applies parsed events to the working files as they stream, checking each one."""
 
-    def __init__(self, files: dict[str, str], emit: Emit, max_file_bytes: int, prompt: str) -> None:
+    def __init__(
+        self,
+        files: dict[str, str],
+        emit: Emit,
+        max_file_bytes: int,
+        prompt: str,
+        template: Mapping[str, str] | None = None,
+    ) -> None:
         self.base = dict(files)
+        self.template = dict(template or {})
+        self.prompt = prompt
         self.files = files
         self.emit = emit
         self.max_file_bytes = max_file_bytes
-        self.allow_shrink = bool(SHRINK_WORDS.search(prompt))
+        self.allow_shrink = bool(SHRINK_WORDS.search(prompt) or WHOLE_REWRITE.search(prompt))
         self.open: dict[str, list[str]] = {}
         self.sizes: dict[str, int] = {}
         self.plan: list[str] = []
@@ -110,7 +123,7 @@ class Applier:
             self.problems.append(Problem("lazy_output", path, lazy.strip()))
             return
         old = self.base.get(path)
-        if old is not None and not self.allow_shrink:
+        if old is not None and self._guarded(path, old):
             old_lines, new_lines = len(old.splitlines()), len(content.splitlines())
             if old_lines >= 20 and new_lines < old_lines / 2:
                 self.problems.append(
@@ -119,6 +132,13 @@ class Applier:
                 return
         self.files[path] = content
         self._changed(path)
+
+    def _guarded(self, path: str, old: str) -> bool:
+        """Whether shortening `path` would lose the user's own code unasked: not when the
+        file is still the skeleton's, nor when the instruction names it to be rewritten."""
+        if self.allow_shrink or self.template.get(path) == old:
+            return False
+        return not (REWRITE_WORDS.search(self.prompt) and _names_file(self.prompt, path))
 
     def _edit(self, event: Edit | Delete, path: str) -> None:
         if any(p.path == path for p in self.problems):
@@ -139,6 +159,14 @@ class Applier:
     def _changed(self, path: str) -> None:
         if path not in self.changed:
             self.changed.append(path)
+
+
+def _names_file(prompt: str, path: str) -> bool:
+    """The instruction mentions `path` by its path or its file name."""
+    name = path.rsplit("/", 1)[-1]
+    return any(
+        re.search(rf"(?<![\w./-]){re.escape(n)}(?![\w-])", prompt, re.I) for n in (path, name)
+    )
 
 
 def continue_prompt(open_file: str) -> str:
@@ -178,13 +206,15 @@ def converse(
     emit: Emit,
     max_file_bytes: int,
     prompt: str,
+    template: Mapping[str, str] | None = None,
     between_requests: Callable[[int, int], None] = lambda i, o: None,
 ) -> Reply:
     """Run the model until the reply is complete and applies, or raise with a stable code.
 
     `between_requests(input_tokens, output_tokens)` runs before every follow-up request
-    (budget and quota checks raise from there)."""
-    applier = Applier(dict(base_files), emit, max_file_bytes, prompt)
+    (budget and quota checks raise from there). `template` is the framework's skeleton:
+    files still equal to it are no one's work, so replacing them is never "cut down"."""
+    applier = Applier(dict(base_files), emit, max_file_bytes, prompt, template)
     messages = list(request.messages)
     reply = Reply(files={})
     segments, repaired = 0, False

@@ -40,6 +40,37 @@ never write placeholders such as "// ... rest of the code" or "/* existing code 
 every kiln-file holds the whole file. Never ask the user to run shell commands.
 Keep the app self-contained (no external APIs or keys); use sample data where needed."""
 
+PACKAGES_AND_STYLES = {
+    Framework.react: "src/index.css",
+    Framework.vue: "src/style.css",
+    Framework.vanilla: "src/style.css",
+}
+
+
+def _packages_and_styles(framework: Framework) -> str:
+    """What a JavaScript app may use: the preview serves any npm package and Tailwind v4."""
+    stylesheet = PACKAGES_AND_STYLES.get(framework)
+    if stylesheet is None:
+        return ""
+    text = (
+        "Packages: any package from the npm registry works, in the live preview and in the "
+        'build: declare it with <kiln-deps add="name@^range"/> (e.g. a chart library, an '
+        "icon set, a router, a date library, a state store) and import it as usual; CSS "
+        "shipped by a package is imported directly (import 'pkg/dist/style.css'). The code "
+        "runs in a browser: never import Node built-ins (fs, path, child_process, crypto, "
+        "http, ...) or server packages (express, dotenv, database drivers).\n"
+    )
+    if framework in (Framework.react, Framework.vue):
+        text += (
+            "Styling: plain CSS, or Tailwind CSS v4, which is already set up (tailwindcss and "
+            "@tailwindcss/vite in devDependencies, the plugin in vite.config.ts). To use "
+            f'Tailwind, make {stylesheet} start with @import "tailwindcss"; and put theme '
+            "tokens in an @theme { --color-brand: ...; } block (then bg-brand works); @apply "
+            "and @utility work too. No tailwind.config.js or PostCSS config is needed."
+        )
+    return text
+
+
 CHARS_PER_TOKEN = 4
 FULL_FILE_BUDGET_TOKENS = 12_000
 
@@ -52,7 +83,7 @@ def system_prompt(framework: Framework) -> str:
     return (
         "You are kiln, an expert front-end engineer who builds small, polished, working "
         "web apps from a user's description.\n\n"
-        f"Project: {describe(framework)}\n\n{FORMAT_RULES}"
+        f"Project: {describe(framework)}\n\n{_packages_and_styles(framework)}\n{FORMAT_RULES}"
     )
 
 

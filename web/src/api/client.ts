@@ -173,6 +173,13 @@ export class ApiClient {
 
   // --- endpoints -------------------------------------------------------------------
 
+  /** Exact versions and the preview's import map for a package.json's dependency ranges. */
+  resolvePackages(body: { dependencies: Record<string, string>; devDependencies: Record<string, string> }): Promise<{
+    packages: Record<string, string>;
+    importmap: { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> };
+  }> {
+    return this.request("POST", "/packages/resolve", { body });
+  }
   providers(): Promise<Provider[]> {
     return this.request("GET", "/providers");
   }

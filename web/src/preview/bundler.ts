@@ -1,23 +1,31 @@
 /**
  * The fallback engine's bundler: esbuild-wasm in the browser, with a plugin that reads the
- * project from memory, resolves imports with ./resolver and leaves vendor packages as
- * bare imports for the iframe's import map. CSS (imported or from SFCs) comes out as one
- * stylesheet; build errors come out as problems with file and line.
+ * project from memory, resolves imports with ./resolver and leaves packages as bare imports
+ * for the iframe's import map (one copy of React for the app and every package). CSS
+ * (imported or from SFCs) comes out as one stylesheet; CSS imported from packages as the
+ * URLs to link; Tailwind sources are set aside for the frame's Tailwind compiler. Build
+ * errors come out as problems with file and line.
  */
 import * as esbuild from "esbuild-wasm";
 import { BuildError, type Problem } from "./problems";
-import { resolveImport, type VendorManifest } from "./resolver";
+import { resolveImport, type ImportMap } from "./resolver";
+import { isTailwindCss } from "./tailwind";
 
 export interface BundleInput {
   files: ReadonlyMap<string, string>;
   entry: string;
-  vendor: VendorManifest;
-  origin: string;
+  importMap: ImportMap;
 }
 
 export interface BundleOutput {
   js: string;
   css: string;
+  /** Stylesheets imported from packages (`import "leaflet/dist/leaflet.css"`), as URLs. */
+  packageCss: string[];
+  /** Every package URL the bundle imports, to name the one that fails to load. */
+  packageUrls: string[];
+  /** Project CSS files that use Tailwind, in import order (compiled in the frame). */
+  tailwind: string[];
 }
 
 let ready: Promise<void> | null = null;
@@ -52,26 +60,41 @@ function extension(path: string): string {
   return m ? (m[1] ?? "").toLowerCase() : "";
 }
 
-function projectPlugin(input: BundleInput): esbuild.Plugin {
+function projectPlugin(input: BundleInput, out: BundleOutput): esbuild.Plugin {
   const paths = new Set(input.files.keys());
+  const add = (list: string[], item: string): void => {
+    if (!list.includes(item)) list.push(item);
+  };
   return {
     name: "kiln-project",
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === "entry-point") return { path: input.entry, namespace: "kiln" };
         const importer = args.namespace === "kiln" ? args.importer : "";
-        const r = resolveImport(args.path, importer, paths, input.vendor, input.origin);
+        const r = resolveImport(args.path, importer, paths, input.importMap);
         if (r.kind === "file") return { path: r.path, namespace: "kiln" };
-        if (r.kind === "vendor") return { path: r.specifier, external: true };
+        if (r.kind === "package" && /\.css$/i.test(r.specifier)) {
+          add(out.packageCss, r.url);
+          return { path: r.specifier, namespace: "kiln-package-css" };
+        }
+        if (r.kind === "package") {
+          add(out.packageUrls, r.url);
+          return { path: r.specifier, external: true };
+        }
         // url(...) in CSS that is not a project file: leave it for the browser.
         if (args.kind === "url-token" || args.kind === "import-rule") {
           return { path: args.path, external: true };
         }
         return { errors: [{ text: r.message }] };
       });
+      build.onLoad({ filter: /.*/, namespace: "kiln-package-css" }, () => ({ contents: "", loader: "js" }));
       build.onLoad({ filter: /.*/, namespace: "kiln" }, async (args) => {
         const contents = input.files.get(args.path) ?? "";
         const ext = extension(args.path);
+        if (ext === "css" && isTailwindCss(contents)) {
+          add(out.tailwind, args.path);
+          return { contents: "", loader: "css" };
+        }
         if (ext === "vue") {
           const { compileSfc } = await import("./vue-sfc");
           try {
@@ -107,6 +130,7 @@ function toProblem(m: esbuild.Message): Problem {
 }
 
 export async function bundle(input: BundleInput): Promise<BundleOutput> {
+  const out: BundleOutput = { js: "", css: "", packageCss: [], packageUrls: [], tailwind: [] };
   let result: esbuild.BuildResult<{ write: false; outdir: string }>;
   try {
     result = await esbuild.build({
@@ -123,20 +147,41 @@ export async function bundle(input: BundleInput): Promise<BundleOutput> {
         "process.env.NODE_ENV": '"development"',
         "import.meta.env": JSON.stringify({ MODE: "development", DEV: true, PROD: false, SSR: false, BASE_URL: "/" }),
       },
-      plugins: [projectPlugin(input)],
+      plugins: [projectPlugin(input, out)],
     });
   } catch (err) {
     const failure = err as { errors?: esbuild.Message[] };
     if (failure.errors?.length) throw new BuildError(failure.errors.map(toProblem));
     throw err;
   }
-  let js = "";
-  let css = "";
   for (const f of result.outputFiles) {
-    if (f.path.endsWith(".css")) css += f.text;
-    else if (f.path.endsWith(".js")) js += f.text;
+    if (f.path.endsWith(".css")) out.css += f.text;
+    else if (f.path.endsWith(".js")) out.js += f.text;
   }
-  return { js, css };
+  return out;
+}
+
+/** One project module (a Tailwind config or plugin) as a self-contained ES module, packages external. */
+export async function bundleModule(files: ReadonlyMap<string, string>, entry: string, importMap: ImportMap): Promise<string> {
+  const out: BundleOutput = { js: "", css: "", packageCss: [], packageUrls: [], tailwind: [] };
+  try {
+    const result = await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      outdir: "/out",
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      logLevel: "silent",
+      plugins: [projectPlugin({ files, entry, importMap }, out)],
+    });
+    return result.outputFiles.map((f) => f.text).join("\n");
+  } catch (err) {
+    const failure = err as { errors?: esbuild.Message[] };
+    if (failure.errors?.length) throw new BuildError(failure.errors.map(toProblem));
+    throw err;
+  }
 }
 
 /** The module the project's index.html loads (as Vite would), else a conventional main file. */

@@ -40,7 +40,8 @@ describe("the app document", () => {
 
   it("cannot be closed early by a script tag inside the bundle", () => {
     const html = doc('const s = "</script><b>x</b>"');
-    expect(html).toContain('"<\\/script><b>x</b>"');
+    expect(html).toContain("<\\/script><b>x</b>");
+    expect(html.match(/<\/script>/g)).toHaveLength(html.match(/<script\b/g)?.length ?? 0);
   });
 
   it("drops local stylesheets (their CSS is inlined) and keeps remote ones", () => {
@@ -52,6 +53,41 @@ describe("the app document", () => {
 
   it("posts problems only to the parent's origin", () => {
     expect(doc()).toContain('var P = "http://o"');
+  });
+});
+
+describe("packages and Tailwind in the app document", () => {
+  const withPackages = (): string =>
+    appDocument({
+      indexHtml: INDEX,
+      js: "console.log(1)",
+      css: "",
+      importMap: { imports: { "react-day-picker/": "http://o/pkg/react-day-picker@9.4.0/" } },
+      parentOrigin: "http://o",
+      packageCss: ["http://o/pkg/react-day-picker@9.4.0/style.css"],
+      packageUrls: ["http://o/pkg/react-day-picker@9.4.0"],
+      tailwind: { compiler: "http://o/vendor/tailwind/tailwind.js", entries: ["src/index.css"], sources: { "src/index.css": '@import "tailwindcss";' }, modules: {}, candidates: ["bg-brand"] },
+      advice: { package_needs_node: "choose a browser package" },
+    });
+
+  it("links stylesheets imported from packages in the head, after the import map", () => {
+    const html = withPackages();
+    const link = html.indexOf('<link rel="stylesheet" href="http://o/pkg/react-day-picker@9.4.0/style.css">');
+    expect(link).toBeGreaterThan(html.indexOf('type="importmap"'));
+    expect(link).toBeLessThan(html.indexOf("</head>"));
+  });
+
+  it("compiles Tailwind in the frame before the app starts", () => {
+    const html = withPackages();
+    expect(html).toContain('"compiler":"http://o/vendor/tailwind/tailwind.js"');
+    expect(html).toContain('"candidates":["bg-brand"]');
+    expect(html.indexOf("await tailwind(K.tw)")).toBeLessThan(html.indexOf("await import(blobModule(K.js))"));
+  });
+
+  it("keeps the package URLs and advice to name a package that fails to load", () => {
+    const html = withPackages();
+    expect(html).toContain('"urls":["http://o/pkg/react-day-picker@9.4.0"]');
+    expect(html).toContain('"package_needs_node":"choose a browser package"');
   });
 });
 

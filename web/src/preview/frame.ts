@@ -4,6 +4,7 @@
  * the parent, so a broken app shows as a problem instead of a blank pane.
  */
 import type { Problem } from "./problems";
+import type { ImportMap } from "./resolver";
 
 /** Messages the frame posts to the parent; all carry `kiln: "preview"`. */
 export type FrameMessage =
@@ -19,6 +20,10 @@ export function isFrameMessage(data: unknown): data is FrameMessage {
 /** Inline scripts must not close their own tag. */
 function scriptSafe(code: string): string {
   return code.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
+}
+
+function escapeAttr(text: string): string {
+  return escapeHtml(text).replace(/'/g, "&#39;");
 }
 
 function escapeHtml(text: string): string {
@@ -76,12 +81,32 @@ function reporter(parentOrigin: string): string {
 })();</script>`;
 }
 
+/** What the frame's Tailwind compiler is fed (see ./tailwind). */
+export interface TailwindInput {
+  /** URL of the vendored `tailwindcss` compiler module; its stylesheets sit next to it. */
+  compiler: string;
+  /** Project stylesheets that use Tailwind, compiled in this order. */
+  entries: string[];
+  /** Every project stylesheet (v4 form), for entries and their `@import`s. */
+  sources: Record<string, string>;
+  /** Project configs and plugins bundled as ES modules, evaluated only here. */
+  modules: Record<string, string>;
+  candidates: string[];
+}
+
 export interface AppDocument {
   indexHtml: string | undefined;
   js: string;
   css: string;
-  importMap: { imports: Record<string, string> };
+  importMap: ImportMap;
   parentOrigin: string;
+  /** Stylesheets imported from packages, linked in this order. */
+  packageCss?: string[];
+  /** The package URLs the bundle imports: fetched to name one that fails to load. */
+  packageUrls?: string[];
+  tailwind?: TailwindInput | null;
+  /** Package-service error code -> what a person can do about it. */
+  advice?: Record<string, string>;
 }
 
 const DEFAULT_SHELL = `<!doctype html><html><head><meta charset="utf-8"><title>Preview</title></head><body><div id="root"></div><div id="app"></div></body></html>`;
@@ -105,15 +130,120 @@ export function appDocument(doc: AppDocument): string {
   html = html.replace(/<link\b[^>]*\brel=["']stylesheet["'][^>]*>/gi, (tag) =>
     /\bhref=["'](?:[a-z]+:|\/\/)/i.test(tag) ? tag : "",
   );
+  const links = (doc.packageCss ?? []).map((u) => `<link rel="stylesheet" href="${escapeAttr(u)}">`).join("");
   const head =
     `<meta charset="utf-8">${reporter(doc.parentOrigin)}` +
-    `<script type="importmap">${scriptSafe(JSON.stringify(doc.importMap))}</script>`;
+    `<script type="importmap">${scriptSafe(JSON.stringify(doc.importMap))}</script>${links}`;
   const style = doc.css ? `<style data-kiln="bundle">${doc.css.replace(/<\/style/gi, "<\\/style")}</style>` : "";
-  const body = `<script type="module">${scriptSafe(doc.js)}\n;window.__kilnReady();</script>`;
+  const body = `<script type="module">${scriptSafe(starter(doc))}</script>`;
   html = /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => m + head) : head + html;
   html = /<\/head>/i.test(html) ? html.replace(/<\/head>/i, `${style}</head>`) : style + html;
   html = /<\/body>/i.test(html) ? html.replace(/<\/body>(?![\s\S]*<\/body>)/i, `${body}</body>`) : html + body;
   return html;
+}
+
+/**
+ * The frame's module script: Tailwind first (so the first paint is styled), then the app
+ * bundle through a dynamic import, so that a package that fails to load is named (its
+ * /pkg answer says why) on the Problems panel and in the pane instead of a blank page.
+ */
+function starter(doc: AppDocument): string {
+  const data = {
+    js: doc.js,
+    urls: doc.packageUrls ?? [],
+    tw: doc.tailwind ?? null,
+    advice: doc.advice ?? {},
+  };
+  return `const K = ${JSON.stringify(data)};
+const P = ${JSON.stringify(doc.parentOrigin)};
+function send(m) { m.kiln = "preview"; try { parent.postMessage(m, P); } catch (e) {} }
+function shown(title, message) {
+  const box = document.createElement("div");
+  box.setAttribute("style", "font:14px/1.5 system-ui,sans-serif;margin:16px;padding:12px 16px;border-left:3px solid #f87171;background:#fef2f2;color:#7f1d1d");
+  const h = document.createElement("h1");
+  h.dataset.testid = "preview-error";
+  h.setAttribute("style", "font-size:15px;margin:0 0 6px");
+  h.textContent = title;
+  const pre = document.createElement("pre");
+  pre.setAttribute("style", "white-space:pre-wrap;margin:0;font:13px/1.45 ui-monospace,monospace");
+  pre.textContent = message;
+  box.append(h, pre);
+  document.body.prepend(box);
+}
+function dir(p) { const i = p.lastIndexOf("/"); return i < 0 ? "" : p.slice(0, i); }
+function join(base, id) {
+  const out = [];
+  for (const part of ((base ? base + "/" : "") + id).split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop(); else out.push(part);
+  }
+  return out.join("/");
+}
+function blobModule(code) { return URL.createObjectURL(new Blob([code], { type: "text/javascript" })); }
+async function tailwind(T) {
+  const { compile } = await import(T.compiler);
+  const root = T.compiler.slice(0, T.compiler.lastIndexOf("/") + 1);
+  async function loadStylesheet(id, base) {
+    if (id === "tailwindcss" || id.startsWith("tailwindcss/")) {
+      const file = id === "tailwindcss" ? "index.css" : id.slice("tailwindcss/".length);
+      const r = await fetch(root + file);
+      if (!r.ok) throw new Error("Tailwind stylesheet " + id + ": HTTP " + r.status);
+      return { path: id, base: "", content: await r.text() };
+    }
+    const path = join(base, id);
+    if (!(path in T.sources)) throw new Error("cannot find stylesheet " + id + " (from " + (base || "the project root") + ")");
+    return { path, base: dir(path), content: T.sources[path] };
+  }
+  async function loadModule(id, base) {
+    const path = join(base, id);
+    const local = T.modules[path] ?? T.modules[path + ".js"] ?? T.modules[path + ".ts"];
+    const m = local !== undefined ? await import(blobModule(local)) : await import(id);
+    return { path, base: dir(path), module: m.default ?? m };
+  }
+  let css = "";
+  for (const p of T.entries) {
+    const c = await compile(T.sources[p], { base: dir(p), from: p, loadStylesheet, loadModule });
+    css += c.build(T.candidates);
+  }
+  const style = document.createElement("style");
+  style.dataset.kiln = "tailwind";
+  style.textContent = css;
+  document.head.insertBefore(style, document.querySelector('style[data-kiln="bundle"]'));
+}
+async function explain(err) {
+  for (const url of K.urls) {
+    let r;
+    try { r = await fetch(url); } catch (e) {
+      return { message: "cannot reach the package service for " + url + " (" + K.advice.registry_unavailable + ")", code: "registry_unavailable" };
+    }
+    if (r.ok) continue;
+    let body = null;
+    try { body = await r.json(); } catch (e) {}
+    const code = body && body.error && body.error.code || "http_" + r.status;
+    const message = body && body.error && body.error.message || "HTTP " + r.status + " for " + url;
+    return { message: K.advice[code] ? message + " (" + K.advice[code] + ")" : message, code };
+  }
+  return null;
+}
+if (K.tw) {
+  try { await tailwind(K.tw); } catch (e) {
+    send({ type: "problem", problem: { source: "build", message: "Tailwind: " + (e && e.message || e) } });
+  }
+}
+try {
+  await import(blobModule(K.js));
+  window.__kilnReady();
+} catch (err) {
+  const why = await explain(err);
+  if (why) {
+    send({ type: "problem", problem: { source: "build", file: "package.json", message: why.message, code: why.code } });
+    shown("A package could not be loaded", why.message);
+  } else {
+    shown("The app failed to start", err && err.stack || String(err));
+    throw err;
+  }
+  window.__kilnReady();
+}`;
 }
 
 /** Shown instead of the app when the build fails: the problems, plainly. */

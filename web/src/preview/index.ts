@@ -3,17 +3,20 @@
  *
  * Engines: WebContainers where the page is cross-origin isolated and StackBlitz's runtime
  * answers within 4 s; otherwise the fallback (esbuild-wasm bundle in a sandboxed iframe,
- * vendor packages from kiln's origin through an import map); Pyodide in a worker for
- * Python. Every side effect on the running app goes through one serial queue.
+ * any npm package from kiln's package service (/pkg) through an import map generated per
+ * dependency set, Tailwind compiled in the frame); Pyodide in a worker for Python. Every
+ * side effect on the running app goes through one serial queue.
  */
 import type { WebContainer } from "@webcontainer/api";
-import { bundle, findEntry, initBundler } from "./bundler";
-import { appDocument, errorDocument, isFrameMessage, linkedStylesheets, messageDocument, pythonDocument } from "./frame";
+import { ApiClient, type TokenStore } from "../api/client";
+import { bundle, bundleModule, findEntry, initBundler } from "./bundler";
+import { appDocument, errorDocument, isFrameMessage, linkedStylesheets, messageDocument, pythonDocument, type TailwindInput } from "./frame";
+import { createPackageResolver, PACKAGE_ADVICE, type ResolveFn, type ResolvedPackages } from "./packages";
 import { BuildError, type Problem } from "./problems";
 import type { DomOp } from "./python-dom";
 import { createPythonEngine, type PythonEngine } from "./python";
 import { createQueue } from "./queue";
-import { importMap, type VendorManifest } from "./resolver";
+import { scanCandidates, tailwindConfigPath, toV4Source } from "./tailwind";
 import { bootWebContainer, deleteProjectFile, startProject, writeProjectFile } from "./webcontainer";
 
 export type { Problem } from "./problems";
@@ -35,6 +38,8 @@ export interface PreviewHost {
   writeFile(path: string, content: string): void;
   deleteFile(path: string): void;
   setWidth(px: number | null): void;
+  /** Builds the running project again (after a package registry outage, say). */
+  retry(): void;
   onProblem(cb: (p: Problem) => void): void;
   onStatus(cb: (s: PreviewStatus) => void): void;
   dispose(): void;
@@ -48,6 +53,8 @@ export interface PreviewOptions {
   bootTimeoutMs?: number;
   probeUrl?: string;
   debounceMs?: number;
+  /** Resolves package.json's dependencies (default: POST /api/packages/resolve). */
+  resolvePackages?: ResolveFn;
 }
 
 /** Sandbox of the fallback and Python frames: never our origin. */
@@ -57,6 +64,18 @@ const SANDBOX = "allow-scripts allow-forms allow-modals";
 /** The WebContainer preview lives on StackBlitz's own origin, so same-origin there is its own. */
 const RUNNER_TIMEOUT_MS = 5000;
 const WC_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups allow-modals";
+
+function readOnly(store: Storage | null): TokenStore | null {
+  return store && { getItem: (k) => store.getItem(k), setItem: () => undefined, removeItem: () => undefined };
+}
+
+function pageStorage(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export function createPreview(options: PreviewOptions = {}): PreviewHost {
   const origin = (options.origin ?? location.origin).replace(/\/$/, "");
@@ -79,14 +98,15 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   let frameQueue: unknown[] | null = null;
   let disposed = false;
 
-  // Start the slow parts at once: esbuild's wasm (0.5-1 s) and the vendor manifest.
+  // Start the slow part at once: esbuild's wasm (0.5-1 s).
   const bundlerReady = initBundler(`${origin}/vendor/esbuild.wasm`);
-  const vendor: Promise<VendorManifest> = fetch(`${origin}/vendor/manifest.json`).then(async (r) => {
-    if (!r.ok) throw new Error(`vendor manifest: HTTP ${r.status} (run npm run build:vendor)`);
-    return (await r.json()) as VendorManifest;
-  });
   bundlerReady.catch(() => undefined);
-  vendor.catch(() => undefined);
+  // Standalone (the test harness): the page's token if it has one, and never stores one,
+  // so the preview cannot replace the session of the app it runs in.
+  const api = options.resolvePackages ? null : new ApiClient({ base: `${origin}/api`, storage: readOnly(pageStorage()) });
+  const resolvePackages: ResolveFn =
+    options.resolvePackages ?? ((deps) => (api as ApiClient).request<ResolvedPackages>("POST", "/packages/resolve", { body: deps }));
+  const packagesFor = createPackageResolver(resolvePackages, origin, pageStorage());
 
   const problem = (p: Problem): void => problemCbs.forEach((cb) => cb(p));
   const status = (s: PreviewStatus): void => statusCbs.forEach((cb) => cb(s));
@@ -166,20 +186,25 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
     if (disposed) return;
     status({ engine: "fallback", phase: "building" });
     try {
-      const [manifest] = await Promise.all([vendor, bundlerReady]);
       const entry = findEntry(files);
       if (!entry) {
         throw new BuildError([{ source: "build", message: "no entry module: index.html loads none and there is no src/main.*" }]);
       }
-      const out = await bundle({ files, entry, vendor: manifest, origin });
+      const [map] = await Promise.all([packagesFor(files), bundlerReady]);
+      const out = await bundle({ files, entry, importMap: map });
       const indexHtml = files.get("index.html");
       const linked = indexHtml ? linkedStylesheets(indexHtml).map((p) => files.get(p) ?? "") : [];
       const html = appDocument({
         indexHtml,
         js: out.js,
         css: [...linked, out.css].join("\n"),
-        importMap: importMap(manifest, origin),
+        importMap: map,
         parentOrigin: location.origin,
+        packageCss: out.packageCss,
+        // the bundle's own imports first, then every package, for one that fails deeper down
+        packageUrls: [...new Set([...out.packageUrls, ...Object.entries(map.imports).filter(([k]) => !k.endsWith("/")).map(([, u]) => u)])],
+        tailwind: out.tailwind.length ? await tailwindInput(out.tailwind, map) : null,
+        advice: PACKAGE_ADVICE,
       });
       await show(html);
       status({ engine: "fallback", phase: "running" });
@@ -189,6 +214,24 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
       await show(errorDocument("The preview could not build this project", problems, location.origin));
       status({ engine: "fallback", phase: "error", message: problems[0]?.message });
     }
+  }
+
+  /** The frame's Tailwind job: stylesheets in v4 form, the config bundled (not run), candidates. */
+  async function tailwindInput(entries: string[], map: Awaited<ReturnType<typeof packagesFor>>): Promise<TailwindInput> {
+    const config = tailwindConfigPath(files);
+    const sources: Record<string, string> = {};
+    for (const [p, c] of files) if (p.endsWith(".css")) sources[p] = toV4Source(p, c, config);
+    const modules: Record<string, string> = {};
+    const wanted = new Set<string>(config ? [config] : []);
+    for (const css of Object.values(sources)) {
+      for (const m of css.matchAll(/@(?:config|plugin)\s+["'](\.{1,2}\/[^"']+)["']/g)) {
+        const rel = m[1] ?? "";
+        const p = [...files.keys()].find((f) => f === rel.replace(/^\.\//, "") || f.endsWith(rel.replace(/^(\.\.?\/)+/, "")));
+        if (p) wanted.add(p);
+      }
+    }
+    for (const p of wanted) modules[p] = await bundleModule(files, p, map);
+    return { compiler: `${origin}/vendor/tailwind/tailwind.js`, entries, sources, modules, candidates: scanCandidates(files) };
   }
 
   function scheduleRebuild(): void {
@@ -289,6 +332,9 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
     deleteFile(path) {
       files.delete(path);
       applyChange((w) => deleteProjectFile(w, path));
+    },
+    retry() {
+      applyChange(async () => undefined);
     },
     setWidth(px) {
       width = px;

@@ -5,6 +5,8 @@ export interface Problem {
   file?: string;
   line?: number;
   column?: number;
+  /** The package service's error code (package_not_found, registry_unavailable, ...). */
+  code?: string;
 }
 
 /** A build error with a location, thrown by the bundler and the SFC compiler. */

@@ -1,19 +1,23 @@
 import { describe, expect, it } from "vitest";
 import {
-  importMap,
+  mappedUrl,
   normalizePath,
   packageName,
   resolveImport,
-  type VendorManifest,
+  type ImportMap,
 } from "./resolver";
 
-const ORIGIN = "http://127.0.0.1:8000";
-const vendor: VendorManifest = {
+const PKG = "http://127.0.0.1:8000/pkg";
+const map: ImportMap = {
   imports: {
-    react: "react.js",
-    "react/jsx-runtime": "react-jsx-runtime.js",
-    "react-dom/client": "react-dom-client.js",
-    vue: "vue.js",
+    react: `${PKG}/react@19.1.0`,
+    "react/": `${PKG}/react@19.1.0/`,
+    "react-dom": `${PKG}/react-dom@19.1.0`,
+    "react-dom/": `${PKG}/react-dom@19.1.0/`,
+    "date-fns": `${PKG}/date-fns@4.1.0`,
+    "date-fns/": `${PKG}/date-fns@4.1.0/`,
+    "@tanstack/react-query": `${PKG}/@tanstack/react-query@5.0.0`,
+    buffer: `${PKG}/buffer@6.0.3`,
   },
 };
 const files = new Set([
@@ -30,46 +34,46 @@ const files = new Set([
 ]);
 
 function resolve(spec: string, importer = "src/main.tsx") {
-  return resolveImport(spec, importer, files, vendor, ORIGIN);
+  return resolveImport(spec, importer, files, map);
 }
 
 describe("bare imports", () => {
-  it("resolve to the vendor file on kiln's origin", () => {
-    expect(resolve("react")).toEqual({
-      kind: "vendor",
-      specifier: "react",
-      url: "http://127.0.0.1:8000/vendor/react.js",
-    });
+  it("resolve to the package service through the version's import map", () => {
+    expect(resolve("react")).toEqual({ kind: "package", specifier: "react", url: `${PKG}/react@19.1.0` });
   });
 
-  it("resolve subpath exports listed in the manifest", () => {
-    expect(resolve("react-dom/client")).toMatchObject({
-      kind: "vendor",
-      url: "http://127.0.0.1:8000/vendor/react-dom-client.js",
-    });
+  it("resolve subpaths through the package's prefix entry", () => {
+    expect(resolve("react-dom/client")).toMatchObject({ kind: "package", url: `${PKG}/react-dom@19.1.0/client` });
+    expect(resolve("date-fns/format")).toMatchObject({ url: `${PKG}/date-fns@4.1.0/format` });
   });
 
-  it("name an unknown package plainly", () => {
+  it("resolve CSS shipped in a package", () => {
+    expect(resolve("react-dom/dist/x.css")).toMatchObject({ url: `${PKG}/react-dom@19.1.0/dist/x.css` });
+  });
+
+  it("keep the scope of a scoped package", () => {
+    expect(resolve("@tanstack/react-query")).toMatchObject({ kind: "package" });
+  });
+
+  it("name a package that package.json does not declare", () => {
     const r = resolve("lodash/debounce");
-    expect(r.kind).toBe("missing");
-    expect(r.kind === "missing" && r.message).toContain(
-      "package lodash is not available in the in-browser preview",
-    );
+    expect(r.kind === "missing" && r.message).toContain("package lodash is imported but not in package.json");
   });
 
-  it("keep the scope in an unknown scoped package's name", () => {
-    const r = resolve("@tanstack/react-query");
-    expect(r.kind === "missing" && r.message).toContain("package @tanstack/react-query is not");
+  it("say that a subpath the package has no prefix entry for is not one of its exports", () => {
+    const r = resolve("@tanstack/react-query/devtools");
+    expect(r.kind === "missing" && r.message).toContain("is not a file or export of the package @tanstack/react-query");
   });
 
-  it("say that a missing subpath of a served package is not served", () => {
-    const r = resolve("react-dom/server");
-    expect(r.kind === "missing" && r.message).toContain('"react-dom/server" is not available');
-  });
-
-  it("say that Node modules do not exist in the browser", () => {
+  it("say that Node built-ins do not exist in the browser", () => {
     const r = resolve("node:fs");
-    expect(r.kind === "missing" && r.message).toContain("Node.js module");
+    expect(r.kind === "missing" && r.message).toContain("Node.js built-in");
+    const fs = resolve("fs");
+    expect(fs.kind === "missing" && fs.message).toContain('"fs" is a Node.js built-in');
+  });
+
+  it("prefer a declared npm polyfill over the built-in of the same name", () => {
+    expect(resolve("buffer")).toMatchObject({ kind: "package", url: `${PKG}/buffer@6.0.3` });
   });
 });
 
@@ -152,7 +156,10 @@ describe("helpers", () => {
     expect(packageName("react/jsx-runtime")).toBe("react");
   });
 
-  it("importMap uses absolute URLs on the given origin", () => {
-    expect(importMap(vendor, `${ORIGIN}/`).imports.vue).toBe("http://127.0.0.1:8000/vendor/vue.js");
+  it("mappedUrl prefers the longest prefix", () => {
+    const m: ImportMap = { imports: { "a/": "/x/", "a/b/": "/y/" } };
+    expect(mappedUrl("a/b/c.js", m)).toBe("/y/c.js");
+    expect(mappedUrl("a/c.js", m)).toBe("/x/c.js");
+    expect(mappedUrl("ab", m)).toBeNull();
   });
 });

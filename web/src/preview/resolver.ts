@@ -1,20 +1,19 @@
 /**
  * Module resolution for the in-browser bundler: relative and root paths resolve to project
  * files the way Vite would (extensions, index files, `.js` written for a `.ts` file, the
- * `@/` alias for src/); bare imports resolve to ESM vendor files on kiln's own origin
- * through an import map. Pure: no DOM, no esbuild, so it is tested on its own.
+ * `@/` alias for src/); bare imports resolve through the version's import map to ESM that
+ * kiln's package service builds (/pkg/name@version/...). Pure: no DOM, no esbuild.
  */
 
-/** What scripts/build-vendor.mjs writes to /vendor/manifest.json. */
-export interface VendorManifest {
-  /** bare specifier -> file name under /vendor/ */
+/** An import map as the package service returns it: bare specifier (or "pkg/" prefix) -> URL. */
+export interface ImportMap {
   imports: Record<string, string>;
-  versions?: Record<string, string>;
+  scopes?: Record<string, Record<string, string>>;
 }
 
 export type Resolution =
   | { kind: "file"; path: string }
-  | { kind: "vendor"; specifier: string; url: string }
+  | { kind: "package"; specifier: string; url: string }
   | { kind: "missing"; message: string };
 
 export const SOURCE_EXTENSIONS = [".ts", ".tsx", ".js", ".jsx", ".mjs", ".vue", ".json", ".css"];
@@ -88,23 +87,33 @@ export function resolveProjectPath(
   return candidates(base).find((c) => files.has(c)) ?? null;
 }
 
-export function vendorUrl(file: string, origin: string): string {
-  return `${origin.replace(/\/$/, "")}/vendor/${file}`;
+/** The URL an import map gives a bare specifier: its exact entry, else the longest "prefix/". */
+export function mappedUrl(specifier: string, map: ImportMap): string | null {
+  const exact = map.imports[specifier];
+  if (exact !== undefined) return exact;
+  let best: string | null = null;
+  for (const key of Object.keys(map.imports)) {
+    if (key.endsWith("/") && specifier.startsWith(key) && (best === null || key.length > best.length)) best = key;
+  }
+  return best === null ? null : `${map.imports[best]}${specifier.slice(best.length)}`;
+}
+
+export function isNodeBuiltin(specifier: string): boolean {
+  return specifier.startsWith("node:") || NODE_BUILTINS.has(packageName(specifier));
 }
 
 /** Why a bare import cannot be served, in words a user can act on. */
-export function missingPackageMessage(specifier: string, vendor: VendorManifest): string {
+export function missingPackageMessage(specifier: string, map: ImportMap): string {
   const pkg = packageName(specifier.replace(/^node:/, ""));
-  if (specifier.startsWith("node:") || NODE_BUILTINS.has(pkg)) {
-    return `"${specifier}" is a Node.js module; it does not exist in the browser preview`;
+  if (isNodeBuiltin(specifier)) {
+    return `"${specifier}" is a Node.js built-in module; it does not exist in the browser`;
   }
-  const available = Object.keys(vendor.imports).sort().join(", ");
-  if (Object.keys(vendor.imports).some((s) => packageName(s) === pkg)) {
-    return `"${specifier}" is not available in the in-browser preview (of ${pkg} it serves: ${available})`;
+  if (Object.keys(map.imports).some((s) => packageName(s) === pkg)) {
+    return `"${specifier}" is not a file or export of the package ${pkg}`;
   }
   return (
-    `package ${pkg} is not available in the in-browser preview ` +
-    `(it serves: ${available}); the full preview (WebContainer) or a build installs it`
+    `package ${pkg} is imported but not in package.json: ` +
+    `add it to "dependencies" (the model does so with <kiln-deps add="${pkg}"/>)`
   );
 }
 
@@ -112,13 +121,13 @@ export function resolveImport(
   specifier: string,
   importer: string,
   files: ReadonlySet<string>,
-  vendor: VendorManifest,
-  origin: string,
+  map: ImportMap,
 ): Resolution {
   if (isBare(specifier)) {
-    const file = vendor.imports[specifier];
-    if (file !== undefined) return { kind: "vendor", specifier, url: vendorUrl(file, origin) };
-    return { kind: "missing", message: missingPackageMessage(specifier, vendor) };
+    // npm's "buffer" or "events" polyfills win over the built-in of the same name when declared.
+    const url = specifier.startsWith("node:") ? null : mappedUrl(specifier, map);
+    if (url !== null) return { kind: "package", specifier, url };
+    return { kind: "missing", message: missingPackageMessage(specifier, map) };
   }
   if (/^(https?|data|blob):/i.test(specifier)) {
     return { kind: "missing", message: `remote import "${specifier}" is not loaded by the preview` };
@@ -129,13 +138,4 @@ export function resolveImport(
     return { kind: "missing", message: `cannot find "${specifier}"${from} in the project` };
   }
   return { kind: "file", path };
-}
-
-/** The iframe's import map: absolute URLs, since the sandboxed frame's origin is "null". */
-export function importMap(vendor: VendorManifest, origin: string): { imports: Record<string, string> } {
-  const imports: Record<string, string> = {};
-  for (const [specifier, file] of Object.entries(vendor.imports)) {
-    imports[specifier] = vendorUrl(file, origin);
-  }
-  return { imports };
 }

@@ -8,6 +8,7 @@ export interface Problem {
   file?: string;
   line?: number;
   column?: number;
+  code?: string;
 }
 
 export interface Turn {

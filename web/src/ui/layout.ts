@@ -39,7 +39,8 @@ export function mountLayout(root: HTMLElement, store: Store<AppState>, api: ApiC
   mountHistory(root, store, actions);
   mountToast(root, store);
 
-  void loadPreview().then(
+  // the shell's client, so the preview shares its session and never mints a token of its own
+  void loadPreview({ resolvePackages: (deps) => actions.api.resolvePackages(deps) }).then(
     (host) => {
       host.mount(frame, terminal);
       host.onProblem((p) => actions.addProblem(p));

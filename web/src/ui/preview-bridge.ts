@@ -50,6 +50,10 @@ export class PreviewBridge {
     });
   }
 
+  retry(): void {
+    this.withHost((host) => host.retry());
+  }
+
   setWidth(px: number | null): void {
     this.withHost((host) => host.setWidth(px));
   }

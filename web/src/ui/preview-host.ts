@@ -21,21 +21,31 @@ export interface PreviewHost {
   writeFile(path: string, content: string): void;
   deleteFile(path: string): void;
   setWidth(px: number | null): void;
+  /** Builds the running project again (after a package registry outage, say). */
+  retry(): void;
   onProblem(cb: (p: Problem) => void): void;
   onStatus(cb: (s: PreviewStatus) => void): void;
   dispose(): void;
 }
 
+/** What the shell lends the engine: package resolution with the shell's own session. */
+export interface PreviewOptions {
+  resolvePackages?: (deps: { dependencies: Record<string, string>; devDependencies: Record<string, string> }) => Promise<{
+    packages: Record<string, string>;
+    importmap: { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> };
+  }>;
+}
+
 interface PreviewModule {
-  createPreview(): PreviewHost;
+  createPreview(options?: PreviewOptions): PreviewHost;
 }
 
 // A glob (not a plain import) so the shell still builds before the engine exists.
 const engines = import.meta.glob<PreviewModule>("../preview/index.ts");
 
-export async function loadPreview(): Promise<PreviewHost> {
+export async function loadPreview(options: PreviewOptions = {}): Promise<PreviewHost> {
   const loader = engines["../preview/index.ts"];
-  if (loader) return (await loader()).createPreview();
+  if (loader) return (await loader()).createPreview(options);
   return createStandIn();
 }
 
@@ -70,6 +80,9 @@ function createStandIn(): PreviewHost {
     },
     deleteFile(path) {
       delete files[path];
+      render();
+    },
+    retry() {
       render();
     },
     setWidth(px) {

@@ -84,11 +84,22 @@ function drawProblem(problem: Problem, actions: Actions, busy: boolean): HTMLEle
   const where = problem.file ? `${problem.file}${problem.line ? `:${problem.line}` : ""}${problem.column ? `:${problem.column}` : ""}` : "";
   const fix = h("button", { class: "btn btn-small", testid: "fix-it", title: "Ask the model to fix this", disabled: busy }, icon("wrench", 13), "Fix it");
   fix.addEventListener("click", () => actions.fix(problem));
+  // An outage is not the app's fault: the model cannot fix it, a retry can.
+  const action =
+    problem.code === "registry_unavailable"
+      ? h("button", { class: "btn btn-small", testid: "retry-preview", title: "Build the preview again" }, icon("refresh", 13), "Retry")
+      : fix;
+  if (action !== fix) {
+    action.addEventListener("click", () => {
+      actions.clearProblems();
+      actions.preview.retry();
+    });
+  }
   return h(
     "div",
     { class: `problem ${problem.source}`, testid: "problem", title: formatProblem(problem) },
     h("span", { class: `problem-source ${problem.source}` }, problem.source),
     h("div", { class: "problem-body" }, where ? h("button", { class: "problem-where", onclick: () => problem.file && actions.select(problem.file) }, where) : null, h("span", { class: "problem-message" }, problem.message)),
-    fix,
+    action,
   );
 }

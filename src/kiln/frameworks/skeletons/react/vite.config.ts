@@ -1,7 +1,9 @@
 import { defineConfig } from 'vite'
 import react from '@vitejs/plugin-react'
+import tailwindcss from '@tailwindcss/vite'
 
 // https://vite.dev/config/
 export default defineConfig({
-  plugins: [react()],
+  // Tailwind v4 applies to stylesheets that `@import "tailwindcss"`; plain CSS is untouched.
+  plugins: [react(), tailwindcss()],
 })

@@ -1,0 +1,172 @@
+/**
+ * The version's packages for the fallback preview: the project's package.json dependency
+ * ranges, resolved once by kiln's package service (POST /api/packages/resolve) into exact
+ * versions and an import map onto /pkg/name@version/... . A rebuild that leaves the
+ * dependencies alone reuses the same answer, also after a reload (kept in the page's
+ * storage), so a warm preview asks nobody; a failed answer is forgotten, so the next
+ * rebuild (or Retry) asks again.
+ */
+import { BuildError, type Problem } from "./problems";
+import type { ImportMap } from "./resolver";
+
+export interface DependencySet {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+}
+
+export interface ResolvedPackages {
+  packages: Record<string, string>;
+  importmap: ImportMap;
+}
+
+/** Calls the package service; rejects with something carrying `code` and `message`. */
+export type ResolveFn = (deps: DependencySet) => Promise<ResolvedPackages>;
+
+/** Package-service error codes, and what a person can do about each. */
+export const PACKAGE_ADVICE: Record<string, string> = {
+  package_not_found: "check the name and version in package.json",
+  package_spec_refused: "use a version range from the npm registry",
+  registry_unavailable: "the npm registry did not answer; Retry in a moment",
+  package_needs_node: "it needs Node.js built-ins and cannot run in a browser; choose a browser package",
+  package_too_large: "it is over the preview's size limit; choose a smaller package or a subpath import",
+};
+
+function ranges(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+/**
+ * The exact versions package-lock.json holds for the ranges package.json still asks for, so
+ * the preview runs what the build gate, WebContainers and deploys install (a range changed
+ * since the lockfile was written keeps its range).
+ */
+export function pinnedByLockfile(set: DependencySet, lockJson: string | undefined): DependencySet {
+  if (lockJson === undefined) return set;
+  let lock: { packages?: Record<string, { version?: unknown; dependencies?: unknown; devDependencies?: unknown }> };
+  try {
+    lock = JSON.parse(lockJson) as typeof lock;
+  } catch {
+    return set;
+  }
+  const packages = lock.packages ?? {};
+  const root = packages[""] ?? {};
+  const pin = (wanted: Record<string, string>, locked: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(wanted).map(([name, range]) => {
+        const version = packages[`node_modules/${name}`]?.version;
+        return [name, locked[name] === range && typeof version === "string" ? version : range];
+      }),
+    );
+  return {
+    dependencies: pin(set.dependencies, ranges(root.dependencies)),
+    devDependencies: pin(set.devDependencies, ranges(root.devDependencies)),
+  };
+}
+
+/** The dependency sections of package.json (none when there is no package.json). */
+export function dependencySet(packageJson: string | undefined): DependencySet {
+  if (packageJson === undefined) return { dependencies: {}, devDependencies: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(packageJson);
+  } catch (err) {
+    throw new BuildError([{ source: "build", file: "package.json", message: `package.json is not valid JSON: ${(err as Error).message}` }]);
+  }
+  const pj = (parsed ?? {}) as Record<string, unknown>;
+  return { dependencies: ranges(pj["dependencies"]), devDependencies: ranges(pj["devDependencies"]) };
+}
+
+/** The same dependencies give the same key, whatever their order in the file. */
+export function dependencyKey(set: DependencySet): string {
+  const sorted = (r: Record<string, string>): [string, string][] => Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([sorted(set.dependencies), sorted(set.devDependencies)]);
+}
+
+/** Service URLs are root-relative; the sandboxed frame's origin is "null", so make them absolute. */
+export function absoluteImportMap(map: ImportMap, origin: string): ImportMap {
+  const base = origin.replace(/\/$/, "");
+  const abs = (u: string): string => (u.startsWith("/") && !u.startsWith("//") ? base + u : u);
+  const fix = (r: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, abs(v)]));
+  const out: ImportMap = { imports: fix(map.imports) };
+  if (map.scopes) out.scopes = Object.fromEntries(Object.entries(map.scopes).map(([k, v]) => [abs(k), fix(v)]));
+  return out;
+}
+
+/** An error from the package service as a problem a person can act on. */
+export function packageProblem(err: unknown): Problem {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === "string" ? e.code : "";
+  const message = typeof e?.message === "string" ? e.message : String(err);
+  const advice = PACKAGE_ADVICE[code];
+  const p: Problem = { source: "build", file: "package.json", message: advice ? `${message} (${advice})` : message };
+  if (code) p.code = code;
+  return p;
+}
+
+/** Where resolved import maps outlive the page (localStorage in the app). */
+export interface MapStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+const STORE_KEY = "kiln.packages";
+const STORE_LIMIT = 30;
+
+function remembered(store: MapStore | null, key: string): ImportMap | null {
+  try {
+    const all = JSON.parse(store?.getItem(STORE_KEY) ?? "{}") as Record<string, ImportMap>;
+    return all[key] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function remember(store: MapStore | null, key: string, map: ImportMap): void {
+  if (!store) return;
+  try {
+    const all = JSON.parse(store.getItem(STORE_KEY) ?? "{}") as Record<string, ImportMap>;
+    delete all[key];
+    all[key] = map;
+    const keys = Object.keys(all);
+    for (const old of keys.slice(0, Math.max(0, keys.length - STORE_LIMIT))) delete all[old];
+    store.setItem(STORE_KEY, JSON.stringify(all));
+  } catch {
+    // storage full or unavailable: the in-memory memo still serves this page
+  }
+}
+
+/** Memoised per dependency set (in memory and in `store`): the import map for a project's files. */
+export function createPackageResolver(
+  resolve: ResolveFn,
+  origin: string,
+  store: MapStore | null = null,
+): (files: ReadonlyMap<string, string>) => Promise<ImportMap> {
+  const memo = new Map<string, Promise<ImportMap>>();
+  return (files) => {
+    const set = pinnedByLockfile(dependencySet(files.get("package.json")), files.get("package-lock.json"));
+    const key = dependencyKey(set);
+    let answer = memo.get(key);
+    const kept = answer ? null : remembered(store, key);
+    if (kept) {
+      answer = Promise.resolve(absoluteImportMap(kept, origin));
+      memo.set(key, answer);
+    }
+    if (!answer) {
+      answer = resolve(set).then(
+        (r) => {
+          remember(store, key, r.importmap);
+          return absoluteImportMap(r.importmap, origin);
+        },
+        (err: unknown) => {
+          memo.delete(key);
+          throw new BuildError([packageProblem(err)]);
+        },
+      );
+      memo.set(key, answer);
+    }
+    return answer;
+  };
+}
