@@ -390,6 +390,47 @@ def test_a_request_token_is_deleted_from_secrets_manager_when_the_deploy_ends(
     assert not secret_exists(store, name)
 
 
+# --- cancelling ---------------------------------------------------------------------------
+
+
+def test_cancelling_a_queued_deploy_ends_its_deployment_and_deletes_its_token(
+    client: TestClient, auth: dict[str, str], project: str, drain: Drain, store: Store
+) -> None:
+    started = deploy(client, auth, project, "netlify")
+    name = f"kiln/deploys/{started['deployment_id']}"
+
+    resp = client.post(f"/api/jobs/{started['job_id']}/cancel", headers=auth)
+
+    assert resp.status_code == 202 and resp.json()["status"] == "cancelled"
+    assert deployment(client, auth, started["deployment_id"])["state"] == "cancelled"
+    assert not secret_exists(store, name)
+    assert drain() == ["skipped"]  # the queued message finds the job cancelled
+
+
+def test_cancelling_a_deploy_parked_between_polls_ends_it_and_deletes_its_token(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    drain: Drain,
+    store: Store,
+    settings: Settings,
+    vercel_fake: FakeVercel,
+) -> None:
+    store.settings = settings.model_copy(
+        update={"deploy_poll_budget_s": 0.0, "deploy_requeue_delay_s": 1}
+    )
+    started = deploy(client, auth, project, "vercel")
+    assert drain() == ["pending"]
+    assert job(client, auth, started["job_id"])["status"] == "queued"
+
+    client.post(f"/api/jobs/{started['job_id']}/cancel", headers=auth)
+
+    assert deployment(client, auth, started["deployment_id"])["state"] == "cancelled"
+    assert not secret_exists(store, f"kiln/deploys/{started['deployment_id']}")
+    assert drain(until=lambda: False, timeout_s=3) == ["skipped"]  # the delayed message
+    assert job(client, auth, started["job_id"])["status"] == "cancelled"
+
+
 def test_without_a_token_the_operators_secret_is_used(
     client: TestClient,
     auth: dict[str, str],
