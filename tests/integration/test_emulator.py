@@ -26,6 +26,8 @@ from botocore.exceptions import ClientError
 from kiln.local.emulator import JOURNAL_NAME, Emulator, JournalError, read_journal, start_emulator
 
 pytestmark = pytest.mark.integration
+# A restart or a kill -9 needs the emulator in a process of its own: the slow tier.
+restarts = pytest.mark.slow
 
 CHILD = r"""
 import sys, threading
@@ -166,6 +168,7 @@ def journal_lines(data_dir: Path) -> list[dict[str, Any]]:
 # --- surviving a restart -----------------------------------------------------------------
 
 
+@restarts
 def test_an_item_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., Child]) -> None:
     table = unique("t")
     first = spawn(tmp_path)
@@ -182,6 +185,7 @@ def test_an_item_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., C
     assert got["Item"] == item
 
 
+@restarts
 def test_an_s3_object_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., Child]) -> None:
     bucket, name = unique("b"), "projects/p1/blobs/héllo wörld+1.txt"
     first = spawn(tmp_path)
@@ -201,6 +205,7 @@ def test_an_s3_object_survives_a_clean_restart(tmp_path: Path, spawn: Callable[.
     )
 
 
+@restarts
 def test_a_conditional_update_history_replays_to_the_same_item(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -249,6 +254,7 @@ def test_a_conditional_update_history_replays_to_the_same_item(
     assert after["history"] == {"L": [{"S": "running"}, {"S": "succeeded"}]}
 
 
+@restarts
 def test_a_secret_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., Child]) -> None:
     name = unique("kiln/schedule")
     first = spawn(tmp_path)
@@ -260,6 +266,7 @@ def test_a_secret_survives_a_clean_restart(tmp_path: Path, spawn: Callable[..., 
     assert got["SecretString"] == "tok"
 
 
+@restarts
 def test_a_multipart_upload_survives_a_clean_restart(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -288,6 +295,7 @@ def test_a_multipart_upload_survives_a_clean_restart(
     assert got["Body"].read() == body
 
 
+@restarts
 def test_every_acknowledged_write_survives_kill_9(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -321,6 +329,7 @@ def test_every_acknowledged_write_survives_kill_9(
 
 
 @pytest.mark.parametrize("compact_after", [0, 1 << 30], ids=["compacted", "not-compacted"])
+@restarts
 def test_a_torn_last_line_is_skipped_and_later_writes_still_persist(
     tmp_path: Path, spawn: Callable[..., Child], compact_after: int
 ) -> None:
@@ -342,6 +351,7 @@ def test_a_torn_last_line_is_skipped_and_later_writes_still_persist(
     assert sorted(i["PK"]["S"] for i in items) == ["after", "before"]
 
 
+@restarts
 def test_a_last_record_without_its_newline_is_kept_and_not_glued_to_the_next(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -363,6 +373,7 @@ def test_a_last_record_without_its_newline_is_kept_and_not_glued_to_the_next(
     assert sorted(i["PK"]["S"] for i in items) == ["cut", "next"]
 
 
+@restarts
 def test_a_restart_below_the_compaction_threshold_leaves_the_journal_as_it_is(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -391,6 +402,7 @@ def test_a_damaged_line_before_the_last_is_an_error(tmp_path: Path) -> None:
         read_journal(path)
 
 
+@restarts
 def test_compaction_keeps_state_and_shrinks_the_journal(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -428,6 +440,7 @@ def test_compaction_keeps_state_and_shrinks_the_journal(
     assert size_after < size_before
 
 
+@restarts
 def test_compaction_rebuilds_batch_and_transactional_writes_from_the_live_items(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -456,6 +469,7 @@ def test_compaction_rebuilds_batch_and_transactional_writes_from_the_live_items(
     assert writes == ["BatchWriteItem"]
 
 
+@restarts
 def test_a_compacted_journal_restores_the_same_state_again(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -542,6 +556,7 @@ def test_without_a_data_dir_the_emulator_still_serves() -> None:
     assert running.stats is None
 
 
+@restarts
 def test_settings_reapplied_on_every_start_do_not_grow_the_journal(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
@@ -730,6 +745,7 @@ def test_a_table_query_answers_as_moto_does_from_its_partition_alone(
     assert [sum(map(len, p)) for p in ours] == [13, 8, 8, 2, 0]
 
 
+@restarts
 def test_in_process_requests_skip_the_socket_and_are_journaled(
     tmp_path: Path, spawn: Callable[..., Child]
 ) -> None:
