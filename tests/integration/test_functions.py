@@ -54,7 +54,8 @@ def function(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     default_store.cache_clear()
 
     def load(name: str) -> ModuleType:
-        spec = importlib.util.spec_from_file_location(f"kiln_fn_{name}", FUNCTIONS / name / "app.py")
+        path = FUNCTIONS / name / "app.py"
+        spec = importlib.util.spec_from_file_location(f"kiln_fn_{name}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
