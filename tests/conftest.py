@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,21 @@ def moto_endpoint() -> Iterator[str]:
     emulator.stop()
 
 
+@functools.cache
+def _boto_session() -> Any:
+    """One boto3 session for the run's fixtures (a client from a fresh one costs ~0.1 s)."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    from kiln.local.resources import load_template
+
+    return load_template()
+
+
 @pytest.fixture(scope="session")
 def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One npm cache for every build of the run (shared by xdist's workers): cold once, warm
@@ -73,18 +90,17 @@ def settings(
     template's definitions (kiln.local.resources), so tests and infrastructure cannot drift."""
     import uuid
 
-    import boto3
-
     from kiln.local.resources import create_resources
 
     suffix = uuid.uuid4().hex[:10]
     names = create_resources(
-        boto3.session.Session(),
+        _boto_session(),
         table_name=f"kiln-{suffix}",
         bucket=f"kiln-{suffix}",
         prefix=f"kiln-{suffix}",
         endpoint_url=moto_endpoint,
         region="us-east-1",
+        template=_template(),
     )
     return Settings(
         table_name=names["table"],
