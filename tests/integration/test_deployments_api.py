@@ -465,19 +465,24 @@ def test_a_failed_provider_build_is_deploy_failed(
 
 
 @pytest.mark.parametrize(
-    ("body", "status"),
+    ("body", "status", "code"),
     [
-        ({"target": "ftp"}, 422),
-        ({"target": "s3", "version": 9}, 404),
-        ({"target": "netlify", "token": "x", "options": {"colour": "red"}}, 422),
-        ({"target": "netlify", "token": "x", "options": {"name": "Not A Slug"}}, 422),
+        ({"target": "ftp"}, 422, "validation_error"),
+        ({"target": "s3", "version": 9}, 404, "not_found"),
+        ({"target": "netlify", "token": "x", "options": {"colour": "red"}}, 422, "validation_error"),
+        ({"target": "netlify", "token": "x", "options": {"name": "Not A Slug"}}, 422, "validation_error"),
     ],
 )
-def test_bad_deployment_requests_are_refused(
-    client: TestClient, auth: dict[str, str], project: str, body: dict[str, Any], status: int
+def test_bad_deployment_requests_are_refused_with_a_stable_code(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    body: dict[str, Any],
+    status: int,
+    code: str,
 ) -> None:
     resp = client.post("/api/deployments", json={"project_id": project, **body}, headers=auth)
-    assert resp.status_code == status and "error" in resp.json()
+    assert (resp.status_code, resp.json()["error"]["code"]) == (status, code)
 
 
 # --- isolation and the original interface --------------------------------------------
