@@ -464,13 +464,16 @@ def test_a_failed_provider_build_is_deploy_failed(
     assert job(client, auth, started["job_id"])["error"]["code"] == "deploy_failed"
 
 
+INVALID = "validation_error"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"target": "ftp"}, 422, "validation_error"),
+        ({"target": "ftp"}, 422, INVALID),
         ({"target": "s3", "version": 9}, 404, "not_found"),
-        ({"target": "netlify", "token": "x", "options": {"colour": "red"}}, 422, "validation_error"),
-        ({"target": "netlify", "token": "x", "options": {"name": "Not A Slug"}}, 422, "validation_error"),
+        ({"target": "netlify", "token": "x", "options": {"colour": "red"}}, 422, INVALID),
+        ({"target": "netlify", "token": "x", "options": {"name": "Not A Slug"}}, 422, INVALID),
     ],
 )
 def test_bad_deployment_requests_are_refused_with_a_stable_code(
