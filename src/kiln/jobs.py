@@ -81,10 +81,14 @@ class EventSink:
         self.writes = 0
         self._timer.start()
 
-    def add(self, event: BaseModel | dict[str, Any]) -> None:
-        """Buffer an event; consecutive chunks of one file travel as one event."""
+    def check(self) -> None:
+        """Raise what the background flush found: `Cancelled`, `LeaseLost` or a write error."""
         if self._error:
             raise self._error
+
+    def add(self, event: BaseModel | dict[str, Any]) -> None:
+        """Buffer an event; consecutive chunks of one file travel as one event."""
+        self.check()
         data = event.model_dump() if isinstance(event, BaseModel) else dict(event)
         with self._lock:
             last = self._buf[-1] if self._buf else None
