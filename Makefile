@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PORT ?= 8000
 WEB_SOURCES := $(shell find web/src web/scripts web/index.html web/vite.config.ts web/tsconfig.json web/package-lock.json -type f 2>/dev/null)
 
-.PHONY: dev test test-python test-web lint typecheck bench web build validate openapi setup setup-browser setup-sandbox clean
+.PHONY: dev test test-fast test-python test-web lint typecheck bench web build validate openapi setup setup-browser setup-sandbox clean
 
 ## setup: Python env (uv, locked), web dependencies (npm ci, locked), the build sandbox
 setup: .venv/.synced web/node_modules/.synced setup-sandbox
@@ -48,6 +48,10 @@ dev: setup web
 
 ## test: lint, type checks, web unit tests, then every Python test (unit, integration, e2e)
 test: setup setup-browser lint typecheck test-web test-python
+
+## test-fast: unit + in-process integration tests (no browser, npm, SAM or multi-process runs)
+test-fast: .venv/.synced
+	$(UV) run pytest -p no:cacheprovider -n 2 --dist loadfile -m "not slow"
 
 test-web: web/node_modules/.synced
 	cd web && npm test

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiln.config import Settings
 from kiln.store.db import Store
+from tests.tools import require
 
 pytest_plugins = [
     "tests.fakes.llm_servers",
@@ -21,6 +25,23 @@ pytest_plugins = [
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tier rule: browser tests and tests that run outside tools are `slow`. Browser
+    tests run last: their one Chromium keeps Playwright's loop marked running on its thread."""
+    for item in items:
+        if item.path.is_relative_to(E2E) or item.get_closest_marker("needs"):
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.path.is_relative_to(E2E))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        require(*mark.args)
 
 
 def free_port() -> int:
@@ -39,24 +60,52 @@ def moto_endpoint() -> Iterator[str]:
     emulator.stop()
 
 
+@functools.cache
+def _boto_session() -> Any:
+    """One boto3 session for the run's fixtures (a client from a fresh one costs ~0.1 s)."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    from kiln.local.resources import load_template
+
+    return load_template()
+
+
+@pytest.fixture(scope="session")
+def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One npm cache for every build of the run (shared by xdist's workers): cold once, warm
+    after, and nothing left from earlier runs."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    cache = root / "npm-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
 @pytest.fixture
-def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory, npm_cache: Path
+) -> Settings:
     """Settings naming a fresh table, bucket and queues on the moto server, made from the
     template's definitions (kiln.local.resources), so tests and infrastructure cannot drift."""
     import uuid
-
-    import boto3
 
     from kiln.local.resources import create_resources
 
     suffix = uuid.uuid4().hex[:10]
     names = create_resources(
-        boto3.session.Session(),
+        _boto_session(),
         table_name=f"kiln-{suffix}",
         bucket=f"kiln-{suffix}",
         prefix=f"kiln-{suffix}",
         endpoint_url=moto_endpoint,
         region="us-east-1",
+        template=_template(),
     )
     return Settings(
         table_name=names["table"],
@@ -69,6 +118,7 @@ def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Se
         data_dir=tmp_path_factory.mktemp("kiln"),
         flush_interval_s=0.05,
         lock_dependencies=False,  # tests of package resolution turn it on (tests/.../packages)
+        npm_cache_dir=npm_cache,
     )
 
 

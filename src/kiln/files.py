@@ -28,11 +28,20 @@ class EditNotFound(Unprocessable):
 
 
 def apply_edit(content: str, search: str, replace: str) -> str:
-    """Replace the one place `search` occurs in `content`.
+    """Replace the one place `search` occurs in `content`. The rule, shared with the web
+    app's `applySearchReplace` (web/src/state/edits.ts) and held to one table of cases that
+    both test suites run (tests/fixtures/search_replace.json):
 
-    Exact match first; then whole lines, exactly, then ignoring trailing whitespace,
-    then ignoring indentation too (the replacement is re-indented by the same offset). No match or
-    more than one match raises `EditNotFound`.
+    1. A blank SEARCH fills a blank file with REPLACE; on any other file it is an error.
+    2. SEARCH found exactly once as text: that text is replaced.
+    3. Otherwise whole lines (split at \r\n, \r or \n; blank lines around SEARCH dropped,
+       as many around REPLACE): compared exactly, then without trailing whitespace, then
+       without indentation. The first comparison that finds SEARCH decides: one place is
+       replaced (REPLACE moved to the file's indentation, with the file's line ending);
+       several places are an error.
+    4. Otherwise: found several times as text (step 2), or not at all, is an error.
+
+    Every error is `EditNotFound`, with the same message in both appliers.
     """
     if not search.strip():
         if not content.strip():
@@ -79,9 +88,19 @@ def _trim_blank_ends(search: list[str], replace: list[str]) -> tuple[list[str], 
     return search, replace
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their endings; only \r\n, \r and \n end a line (as in the web app)."""
+    return _LINE.findall(text)
+
+
 def _apply_lines(content: str, search: str, replace: str, key: Callable[[str], str]) -> str | None:
-    lines = content.splitlines(keepends=True)
-    wanted, repl = _trim_blank_ends(search.splitlines(), replace.splitlines())
+    lines = _lines(content)
+    wanted, repl = _trim_blank_ends(
+        [_bare(line) for line in _lines(search)], [_bare(line) for line in _lines(replace)]
+    )
     if not wanted:
         return None
     keys = [key(line) for line in lines]

@@ -16,13 +16,27 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
 from kiln.errors import LeaseLost
-from kiln.models import JobKind
+from kiln.models import JobKind, JobStatus
+from kiln.store import deployments
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store, now
 
 logger = Logger(service="kiln")
 
 HEARTBEAT_EVERY_S = 5.0
+
+
+def cancel(store: Store, job_id: str, owner: str) -> str:
+    """Cancel any job for its owner. A deploy that no worker runs (queued, or parked between
+    polls) is settled here, since no worker will: its deployment becomes `cancelled` and the
+    token kiln stored for it is deleted."""
+    status = store_jobs.request_cancel(store, job_id, owner)
+    did = store_jobs.get_job(store, job_id, owner).get("deployment_id")
+    if status == JobStatus.cancelled and did:
+        deployments.cancel_unstarted(store, did)
+        if deployments.get_deployment(store, did).get("token_owned"):
+            deployments.delete_secret(store, deployments.deploy_secret_name(did))
+    return status
 
 
 def queue_url(store: Store, kind: JobKind) -> str:
@@ -67,10 +81,14 @@ class EventSink:
         self.writes = 0
         self._timer.start()
 
-    def add(self, event: BaseModel | dict[str, Any]) -> None:
-        """Buffer an event; consecutive chunks of one file travel as one event."""
+    def check(self) -> None:
+        """Raise what the background flush found: `Cancelled`, `LeaseLost` or a write error."""
         if self._error:
             raise self._error
+
+    def add(self, event: BaseModel | dict[str, Any]) -> None:
+        """Buffer an event; consecutive chunks of one file travel as one event."""
+        self.check()
         data = event.model_dump() if isinstance(event, BaseModel) else dict(event)
         with self._lock:
             last = self._buf[-1] if self._buf else None

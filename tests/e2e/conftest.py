@@ -6,9 +6,10 @@ its own data directory; every page fails its test on an uncaught page error.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -43,25 +45,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def web_dist() -> Path:
     """web/dist as `npm run build` makes it (built here only when missing)."""
     if not (DIST / "index.html").exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed and web/dist is missing")
+        require("npm")
         subprocess.run(["npm", "run", "build"], cwd=WEB, check=True, timeout=600)
     return DIST
 
 
-@pytest.fixture(scope="session")
-def kiln_url(web_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a `kiln dev` subprocess using the offline starter provider."""
+@contextlib.contextmanager
+def kiln_dev(
+    web_dist: Path, tmp_path_factory: pytest.TempPathFactory, **settings: str
+) -> Iterator[str]:
+    """A `kiln dev` subprocess on a free port with the offline starter provider and these
+    extra KILN_* settings; yields its base URL."""
     port = free_port()
     data_dir = tmp_path_factory.mktemp("kiln-data")
     log_path = tmp_path_factory.mktemp("kiln-log") / "kiln-dev.log"
     env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
     # every test's browser context mints a session from 127.0.0.1: one address, many users
     env["KILN_ADDRESS_RATE_LIMIT_PER_MINUTE"] = "1000"
+    env |= {f"KILN_{name.upper()}": value for name, value in settings.items()}
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         env.pop(key, None)
-    cmd = ["uv", "run", "kiln", "dev", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--data-dir", str(data_dir), "--web-dist", str(web_dist)]
+    cmd = [str(Path(sys.executable).parent / "kiln"), "dev", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--data-dir", str(data_dir), "--web-dist", str(web_dist)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -88,10 +93,40 @@ def kiln_url(web_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             proc.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def plain_kiln_url(
+    web_dist: Path, tmp_path_factory: pytest.TempPathFactory, npm_cache: Path
+) -> Iterator[str]:
+    """`kiln dev` without the build gate: what the UI tests drive (no npm run per version)."""
+    with kiln_dev(
+        web_dist, tmp_path_factory, build_gate="false", npm_cache_dir=str(npm_cache)
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gated_kiln_url(
+    web_dist: Path, tmp_path_factory: pytest.TempPathFactory, npm_cache: Path
+) -> Iterator[str]:
+    """`kiln dev` with the build gate on (npm + Vite + the render check for every version)."""
+    with kiln_dev(web_dist, tmp_path_factory, npm_cache_dir=str(npm_cache)) as url:
+        yield url
+
+
+@pytest.fixture
+def kiln_url(request: pytest.FixtureRequest) -> str:
+    """The gated server for tests marked `build_gate` (they are about the gate), else the
+    plain one."""
+    gated = request.node.get_closest_marker("build_gate") is not None
+    return str(request.getfixturevalue("gated_kiln_url" if gated else "plain_kiln_url"))
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+    """One Chromium for the whole run. Playwright's sync API marks this thread's asyncio loop
+    as running between its calls, so the e2e tests run last (tests/conftest.py) and code
+    that starts a loop of its own does so on another thread (kiln.gate.render_check)."""
+    require("chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
+import boto3
+import httpx
 from playwright.sync_api import Page, expect
 
 GENERATION_TIMEOUT = 60_000
 PREVIEW_TIMEOUT = 90_000
+DEPLOY_TIMEOUT = 240_000  # the s3 target builds with npm and Vite on two busy cores
 
 
 def generate(page: Page, prompt: str = "A counter app called Tally") -> None:
@@ -75,7 +79,18 @@ def test_fix_it_sends_a_preview_problem_as_an_edit_request(
     screenshot("08-problem")
     fix.click()
     expect(page.get_by_test_id("turn").last).to_contain_text("Fix this error:")
+    # The starter cannot fix code; it answers an edit request of this project by quoting it.
     wait_for_version(page, re.compile(r"Saved as v\d+|Done"))
+    expect(page.get_by_test_id("turn").last).to_contain_text("cannot carry out “Fix this error:")
+
+    token = page.evaluate("localStorage.getItem('kiln.token')")
+    project_id = page.url.rsplit("/p/", 1)[1].split("/")[0]
+    turns = httpx.get(
+        f"{page.url.split('#')[0]}api/projects/{project_id}/turns",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    fixing = turns[0]  # newest first
+    assert re.match(r"Fix this error: src/App\.tsx:\d+:\d+: \S", fixing["prompt"]), fixing
 
 
 def test_saving_a_hand_edit_creates_a_new_version(
@@ -144,19 +159,34 @@ def test_an_edit_request_by_chat_makes_a_new_version(
     screenshot("05-chat-edit")
 
 
-def test_deploy_dialog_says_plainly_when_deploys_are_unavailable_or_starts_one(
+def test_an_s3_deploy_from_the_dialog_goes_live_at_a_url_serving_the_built_app(
     page: Page, screenshot: Callable[[str], Path]
 ) -> None:
-    generate(page)
+    generate(page, "A counter app called Shipped")
     page.get_by_test_id("deploy-button").click()
     dialog = page.get_by_test_id("deploy-dialog")
     expect(dialog).to_be_visible()
     page.get_by_test_id("deploy-target").select_option("s3")
     page.get_by_test_id("deploy-submit").click()
     result = page.get_by_test_id("deploy-result")
-    expect(result).not_to_be_empty()
-    expect(result).not_to_have_text("Starting deploy…")
+    state = result.locator(".deploy-state")
+    expect(state).to_have_text(re.compile("ready|error|cancelled"), timeout=DEPLOY_TIMEOUT)
+    expect(state, f"the dialog reads: {result.inner_text()}").to_have_text("ready")
     screenshot("06-deploy")
+
+    # Locally the URL is the emulator's bucket, which answers signed requests only.
+    url = result.locator("a.deploy-url").get_attribute("href")
+    assert url and url.endswith("/"), url
+    parts = urlsplit(url)
+    bucket, prefix = parts.path.lstrip("/").split("/", 1)
+    endpoint = f"{parts.scheme}://{parts.netloc}"
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    html = s3.get_object(Bucket=bucket, Key=prefix + "index.html")["Body"].read().decode()
+    assert "<title>Shipped</title>" in html, html[:300]
+    script = re.search(r'<script[^>]+src="([^"]+\.js)"', html)
+    assert script, html[:500]
+    key = urljoin(parts.path, script.group(1)).lstrip("/").split("/", 1)[1]
+    assert "Shipped" in s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
 def test_a_scheduled_redeploy_can_be_created_and_deleted(

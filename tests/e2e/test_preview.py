@@ -10,7 +10,6 @@ tests/e2e/conftest.py's Chromium.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -24,6 +23,7 @@ import pytest
 
 from kiln.frameworks import skeleton
 from kiln.models import Framework
+from tests.tools import require
 
 pytestmark = pytest.mark.e2e
 
@@ -111,8 +111,7 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def preview_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("npx") is None or not (WEB / "node_modules").is_dir():
-        pytest.skip("web/node_modules is not installed")
+    require("node", "npx", "web/node_modules")
     out = tmp_path_factory.mktemp("preview-site")
     config = "scripts/preview-harness.config.mjs"
     subprocess.run(

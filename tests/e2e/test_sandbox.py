@@ -5,10 +5,12 @@ and the site itself is served with a Content-Security-Policy."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Browser, Frame, Page, expect
 
 from tests.e2e.test_app import PREVIEW_TIMEOUT, generate
 
@@ -98,10 +100,44 @@ def test_the_site_is_served_with_a_content_security_policy(kiln_url: str) -> Non
     assert resp.headers["cross-origin-opener-policy"] == "same-origin"
 
 
-def test_a_public_preview_link_is_served_into_a_sandbox(kiln_url: str) -> None:
-    """Built previews on kiln's origin carry `CSP: sandbox` themselves, so even opened as a
-    top-level page they run with an opaque origin."""
-    from kiln.api.routes.previews import PREVIEW_HEADERS
+def preview_link(base: str) -> str:
+    """A public preview link of a freshly generated vanilla app, made through the API."""
+    api = httpx.Client(base_url=base, timeout=60)
+    token = api.post("/api/sessions").json()["token"]
+    api.headers["Authorization"] = f"Bearer {token}"
+    job = api.post("/api/generations", json={"prompt": "a counter", "framework": "vanilla"})
+    job_id, project_id = job.json()["job_id"], job.json()["project_id"]
+    for _ in range(300):
+        status = api.get(f"/api/jobs/{job_id}").json()["status"]
+        if status not in ("queued", "running"):
+            break
+        time.sleep(0.2)
+    assert status == "succeeded", status
+    link = api.post(f"/api/projects/{project_id}/versions/1/preview", json={})
+    assert link.status_code in (200, 201), link.text
+    return urljoin(base + "/", str(link.json()["url"]))
 
-    policy = PREVIEW_HEADERS["Content-Security-Policy"].split()
+
+def test_a_public_preview_link_is_served_into_a_sandbox(kiln_url: str, browser: Browser) -> None:
+    """Built previews on kiln's origin carry `CSP: sandbox` themselves, so even opened as a
+    top-level page they run with an opaque origin and cannot reach kiln's storage."""
+    url = preview_link(kiln_url.rstrip("/"))
+    resp = httpx.get(url, timeout=30)
+    policy = resp.headers["content-security-policy"].split()
+    assert resp.status_code == 200 and "<script" in resp.text
     assert policy[0] == "sandbox" and "allow-same-origin" not in policy
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(url)
+        expect(page.get_by_test_id("app-title")).to_be_visible()
+        seen = page.evaluate(
+            "() => { let storage; try { storage = localStorage.length; } "
+            "catch (e) { storage = 'blocked:' + e.name; } "
+            "return { origin: self.origin, storage }; }"
+        )
+    finally:
+        context.close()
+    assert seen["origin"] == "null", seen
+    assert str(seen["storage"]).startswith("blocked:"), seen

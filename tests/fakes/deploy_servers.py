@@ -286,8 +286,9 @@ class FakeVercel(FakeProvider):
             state = self.end_state
             dpl["errorCode"] = "BUILD_FAILED"
             dpl["errorMessage"] = "Command 'vite build' exited with 1"
+        # The alias is assigned after READY: the first READY answer comes without it.
+        dpl["aliasAssigned"] = state == "READY" and dpl["readyState"] == "READY"
         dpl["readyState"] = state
-        dpl["aliasAssigned"] = state == "READY"
         return reply(200, self._public(dpl))
 
     def list(self, rec: Recorded) -> Reply:
@@ -399,7 +400,7 @@ class FakeNetlify(FakeProvider):
             "required": required,
             "state": "preparing"
             if body.get("async")
-            else ("uploading" if required else "processing"),
+            else ("prepared" if required else "processing"),
             "deploy_ssl_url": "",
             "ssl_url": site["ssl_url"],
             "url": site["url"],
@@ -421,7 +422,9 @@ class FakeNetlify(FakeProvider):
         if dep is None:
             return self.not_found()
         if dep["state"] == "preparing":
-            dep["state"] = "uploading" if dep["required"] else "processing"
+            dep["state"] = "prepared" if dep["required"] else "processing"
+        elif dep["state"] == "uploaded":
+            dep["state"] = "processing"
         elif dep["state"] == "processing":
             dep["state"] = self.end_state
             if self.end_state == "error":
@@ -439,8 +442,8 @@ class FakeNetlify(FakeProvider):
             return reply(422, {"code": 422, "message": f"SHA-1 of {path} does not match"})
         self.blobs[dep["site_id"]][sha1(rec.body)] = rec.body
         dep["required"] = [s for s in dep["required"] if s != sha1(rec.body)]
-        if not dep["required"] and dep["state"] in ("uploading", "prepared"):
-            dep["state"] = "processing"
+        if dep["state"] in ("prepared", "uploading"):
+            dep["state"] = "uploading" if dep["required"] else "uploaded"
         return reply(
             200,
             {
@@ -586,6 +589,16 @@ class FakeGitHub(FakeProvider):
         if body.get("base_tree"):
             entries.update(repo["objects"][body["base_tree"]]["entries"])
         for item in body["tree"]:
+            if bad := self._bad_tree_item(item):
+                return reply(
+                    422,
+                    {
+                        "message": "GitHub validation failed",
+                        "errors": [{"resource": "Tree", "field": bad, "code": "invalid"}],
+                        "documentation_url": "https://docs.github.com/rest/git/trees",
+                        "status": "422",
+                    },
+                )
             if "content" in item and "sha" in item:
                 return reply(422, {"message": "Must supply either tree.sha or tree.content"})
             if "content" in item:
@@ -603,6 +616,20 @@ class FakeGitHub(FakeProvider):
             {"path": p, "mode": "100644", "type": "blob", "sha": s} for p, s in entries.items()
         ]
         return reply(201, {"sha": sha, "tree": listing, "truncated": False})
+
+    @staticmethod
+    def _bad_tree_item(item: JSON) -> str | None:
+        """The field GitHub rejects in a tree item, if any (mode, type or path)."""
+        if item.get("mode") not in ("100644", "100755", "040000", "160000", "120000"):
+            return "mode"
+        if item.get("type") not in ("blob", "tree", "commit"):
+            return "type"
+        path = item.get("path")
+        if not isinstance(path, str) or not path or path.startswith("/") or path.endswith("/"):
+            return "path"
+        if any(part in ("", ".", "..", ".git") for part in path.split("/")):
+            return "path"
+        return None
 
     def create_commit(self, rec: Recorded, owner: str, name: str) -> Reply:
         repo = self._repo(owner, name)

@@ -4,21 +4,18 @@ queue drains that deliver generation and build messages the way the SQS triggers
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from kiln.local.pump import sqs_event
 from kiln.store.db import Store
 from kiln.workers import deploy_record, generation_record
+from tests.tools import needs
 
-needs_node = pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm")
-needs_chromium = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="needs Chromium for the render check"
-)
+needs_node = needs("node", "npm")
+needs_chromium = needs("chromium")
 
 # Plain JavaScript on Vite: the quickest real build, so the gate tests stay lean.
 VANILLA_OK = (

@@ -17,8 +17,10 @@ fixtures: `fake_openai`, `fake_anthropic`, `fake_ollama`, `fake_bedrock`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
+import re
 import socket
 import struct
 import threading
@@ -215,16 +217,25 @@ class FakeLLMServer:
         self.queue(Reply(200, {"Content-Type": self.content_type}, chunks, end))
 
     def queue_error(
-        self, status: int, *, headers: dict[str, str] | None = None, message: str | None = None
+        self,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        message: str | None = None,
+        kind: str | None = None,
     ) -> None:
-        """An HTTP error answer before any stream, in the provider's error body."""
-        reply = self.error_reply(status, message or f"fake error {status}")
+        """An HTTP error answer before any stream, in the provider's error body; `kind` is
+        the provider's error type/code (default: the usual one for the status)."""
+        reply = self.error_reply(status, message or f"fake error {status}", kind)
         reply.headers.update(headers or {})
         self.queue(reply)
 
     def answer(self, request: Recorded) -> Reply:
         with self._lock:
             self.requests.append(request)
+            refused = self.refuse(request)
+            if refused is not None:  # wrong credentials: the scripted replies stay queued
+                return refused
             if self.replies:
                 return self.replies.popleft()
         special = self.route(request)
@@ -251,6 +262,10 @@ class FakeLLMServer:
         """Answers that are not the chat stream (e.g. Ollama's /api/tags)."""
         return None
 
+    def refuse(self, request: Recorded) -> Reply | None:
+        """The provider's answer to missing or wrong credentials (None: they are right)."""
+        return None
+
     def stream_events(
         self,
         pieces: list[str],
@@ -265,7 +280,7 @@ class FakeLLMServer:
     def in_band_error(self, kind: str) -> bytes:
         raise NotImplementedError
 
-    def error_reply(self, status: int, message: str) -> Reply:
+    def error_reply(self, status: int, message: str, kind: str | None = None) -> Reply:
         raise NotImplementedError
 
     def settings(self, **overrides: Any) -> Settings:
@@ -335,13 +350,38 @@ class FakeOpenAI(FakeLLMServer):
             events += [chunk([], usage), b"data: [DONE]\n\n"]
         return events
 
+    def answer(self, request: Recorded) -> Reply:
+        """The usage chunk only comes when `stream_options.include_usage` asks for it."""
+        reply = super().answer(request)
+        body = request.json() if request.body else {}
+        wants_usage = (body.get("stream_options") or {}).get("include_usage") is True
+        if reply.status != 200 or wants_usage:
+            return reply
+        usage_chunk = rb'data: \{[^\n]*"choices": \[\], [^\n]*\n\n'
+        data = re.sub(usage_chunk, b"", b"".join(reply.chunks))
+        return dataclasses.replace(reply, chunks=awkward_chunks(data))
+
+    def refuse(self, request: Recorded) -> Reply | None:
+        if request.headers.get("authorization") == f"Bearer {TEST_KEY}":
+            return None
+        message = "Incorrect API key provided. You can find your API key at platform.openai.com."
+        return self.error_reply(401, message, "invalid_api_key")
+
     def in_band_error(self, kind: str) -> bytes:
         body = {"error": {"message": f"fake {kind}", "type": kind, "param": None, "code": kind}}
         return b"data: " + _dumps(body).encode() + b"\n\n"
 
-    def error_reply(self, status: int, message: str) -> Reply:
-        kind = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status, "api_error")
-        body = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+    def error_reply(self, status: int, message: str, kind: str | None = None) -> Reply:
+        """OpenAI's body: `type` is the class of error, `code` the case (often the same)."""
+        code = kind or {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
+        type_ = {
+            "invalid_api_key": "invalid_request_error",
+            "rate_limit_exceeded": "requests",
+            "insufficient_quota": "insufficient_quota",
+            "model_not_found": "invalid_request_error",
+        }.get(code or "")
+        type_ = type_ or ("server_error" if status >= 500 else "invalid_request_error")
+        body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
         return _json_reply(status, body)
 
     def settings(self, **overrides: Any) -> Settings:
@@ -422,8 +462,15 @@ class FakeAnthropic(FakeLLMServer):
         data = {"type": "error", "error": {"type": kind, "message": "Overloaded"}}
         return f"event: error\ndata: {_dumps(data)}\n\n".encode()
 
-    def error_reply(self, status: int, message: str) -> Reply:
-        kind = {
+    def refuse(self, request: Recorded) -> Reply | None:
+        if request.headers.get("x-api-key") == TEST_KEY and request.headers.get(
+            "anthropic-version"
+        ):
+            return None
+        return self.error_reply(401, "invalid x-api-key")
+
+    def error_reply(self, status: int, message: str, kind: str | None = None) -> Reply:
+        kind = kind or {
             400: "invalid_request_error",
             401: "authentication_error",
             403: "permission_error",
@@ -499,7 +546,7 @@ class FakeOllama(FakeLLMServer):
     def in_band_error(self, kind: str) -> bytes:
         return _dumps({"error": f"fake {kind}"}).encode() + b"\n"
 
-    def error_reply(self, status: int, message: str) -> Reply:
+    def error_reply(self, status: int, message: str, kind: str | None = None) -> Reply:
         return _json_reply(status, {"error": message})
 
     def settings(self, **overrides: Any) -> Settings:
@@ -575,8 +622,15 @@ class FakeBedrock(FakeLLMServer):
         }
         return eventstream_frame(headers, _dumps({"message": f"fake {kind}"}).encode())
 
-    def error_reply(self, status: int, message: str) -> Reply:
-        kind = {
+    def refuse(self, request: Recorded) -> Reply | None:
+        """SigV4 for bedrock in the region, by the test's access key (moto's `testing`)."""
+        auth = request.headers.get("authorization", "")
+        if re.match(r"AWS4-HMAC-SHA256 Credential=\w+/\d{8}/[\w-]+/bedrock/aws4_request,", auth):
+            return None
+        return self.error_reply(403, "Missing Authentication Token", "AccessDeniedException")
+
+    def error_reply(self, status: int, message: str, kind: str | None = None) -> Reply:
+        kind = kind or {
             400: "ValidationException",
             403: "AccessDeniedException",
             404: "ResourceNotFoundException",

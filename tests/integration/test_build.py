@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from kiln.build import BuildResult, build_project
+from tests.tools import needs
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, needs("node", "npm")]
 
 INDEX = '<!doctype html><div id="app"></div><script type="module" src="/src/{main}"></script>'
 TSCONFIG = json.dumps(
@@ -26,11 +27,6 @@ TSCONFIG = json.dumps(
         "include": ["src"],
     }
 )
-
-
-@pytest.fixture(scope="module")
-def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("npm-cache")
 
 
 def package(**extra: object) -> str:

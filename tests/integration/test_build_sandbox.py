@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -29,20 +27,12 @@ from kiln.sandbox import SandboxMode, find_sandbox
 from kiln.store import projects
 from kiln.store.db import Store
 from tests.integration.test_build import vanilla
+from tests.tools import CHROMIUM, needs, require
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, needs("npm", "bwrap")]
 
 SECRET = "kiln-secret-4c8d1f0b9e"
 LAMBDA_RUNTIME_API_PORT = 9001  # AWS_LAMBDA_RUNTIME_API is 127.0.0.1:9001 on Lambda
-
-
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is not installed (.ci/run installs it)")
-        pytest.skip(f"needs {tool}")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +129,6 @@ def attack(
 ) -> tuple[BuildResult, dict[str, object], Listener]:
     """The issue's attack: secrets in kiln's environment and in `.kiln/`, a build config
     that looks for them everywhere and bundles what it finds."""
-    _need("bwrap")
-    _need("npm")
     for name in ("AWS_SECRET_ACCESS_KEY", "KILN_TEST_SECRET", "GITHUB_TOKEN"):
         monkeypatch.setenv(name, SECRET)
     data = tmp_path / ".kiln"
@@ -262,7 +250,6 @@ def test_a_lockfile_resolved_outside_the_registry_is_refused(
 def test_a_projects_npmrc_cannot_point_the_install_elsewhere(
     npm_cache: Path, listener: Listener
 ) -> None:
-    _need("npm")
     npmrc = f"registry=http://127.0.0.1:{listener.port}/\nproxy=http://127.0.0.1:{listener.port}/\n"
     result = build_project(
         vanilla("console.log(1);", **{".npmrc": npmrc}), framework="vanilla", npm_cache=npm_cache
@@ -297,9 +284,8 @@ def test_the_render_checks_page_reaches_nothing_but_the_app(
 ) -> None:
     """In the sandbox the browser has no network; without it (a machine with no
     bubblewrap) the route filter and the resolver rules alone keep the page in."""
-    chromium = _need("chromium")
-    if mode == "bwrap":
-        _need("bwrap")
+    require("chromium")
+    chromium = CHROMIUM
     page = ATTACK_PAGE.replace("__PORT__", str(listener.port)).encode()
     result = render_check(
         {"index.html": page}, chromium=chromium, sandbox=find_sandbox(mode), wait_s=2.5
@@ -313,8 +299,6 @@ def test_through_the_gate_no_stored_object_item_or_log_holds_the_secret(
 ) -> None:
     """The issue's attack end to end: a hand edit whose vite.config hunts for secrets,
     built by the gate (a green version whose build is what a share link serves)."""
-    _need("bwrap")
-    _need("npm")
     monkeypatch.setenv("KILN_TEST_SECRET", SECRET)
     caplog.set_level(logging.DEBUG)
     store = Store(settings.model_copy(update={"npm_cache_dir": npm_cache, "render_check": False}))

@@ -18,8 +18,9 @@ from kiln.store import projects
 from kiln.store.db import Store
 from tests.fakes.lambda_server import FakeLambda
 from tests.integration.test_build import vanilla
+from tests.tools import needs
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, needs("npm")]
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from bench.fake_model import PacedModel, marker
 from tests.conftest import free_port
 from tests.fakes.deploy_servers import TOKEN, FakeVercel, Recorded, Reply
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = 4

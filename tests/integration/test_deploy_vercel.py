@@ -58,6 +58,13 @@ def test_the_url_is_the_production_alias(vercel_fake: FakeVercel) -> None:
     assert outcome.url == "https://hello.vercel.app"
 
 
+def test_a_deployment_is_live_only_once_its_alias_is_assigned(vercel_fake: FakeVercel) -> None:
+    outcome = run(vercel_fake, HTML)  # the fake answers READY once without the alias first
+
+    assert outcome.state == "ready"
+    assert vercel_fake.deployments[outcome.provider_ids["deployment"]]["aliasAssigned"]
+
+
 def test_a_vite_project_is_built_by_vercel_with_the_vite_preset(vercel_fake: FakeVercel) -> None:
     run(vercel_fake, VITE)
     body = vercel_fake.calls("POST", "/v13/deployments")[-1].json()

@@ -390,6 +390,47 @@ def test_a_request_token_is_deleted_from_secrets_manager_when_the_deploy_ends(
     assert not secret_exists(store, name)
 
 
+# --- cancelling ---------------------------------------------------------------------------
+
+
+def test_cancelling_a_queued_deploy_ends_its_deployment_and_deletes_its_token(
+    client: TestClient, auth: dict[str, str], project: str, drain: Drain, store: Store
+) -> None:
+    started = deploy(client, auth, project, "netlify")
+    name = f"kiln/deploys/{started['deployment_id']}"
+
+    resp = client.post(f"/api/jobs/{started['job_id']}/cancel", headers=auth)
+
+    assert resp.status_code == 202 and resp.json()["status"] == "cancelled"
+    assert deployment(client, auth, started["deployment_id"])["state"] == "cancelled"
+    assert not secret_exists(store, name)
+    assert drain() == ["skipped"]  # the queued message finds the job cancelled
+
+
+def test_cancelling_a_deploy_parked_between_polls_ends_it_and_deletes_its_token(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    drain: Drain,
+    store: Store,
+    settings: Settings,
+    vercel_fake: FakeVercel,
+) -> None:
+    store.settings = settings.model_copy(
+        update={"deploy_poll_budget_s": 0.0, "deploy_requeue_delay_s": 1}
+    )
+    started = deploy(client, auth, project, "vercel")
+    assert drain() == ["pending"]
+    assert job(client, auth, started["job_id"])["status"] == "queued"
+
+    client.post(f"/api/jobs/{started['job_id']}/cancel", headers=auth)
+
+    assert deployment(client, auth, started["deployment_id"])["state"] == "cancelled"
+    assert not secret_exists(store, f"kiln/deploys/{started['deployment_id']}")
+    assert drain(until=lambda: False, timeout_s=3) == ["skipped"]  # the delayed message
+    assert job(client, auth, started["job_id"])["status"] == "cancelled"
+
+
 def test_without_a_token_the_operators_secret_is_used(
     client: TestClient,
     auth: dict[str, str],
@@ -423,20 +464,28 @@ def test_a_failed_provider_build_is_deploy_failed(
     assert job(client, auth, started["job_id"])["error"]["code"] == "deploy_failed"
 
 
+INVALID = "validation_error"
+
+
 @pytest.mark.parametrize(
-    ("body", "status"),
+    ("body", "status", "code"),
     [
-        ({"target": "ftp"}, 422),
-        ({"target": "s3", "version": 9}, 404),
-        ({"target": "netlify", "token": "x", "options": {"colour": "red"}}, 422),
-        ({"target": "netlify", "token": "x", "options": {"name": "Not A Slug"}}, 422),
+        ({"target": "ftp"}, 422, INVALID),
+        ({"target": "s3", "version": 9}, 404, "not_found"),
+        ({"target": "netlify", "token": "x", "options": {"colour": "red"}}, 422, INVALID),
+        ({"target": "netlify", "token": "x", "options": {"name": "Not A Slug"}}, 422, INVALID),
     ],
 )
-def test_bad_deployment_requests_are_refused(
-    client: TestClient, auth: dict[str, str], project: str, body: dict[str, Any], status: int
+def test_bad_deployment_requests_are_refused_with_a_stable_code(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    body: dict[str, Any],
+    status: int,
+    code: str,
 ) -> None:
     resp = client.post("/api/deployments", json={"project_id": project, **body}, headers=auth)
-    assert resp.status_code == status and "error" in resp.json()
+    assert (resp.status_code, resp.json()["error"]["code"]) == (status, code)
 
 
 # --- isolation and the original interface --------------------------------------------

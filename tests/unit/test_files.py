@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from kiln.errors import Unprocessable
 from kiln.files import EditNotFound, apply_edit, apply_events, find_placeholder, merge_deps
 from kiln.models import Delete, Deps, Edit, FileChunk, FileEnd, FileStart, Text
+
+# The SEARCH/REPLACE rule's cases, also run by web/src/state/edits.test.ts.
+SEARCH_REPLACE = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "search_replace.json").read_text(encoding="utf-8")
+)
 
 APP = """export default function App() {
   const [count, setCount] = useState(0);
@@ -23,36 +29,14 @@ APP = """export default function App() {
 # --- apply_edit ---------------------------------------------------------------------
 
 
-def test_an_exact_match_is_replaced() -> None:
-    result = apply_edit(APP, "      <h1>Counter</h1>", "      <h1>Clicks</h1>")
-    assert result == APP.replace("Counter", "Clicks")
-
-
-def test_trailing_whitespace_differences_still_match() -> None:
-    content = APP.replace("<main>", "<main>   ")
-    result = apply_edit(content, "    <main>\n      <h1>Counter</h1>", "    <main>\n      <h2/>")
-    assert result == APP.replace("<h1>Counter</h1>", "<h2/>")
-
-
-def test_indentation_differences_match_and_the_replacement_is_reindented() -> None:
-    result = apply_edit(APP, "<main>\n  <h1>Counter</h1>\n</main>", "<main>\n  <p>hi</p>\n</main>")
-    assert result == APP.replace("<h1>Counter</h1>", "<p>hi</p>")
-
-
-def test_blank_lines_around_the_search_block_are_ignored() -> None:
-    result = apply_edit(APP, "\n      <h1>Counter</h1>\n\n", "\n      <h1>Clicks</h1>\n\n")
-    assert result == APP.replace("Counter", "Clicks")
-
-
-def test_a_whole_line_match_wins_over_substring_matches() -> None:
-    content = "bold = 1\nold\n"
-    assert apply_edit(content, "old", "new") == "bold = 1\nnew\n"
-
-
-def test_crlf_files_keep_their_line_endings() -> None:
-    content = "a\r\n  b  \r\nc\r\n"
-    assert apply_edit(content, "  b", "  B") == "a\r\n  B  \r\nc\r\n"
-    assert apply_edit(content, "a\nb", "x\ny") == "x\r\ny\r\nc\r\n"
+@pytest.mark.parametrize("case", SEARCH_REPLACE, ids=[c["name"] for c in SEARCH_REPLACE])
+def test_search_replace_follows_the_table_shared_with_the_web_app(case: dict[str, str]) -> None:
+    if "error" in case:
+        with pytest.raises(EditNotFound) as info:
+            apply_edit(case["content"], case["search"], case["replace"])
+        assert info.value.message == case["error"]
+    else:
+        assert apply_edit(case["content"], case["search"], case["replace"]) == case["result"]
 
 
 def test_a_search_that_matches_nothing_raises_edit_not_found() -> None:
@@ -60,25 +44,6 @@ def test_a_search_that_matches_nothing_raises_edit_not_found() -> None:
         apply_edit(APP, "<h2>Nope</h2>", "x")
     assert info.value.code == "edit_not_found"
     assert isinstance(info.value, Unprocessable)
-
-
-def test_an_ambiguous_exact_search_raises_edit_not_found() -> None:
-    with pytest.raises(EditNotFound, match="2 places"):
-        apply_edit("x = 1\ny = 2\nx = 1\n", "x = 1", "x = 3")
-
-
-def test_an_ambiguous_loose_search_raises_edit_not_found() -> None:
-    with pytest.raises(EditNotFound, match="2 places"):
-        apply_edit("  a()\nb()\n    a()\n", "a()  ", "c()")
-
-
-def test_an_empty_search_fills_an_empty_file() -> None:
-    assert apply_edit("", "", "new file\n") == "new file\n"
-
-
-def test_an_empty_search_on_a_non_empty_file_raises() -> None:
-    with pytest.raises(EditNotFound):
-        apply_edit("x", "", "y")
 
 
 # --- find_placeholder ---------------------------------------------------------------

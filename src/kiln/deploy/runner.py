@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -253,6 +254,7 @@ def _deploy(
     journal: Journal,
     save: Callable[[Journal], None],
     progress: Callable[[str, str], None],
+    sleep: Callable[[float], None],
 ) -> DeployOutcome:
     settings = store.settings
     target = dep["target"]
@@ -290,6 +292,7 @@ def _deploy(
         poll_budget_s=settings.deploy_poll_budget_s,
         poll_interval_s=settings.deploy_poll_interval_s,
         **extra,
+        sleep=sleep,
     )
     return outcome
 
@@ -342,8 +345,14 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
     def progress(step: str, message: str) -> None:
         sink.add(Status(phase=step, message=message))
 
+    def sleep(seconds: float) -> None:
+        """Between provider polls, which may say nothing new for minutes: a cancel or a lost
+        lease (seen by the sink's heartbeat) ends the deploy at the next poll."""
+        sink.check()
+        time.sleep(seconds)
+
     try:
-        outcome = _deploy(store, dep, site, journal, save, progress)
+        outcome = _deploy(store, dep, site, journal, save, progress, sleep)
     except ProviderError as exc:
         retries = int(dep.get("retries", 0))
         if exc.code in TRANSIENT and retries < MAX_TRANSIENT_RETRIES:

@@ -10,6 +10,7 @@ Errors become `ProviderError` with a stable code:
 
     401/403                         provider_auth
     429                             provider_rate_limited (retry_after set when known)
+    429 insufficient_quota, ...     provider_quota_exceeded (never retried: only billing helps)
     529, overloaded_error           provider_overloaded
     other 5xx, connection dropped   provider_unavailable
     connect timeout, stalled stream provider_timeout
@@ -186,10 +187,12 @@ def error_for_status(
         return ProviderError(f"{api.name} {verb} ({status}).{check}", code="provider_auth")
     if status == 429:
         if kind in NO_RETRY_ERROR_CODES:
-            msg = f"{api.name} says the account's quota or spend limit is used up (429){suffix}"
-        else:
-            wait = f" Try again in {retry_after:.0f} s." if retry_after is not None else ""
-            msg = f"{api.name} is rate-limiting requests (429).{wait}"
+            return ProviderError(
+                f"{api.name} says the account's quota or spend limit is used up (429){suffix}",
+                code="provider_quota_exceeded",
+            )
+        wait = f" Try again in {retry_after:.0f} s." if retry_after is not None else ""
+        msg = f"{api.name} is rate-limiting requests (429).{wait}"
         return ProviderError(msg, code="provider_rate_limited", retry_after=retry_after)
     if status == 529 or kind == "overloaded_error":
         return ProviderError(

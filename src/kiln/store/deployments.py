@@ -144,16 +144,23 @@ def save_journal(
     )
 
 
-def cancel_queued(store: Store, deployment_id: str) -> None:
-    """The job was cancelled before a worker took it."""
-    store.ddb.update_item(
-        TableName=store.table,
-        Key=_key(deployment_id),
-        UpdateExpression="SET #s = :c, updated_at = :t",
-        ConditionExpression="#s = :q",
-        ExpressionAttributeNames={"#s": "state"},
-        ExpressionAttributeValues=to_values({":c": "cancelled", ":q": "queued", ":t": now_iso()}),
-    )
+def cancel_unstarted(store: Store, deployment_id: str) -> None:
+    """Its job was cancelled while no worker ran it (queued, or parked between polls); a
+    deployment that already ended keeps its state."""
+    try:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(deployment_id),
+            UpdateExpression="SET #s = :c, updated_at = :t, finished_at = :t",
+            ConditionExpression="NOT #s IN (:r, :e, :c)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=to_values(
+                {":c": "cancelled", ":r": "ready", ":e": "error", ":t": now_iso()}
+            ),
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
 
 
 def park_job(store: Store, job_id: str, worker: str, delay_s: int) -> None:
@@ -320,11 +327,7 @@ def _deploy_needs_token(store: Store, deployment_id: str) -> bool | None:
     ).get("Item")
     if job is None or not JobStatus(from_item(job)["status"]).finished:
         return True
-    try:
-        cancel_queued(store, deployment_id)
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
+    cancel_unstarted(store, deployment_id)
     return False
 
 

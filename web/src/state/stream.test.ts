@@ -105,7 +105,7 @@ describe("edits", () => {
       replace: "x",
     });
     expect(state.files["src/App.tsx"]).toBe(base["src/App.tsx"]);
-    expect(state.failedEdits).toEqual([{ path: "src/App.tsx", reason: "search text not found" }]);
+    expect(state.failedEdits).toEqual([{ path: "src/App.tsx", reason: "SEARCH block not found" }]);
     expect(effects).toEqual([]);
   });
 

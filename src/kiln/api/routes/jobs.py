@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from kiln.api.deps import Owner, Store
+from kiln.jobs import cancel
 from kiln.models import ErrorInfo, JobPublic
 from kiln.store import jobs as store_jobs
 
@@ -44,4 +45,4 @@ def get_job(job_id: str, store: Store, owner: Owner, after: int = Query(0, ge=0)
 @router.post("/{job_id}/cancel", status_code=202)
 def cancel_job(job_id: str, store: Store, owner: Owner) -> dict[str, str]:
     """Cancel a queued job, or ask a running one to stop at its next flush."""
-    return {"job_id": job_id, "status": store_jobs.request_cancel(store, job_id, owner)}
+    return {"job_id": job_id, "status": cancel(store, job_id, owner)}
