@@ -29,9 +29,10 @@ def kiln_dev(data_dir: Path, web_dist: Path, port: int = 0, **env: str) -> Itera
     on the same port keeps the page's origin, so a returning browser keeps its storage."""
     port = port or free_port()
     log_path = data_dir.parent / f"kiln-dev-{port}.log"
-    full_env = {**os.environ, "KILN_LLM_PROVIDER": "starter", **env}
+    full_env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         full_env.pop(key, None)
+    full_env |= env  # a test's own model (a fake provider) goes in after the machine's is out
     cmd = ["uv", "run", "kiln", "dev", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--data-dir", str(data_dir), "--web-dist", str(web_dist)]
     with log_path.open("ab") as log:
