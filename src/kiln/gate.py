@@ -158,9 +158,8 @@ def render_check(
     wait_s: float = 1.5,
     timeout_s: float = 20.0,
 ) -> RenderResult:
-    """`_render_check`, on a thread of its own when the caller runs an asyncio loop
-    (Playwright's sync API refuses to start inside one)."""
-    import asyncio
+    """`_render_check` on a thread of its own: Playwright's sync API refuses to start
+    inside a running asyncio loop, and leaves the thread it ran on marked as running one."""
     from concurrent.futures import ThreadPoolExecutor
 
     check = partial(
@@ -171,10 +170,6 @@ def render_check(
         wait_s=wait_s,
         timeout_s=timeout_s,
     )
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return check()
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(check).result()
 

@@ -158,3 +158,22 @@ def test_a_worker_killed_mid_job_is_requeued_and_finishes_with_a_complete_versio
     assert any(e["type"] == "status" and e["phase"] == "retry" for e in job["events"])
     v2 = mclient.get(f"/api/projects/{first['project_id']}/versions/2").json()
     assert "Again" in v2["files"]["src/App.tsx"] and "package.json" in v2["files"]
+
+
+def test_an_attempt_killed_after_saving_its_version_is_retried_without_a_second_one(
+    store: Store,
+) -> None:
+    """SIGKILL between the version and the job's end: the retry finds the version its
+    job saved (test_crash_safety hit this once under load) and saves none of its own."""
+    from kiln.generate import save_version
+    from kiln.models import Framework
+    from kiln.store import projects
+
+    pid = projects.create_project(store, owner="o", name="t", framework=Framework.vanilla)[
+        "project_id"
+    ]
+    first = save_version(store, pid, {"index.html": "a"}, parent=None, prompt="p", job_id="j_1")
+    hand = save_version(store, pid, {"index.html": "h"}, parent=first, prompt=None, job_id=None)
+    retried = save_version(store, pid, {"index.html": "b"}, parent=None, prompt="p", job_id="j_1")
+    assert (first, hand, retried) == (1, 2, 1)
+    assert projects.latest_version_number(store, pid) == 2
