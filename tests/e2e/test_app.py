@@ -223,3 +223,22 @@ def test_a_prompt_over_the_limit_is_flagged_before_it_is_sent(page: Page) -> Non
     expect(page.get_by_test_id("turn")).to_have_count(0)
     box.fill("x" * 100)
     expect(hint).to_be_hidden()
+
+
+def test_an_unsaved_hand_edit_survives_a_reload(page: Page) -> None:
+    generate(page, "A counter app called Drafty")
+    open_file(page, "src/App.css")
+    type_at_end(page, "\n/* kept as a draft */\n")
+    expect(page.get_by_test_id("save-button")).to_be_enabled()
+    page.reload()
+    expect(page.get_by_test_id("toast")).to_contain_text("Unsaved changes restored")
+    expect(page.get_by_test_id("editor-path")).to_have_text("src/App.css")
+    expect(page.get_by_test_id("editor")).to_contain_text("kept as a draft")
+    save = page.get_by_test_id("save-button")
+    expect(save).to_be_enabled()
+    save.click()
+    expect(page.get_by_test_id("turn-status").last).to_have_text("Saved as v2")
+    page.reload()
+    open_file(page, "src/App.css")
+    expect(page.get_by_test_id("editor")).to_contain_text("kept as a draft")
+    expect(page.get_by_test_id("save-button")).to_be_disabled()
