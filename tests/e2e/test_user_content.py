@@ -63,10 +63,11 @@ def _shared_attack(base: str, token: str) -> str:
 
 
 def test_a_shared_app_opened_by_a_kiln_user_gets_nothing_of_theirs(page: Page) -> None:
-    token = page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')")
-    if not token:
-        page.wait_for_function(f"!!localStorage.getItem('{TOKEN_KEY}')")
-        token = page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')")
+    # polled from here: wait_for_function evals a string, which kiln's CSP refuses
+    deadline = time.monotonic() + 20
+    while not (token := page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')")):
+        assert time.monotonic() < deadline, "the app minted no session"
+        page.wait_for_timeout(100)
     base = page.evaluate("location.origin")
     url = _shared_attack(base, token)
     assert url.startswith(base), "locally the link is on kiln's own origin: the hard case"
