@@ -5,7 +5,9 @@ State: `PREVIEW#<token>/META` (project, version, owner, `expiry` epoch s; in the
 GSI2 partition `PREVIEWS` keyed by expiry until swept; DynamoDB TTL removes the item 30
 days after expiry, so an expired link answers 410 rather than 404 for that long) and the
 objects under `previews/<token>/`, each with an `x-amz-meta-kiln-expires-at` header, next
-to a `.kiln-expires` marker.
+to a `.kiln-expires` marker. Their HTML documents carry the storage shim
+(`kiln.storage_shim`): the sandbox takes storage away, the shim gives the app what the
+editor's preview gave it.
 
 Locally `GET /api/previews/<token>/<path>` serves the objects and answers 410
 `preview_expired` after expiry; a sweeper on the tick deletes expired objects. On AWS,
@@ -26,6 +28,7 @@ from typing import Any
 from kiln.builder import build_version
 from kiln.errors import Conflict, Gone, NotFound, Unprocessable
 from kiln.models import BuildState, PreviewLink
+from kiln.storage_shim import with_storage_shim
 from kiln.store import blobs, builds, projects
 from kiln.store.db import Store, from_item, now, to_item, to_values
 from kiln.store.jobs import hb_key
@@ -121,6 +124,8 @@ def _copy(store: Store, source: dict[str, bytes] | str, token: str, expires: str
 
     def put(item: tuple[str, bytes]) -> None:
         path, data = item
+        if path.endswith((".html", ".htm")):
+            data = with_storage_shim(data)
         store.s3.put_object(
             Bucket=store.bucket,
             Key=target + path,
@@ -131,6 +136,9 @@ def _copy(store: Store, source: dict[str, bytes] | str, token: str, expires: str
 
     def copy(key: str) -> None:
         path = key.removeprefix(str(source))
+        if path.endswith((".html", ".htm")):
+            put((path, store.s3.get_object(Bucket=store.bucket, Key=key)["Body"].read()))
+            return
         store.s3.copy_object(
             Bucket=store.bucket,
             Key=target + path,

@@ -214,3 +214,61 @@ def test_reloading_during_a_generation_still_ends_with_its_version(page: Page) -
     wait_for_version(page, "Saved as v1")
     expect(page.get_by_test_id("turn")).to_have_count(1)
     expect(page.get_by_test_id("file-tree").locator('[data-path="src/App.tsx"]')).to_be_visible()
+
+
+def test_pressing_enter_in_the_prompt_starts_a_generation(page: Page) -> None:
+    page.get_by_test_id("framework-select").select_option("react")
+    box = page.get_by_test_id("prompt-input")
+    box.fill("A counter app called Keyboard")
+    box.press("Enter")
+    wait_for_version(page)
+    expect(page.get_by_test_id("turn").first).to_contain_text("A counter app called Keyboard")
+    expect(box).to_have_value("")
+
+
+def test_shift_enter_makes_a_new_line_and_sends_nothing(page: Page) -> None:
+    box = page.get_by_test_id("prompt-input")
+    box.fill("A counter")
+    box.press("Shift+Enter")
+    box.press_sequentially("with a reset button")
+    expect(box).to_have_value("A counter\nwith a reset button")
+    expect(page.get_by_test_id("turn")).to_have_count(0)
+
+
+def test_an_empty_send_says_why_nothing_happened(page: Page) -> None:
+    page.get_by_test_id("prompt-input").press("Enter")
+    expect(page.get_by_test_id("prompt-hint")).to_contain_text("the prompt is empty")
+    page.get_by_test_id("send-button").click()
+    expect(page.get_by_test_id("prompt-hint")).to_be_visible()
+    expect(page.get_by_test_id("turn")).to_have_count(0)
+
+
+def test_a_prompt_over_the_limit_is_flagged_before_it_is_sent(page: Page) -> None:
+    box = page.get_by_test_id("prompt-input")
+    box.fill("x" * 20_001)
+    hint = page.get_by_test_id("prompt-hint")
+    expect(hint).to_contain_text("the limit is 20,000")
+    expect(box).to_have_attribute("aria-invalid", "")
+    box.press("Enter")
+    expect(page.get_by_test_id("turn")).to_have_count(0)
+    box.fill("x" * 100)
+    expect(hint).to_be_hidden()
+
+
+def test_an_unsaved_hand_edit_survives_a_reload(page: Page) -> None:
+    generate(page, "A counter app called Drafty")
+    open_file(page, "src/App.css")
+    type_at_end(page, "\n/* kept as a draft */\n")
+    expect(page.get_by_test_id("save-button")).to_be_enabled()
+    page.reload()
+    expect(page.get_by_test_id("toast")).to_contain_text("Unsaved changes restored")
+    expect(page.get_by_test_id("editor-path")).to_have_text("src/App.css")
+    expect(page.get_by_test_id("editor")).to_contain_text("kept as a draft")
+    save = page.get_by_test_id("save-button")
+    expect(save).to_be_enabled()
+    save.click()
+    expect(page.get_by_test_id("turn-status").last).to_have_text("Saved as v2")
+    page.reload()
+    open_file(page, "src/App.css")
+    expect(page.get_by_test_id("editor")).to_contain_text("kept as a draft")
+    expect(page.get_by_test_id("save-button")).to_be_disabled()

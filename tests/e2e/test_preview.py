@@ -42,6 +42,7 @@ FRAME_CSP = (
     "script-src * data: blob: 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'"
 )
 TITLE = "[data-testid=app-title]"
+SHOTS_22 = Path("/tmp/kiln-shots-22")
 TIMINGS: dict[str, float] = {}
 
 
@@ -480,6 +481,34 @@ def test_python_package_that_is_not_shipped_is_a_clear_problem(harness: Harness)
     harness.load("python", {"main.py": "import numpy\nprint(numpy.__version__)\n"})
     problem = harness.wait_for_problem("no package wheels", timeout_s=60)
     assert problem["source"] == "runtime"
+
+
+def _starter_python_components() -> list[Any]:
+    from kiln.llm.starter import COMPONENTS, LANDING
+
+    return [pytest.param(c, id=c.key) for c in (*COMPONENTS, LANDING)]
+
+
+@pytest.mark.parametrize("component", _starter_python_components())
+def test_each_starter_python_template_renders_in_the_preview_without_errors(
+    harness: Harness, component: Any
+) -> None:
+    from kiln.llm.starter import starter_files
+
+    prompt = f"a {component.keywords[0]} app" if component.keywords else "a page about otters"
+    files = starter_files(prompt, Framework.python)
+    assert any(f"mount_{component.snake}" in body for body in files.values()), sorted(files)
+    harness.load("python", files)
+    harness.frame.locator(TITLE).wait_for(timeout=60_000)
+    harness.frame.locator(".card h2").first.wait_for()
+    statuses = [s.get("phase") for s in harness.statuses()]
+    assert "error" not in statuses, harness.statuses()
+    assert harness.problems() == []
+    assert harness.page_errors == []
+    if component.key == "todo":
+        harness.screenshot("preview-python-todo")
+        SHOTS_22.mkdir(exist_ok=True)
+        harness.page.screenshot(path=str(SHOTS_22 / "python-todo-preview.png"))
 
 
 def test_python_exception_is_a_problem_with_its_line(harness: Harness) -> None:

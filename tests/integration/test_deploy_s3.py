@@ -1,17 +1,21 @@
-"""The s3 target on moto: kiln's bucket under sites/<deployment_id>/, and CloudFront."""
+"""The s3 target on moto: kiln's bucket under sites/<deployment_id>/, CloudFront, and a
+deploy that is ready only once its URL serves the site (through a fake of the CDN)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from kiln.deploy import s3site
 from kiln.deploy.journal import Journal, SiteFiles
 from kiln.errors import ProviderError
 from tests.fakes.deploy_servers import Crash, Saves
+from tests.fakes.sites_cdn import sites_cdn
 
 pytestmark = pytest.mark.integration
 
@@ -20,11 +24,10 @@ SITE = SiteFiles(
     name="hello",
     files={"index.html": "<h1>hi</h1>", "assets/app.js": "console.log(1)", "style.css": "h1{}"},
 )
-PUBLIC = "https://cdn.example.test"
 
 
 @pytest.fixture
-def aws(moto_endpoint: str) -> dict[str, Any]:
+def aws(moto_endpoint: str) -> Iterator[dict[str, Any]]:
     kw: dict[str, Any] = {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}
     s3 = boto3.client("s3", **kw)
     bucket = f"kiln-{uuid.uuid4().hex[:12]}"
@@ -52,12 +55,19 @@ def aws(moto_endpoint: str) -> dict[str, Any]:
         },
     }
     dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
-    return {"s3": s3, "cloudfront": cloudfront, "bucket": bucket, "distribution_id": dist}
+    with sites_cdn(s3, bucket) as public:
+        yield {
+            "s3": s3,
+            "cloudfront": cloudfront,
+            "bucket": bucket,
+            "distribution_id": dist,
+            "public_base": public,
+        }
 
 
 def run(aws: dict[str, Any], journal: Journal | None = None, **kw: Any) -> Any:
     journal = journal if journal is not None else Journal(target="s3")
-    return s3site.deploy(SITE, journal=journal, public_base=PUBLIC, **aws, **kw)
+    return s3site.deploy(SITE, journal=journal, **aws, **kw)
 
 
 def stored(aws: dict[str, Any]) -> dict[str, bytes]:
@@ -78,7 +88,24 @@ def test_the_site_is_stored_under_its_deployment_prefix(aws: dict[str, Any]) -> 
 
 
 def test_the_url_is_the_public_base_plus_the_prefix(aws: dict[str, Any]) -> None:
-    assert run(aws).url == f"{PUBLIC}/sites/d-1/"
+    assert run(aws).url == f"{aws['public_base']}/sites/d-1/"
+
+
+def test_it_is_ready_only_once_its_url_serves_the_site(aws: dict[str, Any]) -> None:
+    outcome = run(aws)
+    served = httpx.get(outcome.url)
+    assert (outcome.state, served.status_code, served.text) == ("ready", 200, "<h1>hi</h1>")
+
+
+def test_a_url_that_does_not_serve_the_site_is_a_deploy_error(aws: dict[str, Any]) -> None:
+    """As when the CDN in front of the bucket is missing: NoSuchKey / 403 at the URL."""
+    with (
+        sites_cdn(aws["s3"], "no-such-bucket-kiln") as elsewhere,
+        pytest.raises(ProviderError) as caught,
+    ):
+        run({**aws, "public_base": elsewhere}, verify_budget_s=0.2, verify_interval_s=0.05)
+    assert caught.value.code == "deploy_not_served"
+    assert "HTTP 403" in caught.value.message
 
 
 def test_objects_carry_an_explicit_content_type(aws: dict[str, Any]) -> None:
@@ -131,7 +158,9 @@ def test_a_resume_puts_only_what_the_journal_lacks(aws: dict[str, Any]) -> None:
     journal = saves.last("s3")
     journal.uploaded = {"index.html": s3site.sha1(b"<h1>hi</h1>")}
     aws["s3"].delete_object(Bucket=aws["bucket"], Key="sites/d-1/style.css")
-    aws["s3"].put_object(Bucket=aws["bucket"], Key="sites/d-1/index.html", Body=b"kept")
+    aws["s3"].put_object(
+        Bucket=aws["bucket"], Key="sites/d-1/index.html", Body=b"kept", ContentType="text/html"
+    )
     run(aws, journal=journal)
     files = stored(aws)
     assert (files["index.html"], files["style.css"]) == (b"kept", b"h1{}")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from fastapi.testclient import TestClient
@@ -26,6 +27,7 @@ from kiln.store import projects
 from kiln.store.db import Store
 from kiln.workers import deploy_record
 from tests.fakes.deploy_servers import TOKEN, FakeGitHub, FakeNetlify, FakeVercel
+from tests.fakes.sites_cdn import sites_cdn
 
 pytestmark = pytest.mark.integration
 
@@ -42,20 +44,22 @@ Drain = Callable[..., list[str]]
 @pytest.fixture
 def settings(
     settings: Settings, vercel_fake: FakeVercel, netlify_fake: FakeNetlify, github_fake: FakeGitHub
-) -> Settings:
+) -> Iterator[Settings]:
     """The test stack pointed at the fake providers, with quick polls and no re-enqueue delay."""
-    return settings.model_copy(
-        update={
-            "vercel_api": vercel_fake.url,
-            "netlify_api": netlify_fake.url,
-            "github_api": github_fake.url,
-            "deploy_poll_interval_s": 0.01,
-            "deploy_requeue_delay_s": 0,
-            "sites_public_base": "https://sites.example.test",
-            "build_gate": False,
-            "render_check": False,
-        }
-    )
+    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
+    with sites_cdn(s3, settings.bucket) as cdn:
+        yield settings.model_copy(
+            update={
+                "vercel_api": vercel_fake.url,
+                "netlify_api": netlify_fake.url,
+                "github_api": github_fake.url,
+                "deploy_poll_interval_s": 0.01,
+                "deploy_requeue_delay_s": 0,
+                "sites_public_base": cdn,
+                "build_gate": False,
+                "render_check": False,
+            }
+        )
 
 
 @pytest.fixture
@@ -211,7 +215,7 @@ def test_s3_stores_the_version_under_the_deployments_prefix(
         for o in listed
     }
     assert stored == encoded(FILES)
-    assert deployment(client, auth, did)["url"] == f"https://sites.example.test/{prefix}"
+    assert deployment(client, auth, did)["url"] == f"{store.settings.sites_public_base}/{prefix}"
 
 
 def test_the_jobs_events_show_each_step_with_upload_counts(

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from fastapi.testclient import TestClient
@@ -28,6 +29,7 @@ from kiln.store.sessions import owner_for_token
 from kiln.workers import deploy_record
 from tests.fakes.deploy_servers import TOKEN, FakeGitHub, FakeNetlify, FakeVercel
 from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer
+from tests.fakes.sites_cdn import sites_cdn
 
 pytestmark = pytest.mark.integration
 
@@ -70,29 +72,31 @@ def every_fake(
     vercel_fake: FakeVercel,
     netlify_fake: FakeNetlify,
     github_fake: FakeGitHub,
-) -> Settings:
+) -> Iterator[Settings]:
     for fake in (fake_openai, fake_anthropic, fake_ollama, fake_bedrock):
         fake.default_text = REPLY
-    return settings.model_copy(
-        update={
-            "llm_provider": "openai",
-            "openai_base_url": f"{fake_openai.url}/v1",
-            "openai_api_key": SecretStr(TEST_KEY),
-            "anthropic_base_url": fake_anthropic.url,
-            "anthropic_api_key": SecretStr(TEST_KEY),
-            "ollama_host": fake_ollama.url,
-            "bedrock_enabled": True,
-            "bedrock_endpoint_url": fake_bedrock.url,
-            "vercel_api": vercel_fake.url,
-            "netlify_api": netlify_fake.url,
-            "github_api": github_fake.url,
-            "deploy_poll_interval_s": 0.01,
-            "deploy_requeue_delay_s": 0,
-            "sites_public_base": "https://sites.example.test",
-            "build_gate": False,
-            "render_check": False,
-        }
-    )
+    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
+    with sites_cdn(s3, settings.bucket) as cdn:
+        yield settings.model_copy(
+            update={
+                "llm_provider": "openai",
+                "openai_base_url": f"{fake_openai.url}/v1",
+                "openai_api_key": SecretStr(TEST_KEY),
+                "anthropic_base_url": fake_anthropic.url,
+                "anthropic_api_key": SecretStr(TEST_KEY),
+                "ollama_host": fake_ollama.url,
+                "bedrock_enabled": True,
+                "bedrock_endpoint_url": fake_bedrock.url,
+                "vercel_api": vercel_fake.url,
+                "netlify_api": netlify_fake.url,
+                "github_api": github_fake.url,
+                "deploy_poll_interval_s": 0.01,
+                "deploy_requeue_delay_s": 0,
+                "sites_public_base": cdn,
+                "build_gate": False,
+                "render_check": False,
+            }
+        )
 
 
 def _drain(store: Store, queue_url: str, run: Callable[[dict[str, Any]], str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -659,3 +660,43 @@ def test_node_layer_holds_the_package_builder_with_an_arm64_esbuild(sam_build: P
     assert (tools / "build.mjs").is_file()
     binary = tools / "node_modules" / "@esbuild" / "linux-arm64" / "bin" / "esbuild"
     assert elf_machine(binary) == "aarch64"
+
+
+def _viewer_request(code: str, uri: str) -> str:
+    """The URI a CloudFront viewer-request function leaves, run by node."""
+    node = shutil.which("node")
+    assert node, "node is required to run the CloudFront functions"
+    script = code + f"\nprocess.stdout.write(handler({{request: {{uri: {json.dumps(uri)}}}}}).uri);"
+    return subprocess.run(
+        [node, "-e", script], check=True, capture_output=True, text=True, timeout=30
+    ).stdout
+
+
+@pytest.mark.parametrize(
+    ("uri", "served"),
+    [
+        ("/sites/d-1/", "/sites/d-1/index.html"),
+        ("/sites/d-1", "/sites/d-1/index.html"),
+        ("/sites/d-1/about/team", "/sites/d-1/index.html"),
+        ("/sites/d-1/assets/app-1a2b.js", "/sites/d-1/assets/app-1a2b.js"),
+        ("/previews/tok/index.html", "/previews/tok/index.html"),
+        ("/previews/tok/route", "/previews/tok/route"),
+    ],
+)
+def test_a_deployed_sites_directory_url_serves_its_index_html(
+    template: dict[str, Any], uri: str, served: str
+) -> None:
+    dist = template["Resources"]["UserContentDistribution"]["Properties"]["DistributionConfig"]
+    assoc = dist["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert [a["EventType"] for a in assoc] == ["viewer-request"]
+    code = template["Resources"]["SiteIndexFunction"]["Properties"]["FunctionCode"]
+    assert _viewer_request(code, uri) == served
+
+
+def test_the_sites_public_base_is_the_user_content_origin_not_its_sites_folder(
+    template: dict[str, Any],
+) -> None:
+    """The deploy appends `/sites/<id>/` itself: a base ending in /sites doubled it."""
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    base = env["KILN_SITES_PUBLIC_BASE"]
+    assert base == {"Fn::Sub": "https://${UserContentDistribution.DomainName}"}

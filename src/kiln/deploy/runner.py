@@ -275,6 +275,8 @@ def _deploy(
             distribution_id=distribution,
             save=save,
             progress=progress,
+            verify_budget_s=settings.deploy_poll_budget_s,
+            verify_interval_s=settings.deploy_poll_interval_s,
         )
     module: Any = {"vercel": vercel, "netlify": netlify, "github": github}[target]
     api = {"vercel": settings.vercel_api, "netlify": settings.netlify_api}.get(

@@ -3,13 +3,20 @@
 Every deploy gets a fresh prefix, so nothing is overwritten and a resume simply
 re-puts what the journal does not list. The CloudFront invalidation uses the
 deployment id as its CallerReference, so repeating it returns the same one.
+
+"Ready" means the URL serves the app: the deploy GETs it (the directory URL, which the
+user-content distribution's `SiteIndexFunction` and `kiln dev`'s `/sites/` route answer
+with its index.html) until it answers 200 with HTML, within the poll budget.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kiln.deploy import build_site, sha1
@@ -89,8 +96,12 @@ def deploy(
     distribution_id: str = "",
     save: Save = no_save,
     progress: Progress = no_progress,
+    verify_budget_s: float = 60.0,
+    verify_interval_s: float = 2.0,
+    get: Callable[[str], httpx.Response] | None = None,
 ) -> DeployOutcome:
-    """Upload the built site and return its URL, `<public_base>/sites/<deployment_id>/`.
+    """Upload the built site, check its URL `<public_base>/sites/<deployment_id>/` serves
+    it, and return that URL.
 
     `cloudfront` and `distribution_id` are optional: locally there is no CDN to invalidate.
     """
@@ -129,7 +140,41 @@ def deploy(
         raise _provider_error(exc) from exc
     except BotoCoreError as exc:
         raise ProviderError(f"s3 is unreachable: {exc}", code="deploy_unavailable") from exc
+    rec.note("verify", f"checking {url} serves the site")
+    wait_until_served(url, get or _get, budget_s=verify_budget_s, interval_s=verify_interval_s)
     return rec.finish("ready", url, "site is live")
+
+
+def _get(url: str) -> httpx.Response:
+    return httpx.get(url, timeout=10, follow_redirects=True)
+
+
+def wait_until_served(
+    url: str,
+    get: Callable[[str], httpx.Response],
+    *,
+    budget_s: float,
+    interval_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Return once `url` answers 200 with an HTML page; a clear deploy error when it still
+    does not at the end of the budget (a CDN that is not set up answers 403 or 404)."""
+    deadline = clock() + budget_s
+    while True:
+        try:
+            resp = get(url)
+            if resp.status_code == 200 and "html" in resp.headers.get("content-type", ""):
+                return
+            why = f"it answers HTTP {resp.status_code} {resp.headers.get('content-type', '')}"
+        except httpx.HTTPError as exc:
+            why = f"it cannot be reached ({type(exc).__name__})"
+        if clock() >= deadline:
+            raise ProviderError(
+                f"the site was uploaded but {url} does not serve it: {why.strip()}",
+                code="deploy_not_served",
+            )
+        sleep(interval_s)
 
 
 def _provider_error(exc: ClientError) -> ProviderError:

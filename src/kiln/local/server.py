@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -113,9 +113,13 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def web_app(dist: Path, ws_handler: Callable[[WebSocket], Awaitable[None]]) -> Starlette:
+def web_app(
+    dist: Path,
+    ws_handler: Callable[[WebSocket], Awaitable[None]],
+    routes: list[BaseRoute] | None = None,
+) -> Starlette:
     """web/dist as built, looked up per request (a rebuild while running is picked up);
-    paths without a file extension get index.html (client-side routes)."""
+    paths without a file extension get index.html (client-side routes). `routes` come first."""
     root = dist.resolve()
 
     async def serve(request: Request) -> Response:
@@ -142,7 +146,11 @@ def web_app(dist: Path, ws_handler: Callable[[WebSocket], Awaitable[None]]) -> S
         )
 
     return Starlette(
-        routes=[WebSocketRoute("/ws/{session_id}", ws_handler), Route("/{path:path}", serve)]
+        routes=[
+            *(routes or []),
+            WebSocketRoute("/ws/{session_id}", ws_handler),
+            Route("/{path:path}", serve),
+        ]
     )
 
 
@@ -240,7 +248,10 @@ def asgi_app(stack: LocalStack, web_dist: Path) -> ASGIApp:
         except asyncio.CancelledError:
             raise
 
-    return SecurityHeaders(Dispatch(stack.apps, web_app(web_dist, ws)))
+    from kiln.local.sites import site_route
+
+    web = web_app(web_dist, ws, [site_route(store)])
+    return SecurityHeaders(Dispatch(stack.apps, web))
 
 
 def build_sandbox_line(settings: Settings) -> str:
@@ -254,6 +265,9 @@ def run_dev(host: str, port: int, data_dir: Path, web_dist: Path, *, aws: bool =
     import uvicorn
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    # deployments to kiln's hosting are served here, under /sites (kiln.local.sites)
+    if not aws:
+        os.environ.setdefault("KILN_SITES_PUBLIC_BASE", f"http://{host}:{port}")
     stack = start_stack(None if aws else data_dir, aws=aws)
     app = asgi_app(stack, web_dist)
     # The emulator's heap (every item and object) is long-lived and grows; full collections

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { BODY_ID, createDomMirror, type DomOp } from "./python-dom";
+import { BODY_ID, createDomMirror, type DomOp, HEAD_ID } from "./python-dom";
 
 type El = Record<string, unknown> & {
   appendChild(c: unknown): unknown;
   setAttribute(n: string, v: string): void;
+  getAttribute(n: string): string | null;
   addEventListener(t: string, f: (e: { target: El }) => void): void;
 };
 type Doc = { createElement(t: string): El; body: El; getElementById(id: string): El | null; title: string };
@@ -62,5 +63,25 @@ describe("the DOM mirror for Python in a worker", () => {
     el.hidden = true;
     el.custom = { not: "cloneable" };
     expect(ops.filter((o) => o.op === "prop")).toEqual([{ op: "prop", id: 1, name: "hidden", value: true }]);
+  });
+
+  it("draws the root element's custom properties as a :root rule in the head", () => {
+    const { doc, ops } = mirror();
+    const root = (doc as unknown as { documentElement: { style: { setProperty(n: string, v: string): void } } })
+      .documentElement;
+    root.style.setProperty("--accent", "#4f46e5");
+    expect(ops).toEqual([
+      { op: "create", id: 1, tag: "style" },
+      { op: "append", parent: HEAD_ID, child: 1 },
+      { op: "text", id: 1, text: ":root { --accent: #4f46e5; }" },
+    ]);
+  });
+
+  it("sends nothing the page cannot address for the root element", () => {
+    const { doc, ops } = mirror();
+    const root = (doc as unknown as { documentElement: El }).documentElement;
+    root.setAttribute("lang", "en");
+    expect(root.getAttribute("lang")).toBe("en");
+    expect(ops).toEqual([]);
   });
 });

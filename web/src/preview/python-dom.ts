@@ -4,6 +4,11 @@
  * operations; the worker posts them to the preview page, which applies them to the real
  * DOM and sends events (and input values) back. Covers what generated apps use: creating,
  * appending and removing elements, text, attributes, classes, styles, properties, events.
+ *
+ * `document.documentElement` is mirrored too. The page's applier knows only the body and
+ * the head, so the root's inline style (custom properties such as `--accent`, a theme's
+ * colours) reaches the page as a `:root { ... }` rule in a style element of the head;
+ * its attributes and classes are kept here, readable by the program, but not drawn.
  */
 
 export type DomOp =
@@ -20,6 +25,7 @@ export type DomOp =
 
 export const BODY_ID = 0;
 export const HEAD_ID = -1;
+export const ROOT_ID = -2;
 
 type Listener = ((event: unknown) => unknown) & { copy?: () => Listener; destroy?: () => void };
 
@@ -31,7 +37,11 @@ export interface DomMirror {
 
 const camelToKebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-export function createDomMirror(emit: (op: DomOp) => void): DomMirror {
+export function createDomMirror(send: (op: DomOp) => void): DomMirror {
+  // The page cannot address the root: its ops stay here (its style is drawn as a rule).
+  const emit = (op: DomOp): void => {
+    if (!("id" in op && op.id === ROOT_ID) && !("parent" in op && op.parent === ROOT_ID)) send(op);
+  };
   let nextId = 1;
   const nodes = new Map<number, Shim>();
 
@@ -106,16 +116,30 @@ export function createDomMirror(emit: (op: DomOp) => void): DomMirror {
     };
   }
 
+  /** The root's inline style, drawn as one `:root` rule (created on first use). */
+  let rootRule: Shim | null = null;
+  function putRootStyle(values: Record<string, string>): void {
+    if (!rootRule) {
+      rootRule = new Shim("style");
+      emit({ op: "create", id: rootRule.id, tag: "style" });
+      emit({ op: "append", parent: HEAD_ID, child: rootRule.id });
+    }
+    const decls = Object.entries(values).filter(([, v]) => v !== "").map(([k, v]) => `${k}: ${v};`);
+    emit({ op: "text", id: rootRule.id, text: `:root { ${decls.join(" ")} }` });
+  }
+
   function style(node: Shim): object {
     const values: Record<string, string> = {};
     const put = (name: string, value: string): void => {
       values[name] = value;
-      emit({ op: "style", id: node.id, name, value });
+      if (node.id === ROOT_ID) putRootStyle(values);
+      else emit({ op: "style", id: node.id, name, value });
     };
     return new Proxy(values, {
       get: (t, k) => {
         if (k === "setProperty") return (n: string, v: string) => put(n, String(v));
         if (k === "removeProperty") return (n: string) => put(n, "");
+        if (k === "getPropertyValue") return (n: string) => t[n] ?? "";
         return typeof k === "string" ? (t[camelToKebab(k)] ?? "") : undefined;
       },
       set: (_t, k, v) => {
@@ -269,10 +293,15 @@ export function createDomMirror(emit: (op: DomOp) => void): DomMirror {
 
   const body = new Shim("body", BODY_ID);
   const head = new Shim("head", HEAD_ID);
+  const root = new Shim("html", ROOT_ID);
+  root.children = [head, body];
+  head.parent = root;
+  body.parent = root;
   let title = "";
   const document = {
     get body() { return body.proxy; },
     get head() { return head.proxy; },
+    get documentElement() { return root.proxy; },
     get title() { return title; },
     set title(t: string) {
       title = String(t);

@@ -29,6 +29,8 @@ const scope = globalThis as unknown as {
   postMessage(m: PythonOut): void;
   onmessage: ((e: MessageEvent<PythonIn>) => void) | null;
   document?: object;
+  localStorage?: Storage;
+  sessionStorage?: Storage;
 };
 const post = (m: PythonOut): void => scope.postMessage(m);
 
@@ -78,6 +80,21 @@ for _name in [n for n, m in list(sys.modules.items()) if str(getattr(m, "__file_
     del sys.modules[_name]
 `;
 
+/** An in-memory `Storage` (the preview frame gives JavaScript apps the same). */
+export function memoryStorage(): Storage {
+  const data = new Map<string, string>();
+  return {
+    getItem: (k: string) => data.get(String(k)) ?? null,
+    setItem: (k: string, v: string) => void data.set(String(k), String(v)),
+    removeItem: (k: string) => void data.delete(String(k)),
+    clear: () => data.clear(),
+    key: (i: number) => [...data.keys()][i] ?? null,
+    get length() {
+      return data.size;
+    },
+  };
+}
+
 /** Last `File "<name>", line N` of a traceback that points into the project. */
 export function tracebackLocation(text: string, files: Record<string, string>): { file: string; line: number } | null {
   let hit: { file: string; line: number } | null = null;
@@ -95,6 +112,10 @@ async function run(files: Record<string, string>, main: string, indexURL: string
   // "browser main thread" while it starts.
   mirror = createDomMirror(emit);
   scope.document = mirror.document;
+  // A worker has no Web Storage; the page's sandbox has none either, so a run gets an
+  // in-memory one, as JavaScript apps in the preview do.
+  scope.localStorage = memoryStorage();
+  scope.sessionStorage = memoryStorage();
   py.runPython(FORGET_PROJECT_MODULES);
   for (const [path, content] of Object.entries(files)) {
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";

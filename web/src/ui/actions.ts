@@ -5,6 +5,7 @@
 import { ApiError, type ApiClient } from "../api/client";
 import { FINAL_STATUSES, type Job, type PreviewLink, type Project, type VersionSummary } from "../api/types";
 import { isBusy, isLatest, type AppState, type Problem, type Turn } from "../state/app";
+import { draftFor, forgetDraft, keepDraft, withDraft } from "../state/drafts";
 import { diffFiles, hasChanges, preferredFile } from "../state/files";
 import { formatRoute, parseRoute } from "../state/route";
 import type { Store } from "../state/store";
@@ -159,16 +160,23 @@ export class Actions {
 
   private async showVersion(project: Project, n: number): Promise<void> {
     const v = await this.api.version(project.project_id, n);
-    const paths = Object.keys(v.files);
+    const draft = v.version === project.latest_version ? draftFor(localStorage, project.project_id, v.version) : null;
+    const files = draft ? withDraft(v.files, draft) : v.files;
+    const paths = Object.keys(files);
+    const edited = draft ? Object.keys(draft.files).find((p) => p in files) : undefined;
     const keep = this.state.selected && paths.includes(this.state.selected) ? this.state.selected : null;
     this.store.set({
       version: v.version,
       saved: v.files,
-      files: v.files,
-      selected: keep ?? preferredFile(paths),
+      files,
+      selected: edited ?? keep ?? preferredFile(paths),
       problems: buildProblems(v),
     });
-    this.preview.load(project.project_id, project.framework, v.files);
+    this.preview.load(project.project_id, project.framework, files);
+    if (draft) {
+      const count = Object.keys(draft.files).length + draft.deleted.length;
+      this.toast("info", `Unsaved changes restored (${count} file${count === 1 ? "" : "s"}). Save to keep them.`);
+    }
   }
 
   /** After a reload, bring back each turn's plan and usage from its job (best effort). */
@@ -221,6 +229,10 @@ export class Actions {
   editFile(path: string, content: string): void {
     if (isBusy(this.state) || this.state.files[path] === content) return;
     this.store.set({ files: { ...this.state.files, [path]: content } });
+    const { project, version, saved, files } = this.state;
+    if (project && version !== null && isLatest(this.state)) {
+      keepDraft(localStorage, project.project_id, version, diffFiles(saved, files));
+    }
   }
 
   /** Applies the editor's content to the running preview (debounced by the editor). */
@@ -252,6 +264,7 @@ export class Actions {
         versions: [summary, ...this.state.versions],
         turns: [...this.state.turns, { ...turnsFromVersions([summary])[0]!, prompt: "Edited by hand" }],
       });
+      forgetDraft(localStorage, project.project_id);
       this.toast("info", `Saved as v${summary.version}`);
       void this.refreshProjects();
       void this.watchBuilds();

@@ -13,6 +13,18 @@ const FRAMEWORK_LABELS: Record<Framework, string> = {
   python: "Python",
 };
 
+/** The server's default `KILN_MAX_PROMPT_CHARS`: no API field carries it yet. */
+export const PROMPT_LIMIT = 20_000;
+
+/** Why a prompt cannot be sent as it is, or null when it can. */
+export function promptProblem(text: string, limit = PROMPT_LIMIT): string | null {
+  if (!text.trim()) return "Type what you want first: the prompt is empty.";
+  if (text.length > limit) {
+    return `This prompt is ${text.length.toLocaleString("en")} characters; the limit is ${limit.toLocaleString("en")}. Shorten it to send.`;
+  }
+  return null;
+}
+
 const EXAMPLES = [
   "A todo list with filters and local storage",
   "A pomodoro timer with a progress ring",
@@ -31,12 +43,23 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
   const framework = h("select", { class: "select", testid: "framework-select", "aria-label": "Framework" });
   for (const f of FRAMEWORKS) framework.append(h("option", { value: f }, FRAMEWORK_LABELS[f]));
   const provider = h("select", { class: "select", testid: "provider-select", "aria-label": "Model" });
-  const send = h("button", { class: "btn btn-primary btn-icon", testid: "send-button", title: "Send (Ctrl+Enter)", "aria-label": "Send" }, icon("send"));
+  const send = h("button", { class: "btn btn-primary btn-icon", testid: "send-button", title: "Send (Enter; Shift+Enter for a new line)", "aria-label": "Send" }, icon("send"));
   const stop = h("button", { class: "btn btn-icon", testid: "cancel-button", title: "Stop this generation", "aria-label": "Stop" }, icon("stop"));
+
+  const hint = h("div", { class: "prompt-hint", testid: "prompt-hint", id: "prompt-hint", role: "status", "aria-live": "polite" });
+  prompt.setAttribute("aria-describedby", "prompt-hint");
+  const showHint = (text: string | null): void => {
+    hint.textContent = text ?? "";
+    hint.hidden = !text;
+    prompt.toggleAttribute("aria-invalid", text !== null);
+  };
+  showHint(null);
 
   const submit = async (): Promise<void> => {
     const text = prompt.value;
-    if (!text.trim()) {
+    const problem = promptProblem(text);
+    showHint(problem);
+    if (problem) {
       prompt.focus();
       return;
     }
@@ -45,10 +68,15 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
   send.addEventListener("click", () => void submit());
   stop.addEventListener("click", () => void actions.cancel());
   prompt.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       void submit();
     }
+  });
+  // Flag a prompt over the limit while it is typed, not after it is sent.
+  prompt.addEventListener("input", () => {
+    const over = prompt.value.length > PROMPT_LIMIT;
+    showHint(over ? promptProblem(prompt.value) : null);
   });
   framework.addEventListener("change", () => store.set({ framework: framework.value as Framework }));
   provider.addEventListener("change", () => store.set({ provider: provider.value }));
@@ -57,6 +85,7 @@ export function mountChat(root: HTMLElement, store: Store<AppState>, actions: Ac
     "div",
     { class: "composer" },
     prompt,
+    hint,
     h("div", { class: "composer-row" }, framework, provider, stop, send),
   );
   const exportChat = h("button", { class: "btn btn-small btn-ghost", testid: "export-chat", title: "Download this chat as Markdown" }, icon("download", 13), "Export");
