@@ -130,18 +130,15 @@ def save_version(
     """Blobs first, then the manifest: a version is only ever visible complete. A version
     whose package.json changed gets its package-lock.json resolved here, the one place
     every version passes; a resolution failure is recorded on it, never loses it."""
-    latest = projects.latest_version_number(store, project_id)
-    if job_id is not None:
-        for newer in range(latest, parent or 0, -1):
-            if projects.get_version_item(store, project_id, newer).get("job_id") == job_id:
-                return newer  # an attempt of this job killed after saving: one version a job
+    if job_id is not None and (saved := projects.version_of_job(store, project_id, job_id)):
+        return saved  # an attempt of this job was killed after saving: one version a job
     known: dict[str, Any] = {}
     if parent:
         known = projects.manifest_of(projects.get_version_item(store, project_id, parent))
     files, packages_error = lock_dependencies(store.settings, files, known)
     manifest = blobs.put_files(store, project_id, files, known)
     number = (parent or 0) + 1
-    latest = projects.latest_version_number(store, project_id)  # again: resolving took time
+    latest = projects.latest_version_number(store, project_id)
     if job_id is not None and latest >= number:
         number = latest + 1
     projects.put_version(

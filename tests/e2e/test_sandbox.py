@@ -140,4 +140,5 @@ def test_a_public_preview_link_is_served_into_a_sandbox(kiln_url: str, browser: 
     finally:
         context.close()
     assert seen["origin"] == "null", seen
-    assert str(seen["storage"]).startswith("blocked:"), seen
+    # storage throws, or is the link's own in-memory shim (kiln.storage_shim): never kiln's
+    assert seen["storage"] == 0 or str(seen["storage"]).startswith("blocked:"), seen

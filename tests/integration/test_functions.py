@@ -5,6 +5,7 @@ variables, against the moto server."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import uuid
@@ -39,6 +40,17 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+@pytest.fixture(autouse=True)
+def fresh_event_loop() -> Iterator[None]:
+    """A Lambda process starts with no event loop; Mangum takes the thread's. A loop an
+    earlier test in this worker left marked as running must not stand in for it."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pytest.fixture

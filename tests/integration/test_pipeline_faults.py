@@ -174,6 +174,7 @@ def test_an_attempt_killed_after_saving_its_version_is_retried_without_a_second_
     ]
     first = save_version(store, pid, {"index.html": "a"}, parent=None, prompt="p", job_id="j_1")
     hand = save_version(store, pid, {"index.html": "h"}, parent=first, prompt=None, job_id=None)
-    retried = save_version(store, pid, {"index.html": "b"}, parent=None, prompt="p", job_id="j_1")
+    # the retry's base is whatever is latest by then, here the hand edit after its version
+    retried = save_version(store, pid, {"index.html": "b"}, parent=hand, prompt="p", job_id="j_1")
     assert (first, hand, retried) == (1, 2, 1)
     assert projects.latest_version_number(store, pid) == 2

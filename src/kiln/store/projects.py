@@ -156,6 +156,29 @@ def _advance_pointer(store: Store, project_id: str, number: int, ts: str) -> Non
             raise
 
 
+def version_of_job(store: Store, project_id: str, job_id: str) -> int | None:
+    """The version a job saved, if any: a retry of a job killed after saving finds it
+    whatever its base was (newest first; a job's version is rarely far back)."""
+    kwargs: dict[str, Any] = {
+        "TableName": store.table,
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :v)",
+        "FilterExpression": "job_id = :j",
+        "ExpressionAttributeValues": to_item(
+            {":pk": f"PROJECT#{project_id}", ":v": "VERSION#", ":j": job_id}
+        ),
+        "ProjectionExpression": "SK",
+        "ScanIndexForward": False,
+        "ConsistentRead": True,
+    }
+    while True:
+        resp = store.ddb.query(**kwargs)
+        for item in resp.get("Items", []):
+            return int(from_item(item)["SK"].removeprefix("VERSION#"))
+        if "LastEvaluatedKey" not in resp:
+            return None
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
 def get_version_item(store: Store, project_id: str, number: int) -> dict[str, Any]:
     resp = store.ddb.get_item(
         TableName=store.table, Key=_key(project_id, version_sk(number)), ConsistentRead=True
