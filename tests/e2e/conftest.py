@@ -7,17 +7,13 @@ its own data directory; every page fails its test on an uncaught page error.
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.e2e import servers
 from tests.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,43 +50,13 @@ def web_dist() -> Path:
 def kiln_dev(
     web_dist: Path, tmp_path_factory: pytest.TempPathFactory, **settings: str
 ) -> Iterator[str]:
-    """A `kiln dev` subprocess on a free port with the offline starter provider and these
-    extra KILN_* settings; yields its base URL."""
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("kiln-data")
-    log_path = tmp_path_factory.mktemp("kiln-log") / "kiln-dev.log"
-    env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
+    """A `kiln dev` subprocess (tests/e2e/servers.py) with these extra KILN_* settings;
+    yields its base URL with a trailing slash."""
     # every test's browser context mints a session from 127.0.0.1: one address, many users
-    env["KILN_ADDRESS_RATE_LIMIT_PER_MINUTE"] = "1000"
+    env = {"KILN_ADDRESS_RATE_LIMIT_PER_MINUTE": "1000"}
     env |= {f"KILN_{name.upper()}": value for name, value in settings.items()}
-    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        env.pop(key, None)
-    cmd = [str(Path(sys.executable).parent / "kiln"), "dev", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--data-dir", str(data_dir), "--web-dist", str(web_dist)]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"kiln dev exited early:\n{log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"kiln dev did not become healthy:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.3)
-        yield base + "/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with servers.kiln_dev(tmp_path_factory.mktemp("kiln-data"), web_dist, **env) as url:
+        yield url + "/"
 
 
 @pytest.fixture(scope="session")

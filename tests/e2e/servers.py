@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +34,8 @@ def kiln_dev(data_dir: Path, web_dist: Path, port: int = 0, **env: str) -> Itera
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         full_env.pop(key, None)
     full_env |= env  # a test's own model (a fake provider) goes in after the machine's is out
-    cmd = ["uv", "run", "kiln", "dev", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [str(Path(sys.executable).parent / "kiln"), "dev", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port)]
     cmd += ["--data-dir", str(data_dir), "--web-dist", str(web_dist)]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
