@@ -45,12 +45,16 @@ class LambdaContext:
 @pytest.fixture(autouse=True)
 def fresh_event_loop() -> Iterator[None]:
     """A Lambda process starts with no event loop; Mangum takes the thread's. A loop an
-    earlier test in this worker left marked as running must not stand in for it."""
+    earlier test in this worker left marked as running on this thread (Playwright's sync
+    API does) must not stand in for it: asyncio.get_event_loop() would answer that one."""
+    leaked = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     yield
     asyncio.set_event_loop(None)
     loop.close()
+    asyncio._set_running_loop(leaked)
 
 
 @pytest.fixture
