@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import signal
@@ -137,13 +138,23 @@ def _invoke(
 
 
 def _lambda(settings: Settings) -> Any:
-    """A client that waits as long as a build may take and never retries one."""
+    return _lambda_client(
+        settings.aws_region,
+        settings.lambda_endpoint_url or settings.aws_endpoint_url,
+        int(settings.build_timeout_s) + 120,
+    )
+
+
+@functools.cache
+def _lambda_client(region: str, endpoint_url: str | None, read_timeout: int) -> Any:
+    """One client per process (a fresh boto3 session costs ~0.1 s of CPU) that waits as
+    long as a build may take and never retries one."""
     return boto3.session.Session().client(
         "lambda",
-        region_name=settings.aws_region,
-        endpoint_url=settings.lambda_endpoint_url or settings.aws_endpoint_url,
+        region_name=region,
+        endpoint_url=endpoint_url,
         config=Config(
-            read_timeout=int(settings.build_timeout_s) + 120,
+            read_timeout=read_timeout,
             connect_timeout=5,
             retries={"max_attempts": 1, "mode": "standard"},
         ),

@@ -12,6 +12,7 @@ import json
 import logging
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,7 @@ def attack(
     data = tmp_path / ".kiln"
     data.mkdir()
     (data / "journal.jsonl").write_text(f'{{"secret": "{SECRET}"}}\n')
-    home_secret = Path.home() / ".kiln-sandbox-probe"
+    home_secret = Path.home() / f".kiln-sandbox-probe-{uuid.uuid4().hex}"
     home_secret.write_text(SECRET)
     try:
         paths = [
