@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from kiln.packages.specs import SpecRefused, parse_spec
 from kiln.sandbox import Sandbox, find_sandbox
 
 __all__ = [
@@ -202,6 +201,9 @@ def _registry() -> str | None:
     return os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry")  # noqa: SIM112
 
 
+_REGISTRY_SPEC = re.compile(
+    r"^(?:npm:(?:@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*@)?[\w.<>=^~|*x +-]*$", re.I
+)
 _SPEC_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
 
@@ -221,12 +223,10 @@ def foreign_sources(files: dict[str, str], registry: str) -> list[BuildError]:
             specs += list(section.items())
     overrides = manifest.get("overrides") if isinstance(manifest, dict) else None
     specs += _flatten_overrides(overrides)
-    for label, spec in specs:
-        name = label.rsplit(".", 1)[-1] if label.startswith("overrides.") else label
-        try:
-            parse_spec(name, spec if isinstance(spec, str) else None)  # type: ignore[arg-type]
-        except SpecRefused as exc:  # the package service's rule: one rule for both
-            errors.append(BuildError("package.json", None, None, f"{label}: {exc.message}"))
+    for name, spec in specs:
+        if not isinstance(spec, str) or not _REGISTRY_SPEC.match(spec.strip()):
+            message = f"dependency {name!r} must come from the npm registry, not {spec!r}"
+            errors.append(BuildError("package.json", None, None, message))
     host = urlsplit(registry).hostname
     try:
         lock = json.loads(files.get("package-lock.json", "{}"))
