@@ -27,40 +27,64 @@ NPM = "https://registry.npmjs.org"
 @contextmanager
 def kiln_dev(data_dir: Path, web_dist: Path, port: int = 0, **env: str) -> Iterator[str]:
     """A `kiln dev` subprocess (starter model) until healthy; yields its base URL. A restart
-    on the same port keeps the page's origin, so a returning browser keeps its storage."""
-    port = port or free_port()
-    log_path = data_dir.parent / f"kiln-dev-{port}.log"
+    on the same port keeps the page's origin, so a returning browser keeps its storage.
+    A port picked here that another process took before kiln bound it is picked again."""
     full_env = {**os.environ, "KILN_LLM_PROVIDER": "starter"}
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         full_env.pop(key, None)
     full_env |= env  # a test's own model (a fake provider) goes in after the machine's is out
+    for attempt in range(1 if port else 3):
+        proc, base, log_path = _start_kiln_dev(data_dir, web_dist, port or free_port(), full_env)
+        try:
+            if _healthy(proc, base, log_path, last_try=bool(port) or attempt == 2):
+                break
+        except BaseException:
+            _stop(proc)
+            raise
+    try:
+        yield base
+    finally:
+        _stop(proc)
+
+
+def _start_kiln_dev(
+    data_dir: Path, web_dist: Path, port: int, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    log_path = data_dir.parent / f"kiln-dev-{port}.log"
     cmd = [str(Path(sys.executable).parent / "kiln"), "dev", "--host", "127.0.0.1"]
     cmd += ["--port", str(port)]
     cmd += ["--data-dir", str(data_dir), "--web-dist", str(web_dist)]
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"kiln dev exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"kiln dev did not become healthy:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}", log_path
+
+
+def _healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path, *, last_try: bool) -> bool:
+    """True once /api/health answers; False if the port was taken (try another)."""
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            log = log_path.read_text()
+            if "address already in use" in log and not last_try:
+                return False
+            pytest.fail(f"kiln dev exited early:\n{log[-3000:]}")
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"kiln dev did not become healthy:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class NpmProxy:
