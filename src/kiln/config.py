@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     allowed_models: str = ""  # comma-separated; "" = priced models + providers' defaults
     origin_verify_secret: SecretStr | None = None  # CloudFront's header; direct calls refused
     origin_verify_secret_arn: str = ""  # AWS: the same, read from Secrets Manager at start
+    # Other origins whose pages may call the API and open /ws (comma-separated; the
+    # template's AllowedOrigins sets it and API Gateway's CORS). "": the site's own only.
+    allowed_origins: str = ""
     # kiln dev's emulator checks a random key per run; real AWS uses the default chain
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None
@@ -132,6 +135,10 @@ class Settings(BaseSettings):
     # Local stack
     data_dir: Path = Path(".kiln")
     web_dist: Path = Path("web/dist")
+
+
+def allowed_origins(settings: Settings) -> list[str]:
+    return [o.strip().rstrip("/") for o in settings.allowed_origins.split(",") if o.strip()]
 
 
 def find_chromium() -> str | None:

@@ -10,17 +10,23 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiln import __version__
-from kiln.config import Settings, get_settings, secret_value
+from kiln.config import Settings, allowed_origins, get_settings, secret_value
 from kiln.errors import KilnError, RateLimited
 from kiln.store.db import Store
 
 logger = Logger(service="kiln")
+
+# The CORS policy; infra/template.yaml's HttpApi CorsConfiguration states the same.
+CORS_METHODS = ("GET", "POST", "PATCH", "DELETE", "OPTIONS")
+CORS_HEADERS = ("authorization", "content-type")
+CORS_MAX_AGE_S = 600
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
@@ -156,6 +162,14 @@ def create_app(
         origin_secret = secret_value(settings, settings.origin_verify_secret_arn)
     if origin_secret is not None:
         app.add_middleware(OriginVerify, secret=origin_secret.get_secret_value())
+    if origins := allowed_origins(settings):
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=list(CORS_METHODS),
+            allow_headers=list(CORS_HEADERS),
+            max_age=CORS_MAX_AGE_S,
+        )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
