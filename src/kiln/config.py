@@ -53,6 +53,7 @@ class Settings(BaseSettings):
 
     # Limits
     max_prompt_chars: int = 20_000
+    max_context_chars: int = 8_000  # a client's `context`, as sent to the model
     max_body_bytes: int = 2_000_000
     max_file_bytes: int = 1_000_000
     max_files: int = 300

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
 from kiln.errors import Conflict, KilnError, LeaseLost, NotFound, PayloadTooLarge, Unprocessable
-from kiln.frameworks import legacy_paths, skeleton
+from kiln.frameworks import legacy_paths, legacy_skeleton, skeleton
 from kiln.jobs import Cancelled, EventSink, enqueue
 from kiln.llm.conversation import converse
 from kiln.llm.pricing import estimate_cost
@@ -56,10 +57,30 @@ def validate_prompt(prompt: str, max_chars: int) -> str:
     return text
 
 
-def start_generation(store: Store, owner: str, req: GenerationRequest) -> GenerationAccepted:
-    """Validate, create the job (and the project for a first prompt), enqueue it."""
+def context_text(context: Any, max_chars: int) -> str | None:
+    """A client's `context` as the model reads it (JSON unless it is text); bounded."""
+    if context is None or context == "" or context == {} or context == []:
+        return None
+    text = context if isinstance(context, str) else json.dumps(context, ensure_ascii=False)
+    if len(text) > max_chars:
+        raise PayloadTooLarge(
+            f"the context has {len(text)} characters; the limit is {max_chars}",
+            code="context_too_long",
+        )
+    return text
+
+
+Layout = Literal["files", "single_file"]
+
+
+def start_generation(
+    store: Store, owner: str, req: GenerationRequest, *, layout: Layout = "files"
+) -> GenerationAccepted:
+    """Validate, create the job (and the project for a first prompt), enqueue it. The
+    original interface asks for its `single_file` layout (kiln.llm.prompts)."""
     settings = store.settings
     prompt = validate_prompt(req.prompt, settings.max_prompt_chars)
+    client_context = context_text(req.context, settings.max_context_chars)
     check_model(req.model, settings)
     provider_name = get_provider(req.provider, settings).name
     check_ceiling(store)
@@ -96,6 +117,8 @@ def start_generation(store: Store, owner: str, req: GenerationRequest) -> Genera
             "model": req.model,
             "notice": notice,
             "base_version": req.base_version,
+            "client_context": client_context,
+            "layout": layout,
         },
     )
     enqueue(store, JobKind.generate, job_id)
@@ -216,8 +239,10 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
     project_id = job["project_id"]
     project = projects.get_project(store, project_id, None)
     framework = Framework(job["framework"])
+    layout = job.get("layout") or "files"
+    template = legacy_skeleton(framework) if layout == "single_file" else skeleton(framework)
     base = job.get("base_version") or _working_version(store, project)
-    base_files = load_version_files(store, project_id, base) if base else skeleton(framework)
+    base_files = load_version_files(store, project_id, base) if base else dict(template)
     provider = get_provider(job.get("provider"), settings)
     model = job.get("model") or provider.default_model()
     turns = projects.list_turns(store, project_id, limit=3)
@@ -230,6 +255,8 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
         max_tokens=settings.llm_max_tokens,
         history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
         recent=turns[0].get("changed", []) if turns else None,
+        client_context=job.get("client_context"),
+        layout=layout,
     )
     guard = _SpendGuard(store, project, model)
     guard.before_first(ctx.tokens)
@@ -248,7 +275,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
             emit=sink.add,
             max_file_bytes=settings.max_file_bytes,
             prompt=job["prompt"],
-            template=skeleton(framework),
+            template=template,
             between_requests=guard,
         )
     except KilnError:
@@ -290,6 +317,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
             "summarised_files": ctx.summarised_files,
             "tokens": ctx.tokens,
             "project_tokens": ctx.project_tokens,
+            "client_context_tokens": ctx.client_context_tokens,
         },
     }
 

@@ -547,10 +547,11 @@ def test_the_legacy_deploy_route_answers_with_the_original_shape(
     assert netlify_fake.published_files(site)["index.html"] == b"<h1>legacy</h1>"
 
 
-def test_the_legacy_shape_is_laid_onto_the_react_skeleton(store: Store) -> None:
+def test_the_legacy_shape_is_laid_onto_the_react_original_layout(store: Store) -> None:
     from kiln.deploy.legacy import legacy_files
-    from kiln.frameworks import skeleton
+    from kiln.frameworks import legacy_skeleton
 
     files, framework = legacy_files({"app": "APP", "css": "CSS", "js": ""}, Framework.react)
     assert framework == Framework.react
-    assert files == {**skeleton(Framework.react), "src/App.tsx": "APP", "src/index.css": "CSS"}
+    expected = {**legacy_skeleton(Framework.react), "src/App.tsx": "APP", "src/index.css": "CSS"}
+    assert files == expected

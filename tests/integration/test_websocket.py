@@ -17,6 +17,9 @@ from kiln.store.db import Store
 
 pytestmark = pytest.mark.integration
 
+SID = "3f0c9a52-8d7e-4b61-a0f4-1c2d3e4f5a6b"
+WS = f"/ws/{SID}"
+
 
 @pytest.fixture
 def ws_client(
@@ -41,7 +44,8 @@ def ws_client(
 
 
 def test_generate_code_streams_events_then_the_original_code_shape(ws_client: TestClient) -> None:
-    with ws_client.websocket_connect("/ws/s1") as ws:
+    with ws_client.websocket_connect(WS) as ws:
+        assert ws.receive_json()["type"] == "session"
         ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": "react"})
         messages = []
         while True:
@@ -58,7 +62,8 @@ def test_generate_code_streams_events_then_the_original_code_shape(ws_client: Te
 
 
 def test_update_context_is_acknowledged(ws_client: TestClient) -> None:
-    with ws_client.websocket_connect("/ws/s1") as ws:
+    with ws_client.websocket_connect(WS) as ws:
+        assert ws.receive_json()["type"] == "session"
         ws.send_json({"type": "update_context", "context": {"theme": "dark"}})
         assert ws.receive_json() == {"type": "context_updated", "context": {"theme": "dark"}}
 
@@ -73,13 +78,14 @@ def test_update_context_is_acknowledged(ws_client: TestClient) -> None:
     ],
 )
 def test_bad_messages_get_an_error_message(ws_client: TestClient, message: str, code: str) -> None:
-    with ws_client.websocket_connect("/ws/s1") as ws:
+    with ws_client.websocket_connect(WS) as ws:
+        assert ws.receive_json()["type"] == "session"
         ws.send_text(message)
         reply = ws.receive_json()
         assert reply["type"] == "error" and reply["code"] == code
 
 
-def _stack_client(settings: Settings, tmp_path: Path, **limits: int) -> TestClient:
+def _stack_client(settings: Settings, tmp_path: Path, **limits: int | str) -> TestClient:
     tuned = settings.model_copy(update=limits)
     apps = {
         name: create_app(getattr(routes, name.upper()), settings=tuned, store=Store(tuned))
@@ -93,8 +99,9 @@ def test_generate_code_past_the_rate_limit_is_refused_with_rate_limited(
 ) -> None:
     with (
         _stack_client(settings, tmp_path, rate_limit_per_minute=0) as client,
-        client.websocket_connect("/ws/s1") as ws,
+        client.websocket_connect(WS) as ws,
     ):
+        assert ws.receive_json()["type"] == "session"
         ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": "react"})
         message = ws.receive_json()
     assert message["type"] == "error" and message["code"] == "rate_limited"
@@ -111,7 +118,77 @@ def test_connections_past_the_address_limit_are_refused(settings: Settings, tmp_
     """Each connection mints an owner, so connections count against the client address."""
     with (
         _stack_client(settings, tmp_path, address_rate_limit_per_minute=0) as client,
-        client.websocket_connect("/ws/s1") as ws,
+        client.websocket_connect(WS) as ws,
     ):
         message = ws.receive_json()
     assert message["type"] == "error" and message["code"] == "rate_limited"
+
+
+# --- attacks: a page on another origin must not drive kiln dev's WebSocket -------------
+
+
+def _refused(client: TestClient, path: str, headers: dict[str, str]) -> int:
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect(path, headers=headers) as ws,
+    ):
+        ws.receive_json()
+    return refused.value.code
+
+
+def _owner_items(store: Store) -> list[dict[str, object]]:
+    return store.ddb.scan(
+        TableName=store.table,
+        FilterExpression="begins_with(PK, :s)",
+        ExpressionAttributeValues={":s": {"S": "SESSION#"}},
+    )["Items"]
+
+
+def test_a_websocket_from_a_foreign_origin_is_refused_before_anything_is_made(
+    ws_client: TestClient, store: Store
+) -> None:
+    code = _refused(ws_client, WS, {"Origin": "https://evil.example"})
+    assert code == 1008
+    assert not _owner_items(store), "a refused connection must not mint an owner"
+
+
+def test_a_dns_rebound_page_whose_origin_matches_the_host_is_refused(
+    ws_client: TestClient,
+) -> None:
+    """evil.example re-pointed at 127.0.0.1: Origin and Host agree, but the name is not kiln's."""
+    headers = {"Origin": "http://evil.example:8000", "Host": "evil.example:8000"}
+    assert _refused(ws_client, WS, headers) == 1008
+
+
+def test_a_websocket_from_the_sites_own_origin_is_accepted(ws_client: TestClient) -> None:
+    headers = {"Origin": "http://127.0.0.1:8000", "Host": "127.0.0.1:8000"}
+    with ws_client.websocket_connect(WS, headers=headers) as ws:
+        ws.send_json({"type": "update_context", "context": "x"})
+        assert ws.receive_json()["type"] == "session"
+        assert ws.receive_json()["type"] == "context_updated"
+
+
+def test_a_websocket_from_an_allowed_origin_is_accepted(settings: Settings, tmp_path: Path) -> None:
+    tuned = settings.model_copy(update={"allowed_origins": "http://localhost:3000"})
+    with (
+        _stack_client(tuned, tmp_path) as client,
+        client.websocket_connect(WS, headers={"Origin": "http://localhost:3000"}) as ws,
+    ):
+        ws.send_json({"type": "update_context", "context": "x"})
+        assert ws.receive_json()["type"] == "session"
+        assert ws.receive_json()["type"] == "context_updated"
+
+
+def test_generate_code_past_the_daily_quota_is_refused_with_quota_exceeded(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with (
+        _stack_client(settings, tmp_path, daily_job_quota=0) as client,
+        client.websocket_connect(WS) as ws,
+    ):
+        ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": "react"})
+        while (message := ws.receive_json())["type"] == "session":
+            pass
+    assert message["type"] == "error" and message["code"] == "quota_exceeded"

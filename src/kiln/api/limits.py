@@ -22,11 +22,10 @@ import ipaddress
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from kiln.api.deps import Owner, Store, bearer_token
+from kiln.api.deps import Owner, Store
 from kiln.errors import RateLimited
 from kiln.store.db import Store as StoreT
 from kiln.store.db import from_item, now, to_item, to_values
-from kiln.store.sessions import create_session, owner_for_token
 
 WINDOW_S = 60
 
@@ -95,18 +94,6 @@ def count_address(store: StoreT, address: str) -> int:
     return count_request(
         store, address_subject(address), store.settings.address_rate_limit_per_minute
     )
-
-
-def legacy_owner(store: StoreT, request: Request) -> str:
-    """The owner of a legacy call: its bearer token's, else a new one. The call is counted
-    per client address, and per owner when it has one."""
-    count_address(store, client_address(request, store.settings.trusted_proxy_hops))
-    token = bearer_token(request)
-    owner = owner_for_token(store, token) if token else None
-    if owner is not None:
-        count_request(store, owner, store.settings.rate_limit_per_minute)
-        return owner
-    return create_session(store)[1]
 
 
 def rate_limit(request: Request, store: Store, owner: Owner) -> None:

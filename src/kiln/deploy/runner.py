@@ -117,6 +117,24 @@ def operator_secret(store: Store, target: str) -> str:
     return str(getattr(store.settings, f"{target}_token_secret", "") or "")
 
 
+def check_request(
+    store: Store, req: DeploymentRequest, token_secret: str | None = None
+) -> tuple[str, dict[str, Any], bool]:
+    """The request's token (for a token target), checked options, and whether the
+    operator's token is used; refuses what no deploy could run with."""
+    token = req.token.get_secret_value().strip() if req.token is not None else ""
+    token = token if req.target in TOKEN_TARGETS else ""
+    operator = req.target in TOKEN_TARGETS and not (token or token_secret)
+    options = check_options(req.target, dict(req.options), operator=operator)
+    if operator and not operator_secret(store, req.target):
+        raise Unprocessable(
+            f"a {req.target} token is needed: send `token`, or configure the operator's "
+            f"KILN_{req.target.upper()}_TOKEN_SECRET",
+            code="token_required",
+        )
+    return token, options, operator
+
+
 def start_deployment(
     store: Store,
     owner: str,
@@ -136,16 +154,7 @@ def start_deployment(
     version = req.version or latest
     if not 0 < version <= latest:
         raise NotFound(f"version {version} not found" if version else "the project has no version")
-    token = req.token.get_secret_value().strip() if req.token is not None else ""
-    token = token if req.target in TOKEN_TARGETS else ""
-    operator = req.target in TOKEN_TARGETS and not (token or token_secret)
-    options = check_options(req.target, dict(req.options), operator=operator)
-    if operator and not operator_secret(store, req.target):
-        raise Unprocessable(
-            f"a {req.target} token is needed: send `token`, or configure the operator's "
-            f"KILN_{req.target.upper()}_TOKEN_SECRET",
-            code="token_required",
-        )
+    token, options, operator = check_request(store, req, token_secret)
     quotas.take(store, owner, store.settings.daily_job_quota)
     name = str(options.get("name") or site_name(project["name"], req.project_id))
     deployment_id = deployment_id or projects.new_id("d_")

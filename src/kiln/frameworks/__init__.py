@@ -14,7 +14,14 @@ from importlib.resources.abc import Traversable
 
 from kiln.models import Framework
 
-__all__ = ["describe", "entry_files", "legacy_paths", "pinned_dependencies", "skeleton"]
+__all__ = [
+    "describe",
+    "entry_files",
+    "legacy_paths",
+    "legacy_skeleton",
+    "pinned_dependencies",
+    "skeleton",
+]
 
 _LEGACY_PATHS: dict[Framework, dict[str, str]] = {
     Framework.react: {
@@ -113,6 +120,47 @@ def skeleton(framework: Framework) -> dict[str, str]:
 def legacy_paths(framework: Framework) -> dict[str, str]:
     """Where the original interface's `{app, main, html, css, js}` keys land in the project."""
     return dict(_LEGACY_PATHS[Framework(framework)])
+
+
+_HELPERS = "// helpers and data the app imports from './app.js'\nexport {}\n"
+_VANILLA_MAIN = """import './style.css'
+import { mount } from './app.js'
+
+mount(document.querySelector('#app-main'))
+"""
+_VANILLA_APP = """import { greeting } from './script.js'
+
+export function mount(root) {
+  const card = document.createElement('section')
+  card.className = 'card'
+  card.innerHTML = `<h2>Hello</h2><p>${greeting}</p>`
+  root.append(card)
+}
+"""
+_VANILLA_SCRIPT = "export const greeting = 'This is a plain JavaScript app built with Vite.'\n"
+
+
+def legacy_skeleton(framework: Framework) -> dict[str, str]:
+    """The starting project of the original interface's layout: its five files
+    (legacy_paths) are the whole app, beside the build's boilerplate (package.json,
+    configs); no source file outside the five, none of them importing one."""
+    framework = Framework(framework)
+    files = skeleton(framework)
+    paths = _LEGACY_PATHS[framework]
+    if framework is Framework.react:
+        files.pop("src/App.css", None)
+        files["src/App.tsx"] = files["src/App.tsx"].replace("import './App.css'\n\n", "")
+        files[paths["js"]] = _HELPERS
+        tsconfig = json.loads(files["tsconfig.json"])
+        tsconfig["compilerOptions"]["allowJs"] = True  # App.tsx imports the js key's module
+        files["tsconfig.json"] = json.dumps(tsconfig, indent=2) + "\n"
+    elif framework is Framework.vue:
+        files[paths["js"]] = _HELPERS
+    elif framework is Framework.vanilla:
+        files[paths["main"]] = _VANILLA_MAIN
+        files[paths["app"]] = _VANILLA_APP
+        files[paths["js"]] = _VANILLA_SCRIPT
+    return files
 
 
 def entry_files(framework: Framework) -> list[str]:

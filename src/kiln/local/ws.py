@@ -1,9 +1,15 @@
 """The original WebSocket interface, `/ws/{session_id}`, spoken by the local server.
 
 In: `{type: "generate_code", prompt, framework, context}`, `{type: "update_context", context}`.
-Out: `{type: "status", status, message}`, kiln's stream events as they arrive,
-`{type: "code_generated", code, framework, files, project_id, version}`,
-`{type: "context_updated", context}`, `{type: "error", code, message}`.
+Out: first `{type: "session", session_id, token?, project_id?, framework?, context}` (the
+token only when the connection made a new owner); then `{type: "status", status, message}`
+(`generating` first, `completed` last; the job's own status events carry `status` too),
+kiln's stream events as they arrive, `{type: "code_generated", code, framework, files,
+project_id, version}`, `{type: "context_updated", context}`, `{type: "error", code, message}`.
+
+The `session_id` names a conversation (kiln.api.legacy): reconnecting with it continues
+the same project, its versions and its context. A handshake whose Origin is neither an
+allowed origin nor the site itself is refused (1008) before anything is made.
 """
 
 from __future__ import annotations
@@ -15,15 +21,26 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.websockets import WebSocket
 
+from kiln.api.legacy import (
+    Caller,
+    conversation_context,
+    legacy_code,
+    origin_allowed,
+    resolve_caller,
+    set_context,
+    start_legacy_generation,
+)
 from kiln.api.limits import count_address, count_request, peer_address
+from kiln.config import allowed_origins
 from kiln.errors import KilnError, RateLimited
-from kiln.generate import load_version_files, start_generation
-from kiln.models import Framework, GenerationRequest
+from kiln.generate import load_version_files
+from kiln.models import Framework
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
-from kiln.store.sessions import create_session
 
 POLL_S = 0.2
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 
 def _address(ws: WebSocket, store: Store) -> str:
@@ -35,30 +52,53 @@ def _address(ws: WebSocket, store: Store) -> str:
     )
 
 
+def _token(ws: WebSocket) -> str | None:
+    """A browser cannot set headers on a WebSocket, so `?token=` is read too."""
+    scheme, _, token = ws.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return ws.query_params.get("token") or None
+
+
+def _error(exc: KilnError) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+    if isinstance(exc, RateLimited):
+        error["retry_after"] = exc.retry_after
+    return error
+
+
 def _count(store: Store, address: str, owner: str) -> None:
-    """A generation here mints nothing, but the connection did: count per address too."""
+    """Each generation counts per address and per owner, like POST /api/generations."""
     count_address(store, address)
     count_request(store, owner, store.settings.rate_limit_per_minute)
 
 
 async def websocket_handler(ws: WebSocket, store: Store) -> None:
+    origins = allowed_origins(store.settings)
+    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), origins):
+        await ws.close(code=POLICY_VIOLATION)
+        return
     await ws.accept()
     address = _address(ws, store)
     try:
-        await asyncio.to_thread(count_address, store, address)
-    except RateLimited as exc:
-        await ws.send_json(
-            {
-                "type": "error",
-                "code": exc.code,
-                "message": exc.message,
-                "retry_after": exc.retry_after,
-            }
+        caller = await asyncio.to_thread(
+            resolve_caller, store, address, _token(ws), ws.path_params["session_id"]
         )
-        await ws.close(code=1013)  # try again later
+    except KilnError as exc:
+        await ws.send_json(_error(exc))
+        await ws.close(code=TRY_AGAIN_LATER if isinstance(exc, RateLimited) else POLICY_VIOLATION)
         return
-    _, owner = await asyncio.to_thread(create_session, store)
-    context: Any = None
+    conv = caller.conversation or {}
+    session: dict[str, Any] = {
+        "type": "session",
+        "session_id": caller.session_id,
+        "project_id": conv.get("project_id"),
+        "framework": conv.get("framework"),
+        "context": conversation_context(caller),
+    }
+    if caller.token:
+        session["token"] = caller.token
+    await ws.send_json(session)
     while True:
         raw = await ws.receive_text()
         try:
@@ -77,9 +117,15 @@ async def websocket_handler(ws: WebSocket, store: Store) -> None:
         kind = message.get("type")
         if kind == "update_context":
             context = message.get("context")
+            try:
+                await asyncio.to_thread(_count, store, address, caller.owner)
+                await asyncio.to_thread(set_context, store, caller, context)
+            except KilnError as exc:
+                await ws.send_json(_error(exc))
+                continue
             await ws.send_json({"type": "context_updated", "context": context})
         elif kind == "generate_code":
-            await _generate(ws, store, owner, address, message, context)
+            await _generate(ws, store, caller, address, message)
         else:
             await ws.send_json(
                 {
@@ -91,34 +137,43 @@ async def websocket_handler(ws: WebSocket, store: Store) -> None:
 
 
 async def _generate(
-    ws: WebSocket, store: Store, owner: str, address: str, message: dict[str, Any], context: Any
+    ws: WebSocket, store: Store, caller: Caller, address: str, message: dict[str, Any]
 ) -> None:
-    from kiln.api.routes.generations import legacy_code
-
     try:
-        req = GenerationRequest(
-            prompt=str(message.get("prompt", "")),
-            framework=message.get("framework") or "react",
-            context=message.get("context", context),
+        framework = Framework(message.get("framework") or "react")
+    except ValueError:
+        await ws.send_json(
+            {
+                "type": "error",
+                "code": "validation_error",
+                "message": "framework must be one of " + ", ".join(Framework),
+            }
         )
-        await asyncio.to_thread(_count, store, address, owner)
-        accepted = await asyncio.to_thread(start_generation, store, owner, req)
+        return
+    try:
+        await asyncio.to_thread(_count, store, address, caller.owner)
+        accepted = await asyncio.to_thread(
+            start_legacy_generation,
+            store,
+            caller,
+            str(message.get("prompt", "")),
+            framework,
+            message.get("context"),
+        )
     except ValidationError as exc:
         await ws.send_json(
             {"type": "error", "code": "validation_error", "message": exc.errors()[0]["msg"]}
         )
         return
     except KilnError as exc:
-        error: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
-        if isinstance(exc, RateLimited):
-            error["retry_after"] = exc.retry_after
-        await ws.send_json(error)
+        await ws.send_json(_error(exc))
         return
     await ws.send_json(
         {
             "type": "status",
-            "status": "queued",
+            "status": "generating",
             "job_id": accepted.job_id,
+            "project_id": accepted.project_id,
             "message": accepted.notice or f"generating with {accepted.provider}",
         }
     )
@@ -127,6 +182,8 @@ async def _generate(
         job = await asyncio.to_thread(store_jobs.get_job, store, accepted.job_id)
         events = await asyncio.to_thread(store_jobs.read_events, store, accepted.job_id, after)
         for event in events:
+            if event.get("type") == "status":
+                event = {**event, "status": event.get("phase")}
             await ws.send_json(event)
             after = event["seq"]
         status = job["status"]
@@ -134,7 +191,6 @@ async def _generate(
             files = await asyncio.to_thread(
                 load_version_files, store, accepted.project_id, int(job["version"])
             )
-            framework = Framework(req.framework)
             await ws.send_json(
                 {
                     "type": "code_generated",
@@ -143,6 +199,7 @@ async def _generate(
                     "files": files,
                     "project_id": accepted.project_id,
                     "version": job["version"],
+                    "session_id": caller.session_id,
                 }
             )
             await ws.send_json({"type": "status", "status": "completed", "message": "done"})

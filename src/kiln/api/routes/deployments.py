@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from kiln.api.deps import Owner, Store
-from kiln.api.limits import RATE_LIMITED, legacy_owner
+from kiln.api.deps import Owner, Store, bearer_token
+from kiln.api.legacy import resolve_caller
+from kiln.api.limits import RATE_LIMITED, client_address
 from kiln.deploy.journal import Journal
-from kiln.deploy.legacy import LegacyDeploy, start_legacy, wait_for
+from kiln.deploy.legacy import LegacyDeploy, checked_files, start_legacy, wait_for
 from kiln.deploy.runner import start_deployment
 from kiln.models import DeploymentAccepted, DeploymentPublic, DeploymentRequest, ErrorInfo
 from kiln.store import deployments, projects
@@ -73,23 +74,32 @@ def get_deployment(deployment_id: str, store: Store, owner: Owner) -> Deployment
 
 @router.post("/deploy")
 def deploy_sync(body: LegacyDeploy, store: Store, request: Request) -> JSONResponse:
-    """The original interface: inline code -> project -> deployment; waits up to ~25 s."""
-    owner = legacy_owner(store, request)
-    accepted = start_legacy(store, owner, body)
+    """The original interface: inline code -> project -> deployment; waits up to ~25 s.
+    With `session_id`, the conversation's project is deployed again (the same site)."""
+    files, framework = checked_files(store, body)
+    caller = resolve_caller(
+        store,
+        client_address(request, store.settings.trusted_proxy_hops),
+        bearer_token(request),
+        body.session_id,
+    )
+    accepted = start_legacy(store, caller.owner, body, files, framework, caller.conversation)
+    handback: dict[str, Any] = {"token": caller.token} if caller.token else {}
     dep = deployment_public(wait_for(store, accepted.deployment_id, store.settings.sync_wait_s))
     deployment = {
         **dep.model_dump(exclude={"log", "error"}),
         "platform": dep.target,
         "status_url": accepted.status_url,
+        "framework": framework.value,
     }
     if dep.state == "ready":
-        return JSONResponse({"success": True, "deployment": deployment})
+        return JSONResponse({"success": True, "deployment": deployment, **handback})
     if dep.state in ("error", "cancelled"):
         error = dep.error or ErrorInfo(code=dep.state, message="the deploy did not finish")
         return JSONResponse(
-            {"success": False, "error": error.model_dump(), "deployment": deployment},
+            {"success": False, "error": error.model_dump(), "deployment": deployment, **handback},
             status_code=502 if dep.state == "error" else 409,
         )
     return JSONResponse(
-        {"success": True, "pending": True, "deployment": deployment}, status_code=202
+        {"success": True, "pending": True, "deployment": deployment, **handback}, status_code=202
     )

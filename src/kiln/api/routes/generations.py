@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from kiln.api.deps import Owner, Store
-from kiln.api.limits import RATE_LIMITED, legacy_owner
-from kiln.frameworks import legacy_paths
+from kiln.api.deps import Owner, Store, bearer_token
+from kiln.api.legacy import legacy_code, resolve_caller, start_legacy_generation
+from kiln.api.limits import RATE_LIMITED, client_address
 from kiln.generate import load_version_files, start_generation
 from kiln.models import Framework, GenerationAccepted, GenerationRequest
 from kiln.store import jobs as store_jobs
@@ -34,21 +34,25 @@ class LegacyGenerate(BaseModel):
     prompt: str
     framework: Framework = Framework.react
     context: Any = None
-
-
-def legacy_code(framework: Framework, files: dict[str, str]) -> dict[str, str]:
-    return {key: files.get(path, "") for key, path in legacy_paths(framework).items()}
+    session_id: str | None = None
 
 
 @router.post("/generate")
 def generate_sync(body: LegacyGenerate, store: Store, request: Request) -> JSONResponse:
-    """The original interface: waits up to ~25 s, then answers 202 with the job link."""
-    owner = legacy_owner(store, request)
-    accepted = start_generation(
+    """The original interface: waits up to ~25 s, then answers 202 with the job link. A
+    token-less caller gets its new owner's `token` back; `session_id` continues a
+    conversation (the same project, its versions and context) across calls."""
+    caller = resolve_caller(
         store,
-        owner,
-        GenerationRequest(prompt=body.prompt, framework=body.framework, context=body.context),
+        client_address(request, store.settings.trusted_proxy_hops),
+        bearer_token(request),
+        body.session_id,
     )
+    framework = Framework(body.framework)
+    accepted = start_legacy_generation(store, caller, body.prompt, framework, body.context)
+    handback = {"token": caller.token} if caller.token else {}
+    if caller.session_id:
+        handback["session_id"] = caller.session_id
     deadline = time.monotonic() + store.settings.sync_wait_s
     while time.monotonic() < deadline:
         job = store_jobs.get_job(store, accepted.job_id)
@@ -57,13 +61,15 @@ def generate_sync(body: LegacyGenerate, store: Store, request: Request) -> JSONR
             return JSONResponse(
                 {
                     "success": True,
-                    "code": legacy_code(body.framework, files),
+                    "code": legacy_code(framework, files),
                     "files": files,
+                    "framework": framework.value,
                     "project_id": accepted.project_id,
                     "version": job["version"],
                     "job_id": accepted.job_id,
                     "provider": accepted.provider,
                     "notice": accepted.notice,
+                    **handback,
                 }
             )
         if job["status"] in ("failed", "cancelled"):
@@ -75,10 +81,11 @@ def generate_sync(body: LegacyGenerate, store: Store, request: Request) -> JSONR
                         "message": job.get("error_message", ""),
                     },
                     "job_id": accepted.job_id,
+                    **handback,
                 },
                 status_code=502 if job["status"] == "failed" else 409,
             )
         time.sleep(0.2)
     return JSONResponse(
-        {"success": True, "pending": True, **accepted.model_dump()}, status_code=202
+        {"success": True, "pending": True, **accepted.model_dump(), **handback}, status_code=202
     )
