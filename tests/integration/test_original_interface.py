@@ -135,7 +135,7 @@ def test_the_legacy_surface_asks_for_the_single_file_layout_and_code_is_the_whol
     with stack.websocket_connect(f"/ws/{uuid.uuid4()}") as ws:
         ws.receive_json()
         ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": framework})
-        done = [m for m in until_done(ws) if m["type"] == "code_generated"][0]
+        done = next(m for m in until_done(ws) if m["type"] == "code_generated")
     system = str(fake_openai.posts[-1].json()["messages"][0]["content"])
     paths = legacy_paths(Framework(framework))
     assert "exactly five files" in system and all(p in system for p in paths.values())
@@ -157,7 +157,7 @@ def test_reconnecting_with_the_session_id_continues_the_same_project_and_context
         ws.send_json({"type": "update_context", "context": CONTEXT})
         ws.receive_json()
         ws.send_json({"type": "generate_code", "prompt": "a counter", "framework": "react"})
-        first = [m for m in until_done(ws) if m["type"] == "code_generated"][0]
+        first = next(m for m in until_done(ws) if m["type"] == "code_generated")
     fake_openai.queue_text(EDIT)
     with stack.websocket_connect(session) as ws:
         again = ws.receive_json()
@@ -166,7 +166,7 @@ def test_reconnecting_with_the_session_id_continues_the_same_project_and_context
         ws.send_json(
             {"type": "generate_code", "prompt": "call it Counter v2", "framework": "react"}
         )
-        second = [m for m in until_done(ws) if m["type"] == "code_generated"][0]
+        second = next(m for m in until_done(ws) if m["type"] == "code_generated")
     assert second["project_id"] == first["project_id"] and second["version"] == 2
     assert "Counter v2" in second["code"]["app"] and "label(count)" in second["code"]["app"]
     sent = last_user_message(fake_openai)
