@@ -266,3 +266,21 @@ def test_an_invalid_token_is_refused_not_replaced_by_a_new_owner(stack: TestClie
         "/api/generate", json={"prompt": "x"}, headers={"Authorization": "Bearer nope"}
     )
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "unauthorized"
+
+
+def test_the_provider_name_local_generates_with_the_local_ollama_model(
+    settings: Settings, tmp_path: Path, fake_ollama: FakeLLMServer
+) -> None:
+    tuned = settings.model_copy(update={"ollama_host": fake_ollama.url, "sync_wait_s": 0.0})
+    fake_ollama.queue_text(reply("vanilla"))
+    store = Store(tuned)
+    with TestClient(create_app(routes.ALL, settings=tuned, store=store)) as client:
+        body = client.post(
+            "/api/generate",
+            json={"prompt": "a counter", "framework": "vanilla", "provider": "local"},
+        ).json()
+        assert body["provider"] == "ollama"
+        from kiln.generate import run_generation
+
+        assert run_generation(store, body["job_id"]) == "succeeded"
+    assert fake_ollama.posts and fake_ollama.posts[-1].path == "/api/chat"

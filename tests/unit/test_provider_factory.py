@@ -86,6 +86,11 @@ def test_names_are_case_insensitive() -> None:
     assert get_provider(" OpenAI ", settings()).name == "openai"
 
 
+def test_local_the_original_interfaces_name_is_the_local_ollama_model() -> None:
+    assert get_provider("local", settings()).name == "ollama"
+    assert resolve_provider_name(settings(llm_provider="local"), ollama_probe=no_ollama) == "ollama"
+
+
 def test_unknown_explicit_name_is_a_bad_request() -> None:
     with pytest.raises(BadRequest) as info:
         get_provider("gemini", settings())

@@ -71,7 +71,13 @@ def legacy_code(framework: Framework, files: dict[str, str]) -> dict[str, str]:
 
 
 def start_legacy_generation(
-    store: Store, caller: Caller, prompt: str, framework: Framework, context: Any
+    store: Store,
+    caller: Caller,
+    prompt: str,
+    framework: Framework,
+    context: Any,
+    provider: str | None = None,
+    model: str | None = None,
 ) -> GenerationAccepted:
     """A generation in the original layout: an edit of the conversation's project when it
     has one of this framework, else a new project that the conversation continues from now.
@@ -84,7 +90,12 @@ def start_legacy_generation(
         store,
         caller.owner,
         GenerationRequest(
-            prompt=prompt, framework=framework, project_id=project_id, context=context
+            prompt=prompt,
+            framework=framework,
+            project_id=project_id,
+            context=context,
+            provider=provider,
+            model=model,
         ),
         layout="files" if framework is Framework.python else "single_file",
     )

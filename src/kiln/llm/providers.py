@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 PROVIDER_NAMES = ("anthropic", "openai", "bedrock", "ollama", "starter")
+ALIASES = {"local": "ollama"}  # the original interface's name for the local model
 PROBE_TIMEOUT_S = 0.3
 # A found Ollama is trusted longer than a missing one, which may be starting up.
 PROBE_TTL_S = {True: 300.0, False: 30.0}
@@ -102,6 +103,7 @@ def get_provider(
 
 def _checked(name: str) -> str:
     key = name.strip().lower()
+    key = ALIASES.get(key, key)
     if key not in PROVIDER_NAMES:
         raise BadRequest(
             f"Unknown model provider {name!r}; choose one of {', '.join(PROVIDER_NAMES)}.",

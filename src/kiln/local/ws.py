@@ -67,6 +67,11 @@ def _error(exc: KilnError) -> dict[str, Any]:
     return error
 
 
+def _text(message: dict[str, Any], key: str) -> str | None:
+    value = message.get(key)
+    return str(value) if value else None
+
+
 def _count(store: Store, address: str, owner: str) -> None:
     """Each generation counts per address and per owner, like POST /api/generations."""
     count_address(store, address)
@@ -159,6 +164,8 @@ async def _generate(
             str(message.get("prompt", "")),
             framework,
             message.get("context"),
+            _text(message, "provider"),
+            _text(message, "model"),
         )
     except ValidationError as exc:
         await ws.send_json(

@@ -35,6 +35,8 @@ class LegacyGenerate(BaseModel):
     framework: Framework = Framework.react
     context: Any = None
     session_id: str | None = None
+    provider: str | None = None  # the original's names too: `local` is the local model
+    model: str | None = None
 
 
 @router.post("/generate")
@@ -49,7 +51,9 @@ def generate_sync(body: LegacyGenerate, store: Store, request: Request) -> JSONR
         body.session_id,
     )
     framework = Framework(body.framework)
-    accepted = start_legacy_generation(store, caller, body.prompt, framework, body.context)
+    accepted = start_legacy_generation(
+        store, caller, body.prompt, framework, body.context, body.provider, body.model
+    )
     handback = {"token": caller.token} if caller.token else {}
     if caller.session_id:
         handback["session_id"] = caller.session_id
