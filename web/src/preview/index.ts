@@ -17,7 +17,7 @@ import type { DomOp } from "./python-dom";
 import { createPythonEngine, type PythonEngine } from "./python";
 import { createQueue } from "./queue";
 import { scanCandidates, tailwindConfigPath, toV4Source } from "./tailwind";
-import { bootWebContainer, deleteProjectFile, startProject, writeProjectFile } from "./webcontainer";
+import { bootWebContainer, deleteProjectFile, readProjectFile, startProject, writeProjectFile } from "./webcontainer";
 
 export type { Problem } from "./problems";
 export { runSnippet, type SnippetResult } from "./snippet";
@@ -36,6 +36,8 @@ export interface PreviewHost {
   mount(el: HTMLElement, terminal: TerminalSink): void;
   load(framework: Framework, files: Record<string, string>): Promise<void>;
   writeFile(path: string, content: string): void;
+  /** The file as the running project has it (from the WebContainer when it runs one). */
+  readFile(path: string): Promise<string | null>;
   deleteFile(path: string): void;
   setWidth(px: number | null): void;
   /** Builds the running project again (after a package registry outage, say). */
@@ -328,6 +330,10 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
     writeFile(path, content) {
       files.set(path, content);
       applyChange((w) => writeProjectFile(w, path, content));
+    },
+    async readFile(path) {
+      if (engine === "webcontainer" && wc) return readProjectFile(wc, path);
+      return files.get(path) ?? null;
     },
     deleteFile(path) {
       files.delete(path);

@@ -107,6 +107,19 @@ export async function writeProjectFile(wc: WebContainer, path: string, content: 
   await wc.fs.writeFile(path, content);
 }
 
+type ReadFs = Pick<WebContainer["fs"], "readFile">;
+
+/** A file as the running project has it now (a dev server or npm may have written it);
+ * null when there is no such file. */
+export async function readProjectFile(wc: { fs: ReadFs }, path: string): Promise<string | null> {
+  try {
+    return await wc.fs.readFile(path, "utf-8");
+  } catch (err) {
+    if (/ENOENT|no such file/i.test(String((err as Error).message ?? err))) return null;
+    throw err;
+  }
+}
+
 export async function deleteProjectFile(wc: WebContainer, path: string): Promise<void> {
   await wc.fs.rm(path, { force: true });
 }
