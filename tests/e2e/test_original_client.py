@@ -62,6 +62,8 @@ def _short(value: Any) -> Any:
         return {k: _short(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_short(v) for v in value]
+    if isinstance(value, str) and value.startswith("kiln_"):
+        return "kiln_…(the owner token)"
     if isinstance(value, str) and len(value) > 60:
         return value[:40].replace("\n", "⏎") + f"…({len(value)} chars)"
     return value
