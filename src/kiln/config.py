@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     pkg_max_output_bytes: int = 15_000_000
     pkg_build_timeout_s: float = 60.0
 
+    # Pyodide's package repository (pyodide-lock.json + wheels); "": the official CDN
+    pyodide_packages_url: str = ""
+
     # Local stack
     data_dir: Path = Path(".kiln")
     web_dist: Path = Path("web/dist")

@@ -293,6 +293,7 @@ class HealthPublic(BaseModel):
     version: str
     store: bool
     provider: str
+    pyodide_packages_url: str | None = None  # None: the official CDN
 
 
 # --- deployments and schedules ---------------------------------------------------------

@@ -31,10 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
+# connect-src: like kiln dev's (kiln.local.server.app_csp), plus the origin of the Pyodide
+# package repository that test_python_packages_load_from_the_configured_package_url serves
 APP_CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "connect-src 'self' https://*.stackblitz.com https://stackblitz.com; "
+    "connect-src 'self' https://*.stackblitz.com https://stackblitz.com http://127.0.0.1:*; "
     "frame-src 'self' https://stackblitz.com https://*.webcontainer-api.io"
 )
 FRAME_CSP = (
@@ -139,6 +141,11 @@ class Harness:
         self.page_errors: list[str] = []
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         self.frame = page.frame_locator("[data-testid=preview-frame]")
+
+    def open(self, query: str) -> None:
+        """The harness again with another query (the preview's options)."""
+        self.page.goto(self.page.url.split("?")[0] + query)
+        self.page.wait_for_selector("body[data-harness=ready]")
 
     def load(self, framework: str, files: dict[str, str]) -> None:
         self.page.evaluate("([fw, f]) => window.kilnPreview.load(fw, f)", [framework, files])
@@ -477,10 +484,126 @@ def test_python_event_handlers_run_in_the_worker(harness: Harness) -> None:
     harness.frame.locator("[data-testid=count]:text-is('2')").wait_for()
 
 
-def test_python_package_that_is_not_shipped_is_a_clear_problem(harness: Harness) -> None:
+def test_python_packages_from_an_unreachable_url_are_a_clear_problem(harness: Harness) -> None:
+    harness.open("?pypackages=http://127.0.0.1:9/")
     harness.load("python", {"main.py": "import numpy\nprint(numpy.__version__)\n"})
-    problem = harness.wait_for_problem("no package wheels", timeout_s=60)
+    problem = harness.wait_for_problem("cannot be reached", timeout_s=90)
     assert problem["source"] == "runtime"
+    assert "http://127.0.0.1:9/" in problem["message"]
+    assert "KILN_PYODIDE_PACKAGES_URL" in problem["message"]
+
+
+PROBE_MODULE = "VALUE = 42\n"
+
+
+def _probe_wheel() -> bytes:
+    """A pure-Python wheel, `kiln_probe`, as a Pyodide package repository serves one."""
+    import base64
+    import hashlib
+    import io
+    import zipfile
+
+    files = {
+        "kiln_probe/__init__.py": PROBE_MODULE,
+        "kiln_probe-1.0.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: kiln-probe\n"
+        "Version: 1.0.0\n",
+        "kiln_probe-1.0.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: kiln-tests\n"
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    files["kiln_probe-1.0.0.dist-info/RECORD"] = (
+        "\n".join([*record, "kiln_probe-1.0.0.dist-info/RECORD,,"]) + "\n"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    return buf.getvalue()
+
+
+class PackageRepo(SimpleHTTPRequestHandler):
+    """A Pyodide package repository: the runtime's lock file plus `kiln-probe`, and its wheel."""
+
+    files: dict[str, bytes] = {}
+    requested: list[str] = []
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0].lstrip("/")
+        self.requested.append(path)
+        body = self.files.get(path)
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def package_repo() -> Iterator[type[PackageRepo]]:
+    import hashlib
+
+    wheel = _probe_wheel()
+    lock = json.loads((WEB / "node_modules" / "pyodide" / "pyodide-lock.json").read_text())
+    lock["packages"]["kiln-probe"] = {
+        "name": "kiln-probe",
+        "version": "1.0.0",
+        "file_name": "kiln_probe-1.0.0-py3-none-any.whl",
+        "install_dir": "site",
+        "sha256": hashlib.sha256(wheel).hexdigest(),
+        "package_type": "package",
+        "imports": ["kiln_probe"],
+        "depends": [],
+    }
+    repo = type(
+        "Repo",
+        (PackageRepo,),
+        {
+            "files": {
+                "pyodide-lock.json": json.dumps(lock).encode(),
+                "kiln_probe-1.0.0-py3-none-any.whl": wheel,
+            },
+            "requested": [],
+        },
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), repo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    repo.url = f"http://127.0.0.1:{server.server_address[1]}/"  # type: ignore[attr-defined]
+    yield repo
+    server.shutdown()
+
+
+def test_python_packages_load_from_the_configured_package_url(
+    harness: Harness, package_repo: type[PackageRepo]
+) -> None:
+    harness.open(f"?pypackages={package_repo.url}")  # type: ignore[attr-defined]
+    harness.load(
+        "python", {"main.py": "import kiln_probe\nprint('probe says', kiln_probe.VALUE)\n"}
+    )
+    output = harness.frame.locator("[data-testid=python-output]")
+    output.filter(has_text="probe says 42").wait_for(timeout=90_000)
+    assert package_repo.requested[0] == "pyodide-lock.json"
+    assert "kiln_probe-1.0.0-py3-none-any.whl" in package_repo.requested
+    assert harness.problems() == []
+
+
+def test_the_original_runner_answers_result_stdout_and_error(
+    harness: Harness, package_repo: type[PackageRepo]
+) -> None:
+    harness.open(f"?pypackages={package_repo.url}")  # type: ignore[attr-defined]
+    run = "code => window.kilnPreview.pyExec(code)"
+    first = harness.page.evaluate(run, "x = 6\nprint('hello')\nx * 7")
+    assert first == {"result": "42", "stdout": "hello\n", "error": None}
+    kept = harness.page.evaluate(run, "import kiln_probe\nx + kiln_probe.VALUE")
+    assert kept == {"result": "48", "stdout": "", "error": None}
+    failed = harness.page.evaluate(run, "1 / 0")
+    assert failed["result"] is None and "ZeroDivisionError" in failed["error"]
 
 
 def _starter_python_components() -> list[Any]:

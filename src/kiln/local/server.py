@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from starlette.applications import Starlette
@@ -36,10 +37,13 @@ ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("packages", re.compile(r"^/pkg/")),  # CloudFront's /pkg/* behaviour on AWS
 ]
 
+# Pyodide's packages come from the official CDN unless KILN_PYODIDE_PACKAGES_URL names
+# another repository, whose origin app_csp adds.
+PYODIDE_CDN = "https://cdn.jsdelivr.net"
 CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    "connect-src 'self' https://*.stackblitz.com https://stackblitz.com; "
+    f"connect-src 'self' https://*.stackblitz.com https://stackblitz.com {PYODIDE_CDN}; "
     "frame-src 'self' https://stackblitz.com https://*.webcontainer-api.io; "
     "object-src 'none'; base-uri 'self'"
 )
@@ -78,12 +82,21 @@ class Dispatch:
         await (self.apps[name] if name else self.web)(scope, receive, send)
 
 
+def app_csp(settings: Settings) -> str:
+    """The app's CSP, allowing the Pyodide package repository the settings name."""
+    url = urlsplit(settings.pyodide_packages_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        return CSP
+    return CSP.replace(f"{PYODIDE_CDN};", f"{PYODIDE_CDN} {url.scheme}://{url.netloc};", 1)
+
+
 class SecurityHeaders:
     """COOP/COEP make the page cross-origin isolated (WebContainers need it); the vendor
     files are also fetched by the sandboxed preview, whose origin is 'null'."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
         self.app = app
+        self.csp = csp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +117,7 @@ class SecurityHeaders:
                     extra["Cross-Origin-Embedder-Policy"] = "credentialless"
                 else:
                     extra["Cross-Origin-Resource-Policy"] = "same-origin"
-                    extra["Content-Security-Policy"] = CSP
+                    extra["Content-Security-Policy"] = self.csp
                 for k, v in extra.items():
                     if k.lower().encode() not in present:
                         headers.append((k.lower().encode(), v.encode()))
@@ -251,7 +264,7 @@ def asgi_app(stack: LocalStack, web_dist: Path) -> ASGIApp:
     from kiln.local.sites import site_route
 
     web = web_app(web_dist, ws, [site_route(store)])
-    return SecurityHeaders(Dispatch(stack.apps, web))
+    return SecurityHeaders(Dispatch(stack.apps, web), app_csp(stack.settings))
 
 
 def build_sandbox_line(settings: Settings) -> str:

@@ -15,6 +15,7 @@ import type {
   Project,
   ProjectUpdate,
   Provider,
+  ServerHealth,
   Schedule,
   ScheduleRequest,
   ServerTurn,
@@ -179,6 +180,10 @@ export class ApiClient {
     importmap: { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> };
   }> {
     return this.request("POST", "/packages/resolve", { body });
+  }
+  /** The server's state and the settings the browser needs (Pyodide's package URL). */
+  health(): Promise<ServerHealth> {
+    return this.request("GET", "/health");
   }
   providers(): Promise<Provider[]> {
     return this.request("GET", "/providers");

@@ -55,7 +55,9 @@ export interface paths {
         put?: never;
         /**
          * Generate Sync
-         * @description The original interface: waits up to ~25 s, then answers 202 with the job link.
+         * @description The original interface: waits up to ~25 s, then answers 202 with the job link. A
+         *     token-less caller gets its new owner's `token` back; `session_id` continues a
+         *     conversation (the same project, its versions and context) across calls.
          */
         post: operations["generate_sync_api_generate_post"];
         delete?: never;
@@ -409,6 +411,7 @@ export interface paths {
         /**
          * Deploy Sync
          * @description The original interface: inline code -> project -> deployment; waits up to ~25 s.
+         *     With `session_id`, the conversation's project is deployed again (the same site).
          */
         post: operations["deploy_sync_api_deploy_post"];
         delete?: never;
@@ -671,6 +674,8 @@ export interface components {
             store: boolean;
             /** Provider */
             provider: string;
+            /** Pyodide Packages Url */
+            pyodide_packages_url?: string | null;
         };
         /** ImportMap */
         ImportMap: {
@@ -748,20 +753,16 @@ export interface components {
         LegacyDeploy: {
             /** Code */
             code: {
-                [key: string]: string;
+                [key: string]: string | null;
             } | string;
             /**
              * Platform
              * @default s3
              */
             platform: string;
-            /**
-             * Project Name
-             * @default Untitled
-             */
-            project_name: string;
-            /** @default react */
-            framework: components["schemas"]["Framework"];
+            /** Project Name */
+            project_name?: string | null;
+            framework?: components["schemas"]["Framework"] | null;
             /** Token */
             token?: string | null;
             /**
@@ -771,6 +772,8 @@ export interface components {
             options: {
                 [key: string]: string | boolean | number;
             };
+            /** Session Id */
+            session_id?: string | null;
         };
         /** LegacyGenerate */
         LegacyGenerate: {
@@ -780,6 +783,12 @@ export interface components {
             framework: components["schemas"]["Framework"];
             /** Context */
             context?: unknown;
+            /** Session Id */
+            session_id?: string | null;
+            /** Provider */
+            provider?: string | null;
+            /** Model */
+            model?: string | null;
         };
         /**
          * PackageJson

@@ -17,6 +17,7 @@ export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "can
 export type BuildState = Schemas["BuildState"];
 export type BuildError = Schemas["BuildErrorPublic"];
 export type Health = Schemas["Health"];
+export type ServerHealth = Schemas["HealthPublic"];
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };

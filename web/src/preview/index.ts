@@ -55,6 +55,8 @@ export interface PreviewOptions {
   bootTimeoutMs?: number;
   probeUrl?: string;
   debounceMs?: number;
+  /** Where Pyodide loads numpy, pandas, micropip... (default: the official CDN). */
+  pythonPackagesUrl?: string;
   /** Resolves package.json's dependencies (default: POST /api/packages/resolve). */
   resolvePackages?: ResolveFn;
 }
@@ -252,7 +254,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
       dom: (ops: DomOp[]) => postToFrame({ kiln: "py-dom", ops }),
       problem,
       status: (phase, message) => status({ engine: "pyodide", phase, message }),
-    });
+    }, options.pythonPackagesUrl);
     python.run(Object.fromEntries(files));
   }
 

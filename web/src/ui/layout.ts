@@ -34,13 +34,16 @@ export function mountLayout(root: HTMLElement, store: Store<AppState>, api: ApiC
   mountTopbar(top, store, actions, openDeploy);
   mountChat(chat, store, actions);
   mountFileTree(tree, store, actions);
-  mountEditor(editor, store, actions);
+  mountEditor(editor, store, actions, terminal);
   const frame = mountPreviewPane(preview, store, actions, terminal);
   mountHistory(root, store, actions);
   mountToast(root, store);
 
   // the shell's client, so the preview shares its session and never mints a token of its own
-  void loadPreview({ resolvePackages: (deps) => actions.api.resolvePackages(deps) }).then(
+  const health = actions.api.health().catch(() => null);
+  void health
+    .then((h) => loadPreview({ resolvePackages: (deps) => actions.api.resolvePackages(deps), ...(h?.pyodide_packages_url ? { pythonPackagesUrl: h.pyodide_packages_url } : {}) }))
+    .then(
     (host) => {
       host.mount(frame, terminal);
       host.onProblem((p) => actions.addProblem(p));

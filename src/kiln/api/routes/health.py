@@ -24,6 +24,7 @@ def health(store: Store) -> HealthPublic:
         version=__version__,
         store=ok,
         provider=resolve_provider_name(store.settings),
+        pyodide_packages_url=store.settings.pyodide_packages_url or None,
     )
 
 
