@@ -22,6 +22,8 @@ import { languageOf } from "../state/tree";
 
 export interface EditorHandle {
   show(path: string, content: string, readOnly: boolean): void;
+  /** The selected text ("" when nothing is selected). */
+  selection(): string;
   destroy(): void;
 }
 
@@ -127,6 +129,10 @@ export function createEditor(
       } else {
         view.dispatch({ changes: { from: 0, to: doc.length, insert: content }, effects });
       }
+    },
+    selection() {
+      const { from, to } = view.state.selection.main;
+      return view.state.sliceDoc(from, to);
     },
     destroy() {
       view.destroy();

@@ -5,14 +5,23 @@ import type { Store } from "../state/store";
 import type { Actions } from "./actions";
 import type { EditorHandle } from "./codemirror";
 import { h, icon } from "./dom";
+import type { TerminalSink } from "./preview-host";
 
-export function mountEditor(root: HTMLElement, store: Store<AppState>, actions: Actions): void {
+export function mountEditor(root: HTMLElement, store: Store<AppState>, actions: Actions, terminal: TerminalSink): void {
   const path = h("span", { class: "editor-path", testid: "editor-path" });
   const badge = h("span", { class: "badge" });
   const save = h("button", { class: "btn btn-small", testid: "save-button", title: "Save a new version (Ctrl+S)" }, icon("save", 14), "Save");
   const host = h("div", { class: "editor", testid: "editor" });
   const placeholder = h("div", { class: "editor-empty" }, "Select a file to edit it.");
-  root.append(h("div", { class: "panel-head editor-head" }, path, badge, h("span", { class: "spacer" }), save), host, placeholder);
+  const run = h("button", { class: "btn btn-small", testid: "run-button", title: "Run this file, or the selection, in the JS sandbox (output in the terminal)", hidden: true }, "Run");
+  root.append(h("div", { class: "panel-head editor-head" }, path, badge, h("span", { class: "spacer" }), run, save), host, placeholder);
+  run.addEventListener("click", () => {
+    const s = store.get();
+    const file = s.selected;
+    if (file === null || s.files[file] === undefined) return;
+    const snippet = editor?.selection() ?? "";
+    void import("../preview/js-sandbox").then(({ runInTerminal }) => runInTerminal(snippet || (s.files[file] as string), snippet ? `selection of ${file}` : file, terminal));
+  });
 
   let editor: EditorHandle | null = null;
   let loading: Promise<EditorHandle> | null = null;
@@ -44,6 +53,7 @@ export function mountEditor(root: HTMLElement, store: Store<AppState>, actions: 
     const streaming = isStreaming(s);
     const hasFile = file !== null && content !== undefined;
     host.hidden = !hasFile;
+    run.hidden = !hasFile || !/\.(m?js|cjs)$/.test(file);
     placeholder.hidden = hasFile;
     placeholder.textContent = Object.keys(s.files).length ? "Select a file to edit it." : s.job ? "Waiting for the first file…" : "No files yet.";
     path.textContent = hasFile ? file : "";
