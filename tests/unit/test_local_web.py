@@ -70,3 +70,14 @@ def test_the_app_gets_a_strict_csp_and_the_preview_runner_its_own(tmp_path: Path
     assert "'unsafe-inline'" not in app_csp.split("script-src", 1)[1].split(";")[0]
     frame_csp = client.get("/vendor/react.js").headers["content-security-policy"]
     assert "'unsafe-eval'" in frame_csp
+
+
+def test_the_apps_csp_lets_the_worker_reach_the_configured_pyodide_packages() -> None:
+    from kiln.config import Settings
+    from kiln.local.server import CSP, PYODIDE_CDN, app_csp
+
+    assert PYODIDE_CDN in CSP and app_csp(Settings()) == CSP
+    mirror = app_csp(Settings(pyodide_packages_url="https://pypi.example.org/pyodide/v1/"))
+    connect = next(d for d in mirror.split(";") if d.strip().startswith("connect-src"))
+    assert "https://pypi.example.org" in connect.split()
+    assert app_csp(Settings(pyodide_packages_url="javascript:alert(1)")) == CSP
