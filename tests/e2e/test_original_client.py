@@ -22,6 +22,8 @@ from playwright.sync_api import Browser, expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from kiln.frameworks import legacy_paths
+from kiln.models import Framework
 from tests.e2e import servers
 from tests.fakes.llm_servers import FakeOpenAI
 from tests.integration.test_original_interface import CONTEXT, reply
@@ -197,5 +199,15 @@ def test_the_original_client_generates_iterates_deploys_and_the_site_runs(
     page.get_by_test_id("count").click()
     expect(page.get_by_test_id("count")).to_have_text("clicked 1 times")
     log.lines.append(f"=== {framework}: Chromium at {deployment['url']}: 'Counter v2', 1 click")
+
+    # the token the WebSocket handed back opens the same project in the web app
+    app = context.new_page()
+    app.on("pageerror", lambda exc: errors.append(str(exc)))
+    app.goto(f"{kiln}/#token={hello['token']}&/p/{first['project_id']}")
+    app_path = legacy_paths(Framework(framework))["app"]
+    tree = app.get_by_test_id("file-tree")
+    expect(tree.locator(f'[data-path="{app_path}"]')).to_be_visible(timeout=30_000)
+    assert "token" not in app.url, "the token must leave the address bar"
+    log.lines.append(f"=== {framework}: the web app, opened with the handed-back token, shows it")
     context.close()
     assert errors == []

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiClient, ApiError, TOKEN_KEY, type TokenStore } from "./client";
+import { ApiClient, ApiError, TOKEN_KEY, adoptToken, type TokenStore } from "./client";
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
 
@@ -124,5 +124,24 @@ describe("ApiClient", () => {
     await api.updateProject("p1", { clear_budget: true });
     expect(calls[0]!.init.method).toBe("PATCH");
     expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ clear_budget: true });
+  });
+});
+
+describe("adoptToken", () => {
+  const store = (): ReturnType<typeof memoryStore> => memoryStore();
+  const token = "kiln_abcdefghijklmnopqrstuvwxyz0123456789";
+
+  it("keeps a token handed over in the URL and takes it out of the URL", () => {
+    const s = store();
+    expect(adoptToken(`#token=${token}&/p/p_1`, s)).toBe("#/p/p_1");
+    expect(s.data.get(TOKEN_KEY)).toBe(token);
+    expect(adoptToken(`#token=${token}`, store())).toBe("");
+  });
+
+  it("leaves other hashes and malformed tokens alone", () => {
+    const s = store();
+    expect(adoptToken("#/p/p_1", s)).toBe("#/p/p_1");
+    expect(adoptToken("#token=<script>", s)).toBe("#token=<script>");
+    expect(s.data.size).toBe(0);
   });
 });

@@ -25,6 +25,19 @@ import type {
 
 export const TOKEN_KEY = "kiln.token";
 
+/**
+ * A token handed to this browser in the URL (`#token=kiln_…`, as an original-interface
+ * client that got one from the WebSocket or a legacy reply would link to the app) is kept
+ * as this browser's session, and removed from the URL so it stays out of history.
+ * Returns the hash to continue with.
+ */
+export function adoptToken(hash: string, storage: TokenStore | null): string {
+  const match = /^#token=(kiln_[A-Za-z0-9_-]{20,100})(?:&(.*))?$/.exec(hash);
+  if (!match) return hash;
+  storage?.setItem(TOKEN_KEY, match[1]!);
+  return match[2] ? `#${match[2]}` : "";
+}
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
