@@ -318,6 +318,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
             "tokens": ctx.tokens,
             "project_tokens": ctx.project_tokens,
             "client_context_tokens": ctx.client_context_tokens,
+            "client_context": job.get("client_context"),
         },
     }
 

@@ -259,6 +259,7 @@ def test_context_of_api_generations_reaches_the_model_and_the_jobs_recorded_cont
     assert "pro tier" in last_user_message(fake_openai)
     recorded = mclient.get(job["status_url"]).json()["context"]
     assert recorded["client_context_tokens"] > 0
+    assert "pro tier" in recorded["client_context"]
 
 
 def test_an_invalid_token_is_refused_not_replaced_by_a_new_owner(stack: TestClient) -> None:
