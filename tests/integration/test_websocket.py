@@ -192,3 +192,16 @@ def test_generate_code_past_the_daily_quota_is_refused_with_quota_exceeded(
         while (message := ws.receive_json())["type"] == "session":
             pass
     assert message["type"] == "error" and message["code"] == "quota_exceeded"
+
+
+def test_update_context_past_the_rate_limit_is_refused_with_rate_limited(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with (
+        _stack_client(settings, tmp_path, rate_limit_per_minute=0) as client,
+        client.websocket_connect(WS) as ws,
+    ):
+        assert ws.receive_json()["type"] == "session"
+        ws.send_json({"type": "update_context", "context": {"theme": "dark"}})
+        message = ws.receive_json()
+    assert message["type"] == "error" and message["code"] == "rate_limited"
