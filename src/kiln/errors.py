@@ -5,11 +5,13 @@ KilnError
 ├── Unauthorized        401  unauthorized
 ├── Forbidden           403  direct_access_refused
 ├── NotFound            404  not_found
-├── Conflict            409  version_conflict, job_not_cancellable, too_many_schedules
+├── Conflict            409  version_conflict, job_not_cancellable, too_many_schedules,
+│                            session_taken
 ├── Gone                410  preview_expired
-├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large
+├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large,
+│                            context_too_long
 ├── Unprocessable       422  validation_error, unsafe_path, too_many_files, own_token_required,
-│                            model_not_allowed, budget_above_cap
+│                            model_not_allowed, budget_above_cap, invalid_session_id
 ├── RateLimited         429  rate_limited, quota_exceeded, spend_ceiling_reached
 ├── ProviderError       502  provider_*, deploy_*, output_truncated (job failures)
 ├── Unavailable         503  registry_unavailable (retryable)
