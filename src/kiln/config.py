@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     # where untrusted builds run: bubblewrap when installed ("auto"), required, or not at
     # all ("none": only where the process holds no credential, i.e. the builder function)
     build_sandbox: Literal["auto", "bwrap", "none"] = "auto"
-    builder_function: str = ""  # AWS: the credential-less function that builds (kiln.builder)
+    builder_function: str = ""  # AWS: the credential-less function that builds (kiln.gate.builder)
     lambda_endpoint_url: str | None = None  # Lambda's API, when not at aws_endpoint_url
     preview_ttl_hours: int = 168
     preview_max_ttl_hours: int = 720

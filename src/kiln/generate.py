@@ -11,7 +11,6 @@ from aws_lambda_powertools import Logger
 
 from kiln.errors import Conflict, KilnError, LeaseLost, NotFound, PayloadTooLarge, Unprocessable
 from kiln.frameworks import legacy_paths, skeleton
-from kiln.jobs import Cancelled, EventSink, enqueue
 from kiln.llm.conversation import converse
 from kiln.llm.pricing import estimate_cost
 from kiln.llm.prompts import build_request
@@ -26,6 +25,8 @@ from kiln.models import (
     Usage,
 )
 from kiln.packages.lockfiles import lock_dependencies
+from kiln.queues import enqueue
+from kiln.sink import Cancelled, EventSink
 from kiln.spend import check_ceiling, check_model, record_spend
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
@@ -332,7 +333,7 @@ def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
         except Exception:
             logger.exception("could not flush events", extra={"job_id": job_id})
     if status is JobStatus.succeeded:
-        from kiln.gate import queue_build
+        from kiln.gate.queue import queue_build
 
         # before the job shows as finished, so its version already names its build job
         build_job_id = queue_build(

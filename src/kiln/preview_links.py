@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from kiln.builder import build_version
 from kiln.errors import Conflict, Gone, NotFound, Unprocessable
+from kiln.gate.builder import build_version
 from kiln.models import BuildState, PreviewLink
 from kiln.storage_shim import with_storage_shim
 from kiln.store import blobs, builds, projects

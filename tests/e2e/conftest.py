@@ -91,7 +91,7 @@ def kiln_url(request: pytest.FixtureRequest) -> str:
 def browser() -> Iterator[object]:
     """One Chromium for the whole run. Playwright's sync API marks this thread's asyncio loop
     as running between its calls, so the e2e tests run last (tests/conftest.py) and code
-    that starts a loop of its own does so on another thread (kiln.gate.render_check)."""
+    that starts a loop of its own does so on another thread (kiln.gate.render.render_check)."""
     require("chromium")
     from playwright.sync_api import sync_playwright
 

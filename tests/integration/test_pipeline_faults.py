@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.config import Settings
-from kiln.jobs import EventSink, sweep
+from kiln.job_control import sweep
+from kiln.sink import EventSink
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
 from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer

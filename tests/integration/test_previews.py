@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.config import Settings
-from kiln.gate import request_build, run_build_job
+from kiln.gate.queue import request_build, run_build_job
 from kiln.generate import save_version
 from kiln.models import Framework
 from kiln.preview_links import preview_prefix, sweep_expired

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from kiln.errors import Conflict, LeaseLost, NotFound
-from kiln.jobs import EventSink, sweep
+from kiln.job_control import sweep
 from kiln.models import FileEntry, Framework, JobStatus
+from kiln.sink import EventSink
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store

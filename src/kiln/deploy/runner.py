@@ -32,12 +32,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from kiln.builder import build_version
-from kiln.deploy import Journal, SiteFiles, github, netlify, s3site, vercel
-from kiln.deploy.journal import DeployOutcome
+from kiln.deploy import github, netlify, s3site, vercel
+from kiln.deploy.journal import DeployOutcome, Journal, SiteFiles
 from kiln.errors import KilnError, LeaseLost, NotFound, ProviderError, Unprocessable
-from kiln.jobs import Cancelled, EventSink, enqueue
+from kiln.gate.builder import build_version
 from kiln.models import DeploymentAccepted, DeploymentRequest, JobKind, JobStatus, Status
+from kiln.queues import enqueue
+from kiln.sink import Cancelled, EventSink
 from kiln.store import blobs, deployments, projects, quotas
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store, now_iso

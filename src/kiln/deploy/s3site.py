@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from kiln.deploy import build_site, sha1
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -30,6 +29,7 @@ from kiln.deploy.journal import (
     no_progress,
     no_save,
 )
+from kiln.deploy.site import build_site, sha1
 from kiln.errors import ProviderError
 
 if TYPE_CHECKING:

@@ -208,7 +208,7 @@ def start_stack(
     stack = LocalStack(settings=settings, stoppers=stoppers)
     stack.apps = {name: mod.app for name, mod in modules.items()}
     store = stack.apps["status"].state.store
-    from kiln.jobs import sweep
+    from kiln.job_control import sweep
 
     sweep(store, cutoff_s=0.0)
     sqs = store.sqs

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from kiln.api.deps import Owner, Store
-from kiln.jobs import cancel
+from kiln.job_control import cancel
 from kiln.models import ErrorInfo, JobPublic
 from kiln.store import jobs as store_jobs
 
