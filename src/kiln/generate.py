@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-import secrets
 import time
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from kiln.errors import Conflict, KilnError, LeaseLost, NotFound, PayloadTooLarge, Unprocessable
+from kiln.errors import Conflict, KilnError, NotFound, PayloadTooLarge, Unprocessable
 from kiln.frameworks import legacy_paths, skeleton
+from kiln.job_runner import finish_job, run_job
 from kiln.llm.conversation import converse
 from kiln.llm.pricing import estimate_cost
 from kiln.llm.prompts import build_request
@@ -26,7 +27,7 @@ from kiln.models import (
 )
 from kiln.packages.lockfiles import lock_dependencies
 from kiln.queues import enqueue
-from kiln.sink import Cancelled, EventSink
+from kiln.sink import EventSink
 from kiln.spend import check_ceiling, check_model, record_spend
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
@@ -213,6 +214,8 @@ def _working_version(store: Store, project: dict[str, Any]) -> int:
 
 
 def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
+    if job.get("attempt", 1) > 1:
+        sink.add(Status(phase="retry", message=f"attempt {job['attempt']} restarts the job"))
     settings = store.settings
     project_id = job["project_id"]
     project = projects.get_project(store, project_id, None)
@@ -297,53 +300,31 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
 
 def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
     """Run one delivery of a generation job; returns the job's resulting status."""
-    worker = worker or "w_" + secrets.token_hex(6)
-    job = store_jobs.claim_job(store, job_id, worker)
-    if job is None:
-        logger.info("job already claimed or finished", extra={"job_id": job_id})
-        return "skipped"
-    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
-    status, fields = JobStatus.failed, {}
-    try:
-        if job.get("attempt", 1) > 1:
-            sink.add(Status(phase="retry", message=f"attempt {job['attempt']} restarts the job"))
-        fields = _generate(store, job, sink)
-        sink.close()
-        status = JobStatus.succeeded
-    except LeaseLost:
-        logger.warning("lease lost; another worker owns the job", extra={"job_id": job_id})
-        sink._stop.set()
-        return "lease_lost"
-    except Cancelled:
-        status, fields = JobStatus.cancelled, {}
-    except KilnError as exc:
-        fields = {"error_code": exc.code, "error_message": exc.message}
-        logger.info("generation failed", extra={"job_id": job_id, "code": exc.code})
-    except Exception:
-        logger.exception("generation crashed", extra={"job_id": job_id})
-        fields = {
-            "error_code": "internal_error",
-            "error_message": "kiln hit an internal error; your previous version is unchanged",
-        }
-    if status is not JobStatus.succeeded:
-        try:
-            sink.close()
-        except (Cancelled, LeaseLost, KilnError):
-            pass
-        except Exception:
-            logger.exception("could not flush events", extra={"job_id": job_id})
+    return run_job(
+        store,
+        job_id,
+        partial(_generate, store),
+        what="generation",
+        crash_message="kiln hit an internal error; your previous version is unchanged",
+        worker=worker,
+        finish=_finish,
+    )
+
+
+def _finish(
+    store: Store, job: dict[str, Any], worker: str, status: JobStatus, fields: dict[str, Any]
+) -> str:
+    """Queue the version's build before the job shows as finished (so the version already
+    names its build job), finish the job, then record the turn."""
     if status is JobStatus.succeeded:
         from kiln.gate.queue import queue_build
 
-        # before the job shows as finished, so its version already names its build job
         build_job_id = queue_build(
             store, job["project_id"], int(fields["version"]), job["owner"], job
         )
         if build_job_id:
             fields["build_job_id"] = build_job_id
-    try:
-        store_jobs.finish_job(store, job_id, worker, status, fields)
-    except LeaseLost:
-        return "lease_lost"
-    projects.put_turn(store, job["project_id"], job, status.value, fields)
-    return status.value
+    result = finish_job(store, job, worker, status, fields)
+    if result != "lease_lost":
+        projects.put_turn(store, job["project_id"], job, status.value, fields)
+    return result

@@ -99,6 +99,10 @@ class EventSink:
                 if store_jobs.heartbeat(self.store, self.job_id, self.worker):
                     raise Cancelled()
 
+    def abandon(self) -> None:
+        """Stop the timer without writing: another worker owns the job now."""
+        self._stop.set()
+
     def close(self) -> None:
         """Stop the timer and write what is left."""
         self._stop.set()

@@ -204,7 +204,7 @@ def test_a_swept_worker_cannot_write_events_between_its_successors(store: Store)
         zombie.flush()
     successor.add({"type": "text", "text": "after"})
     successor.close()
-    zombie._stop.set()
+    zombie.abandon()
     events = store_jobs.read_events(store, "j_1", after=0)
     assert [(e["seq"], e["text"]) for e in events] == [(1, "before"), (2, "after")]
 

@@ -28,14 +28,16 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from kiln.deploy import github, netlify, s3site, vercel
 from kiln.deploy.journal import DeployOutcome, Journal, SiteFiles
-from kiln.errors import KilnError, LeaseLost, NotFound, ProviderError, Unprocessable
+from kiln.errors import LeaseLost, NotFound, ProviderError, Unprocessable
 from kiln.gate.builder import build_version
+from kiln.job_runner import Detached, run_job
 from kiln.models import DeploymentAccepted, DeploymentRequest, JobKind, JobStatus, Status
 from kiln.queues import enqueue
 from kiln.sink import Cancelled, EventSink
@@ -376,43 +378,39 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
 
 def run_deploy_job(store: Store, job_id: str, worker: str | None = None) -> str:
     """Run one delivery of a deploy job; returns the job's resulting status (or `pending`)."""
-    worker = worker or "w_" + secrets.token_hex(6)
-    job = store_jobs.claim_job(store, job_id, worker)
-    if job is None:
-        logger.info("job already claimed or finished", extra={"job_id": job_id})
-        return "skipped"
-    did = job["deployment_id"]
-    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
-    status, job_fields, dep_fields = JobStatus.failed, {}, {}
+    return run_job(
+        store,
+        job_id,
+        partial(_deliver, store),
+        what="deploy",
+        crash_message="kiln hit an internal error while deploying",
+        worker=worker,
+        finish=_finish,
+    )
+
+
+def _deliver(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
+    worker = sink.worker
     try:
         outcome = _work(store, job, worker, sink)
-        sink.add(Status(phase="ready", message=f"live at {outcome.url}"))
-        sink.close()
-        status = JobStatus.succeeded
-        job_fields = {"url": outcome.url}
-        dep_fields = {"state": "ready", "url": outcome.url}
-    except LeaseLost:
-        logger.warning("lease lost; another worker owns the deploy", extra={"job_id": job_id})
-        sink._stop.set()
-        return "lease_lost"
     except _Requeue as req:
-        return _park(store, job_id, did, worker, sink, req)
-    except Cancelled:
-        status, dep_fields = JobStatus.cancelled, {"state": "cancelled"}
-    except KilnError as exc:
-        job_fields = {"error_code": exc.code, "error_message": exc.message}
-        dep_fields = {"state": "error", **job_fields}
-        logger.info("deploy failed", extra={"job_id": job_id, "code": exc.code})
-    except Exception:
-        logger.exception("deploy crashed", extra={"job_id": job_id})
-        job_fields = {
-            "error_code": "internal_error",
-            "error_message": "kiln hit an internal error while deploying",
-        }
-        dep_fields = {"state": "error", **job_fields}
-    if status is not JobStatus.succeeded:
-        _close_quietly(sink, job_id)
-    return _settle(store, job_id, did, worker, status, job_fields, dep_fields)
+        raise Detached(
+            _park(store, job["job_id"], job["deployment_id"], worker, sink, req)
+        ) from None
+    sink.add(Status(phase="ready", message=f"live at {outcome.url}"))
+    return {"url": outcome.url}
+
+
+def _finish(
+    store: Store, job: dict[str, Any], worker: str, status: JobStatus, fields: dict[str, Any]
+) -> str:
+    if status is JobStatus.succeeded:
+        dep_fields = {"state": "ready", "url": fields["url"]}
+    elif status is JobStatus.cancelled:
+        dep_fields = {"state": "cancelled"}
+    else:
+        dep_fields = {"state": "error", **fields}
+    return _settle(store, job["job_id"], job["deployment_id"], worker, status, fields, dep_fields)
 
 
 def _park(store: Store, job_id: str, did: str, worker: str, sink: EventSink, req: _Requeue) -> str:
@@ -430,15 +428,6 @@ def _park(store: Store, job_id: str, did: str, worker: str, sink: EventSink, req
         return "lease_lost"
     enqueue(store, JobKind.deploy, job_id, delay_s=delay)
     return "pending"
-
-
-def _close_quietly(sink: EventSink, job_id: str) -> None:
-    try:
-        sink.close()
-    except (Cancelled, LeaseLost, KilnError):
-        pass
-    except Exception:
-        logger.exception("could not flush events", extra={"job_id": job_id})
 
 
 def _settle(

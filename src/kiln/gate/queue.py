@@ -14,20 +14,20 @@ so a user prompt costs at most one fix round.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import secrets
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from kiln.errors import KilnError, LeaseLost
+from kiln.errors import KilnError
 from kiln.gate.build import BuildError, BuildResult
 from kiln.gate.builder import build_version
+from kiln.job_runner import run_job
 from kiln.llm.pricing import estimate_cost
-from kiln.models import BuildState, Health, JobKind, JobStatus, Status
+from kiln.models import BuildState, Health, JobKind, Status
 from kiln.queues import enqueue
-from kiln.sink import Cancelled, EventSink
+from kiln.sink import EventSink
 from kiln.store import blobs, builds, projects
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store, is_conditional_failure
@@ -285,32 +285,11 @@ def _start_fix(
 def run_build_job(store: Store, job_id: str, worker: str | None = None) -> str:
     """Run one delivery of a build job; returns the job's resulting status. A red build is
     a succeeded job (the gate did its work); `failed` means the gate itself broke."""
-    worker = worker or "w_" + secrets.token_hex(6)
-    job = store_jobs.claim_job(store, job_id, worker)
-    if job is None:
-        logger.info("build job already claimed or finished", extra={"job_id": job_id})
-        return "skipped"
-    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
-    status, fields = JobStatus.failed, {}
-    try:
-        fields = _gate(store, job, sink)
-        sink.close()
-        status = JobStatus.succeeded
-    except LeaseLost:
-        sink._stop.set()
-        return "lease_lost"
-    except Cancelled:
-        status, fields = JobStatus.cancelled, {}
-    except KilnError as exc:
-        fields = {"error_code": exc.code, "error_message": exc.message}
-    except Exception:
-        logger.exception("build gate crashed", extra={"job_id": job_id})
-        fields = {"error_code": "internal_error", "error_message": "the build gate hit an error"}
-    if status is not JobStatus.succeeded:
-        with contextlib.suppress(Exception):
-            sink.close()
-    try:
-        store_jobs.finish_job(store, job_id, worker, status, fields)
-    except LeaseLost:
-        return "lease_lost"
-    return status.value
+    return run_job(
+        store,
+        job_id,
+        partial(_gate, store),
+        what="build gate",
+        crash_message="the build gate hit an error",
+        worker=worker,
+    )
