@@ -27,6 +27,7 @@ from typing import Any
 
 from kiln.errors import Conflict, Gone, NotFound, Unprocessable
 from kiln.gate.builder import build_version
+from kiln.mime import content_type
 from kiln.models import BuildState, PreviewLink
 from kiln.storage_shim import with_storage_shim
 from kiln.store import blobs, builds, projects
@@ -130,7 +131,7 @@ def _copy(store: Store, source: dict[str, bytes] | str, token: str, expires: str
             Bucket=store.bucket,
             Key=target + path,
             Body=data,
-            ContentType=builds.content_type(path),
+            ContentType=content_type(path),
             Metadata=meta,
         )
 
@@ -144,7 +145,7 @@ def _copy(store: Store, source: dict[str, bytes] | str, token: str, expires: str
             Key=target + path,
             CopySource={"Bucket": store.bucket, "Key": key},
             MetadataDirective="REPLACE",
-            ContentType=builds.content_type(path),
+            ContentType=content_type(path),
             Metadata=meta,
         )
 
@@ -189,7 +190,7 @@ def open_preview(
             if rel.suffix:
                 break
             continue
-        return obj["Body"].read(), str(obj.get("ContentType") or builds.content_type(candidate))
+        return obj["Body"].read(), str(obj.get("ContentType") or content_type(candidate))
     raise NotFound("file not found")
 
 

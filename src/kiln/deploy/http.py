@@ -17,14 +17,13 @@ import logging
 import math
 import time
 from collections.abc import Callable, Collection, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from kiln.errors import ProviderError
+from kiln.http_answers import error_info, parse_date, parse_retry_after, scrub
 
 __all__ = ["ProviderApi", "provider_message", "retry_wait", "segment"]
 
@@ -153,23 +152,13 @@ class ProviderApi:
         return ProviderError(message, code=code)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return scrub(text, self._token)
 
 
 def provider_message(resp: httpx.Response) -> str:
     """The human part of Vercel, Netlify and GitHub error bodies (or the plain text)."""
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text[:300]
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            return str(err.get("message") or err.get("code") or "")[:300]
-        if isinstance(err, str):
-            return err[:300]
-        return str(body.get("message") or "")[:300]
-    return ""
+    code, message = error_info(resp.content)
+    return message or code
 
 
 def _is_rate_limited(resp: httpx.Response) -> bool:
@@ -185,35 +174,16 @@ def _is_rate_limited(resp: httpx.Response) -> bool:
 def retry_wait(headers: Mapping[str, str], *, now: float | None = None) -> float:
     """Seconds to wait from Retry-After or X-RateLimit-Reset (seconds, epoch or a date)."""
     now = time.time() if now is None else now
-    lowered = {k.lower(): v for k, v in headers.items()}
-    retry_after = lowered.get("retry-after")
-    if retry_after:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            at = _parse_date(retry_after)
-            if at is not None:
-                return max(0.0, at - now)
-    reset = lowered.get("x-ratelimit-reset")
+    asked = parse_retry_after(headers, now=now)
+    if asked is not None:
+        return asked
+    reset = {k.lower(): v for k, v in headers.items()}.get("x-ratelimit-reset")
     if reset:
         try:
             value = float(reset)
             epoch = value / 1000 if value > 1e12 else value
         except ValueError:
-            parsed = _parse_date(reset)
+            parsed = parse_date(reset)
             epoch = parsed if parsed is not None else now + 1
         return max(0.0, epoch - now)
     return 1.0
-
-
-def _parse_date(text: str) -> float | None:
-    """HTTP dates, and Netlify's `2022-01-27 22:20:17 UTC`."""
-    try:
-        return parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError):
-        pass
-    try:
-        parsed = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S UTC")
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC).timestamp()

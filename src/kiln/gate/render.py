@@ -3,13 +3,13 @@ whether it shows anything and what it logged as errors."""
 
 from __future__ import annotations
 
-import mimetypes
 import tempfile
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from kiln.mime import content_type
 from kiln.sandbox import Sandbox, find_sandbox
 
 __all__ = ["CHROMIUM_ARGS", "RenderResult", "render_check"]
@@ -91,8 +91,7 @@ def _render_check(
         if body is None:
             route.fulfill(status=404, body="not found")
             return
-        kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        route.fulfill(status=200, body=body, content_type=kind)
+        route.fulfill(status=200, body=body, content_type=content_type(path))
 
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="kiln-render-") as tmp:

@@ -16,8 +16,9 @@ import urllib3.exceptions
 
 from kiln.config import Settings
 from kiln.errors import ProviderError
+from kiln.http_answers import parse_retry_after
 from kiln.llm.base import ChatRequest, Finish, StopReason
-from kiln.llm.http import MAX_RETRY_AFTER_S, RetryPolicy, parse_retry_after
+from kiln.llm.http import MAX_RETRY_AFTER_S, RetryPolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient

@@ -22,7 +22,6 @@ header is built, and anything a server echoes back is scrubbed of the key.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
@@ -39,6 +38,7 @@ from pydantic import SecretStr
 
 from kiln.config import Settings
 from kiln.errors import ProviderError
+from kiln.http_answers import error_info, parse_retry_after, scrub
 
 __all__ = [
     "Api",
@@ -49,7 +49,6 @@ __all__ = [
     "error_for_status",
     "open_stream",
     "parse_event_json",
-    "parse_retry_after",
     "redact_url",
     "stream_errors",
 ]
@@ -73,11 +72,7 @@ class Api:
 
     def scrub(self, text: str) -> str:
         """Remove the API key from text a server sent back (some echo it, partly masked)."""
-        if self.key is not None:
-            secret = self.key.get_secret_value()
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
+        return scrub(text, self.key.get_secret_value() if self.key is not None else None)
 
 
 @dataclass(frozen=True)
@@ -125,59 +120,11 @@ def redact_url(url: str | httpx.URL) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms`, else `retry-after` (s or date)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    raw_ms = lowered.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    raw = lowered.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-def _error_info(body: bytes) -> tuple[str, str]:
-    """(error type/code, message) from any of the providers' error bodies."""
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        return "", body.decode("utf-8", "replace").strip()[:300]
-    if not isinstance(data, dict):
-        return "", ""
-    err = data.get("error", data)
-    if isinstance(err, str):  # Ollama: {"error": "..."}
-        return "", err[:300]
-    if not isinstance(err, dict):
-        return "", ""
-    details = err.get("details")
-    code = ""
-    if isinstance(details, dict) and isinstance(details.get("error_code"), str):
-        code = details["error_code"]
-    for key in ("code", "type"):
-        value = err.get(key)
-        if not code and isinstance(value, str):
-            code = value
-    message = err.get("message") or data.get("message") or ""
-    return code, str(message)[:300]
-
-
 def error_for_status(
     api: Api, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None
 ) -> ProviderError:
     """The ProviderError for an HTTP error answer."""
-    kind, detail = _error_info(body)
+    kind, detail = error_info(body)
     detail = api.scrub(detail)
     suffix = f": {detail}" if detail else "."
     retry_after = parse_retry_after(headers or {})
@@ -283,7 +230,7 @@ def _retry_decision(response: httpx.Response, body: bytes) -> tuple[bool, float 
         return True, retry_after
     if hint == "false":
         return False, retry_after
-    kind, _ = _error_info(body)
+    kind, _ = error_info(body)
     if kind in NO_RETRY_ERROR_CODES:
         return False, retry_after
     status = response.status_code

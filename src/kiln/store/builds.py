@@ -7,11 +7,10 @@ requeued by the sweeper) records once, starts at most one fix and refunds at mos
 
 from __future__ import annotations
 
-import mimetypes
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
 from typing import Any
 
+from kiln.mime import content_type
 from kiln.store.db import Store, from_item, is_conditional_failure, now_iso, to_item, to_values
 from kiln.store.projects import version_sk
 
@@ -160,37 +159,6 @@ def _mark_turn_uncharged(store: Store, project_id: str, job_id: str) -> None:
 
 
 # --- built files (S3), reused by preview links ----------------------------------------
-
-_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".ico": "image/x-icon",
-    ".wasm": "application/wasm",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".txt": "text/plain; charset=utf-8",
-    ".py": "text/plain; charset=utf-8",
-    ".webmanifest": "application/manifest+json",
-}
-
-
-def content_type(path: str) -> str:
-    """A fixed table first: the system's mime.types differs between machines and Lambda."""
-    suffix = PurePosixPath(path).suffix.lower()
-    if suffix in _TYPES:
-        return _TYPES[suffix]
-    guessed, _ = mimetypes.guess_type(path)
-    return guessed or "application/octet-stream"
 
 
 def dist_prefix(project_id: str, number: int) -> str:
