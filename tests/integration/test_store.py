@@ -243,3 +243,15 @@ def test_daily_quota_refuses_past_the_limit(store: Store) -> None:
     with pytest.raises(Exception) as err:
         quotas.take(store, "o_a", limit=3)
     assert getattr(err.value, "code", "") == "quota_exceeded"
+
+
+def test_a_jobs_event_batches_expire_with_the_job_after_the_configured_days(
+    store: Store,
+) -> None:
+    short = Store(store.settings.model_copy(update={"job_ttl_days": 2}))
+    _job(short)
+    store_jobs.append_events(short, "j_1", [{"seq": 1, "type": "status"}])
+    items = short.ddb.scan(TableName=short.table)["Items"]
+    ttl = {item["SK"]["S"]: int(item["expires_at"]["N"]) for item in items if "expires_at" in item}
+    assert ttl["EVENT#00000001"] == pytest.approx(ttl["META"], abs=5)
+    assert ttl["META"] - int(store_jobs.now()) == pytest.approx(2 * 86400, abs=5)

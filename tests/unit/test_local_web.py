@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocket
 
-from kiln.local.server import SecurityHeaders, function_for, web_app
+from kiln.local.routes import function_for
+from kiln.local.server import SecurityHeaders, web_app
 
 
 async def _no_ws(ws: WebSocket) -> None:

@@ -37,7 +37,16 @@ from kiln.deploy.tokens import check_token
 from kiln.errors import Conflict, KilnError, NotFound, Unprocessable
 from kiln.models import DeploymentRequest, ScheduleRequest
 from kiln.store import deployments, projects, sessions
-from kiln.store.db import Store, from_item, is_conditional_failure, now_iso, to_item, to_values
+from kiln.store.db import (
+    Store,
+    from_item,
+    is_conditional_failure,
+    iso,
+    now_iso,
+    sort_key,
+    to_item,
+    to_values,
+)
 from kiln.store.db import now as clock
 
 logger = Logger(service="kiln")
@@ -181,14 +190,6 @@ def next_run(expression: str, after: float) -> float:
     return parse_expression(expression)(after)
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _sort_key(ts: float) -> str:
-    return f"{ts:017.3f}"
-
-
 # --- storage --------------------------------------------------------------------------
 
 
@@ -324,7 +325,7 @@ def _put_schedule(
         "GSI1PK": f"SCHEDULES#{project_id}",
         "GSI1SK": f"{ts}#{schedule_id}",
         "GSI2PK": PARTITION,
-        "GSI2SK": _sort_key(first),
+        "GSI2SK": sort_key(first),
     }
     store.ddb.put_item(
         TableName=store.table,
@@ -412,7 +413,7 @@ def due_schedules(store: Store, at: float) -> list[dict[str, Any]]:
         "TableName": store.table,
         "IndexName": "GSI2",
         "KeyConditionExpression": "GSI2PK = :p AND GSI2SK <= :t",
-        "ExpressionAttributeValues": to_item({":p": PARTITION, ":t": _sort_key(at)}),
+        "ExpressionAttributeValues": to_item({":p": PARTITION, ":t": sort_key(at)}),
     }
     due: list[dict[str, Any]] = []
     while True:
@@ -462,7 +463,7 @@ def claim_run(store: Store, schedule: dict[str, Any], at: float, run: dict[str, 
             ExpressionAttributeValues=to_values(
                 {
                     ":n": upcoming,
-                    ":k": _sort_key(upcoming),
+                    ":k": sort_key(upcoming),
                     ":r": runs,
                     ":t": run["time"],
                     ":old": old,

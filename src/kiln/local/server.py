@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,26 +22,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from kiln.config import Settings, get_settings
 from kiln.local.functions import FUNCTIONS, load_function
 from kiln.local.pump import QueuePump, Ticker
+from kiln.local.routes import function_for, web_csp
 from kiln.sandbox import find_sandbox
 from kiln.store.db import aws_session
 
 logger = Logger(service="kiln-local")
 
-# Which function serves which path: the same split as the HttpApi routes in infra/template.yaml.
-ROUTES: list[tuple[str, re.Pattern[str]]] = [
-    ("generate", re.compile(r"^/api/(sessions|generations|generate)(/|$)")),
-    ("deploy", re.compile(r"^/api/(deployments|deploy)(/|$)|^/api/projects/[^/]+/schedules(/|$)")),
-    ("status", re.compile(r"^/api(/|$)")),
-    ("packages", re.compile(r"^/pkg/")),  # CloudFront's /pkg/* behaviour on AWS
-]
-
-CSP = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    "connect-src 'self' https://*.stackblitz.com https://stackblitz.com; "
-    "frame-src 'self' https://stackblitz.com https://*.webcontainer-api.io; "
-    "object-src 'none'; base-uri 'self'"
-)
 # The preview runner (/vendor/frame.html) runs generated code in a sandboxed iframe whose
 # origin is opaque: it may run inline and eval'd code, but it can never reach the app's
 # origin, storage or token. Its files are fetched from that opaque origin, hence the CORS.
@@ -59,13 +44,6 @@ ISOLATION_HEADERS = {
 }
 
 
-def function_for(path: str) -> str | None:
-    for name, pattern in ROUTES:
-        if pattern.search(path):
-            return name
-    return None
-
-
 class Dispatch:
     """Routes /api to the function apps; everything else to the web app."""
 
@@ -74,7 +52,11 @@ class Dispatch:
         self.web = web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        name = function_for(scope.get("path", "")) if scope["type"] == "http" else None
+        name = (
+            function_for(scope.get("path", ""), scope.get("method"))
+            if scope["type"] == "http"
+            else None
+        )
         await (self.apps[name] if name else self.web)(scope, receive, send)
 
 
@@ -84,6 +66,7 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.csp = web_csp()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +87,7 @@ class SecurityHeaders:
                     extra["Cross-Origin-Embedder-Policy"] = "credentialless"
                 else:
                     extra["Cross-Origin-Resource-Policy"] = "same-origin"
-                    extra["Content-Security-Policy"] = CSP
+                    extra["Content-Security-Policy"] = self.csp
                 for k, v in extra.items():
                     if k.lower().encode() not in present:
                         headers.append((k.lower().encode(), v.encode()))

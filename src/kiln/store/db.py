@@ -67,6 +67,16 @@ def now() -> float:
     return time.time()
 
 
+def iso(ts: float) -> str:
+    """An epoch time as the ISO-8601 UTC text the API returns (`2026-01-02T03:04:05Z`)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def sort_key(ts: float) -> str:
+    """An epoch time as a GSI2 sort key: fixed width, so text order is time order."""
+    return f"{ts:017.3f}"
+
+
 _session_lock = threading.Lock()
 
 

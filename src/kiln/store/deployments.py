@@ -25,8 +25,16 @@ from typing import Any
 from kiln.deploy.journal import Journal
 from kiln.errors import LeaseLost, NotFound
 from kiln.models import JobStatus
-from kiln.store.db import Store, from_item, is_conditional_failure, now, now_iso, to_item, to_values
-from kiln.store.jobs import hb_key
+from kiln.store.db import (
+    Store,
+    from_item,
+    is_conditional_failure,
+    now,
+    now_iso,
+    sort_key,
+    to_item,
+    to_values,
+)
 
 STATES = ("queued", "building", "uploading", "polling", "ready", "error", "cancelled")
 FINAL_STATES = ("ready", "error", "cancelled")
@@ -185,7 +193,7 @@ def park_job(store: Store, job_id: str, worker: str, delay_s: int) -> None:
                     ":running": JobStatus.running.value,
                     ":w": worker,
                     ":hb": ts,
-                    ":hbk": hb_key(ts),
+                    ":hbk": sort_key(ts),
                     ":one": 1,
                 }
             ),

@@ -23,10 +23,18 @@ from typing import Any
 
 from kiln.errors import Conflict, LeaseLost, NotFound
 from kiln.models import JobStatus
-from kiln.store.db import Store, from_item, is_conditional_failure, now, now_iso, to_item, to_values
+from kiln.store.db import (
+    Store,
+    from_item,
+    is_conditional_failure,
+    now,
+    now_iso,
+    sort_key,
+    to_item,
+    to_values,
+)
 
 ACTIVE = "JOBS#active"
-_TTL_S = 30 * 86400
 MAX_EVENTS = 5000  # per read; a client reads the rest with `after=next`
 
 # Event batches are written once and finished jobs never change (every write is
@@ -41,10 +49,6 @@ def _key(job_id: str, sk: str = "META") -> dict[str, Any]:
     return to_item({"PK": f"JOB#{job_id}", "SK": sk})
 
 
-def hb_key(ts: float) -> str:
-    return f"{ts:017.3f}"
-
-
 def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     ts = now()
     item = {
@@ -56,7 +60,7 @@ def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, A
         "heartbeat_at": ts,
         "expires_at": int(ts) + store.settings.job_ttl_days * 86400,
         "GSI2PK": ACTIVE,
-        "GSI2SK": hb_key(ts),
+        "GSI2SK": sort_key(ts),
         **fields,
     }
     store.ddb.put_item(
@@ -98,7 +102,7 @@ def claim_job(store: Store, job_id: str, worker: str) -> dict[str, Any] | None:
                     ":queued": "queued",
                     ":w": worker,
                     ":now": ts,
-                    ":hb": hb_key(ts),
+                    ":hb": sort_key(ts),
                     ":zero": 0,
                     ":one": 1,
                 }
@@ -124,7 +128,7 @@ def heartbeat(store: Store, job_id: str, worker: str) -> bool:
             "AND attribute_not_exists(cancel_requested)",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_values(
-                {":now": ts, ":hb": hb_key(ts), ":w": worker, ":running": "running"}
+                {":now": ts, ":hb": sort_key(ts), ":w": worker, ":running": "running"}
             ),
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
@@ -226,7 +230,7 @@ def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
             ":queued": "queued",
             ":running": "running",
             ":now": ts,
-            ":hb": hb_key(ts),
+            ":hb": sort_key(ts),
             ":old": heartbeat_at,
         },
     )
@@ -259,7 +263,7 @@ def touch_queued(store: Store, job_id: str, heartbeat_at: float) -> bool:
         job_id,
         "SET heartbeat_at = :now, GSI2SK = :hb",
         "#s = :queued AND heartbeat_at = :old",
-        {":queued": "queued", ":now": ts, ":hb": hb_key(ts), ":old": heartbeat_at},
+        {":queued": "queued", ":now": ts, ":hb": sort_key(ts), ":old": heartbeat_at},
     )
 
 
@@ -268,7 +272,7 @@ def stale_jobs(store: Store, older_than: float, limit: int = 100) -> list[dict[s
         TableName=store.table,
         IndexName="GSI2",
         KeyConditionExpression="GSI2PK = :a AND GSI2SK < :t",
-        ExpressionAttributeValues=to_item({":a": ACTIVE, ":t": hb_key(older_than)}),
+        ExpressionAttributeValues=to_item({":a": ACTIVE, ":t": sort_key(older_than)}),
         Limit=limit,
     )
     return [_public(from_item(i)) for i in resp.get("Items", [])]
@@ -289,7 +293,7 @@ def append_events(store: Store, job_id: str, events: list[dict[str, Any]]) -> No
                 "first": first,
                 "last": last,
                 "data": json.dumps(events, separators=(",", ":")),
-                "expires_at": int(now()) + _TTL_S,
+                "expires_at": int(now()) + store.settings.job_ttl_days * 86400,
             }
         ),
         ConditionExpression="attribute_not_exists(PK)",
