@@ -255,3 +255,14 @@ def test_a_jobs_event_batches_expire_with_the_job_after_the_configured_days(
     ttl = {item["SK"]["S"]: int(item["expires_at"]["N"]) for item in items if "expires_at" in item}
     assert ttl["EVENT#00000001"] == pytest.approx(ttl["META"], abs=5)
     assert ttl["META"] - int(store_jobs.now()) == pytest.approx(2 * 86400, abs=5)
+
+
+def test_a_write_that_fails_for_another_reason_is_not_taken_for_a_lost_race(
+    store: Store,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    gone = Store(store.settings.model_copy(update={"table_name": "kiln-no-such-table"}))
+    with pytest.raises(ClientError) as caught:
+        store_jobs.claim_job(gone, "j_1", "w1")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"

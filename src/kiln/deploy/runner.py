@@ -419,7 +419,7 @@ def _park(store: Store, job_id: str, did: str, worker: str, sink: EventSink, req
         sink.add(Status(phase="waiting", message=f"{req.reason}; checking again in {delay} s"))
         sink.close()
         deployments.update_deployment(store, did, worker, {"state": "polling"})
-        deployments.park_job(store, job_id, worker, delay)
+        store_jobs.park_job(store, job_id, worker, delay)
     except (LeaseLost, Cancelled) as exc:
         if isinstance(exc, Cancelled):
             return _settle(

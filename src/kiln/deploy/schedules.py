@@ -40,12 +40,12 @@ from kiln.store import deployments, projects, sessions
 from kiln.store.db import (
     Store,
     from_item,
-    is_conditional_failure,
     iso,
     now_iso,
     sort_key,
     to_item,
     to_values,
+    write_if,
 )
 from kiln.store.db import now as clock
 
@@ -267,35 +267,29 @@ def _slots_key(owner: str) -> dict[str, Any]:
 def _take_owner_slot(store: Store, owner: str) -> None:
     """One atomic ADD, refused at the cap: parallel creates cannot pass it."""
     limit = store.settings.schedules_per_owner
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_slots_key(owner),
-            UpdateExpression="ADD n :one",
-            ConditionExpression="attribute_not_exists(n) OR n < :cap",
-            ExpressionAttributeValues=to_values({":one": 1, ":cap": limit}),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise Conflict(
-                f"an owner has at most {limit} schedules; delete one first",
-                code="too_many_schedules",
-            ) from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_slots_key(owner),
+        UpdateExpression="ADD n :one",
+        ConditionExpression="attribute_not_exists(n) OR n < :cap",
+        ExpressionAttributeValues=to_values({":one": 1, ":cap": limit}),
+        otherwise=Conflict(
+            f"an owner has at most {limit} schedules; delete one first",
+            code="too_many_schedules",
+        ),
+    )
 
 
 def _release_owner_slot(store: Store, owner: str) -> None:
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_slots_key(owner),
-            UpdateExpression="ADD n :minus",
-            ConditionExpression="n > :zero",
-            ExpressionAttributeValues=to_values({":minus": -1, ":zero": 0}),
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_slots_key(owner),
+        UpdateExpression="ADD n :minus",
+        ConditionExpression="n > :zero",
+        ExpressionAttributeValues=to_values({":minus": -1, ":zero": 0}),
+    )
 
 
 def _put_schedule(
@@ -367,16 +361,14 @@ def delete_schedule(store: Store, schedule_id: str, owner: str, project_id: str)
 
 def _remove(store: Store, schedule: dict[str, Any]) -> bool:
     """Delete a schedule once (a second remover finds it gone and changes nothing)."""
-    try:
-        store.ddb.delete_item(
-            TableName=store.table,
-            Key=_key(schedule["schedule_id"]),
-            ConditionExpression="attribute_exists(PK)",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
+    written = write_if(
+        store.ddb.delete_item,
+        TableName=store.table,
+        Key=_key(schedule["schedule_id"]),
+        ConditionExpression="attribute_exists(PK)",
+    )
+    if written is None:
+        return False
     if schedule.get("token_secret"):
         deployments.delete_secret(store, secret_name(schedule["schedule_id"]))
     _release_owner_slot(store, schedule["owner"])
@@ -454,27 +446,23 @@ def claim_run(store: Store, schedule: dict[str, Any], at: float, run: dict[str, 
     following = parse_expression(schedule["expression"])
     upcoming = following(max(old, at))
     runs = [run, *schedule.get("runs", [])][:RUNS_KEPT]
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(schedule["schedule_id"]),
-            UpdateExpression="SET next_run = :n, GSI2SK = :k, runs = :r, last_run = :t",
-            ConditionExpression="attribute_exists(PK) AND next_run = :old",
-            ExpressionAttributeValues=to_values(
-                {
-                    ":n": upcoming,
-                    ":k": sort_key(upcoming),
-                    ":r": runs,
-                    ":t": run["time"],
-                    ":old": old,
-                }
-            ),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    written = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(schedule["schedule_id"]),
+        UpdateExpression="SET next_run = :n, GSI2SK = :k, runs = :r, last_run = :t",
+        ConditionExpression="attribute_exists(PK) AND next_run = :old",
+        ExpressionAttributeValues=to_values(
+            {
+                ":n": upcoming,
+                ":k": sort_key(upcoming),
+                ":r": runs,
+                ":t": run["time"],
+                ":old": old,
+            }
+        ),
+    )
+    return written is not None
 
 
 def _mark_run_failed(store: Store, schedule_id: str, error: str) -> None:

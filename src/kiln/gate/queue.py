@@ -30,7 +30,7 @@ from kiln.queues import enqueue
 from kiln.sink import EventSink
 from kiln.store import blobs, builds, projects
 from kiln.store import jobs as store_jobs
-from kiln.store.db import Store, is_conditional_failure
+from kiln.store.db import Store
 
 __all__ = [
     "fix_prompt",
@@ -65,24 +65,21 @@ def request_build(
         return None
     project = projects.get_project(store, project_id, None)
     job_id = _derived_id("build", project_id, version)
-    try:
-        store_jobs.create_job(
-            store,
-            job_id,
-            {
-                "kind": JobKind.build.value,
-                "owner": owner,
-                "project_id": project_id,
-                "version": version,
-                "framework": project["framework"],
-                "parent_job_id": parent_job_id,
-                "fix_of": fix_of,
-            },
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
-        return job_id  # already requested (a redelivered generation); the sweeper resends it
+    created = store_jobs.create_job(
+        store,
+        job_id,
+        {
+            "kind": JobKind.build.value,
+            "owner": owner,
+            "project_id": project_id,
+            "version": version,
+            "framework": project["framework"],
+            "parent_job_id": parent_job_id,
+            "fix_of": fix_of,
+        },
+    )
+    if created is None:  # already requested (a redelivered generation); the sweeper resends it
+        return job_id
     builds.set_build_job(store, project_id, version, job_id, fix_of)
     enqueue(store, JobKind.build, job_id)
     return job_id
@@ -256,28 +253,25 @@ def _start_fix(
     fix_job_id = _derived_id("fix", pid, number)
     if not builds.claim_fix(store, pid, number, fix_job_id):
         return None
-    try:
-        store_jobs.create_job(
-            store,
-            fix_job_id,
-            {
-                "kind": JobKind.generate.value,
-                "owner": origin["owner"],
-                "project_id": pid,
-                "prompt": fix_prompt(errors),
-                "framework": origin["framework"],
-                "provider": origin.get("provider"),
-                "model": origin.get("model"),
-                "notice": origin.get("notice"),
-                "base_version": number,
-                "fix_of": number,
-                "parent_job_id": origin["job_id"],
-            },
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
-        return fix_job_id  # created by an earlier delivery of this build job
+    created = store_jobs.create_job(
+        store,
+        fix_job_id,
+        {
+            "kind": JobKind.generate.value,
+            "owner": origin["owner"],
+            "project_id": pid,
+            "prompt": fix_prompt(errors),
+            "framework": origin["framework"],
+            "provider": origin.get("provider"),
+            "model": origin.get("model"),
+            "notice": origin.get("notice"),
+            "base_version": number,
+            "fix_of": number,
+            "parent_job_id": origin["job_id"],
+        },
+    )
+    if created is None:  # created by an earlier delivery of this build job
+        return fix_job_id
     enqueue(store, JobKind.generate, fix_job_id)
     return fix_job_id
 

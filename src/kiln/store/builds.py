@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kiln.mime import content_type
-from kiln.store.db import Store, from_item, is_conditional_failure, now_iso, to_item, to_values
+from kiln.store.db import Store, from_item, now_iso, to_item, to_values, write_if
 from kiln.store.projects import version_sk
 
 
@@ -28,20 +28,17 @@ def _update(
     names: dict[str, str] | None = None,
 ) -> bool:
     """An update that answers False instead of raising when its condition does not hold."""
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=key,
-            UpdateExpression=expr,
-            ConditionExpression=cond,
-            ExpressionAttributeValues=to_values(values),
-            **({"ExpressionAttributeNames": names} if names else {}),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    extra: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+    written = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=key,
+        UpdateExpression=expr,
+        ConditionExpression=cond,
+        ExpressionAttributeValues=to_values(values),
+        **extra,
+    )
+    return written is not None
 
 
 def set_build_job(
@@ -108,19 +105,17 @@ def refund_version(
     cost the generation added (the version's usage keeps it rounded). Returns the
     version's usage, or None when it was already refunded."""
     key = _key(project_id, version_sk(number))
-    try:
-        resp = store.ddb.update_item(
-            TableName=store.table,
-            Key=key,
-            UpdateExpression="SET charged = :f",
-            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(charged)",
-            ExpressionAttributeValues=to_values({":f": False}),
-            ReturnValues="ALL_NEW",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return None
-        raise
+    resp = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=key,
+        UpdateExpression="SET charged = :f",
+        ConditionExpression="attribute_exists(PK) AND attribute_not_exists(charged)",
+        ExpressionAttributeValues=to_values({":f": False}),
+        ReturnValues="ALL_NEW",
+    )
+    if resp is None:
+        return None
     item = from_item(resp["Attributes"])
     usage: dict[str, Any] = item.get("usage") or {}
     tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))

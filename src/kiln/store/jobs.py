@@ -24,17 +24,29 @@ from typing import Any
 from kiln.errors import Conflict, LeaseLost, NotFound
 from kiln.models import JobStatus
 from kiln.store.db import (
+    ConditionFailed,
     Store,
+    conditional,
     from_item,
-    is_conditional_failure,
     now,
     now_iso,
     sort_key,
     to_item,
     to_values,
+    write_if,
 )
 
 ACTIVE = "JOBS#active"
+
+# The conditions of the state changes drawn above; `#s` is the job's status.
+IS_QUEUED = "attribute_exists(PK) AND #s = :queued"
+STILL_QUEUED = "#s = :queued"
+HELD_BY_WORKER = "lease_owner = :w AND #s = :running"
+NEXT_BATCH = "(attribute_not_exists(last_seq) OR last_seq = :old)"
+# The sweeper's: the heartbeat it read is still the last one, so two sweepers act once.
+STALE_RUNNING = "#s = :running AND heartbeat_at = :old"
+STALE_QUEUED = "#s = :queued AND heartbeat_at = :old"
+STALE_ACTIVE = "#s IN (:running, :queued) AND heartbeat_at = :old"
 MAX_EVENTS = 5000  # per read; a client reads the rest with `after=next`
 
 # Event batches are written once and finished jobs never change (every write is
@@ -49,7 +61,9 @@ def _key(job_id: str, sk: str = "META") -> dict[str, Any]:
     return to_item({"PK": f"JOB#{job_id}", "SK": sk})
 
 
-def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+    """A queued job; None when one with this id exists (ids derived from what the job is
+    for make a retried request create it once)."""
     ts = now()
     item = {
         "PK": f"JOB#{job_id}",
@@ -63,10 +77,13 @@ def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, A
         "GSI2SK": sort_key(ts),
         **fields,
     }
-    store.ddb.put_item(
-        TableName=store.table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+    written = write_if(
+        store.ddb.put_item,
+        TableName=store.table,
+        Item=to_item(item),
+        ConditionExpression="attribute_not_exists(PK)",
     )
-    return _public(item)
+    return None if written is None else _public(item)
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
@@ -86,60 +103,53 @@ def get_job(store: Store, job_id: str, owner: str | None = None) -> dict[str, An
 def claim_job(store: Store, job_id: str, worker: str) -> dict[str, Any] | None:
     """queued -> running for `worker`; None when another delivery already took it."""
     ts = now()
-    try:
-        resp = store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression=(
-                "SET #s = :running, lease_owner = :w, heartbeat_at = :now, GSI2SK = :hb, "
-                "attempt = if_not_exists(attempt, :zero) + :one"
-            ),
-            ConditionExpression="attribute_exists(PK) AND #s = :queued",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {
-                    ":running": "running",
-                    ":queued": "queued",
-                    ":w": worker,
-                    ":now": ts,
-                    ":hb": sort_key(ts),
-                    ":zero": 0,
-                    ":one": 1,
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return None
-        raise
-    return _public(from_item(resp["Attributes"]))
+    resp = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression=(
+            "SET #s = :running, lease_owner = :w, heartbeat_at = :now, GSI2SK = :hb, "
+            "attempt = if_not_exists(attempt, :zero) + :one"
+        ),
+        ConditionExpression=IS_QUEUED,
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {
+                ":running": "running",
+                ":queued": "queued",
+                ":w": worker,
+                ":now": ts,
+                ":hb": sort_key(ts),
+                ":zero": 0,
+                ":one": 1,
+            }
+        ),
+        ReturnValues="ALL_NEW",
+    )
+    return None if resp is None else _public(from_item(resp["Attributes"]))
 
 
 def heartbeat(store: Store, job_id: str, worker: str) -> bool:
     """Refresh the lease; returns True when the user asked to cancel. Raises LeaseLost."""
     ts = now()
     try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb",
-            ConditionExpression="lease_owner = :w AND #s = :running "
-            "AND attribute_not_exists(cancel_requested)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {":now": ts, ":hb": sort_key(ts), ":w": worker, ":running": "running"}
-            ),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
-        old = getattr(exc, "response", {}).get("Item")
-        item = from_item(old) if old else get_job(store, job_id)
+        with conditional():
+            store.ddb.update_item(
+                TableName=store.table,
+                Key=_key(job_id),
+                UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb",
+                ConditionExpression=f"{HELD_BY_WORKER} AND attribute_not_exists(cancel_requested)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_values(
+                    {":now": ts, ":hb": sort_key(ts), ":w": worker, ":running": "running"}
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+    except ConditionFailed as failed:
+        item = failed.old or get_job(store, job_id)
         if item.get("lease_owner") == worker and item.get("status") == "running":
             return bool(item.get("cancel_requested"))
-        raise LeaseLost("the job was taken over or finished") from exc
+        raise LeaseLost("the job was taken over or finished") from failed
     return False
 
 
@@ -153,19 +163,46 @@ def finish_job(
         sets.append(f"#f{i} = :f{i}")
         values[f":f{i}"] = value
     names = {"#s": "status", **{f"#f{i}": n for i, n in enumerate(fields)}}
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI2PK, GSI2SK, lease_owner",
-            ConditionExpression="lease_owner = :w AND #s = :running",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_values(values),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise LeaseLost("the job was taken over or finished") from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI2PK, GSI2SK, lease_owner",
+        ConditionExpression=HELD_BY_WORKER,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=to_values(values),
+        otherwise=LeaseLost("the job was taken over or finished"),
+    )
+
+
+def park_job(store: Store, job_id: str, worker: str, delay_s: int) -> None:
+    """running -> queued by its lease owner, to come back after `delay_s` (SQS delay).
+
+    Used instead of sleeping through a provider's build past the Lambda timeout. The
+    attempt counter is given back (a poll is not a failed attempt), and the heartbeat
+    is set to when the message becomes visible, so the sweeper does not resend it early.
+    """
+    ts = now() + delay_s
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET #s = :queued, heartbeat_at = :hb, GSI2SK = :hbk, "
+        "attempt = attempt - :one REMOVE lease_owner",
+        ConditionExpression=HELD_BY_WORKER,
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {
+                ":queued": JobStatus.queued.value,
+                ":running": JobStatus.running.value,
+                ":w": worker,
+                ":hb": ts,
+                ":hbk": sort_key(ts),
+                ":one": 1,
+            }
+        ),
+        otherwise=LeaseLost("the job was taken over or finished"),
+    )
 
 
 def request_cancel(store: Store, job_id: str, owner: str) -> str:
@@ -174,21 +211,19 @@ def request_cancel(store: Store, job_id: str, owner: str) -> str:
     status = JobStatus(job["status"])
     if status.finished:
         raise Conflict(f"job already {status.value}", code="job_not_cancellable")
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET #s = :c, finished_at = :t REMOVE GSI2PK, GSI2SK",
-            ConditionExpression="#s = :queued",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {":c": "cancelled", ":queued": "queued", ":t": now_iso()}
-            ),
-        )
+    cancelled = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET #s = :c, finished_at = :t REMOVE GSI2PK, GSI2SK",
+        ConditionExpression=STILL_QUEUED,
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {":c": "cancelled", ":queued": "queued", ":t": now_iso()}
+        ),
+    )
+    if cancelled is not None:
         return JobStatus.cancelled.value
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
     store.ddb.update_item(
         TableName=store.table,
         Key=_key(job_id),
@@ -202,8 +237,9 @@ def _guarded_update(
     store: Store, job_id: str, update: str, condition: str, values: dict[str, Any]
 ) -> bool:
     """One conditional update of the job item; False when its condition no longer holds."""
-    try:
-        store.ddb.update_item(
+    return (
+        write_if(
+            store.ddb.update_item,
             TableName=store.table,
             Key=_key(job_id),
             UpdateExpression=update,
@@ -211,11 +247,8 @@ def _guarded_update(
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_values(values),
         )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+        is not None
+    )
 
 
 def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
@@ -225,7 +258,7 @@ def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
         store,
         job_id,
         "SET #s = :queued, heartbeat_at = :now, GSI2SK = :hb REMOVE lease_owner",
-        "#s = :running AND heartbeat_at = :old",
+        STALE_RUNNING,
         {
             ":queued": "queued",
             ":running": "running",
@@ -242,7 +275,7 @@ def fail_stale_job(store: Store, job_id: str, heartbeat_at: float, code: str, me
         job_id,
         "SET #s = :failed, finished_at = :t, error_code = :c, error_message = :m "
         "REMOVE GSI2PK, GSI2SK, lease_owner",
-        "#s IN (:running, :queued) AND heartbeat_at = :old",
+        STALE_ACTIVE,
         {
             ":failed": "failed",
             ":running": "running",
@@ -262,7 +295,7 @@ def touch_queued(store: Store, job_id: str, heartbeat_at: float) -> bool:
         store,
         job_id,
         "SET heartbeat_at = :now, GSI2SK = :hb",
-        "#s = :queued AND heartbeat_at = :old",
+        STALE_QUEUED,
         {":queued": "queued", ":now": ts, ":hb": sort_key(ts), ":old": heartbeat_at},
     )
 
@@ -434,19 +467,15 @@ def reserve_events(store: Store, job_id: str, worker: str, last: int, new_last: 
 
     Only the lease owner can reserve, so a worker that lost its lease (swept while it hung)
     can never write events that interleave with or duplicate its successor's."""
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET last_seq = :new",
-            ConditionExpression="lease_owner = :w AND #s = :running "
-            "AND (attribute_not_exists(last_seq) OR last_seq = :old)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {":new": new_last, ":old": last, ":w": worker, ":running": "running"}
-            ),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise LeaseLost("the job was taken over or finished") from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET last_seq = :new",
+        ConditionExpression=f"{HELD_BY_WORKER} AND {NEXT_BATCH}",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {":new": new_last, ":old": last, ":w": worker, ":running": "running"}
+        ),
+        otherwise=LeaseLost("the job was taken over or finished"),
+    )
