@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     pkg_max_output_bytes: int = 15_000_000
     pkg_build_timeout_s: float = 60.0
 
+    # Telemetry: the CloudWatch namespace the template sets for powertools' Metrics
+    metrics_namespace: str = Field(
+        default="kiln",
+        validation_alias=AliasChoices("KILN_METRICS_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"),
+    )
+
     # Local stack
     data_dir: Path = Path(".kiln")
     web_dist: Path = Path("web/dist")

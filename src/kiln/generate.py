@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from kiln import telemetry
 from kiln.errors import Conflict, KilnError, NotFound, PayloadTooLarge, Unprocessable
 from kiln.frameworks import legacy_paths, skeleton
 from kiln.job_runner import finish_job, run_job
@@ -325,6 +326,11 @@ def _finish(
         if build_job_id:
             fields["build_job_id"] = build_job_id
     result = finish_job(store, job, worker, status, fields)
+    if result == JobStatus.succeeded.value:
+        usage = fields["usage"]
+        telemetry.count("InputTokens", usage["input_tokens"])
+        telemetry.count("OutputTokens", usage["output_tokens"])
+        telemetry.measure("CostUSD", usage["cost_usd"])
     if result != "lease_lost":
         projects.put_turn(store, job["project_id"], job, status.value, fields)
     return result

@@ -22,6 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from kiln import telemetry
 from kiln.errors import KilnError, LeaseLost
 from kiln.models import JobStatus
 from kiln.sink import Cancelled, EventSink
@@ -97,7 +98,10 @@ def run_job(
         fields = {"error_code": "internal_error", "error_message": crash_message}
     if status is not JobStatus.succeeded:
         _close_quietly(sink, job_id)
-    return finish(store, job, worker, status, fields)
+    result = finish(store, job, worker, status, fields)
+    if result == status.value:
+        telemetry.job_finished(what, result)
+    return result
 
 
 def _close_quietly(sink: EventSink, job_id: str) -> None:

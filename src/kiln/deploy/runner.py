@@ -33,6 +33,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from kiln import telemetry
 from kiln.deploy import github, netlify, s3site, vercel
 from kiln.deploy.journal import DeployOutcome, Journal, SiteFiles
 from kiln.errors import LeaseLost, NotFound, ProviderError, Unprocessable
@@ -250,6 +251,7 @@ def _record_operator_resource(
     return True
 
 
+@telemetry.traced
 def _deploy(
     store: Store,
     dep: dict[str, Any],

@@ -26,6 +26,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
+from kiln import telemetry
 from kiln.config import Settings, find_chromium
 from kiln.errors import KilnError
 from kiln.gate.build import BuildError, BuildResult, build_project
@@ -58,6 +59,7 @@ class BuilderFailed(KilnError):
     status = 502
 
 
+@telemetry.traced
 def build_version(
     store: Store, files: dict[str, str], *, framework: str, base: str, render: bool = False
 ) -> Built:

@@ -20,6 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from kiln import telemetry
 from kiln.errors import KilnError
 from kiln.gate.build import BuildError, BuildResult
 from kiln.gate.builder import build_version
@@ -163,6 +164,7 @@ def _gate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
     green = result.ok and health.renders is not False and not health.page_errors
     errors = _errors_of(result, health)
     state = BuildState.green if green else BuildState.red
+    telemetry.count(f"Build{state.value.title()}")
     if green:
         builds.save_dist(store, pid, number, result.dist)
     builds.record_build(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
 
+from kiln import telemetry
 from kiln.errors import KilnError, PayloadTooLarge, Unprocessable
 from kiln.llm import edits
 from kiln.llm.base import ChatRequest, Finish, Message, Provider
@@ -197,6 +198,7 @@ def repair_prompt(problems: list[Problem], files: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+@telemetry.traced
 def converse(
     provider: Provider,
     request: ChatRequest,
