@@ -64,10 +64,8 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
         result["previews"] = _sweep_previews(store)
         result["secrets"] = _sweep_secrets(store)
     if task in (None, "scheduler"):
-        try:
-            from kiln.deploy.schedules import run_due
-        except ImportError:
-            return result
+        from kiln.deploy.schedules import run_due
+
         result["schedules"] = run_due(store)
     return result
 
