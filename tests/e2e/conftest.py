@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kiln.gate.render import CHROMIUM_ARGS
 from tests.e2e import servers
 from tests.tools import require
 
@@ -21,14 +22,6 @@ WEB = ROOT / "web"
 DIST = WEB / "dist"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

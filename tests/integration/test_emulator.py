@@ -24,6 +24,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from kiln.local.emulator import JOURNAL_NAME, Emulator, JournalError, read_journal, start_emulator
+from tests.integration.tables import create_table, unique
 
 pytestmark = pytest.mark.integration
 # A restart or a kill -9 needs the emulator in a process of its own: the slow tier.
@@ -126,38 +127,6 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 def client(service: str, endpoint_url: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")  # type: ignore[call-overload]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def create_table(ddb: Any, name: str, index_key: str | None = None) -> None:
-    """PK/SK; with `index_key`, also a global index `GIX` on that attribute."""
-    extra: dict[str, Any] = {}
-    attributes = [
-        {"AttributeName": "PK", "AttributeType": "S"},
-        {"AttributeName": "SK", "AttributeType": "S"},
-    ]
-    if index_key:
-        attributes.append({"AttributeName": index_key, "AttributeType": "S"})
-        extra["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": "GIX",
-                "KeySchema": [{"AttributeName": index_key, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ]
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=attributes,
-        BillingMode="PAY_PER_REQUEST",
-        **extra,
-    )
 
 
 def key(pk: str, sk: str = "META") -> dict[str, Any]:

@@ -4,47 +4,15 @@ held here to moto's own answers, and the patches refuse a moto they were not che
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import boto3
 import pytest
 
 from kiln.local.emulator import moto_patches
+from tests.integration.tables import create_table, unique
 
 pytestmark = pytest.mark.integration
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def create_table(ddb: Any, name: str, index_key: str | None = None) -> None:
-    """PK/SK; with `index_key`, also a global index `GIX` on that attribute."""
-    extra: dict[str, Any] = {}
-    attributes = [
-        {"AttributeName": "PK", "AttributeType": "S"},
-        {"AttributeName": "SK", "AttributeType": "S"},
-    ]
-    if index_key:
-        attributes.append({"AttributeName": index_key, "AttributeType": "S"})
-        extra["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": "GIX",
-                "KeySchema": [{"AttributeName": index_key, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ]
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=attributes,
-        BillingMode="PAY_PER_REQUEST",
-        **extra,
-    )
 
 
 def test_dynamodb_answers_are_the_same_as_motos_own_serializer(
@@ -153,8 +121,6 @@ def test_a_table_query_answers_as_moto_does_from_its_partition_alone(
     table; the same queries must give the same pages as moto's own implementation."""
     from moto.dynamodb.models.table import Table
 
-    from kiln.local.emulator import moto_patches
-
     assert Table.query is moto_patches._query_partition, "the emulator did not install its query"
     ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
     table = unique("t")
@@ -222,8 +188,6 @@ def test_moto_lookups_cached_by_the_emulator_answer_as_moto_does(moto_endpoint: 
     from moto.core import responses
     from moto.dynamodb.responses import DynamoHandler
     from moto.s3.responses import S3Response
-
-    from kiln.local.emulator import moto_patches
 
     assert backends.list_of_moto_modules is moto_patches._moto_modules
     assert responses.method_names_from_class is moto_patches._method_names  # type: ignore[attr-defined]
