@@ -14,9 +14,9 @@ import pytest
 
 from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish, Message, Provider
-from kiln.llm.http import RetryPolicy
 from kiln.llm.openai import OpenAIProvider
 from kiln.llm.providers import clear_probe_cache, get_provider, resolve_provider_name
+from kiln.retry import RetryPolicy
 from tests.fakes.llm_servers import (
     DEFAULT_TEXT,
     TEST_KEY,

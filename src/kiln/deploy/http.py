@@ -24,6 +24,7 @@ import httpx
 
 from kiln.errors import ProviderError
 from kiln.http_answers import error_info, parse_date, parse_retry_after, scrub
+from kiln.retry import Retryable, RetryPolicy, call_with_retries
 
 __all__ = ["ProviderApi", "provider_message", "retry_wait", "segment"]
 
@@ -100,9 +101,10 @@ class ProviderApi:
         repeatable = method.upper() != "POST" if safe is None else safe
         merged = {**self.headers, **(headers or {}), "Authorization": f"Bearer {self._token}"}
         url = f"{self.base}{path}"
-        failures = 0
-        limited = 0
-        while True:
+        failures = 0  # lost answers and 5xx: repeated only when safe, at most 3 attempts
+
+        def attempt() -> httpx.Response:
+            nonlocal failures
             try:
                 resp = self.client.request(
                     method, url, json=json, content=content, params=params, headers=merged
@@ -110,34 +112,34 @@ class ProviderApi:
             except httpx.TransportError as exc:
                 failures += 1
                 log.warning("%s %s %s failed: %s", self.provider, method, path, type(exc).__name__)
-                if repeatable and failures < _TRANSPORT_RETRIES:
-                    self.sleep(0.5 * 2 ** (failures - 1))
-                    continue
-                # `from None`: the chained httpx error carries the request and its headers
-                raise ProviderError(
+                error = ProviderError(
                     f"{self.provider} is unreachable ({type(exc).__name__} on {method} {path})",
                     code="deploy_unavailable",
-                ) from None
+                )
+                # `from None`: the chained httpx error carries the request and its headers
+                if repeatable and failures < _TRANSPORT_RETRIES:
+                    raise Retryable(error) from None
+                raise error from None
             log.info("%s %s %s -> %s", self.provider, method, path, resp.status_code)
             if resp.status_code in ok or resp.is_success:
                 return resp
-            if _is_rate_limited(resp):
-                limited += 1
+            if _is_rate_limited(resp):  # always repeatable: nothing happened
                 wait = retry_wait(resp.headers)
-                if wait <= self.max_wait_s and limited < _RATE_LIMIT_RETRIES:
-                    log.info("%s rate limited; waiting %.1f s", self.provider, wait)
-                    self.sleep(wait)
-                    continue
-                raise ProviderError(
+                limited = ProviderError(
                     f"{self.provider} rate limit: retry in {math.ceil(wait)} s",
                     code="deploy_rate_limited",
                     retry_after=math.ceil(wait),
                 )
+                if wait <= self.max_wait_s:
+                    raise Retryable(limited, wait)
+                raise limited
             if resp.status_code >= 500 and repeatable and failures + 1 < _TRANSPORT_RETRIES:
                 failures += 1
-                self.sleep(0.5 * 2 ** (failures - 1))
-                continue
+                raise Retryable(self.error(resp, method, path))
             raise self.error(resp, method, path)
+
+        policy = RetryPolicy(max_retries=_RATE_LIMIT_RETRIES - 1, sleep=self.sleep)
+        return call_with_retries(attempt, policy, what=f"{self.provider} {method} {path}")
 
     def error(self, resp: httpx.Response, method: str, path: str) -> ProviderError:
         status = resp.status_code

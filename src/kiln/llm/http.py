@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,10 +37,10 @@ from pydantic import SecretStr
 from kiln.config import Settings
 from kiln.errors import ProviderError
 from kiln.http_answers import error_info, parse_retry_after, scrub
+from kiln.retry import Retryable, RetryPolicy, call_with_retries
 
 __all__ = [
     "Api",
-    "RetryPolicy",
     "build_client",
     "client_for",
     "error_for_exception",
@@ -73,21 +71,6 @@ class Api:
     def scrub(self, text: str) -> str:
         """Remove the API key from text a server sent back (some echo it, partly masked)."""
         return scrub(text, self.key.get_secret_value() if self.key is not None else None)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to wait before retrying; tests pass a recording `sleep`."""
-
-    max_retries: int = 2
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    sleep: Callable[[float], object] = time.sleep
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with up to 25 % jitter, as the official SDKs do."""
-        delay = min(self.initial_delay * 2.0**attempt, self.max_delay)
-        return delay * (1.0 - 0.25 * random.random())
 
 
 def build_client(settings: Settings) -> httpx.Client:
@@ -258,43 +241,36 @@ def open_stream(
 def _open_stream(
     client: httpx.Client, request: httpx.Request, *, api: Api, policy: RetryPolicy
 ) -> Iterator[httpx.Response]:
-    attempt = 0
-    while True:
-        retry_after: float | None = None
-        try:
-            response = client.send(request, stream=True)
-        except httpx.TransportError as exc:
-            error = error_for_exception(api, exc, started=False)
-            retry = True
-            cause: Exception = exc
-        else:
-            if response.is_success:
-                try:
-                    with stream_errors(api):
-                        yield response
-                finally:
-                    response.close()
-                return
-            try:
-                body = response.read()
-            except httpx.HTTPError:
-                body = b""
-            finally:
-                response.close()
-            error = error_for_status(api, response.status_code, body, response.headers)
-            retry, retry_after = _retry_decision(response, body)
-            cause = error
-        if not retry or attempt >= policy.max_retries:
-            if cause is error:
-                raise error
-            raise error from cause
-        delay = retry_after if retry_after is not None else policy.backoff(attempt)
-        log.warning(
-            "%s request failed (%s); retrying in %.2f s",
-            api.name,
-            error.code,
-            delay,
-            extra={"url": redact_url(request.url), "attempt": attempt + 1},
-        )
-        policy.sleep(delay)
-        attempt += 1
+    response = call_with_retries(
+        lambda: _start(client, request, api), policy, what=f"{api.name} request"
+    )
+    try:
+        with stream_errors(api):
+            yield response
+    finally:
+        response.close()
+
+
+def _start(client: httpx.Client, request: httpx.Request, api: Api) -> httpx.Response:
+    """Send once: a 2xx response is returned open; an error that may be repeated is raised
+    as `Retryable` (with the server's requested delay), any other as ProviderError."""
+    try:
+        response = client.send(request, stream=True)
+    except httpx.TransportError as exc:
+        raise Retryable(error_for_exception(api, exc, started=False)) from exc
+    if response.is_success:
+        return response
+    try:
+        body = response.read()
+    except httpx.HTTPError:
+        body = b""
+    finally:
+        response.close()
+    error = error_for_status(api, response.status_code, body, response.headers)
+    retry, retry_after = _retry_decision(response, body)
+    if not retry:
+        raise error
+    log.info(
+        "%s answered %s", api.name, response.status_code, extra={"url": redact_url(request.url)}
+    )
+    raise Retryable(error, retry_after)
