@@ -24,8 +24,6 @@ matches a strict pattern and is quoted as one path segment.
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from collections.abc import Callable
 from functools import partial
@@ -36,6 +34,7 @@ from aws_lambda_powertools import Logger
 from kiln import telemetry
 from kiln.deploy import github, netlify, s3site, vercel
 from kiln.deploy.journal import DeployOutcome, Journal, SiteFiles
+from kiln.deploy.options import check_options, operator_name, site_name
 from kiln.errors import LeaseLost, NotFound, ProviderError, Unprocessable
 from kiln.gate.builder import build_version
 from kiln.job_runner import Detached, run_job
@@ -49,20 +48,6 @@ from kiln.store.db import Store, now_iso
 logger = Logger(service="kiln")
 
 TOKEN_TARGETS = ("vercel", "netlify", "github")
-OPTIONS: dict[str, set[str]] = {
-    "vercel": {"name", "team_id", "target"},
-    "netlify": {"name", "site_id"},
-    "github": {"name", "org", "private"},
-    "s3": set(),
-}
-OPTION_PATTERNS: dict[str, str] = {
-    "name": r"[a-z0-9][a-z0-9-]{0,62}",
-    "site_id": r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}",  # a Netlify site id (UUID) or its domain
-    "team_id": r"team_[A-Za-z0-9]{1,64}",
-    "org": r"[A-Za-z0-9][A-Za-z0-9-]{0,38}",
-    "target": r"production|preview",
-}
-SELECTORS = frozenset({"site_id", "team_id", "org"})  # choose an existing resource
 _CREATED: dict[str, tuple[str, ...]] = {
     "netlify": ("site",),
     "github": ("owner", "repo"),
@@ -71,50 +56,6 @@ _CREATED: dict[str, tuple[str, ...]] = {
 TRANSIENT = ("deploy_unavailable", "deploy_rate_limited")
 MAX_TRANSIENT_RETRIES = 3
 _MAX_DELAY_S = 900  # SQS DelaySeconds limit
-
-
-def site_name(project_name: str, project_id: str) -> str:
-    """A stable slug per project, so redeploys land on the same site, project or repo."""
-    words = re.sub(r"[^a-z0-9]+", "-", project_name.lower()).strip("-")[:40].strip("-")
-    return f"{words or 'kiln-app'}-{project_id.removeprefix('p_')[:6]}"
-
-
-def check_options(target: str, options: dict[str, Any], *, operator: bool) -> dict[str, Any]:
-    """Known options with strict values; with the operator's token, none that selects an
-    existing resource."""
-    unknown = sorted(set(options) - OPTIONS[target])
-    if unknown:
-        raise Unprocessable(
-            f"unknown option(s) for {target}: {', '.join(unknown)}",
-            code="validation_error",
-            details={"allowed": sorted(OPTIONS[target])},
-        )
-    for key, value in options.items():
-        if key == "private":
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, str) and bool(re.fullmatch(OPTION_PATTERNS[key], value))
-        if not ok:
-            pattern = "true or false" if key == "private" else OPTION_PATTERNS[key]
-            raise Unprocessable(
-                f"options.{key} is not a valid {target} value",
-                code="validation_error",
-                details={"option": key, "pattern": pattern},
-            )
-    chosen = sorted(SELECTORS & set(options))
-    if operator and chosen:
-        raise Unprocessable(
-            f"options.{chosen[0]} selects an existing {target} resource; send your own "
-            f"{target} token to deploy there",
-            code="own_token_required",
-        )
-    return options
-
-
-def operator_name(requested: str) -> str:
-    """A name for a resource made with the operator's token: the part a visitor may choose,
-    then 32 random bits they cannot, so it never names another visitor's resource."""
-    return f"{requested[:40].rstrip('-')}-{secrets.token_hex(4)}"
 
 
 def operator_secret(store: Store, target: str) -> str:
