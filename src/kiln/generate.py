@@ -13,9 +13,10 @@ from kiln import telemetry
 from kiln.errors import Conflict, KilnError, NotFound, PayloadTooLarge, Unprocessable
 from kiln.frameworks import legacy_paths, skeleton
 from kiln.job_runner import finish_job, run_job
-from kiln.llm.conversation import converse
+from kiln.llm.base import ChatRequest
+from kiln.llm.conversation import Reply, converse
 from kiln.llm.pricing import estimate_cost
-from kiln.llm.prompts import build_request
+from kiln.llm.prompts import Context, build_request
 from kiln.llm.providers import get_provider
 from kiln.models import (
     Framework,
@@ -214,6 +215,23 @@ def _working_version(store: Store, project: dict[str, Any]) -> int:
     return latest
 
 
+def _request(
+    store: Store, job: dict[str, Any], base: int, base_files: dict[str, str], model: str
+) -> tuple[ChatRequest, Context]:
+    """The model request: the prompt, the project's files and the last three turns."""
+    turns = projects.list_turns(store, job["project_id"], limit=3)
+    return build_request(
+        framework=Framework(job["framework"]),
+        prompt=job["prompt"],
+        files=base_files,
+        is_edit=bool(base),
+        model=model,
+        max_tokens=store.settings.llm_max_tokens,
+        history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
+        recent=turns[0].get("changed", []) if turns else None,
+    )
+
+
 def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
     if job.get("attempt", 1) > 1:
         sink.add(Status(phase="retry", message=f"attempt {job['attempt']} restarts the job"))
@@ -225,17 +243,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
     base_files = load_version_files(store, project_id, base) if base else skeleton(framework)
     provider = get_provider(job.get("provider"), settings)
     model = job.get("model") or provider.default_model()
-    turns = projects.list_turns(store, project_id, limit=3)
-    request, ctx = build_request(
-        framework=framework,
-        prompt=job["prompt"],
-        files=base_files,
-        is_edit=bool(base),
-        model=model,
-        max_tokens=settings.llm_max_tokens,
-        history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
-        recent=turns[0].get("changed", []) if turns else None,
-    )
+    request, ctx = _request(store, job, base, base_files, model)
     guard = _SpendGuard(store, project, model)
     guard.before_first(ctx.tokens)
     sink.add(
@@ -260,10 +268,24 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
         if guard.usd:
             record_spend(store, guard.usd)  # the requests that ran were paid for
         raise
-    cost = estimate_cost(model, reply.input_tokens, reply.output_tokens, settings=settings)
+    return _save(store, job, base, model, reply, ctx, started, sink)
+
+
+def _save(
+    store: Store,
+    job: dict[str, Any],
+    base: int,
+    model: str,
+    reply: Reply,
+    ctx: Context,
+    started: float,
+    sink: EventSink,
+) -> dict[str, Any]:
+    """Charge the reply, check and save its files as the next version; the job's fields."""
+    cost = estimate_cost(model, reply.input_tokens, reply.output_tokens, settings=store.settings)
     if cost.usd:
         record_spend(store, cost.usd)
-    validate_project(reply.files, settings.max_files)
+    validate_project(reply.files, store.settings.max_files)
     usage = {
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,
@@ -276,14 +298,14 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
     sink.add(Status(phase="saving", message=f"{len(reply.changed)} files changed"))
     version = save_version(
         store,
-        project_id,
+        job["project_id"],
         reply.files,
         parent=base or None,
         prompt=job["prompt"],
         job_id=job["job_id"],
         usage=usage,
     )
-    projects.add_usage(store, project_id, reply.input_tokens, reply.output_tokens, cost.usd)
+    projects.add_usage(store, job["project_id"], reply.input_tokens, reply.output_tokens, cost.usd)
     return {
         "version": version,
         "usage": usage,

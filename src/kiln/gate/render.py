@@ -7,9 +7,13 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from kiln.mime import content_type
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 from kiln.sandbox import Sandbox, find_sandbox
 
 __all__ = ["CHROMIUM_ARGS", "RenderResult", "render_check"]
@@ -105,27 +109,7 @@ def _render_check(
                 )
                 try:
                     page = context.new_page()
-                    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc.message}"))
-                    page.on(
-                        "console",
-                        lambda msg: (
-                            errors.append(f"console.error: {msg.text}")
-                            if msg.type == "error" and not msg.text.startswith("Failed to load")
-                            else None
-                        ),
-                    )
-                    page.on(
-                        "response",
-                        lambda resp: (
-                            errors.append(
-                                f"HTTP {resp.status} for /{resp.url.removeprefix(APP_ORIGIN)}"
-                            )
-                            if resp.url.startswith(APP_ORIGIN)
-                            and resp.status >= 400
-                            and not resp.url.endswith("/favicon.ico")
-                            else None
-                        ),
-                    )
+                    _collect_errors(page, errors)
                     context.route("**/*", serve)
                     context.route_web_socket("**/*", lambda ws: ws.close())
                     try:
@@ -139,3 +123,27 @@ def _render_check(
         except PlaywrightError as exc:
             return RenderResult(False, [*errors, f"the browser did not start: {exc}"])
     return RenderResult(renders, errors)
+
+
+def _collect_errors(page: Page, errors: list[str]) -> None:
+    """What the page reports as broken: uncaught errors, console errors (not the failed
+    loads the route aborts on purpose) and error answers for the app's own files."""
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc.message}"))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console.error: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda resp: (
+            errors.append(f"HTTP {resp.status} for /{resp.url.removeprefix(APP_ORIGIN)}")
+            if resp.url.startswith(APP_ORIGIN)
+            and resp.status >= 400
+            and not resp.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
