@@ -31,19 +31,12 @@ import httpx
 from bench.devstack import free_port
 from bench.stats import Figure, figure, paired_ratios
 from kiln.frameworks import skeleton
+from kiln.gate.render import CHROMIUM_ARGS
 from kiln.models import Framework
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FRAMEWORKS = (Framework.react, Framework.vue, Framework.vanilla)
 LAST_FILE = {"react": "src/App.tsx", "vue": "src/App.vue", "vanilla": "index.html"}
 TITLE = "[data-testid=app-title]"

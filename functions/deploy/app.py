@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
+from kiln import telemetry
 from kiln.workers import deploy_record, scheduled_tick
 
 logger = Logger(service="kiln-deploy")
@@ -20,6 +21,7 @@ _processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @logger.inject_lambda_context
+@telemetry.handler
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=deploy_record, processor=_processor, context=context
@@ -27,6 +29,7 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
+@telemetry.handler
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return scheduled_tick(event)
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
+from kiln import telemetry
 from kiln.workers import generation_record
 
 logger = Logger(service="kiln-generate")
@@ -19,6 +20,7 @@ _processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @logger.inject_lambda_context
+@telemetry.handler
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=generation_record, processor=_processor, context=context

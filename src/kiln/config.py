@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     # where untrusted builds run: bubblewrap when installed ("auto"), required, or not at
     # all ("none": only where the process holds no credential, i.e. the builder function)
     build_sandbox: Literal["auto", "bwrap", "none"] = "auto"
-    builder_function: str = ""  # AWS: the credential-less function that builds (kiln.builder)
+    builder_function: str = ""  # AWS: the credential-less function that builds (kiln.gate.builder)
     lambda_endpoint_url: str | None = None  # Lambda's API, when not at aws_endpoint_url
     preview_ttl_hours: int = 168
     preview_max_ttl_hours: int = 720
@@ -135,6 +135,12 @@ class Settings(BaseSettings):
 
     # Pyodide's package repository (pyodide-lock.json + wheels); "": the official CDN
     pyodide_packages_url: str = ""
+
+    # Telemetry: the CloudWatch namespace the template sets for powertools' Metrics
+    metrics_namespace: str = Field(
+        default="kiln",
+        validation_alias=AliasChoices("KILN_METRICS_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"),
+    )
 
     # Local stack
     data_dir: Path = Path(".kiln")

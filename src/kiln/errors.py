@@ -37,12 +37,6 @@ class KilnError(Exception):
             self.code = code
         self.details = details
 
-    def to_body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            err["details"] = self.details
-        return {"error": err}
-
 
 class BadRequest(KilnError):
     status = 400

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
+from functools import partial
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
-from kiln.errors import Conflict, KilnError, LeaseLost, NotFound, PayloadTooLarge, Unprocessable
+from kiln import telemetry
+from kiln.errors import Conflict, KilnError, NotFound, PayloadTooLarge, Unprocessable
 from kiln.frameworks import legacy_paths, legacy_skeleton, skeleton
-from kiln.jobs import Cancelled, EventSink, enqueue
-from kiln.llm.conversation import converse
+from kiln.job_runner import finish_job, run_job
+from kiln.llm.base import ChatRequest
+from kiln.llm.conversation import Reply, converse
 from kiln.llm.pricing import estimate_cost
-from kiln.llm.prompts import build_request
+from kiln.llm.prompts import Context, build_request
 from kiln.llm.providers import get_provider
 from kiln.models import (
     Framework,
@@ -27,6 +29,8 @@ from kiln.models import (
     Usage,
 )
 from kiln.packages.lockfiles import lock_dependencies
+from kiln.queues import enqueue
+from kiln.sink import EventSink
 from kiln.spend import check_ceiling, check_model, record_spend
 from kiln.store import blobs, projects, quotas
 from kiln.store import jobs as store_jobs
@@ -234,7 +238,29 @@ def _working_version(store: Store, project: dict[str, Any]) -> int:
     return latest
 
 
+def _request(
+    store: Store, job: dict[str, Any], base: int, base_files: dict[str, str], model: str
+) -> tuple[ChatRequest, Context]:
+    """The model request: the prompt, the project's files, the last three turns and the
+    client's context."""
+    turns = projects.list_turns(store, job["project_id"], limit=3)
+    return build_request(
+        framework=Framework(job["framework"]),
+        prompt=job["prompt"],
+        files=base_files,
+        is_edit=bool(base),
+        model=model,
+        max_tokens=store.settings.llm_max_tokens,
+        history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
+        recent=turns[0].get("changed", []) if turns else None,
+        client_context=job.get("client_context"),
+        layout=job.get("layout") or "files",
+    )
+
+
 def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
+    if job.get("attempt", 1) > 1:
+        sink.add(Status(phase="retry", message=f"attempt {job['attempt']} restarts the job"))
     settings = store.settings
     project_id = job["project_id"]
     project = projects.get_project(store, project_id, None)
@@ -245,19 +271,7 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
     base_files = load_version_files(store, project_id, base) if base else dict(template)
     provider = get_provider(job.get("provider"), settings)
     model = job.get("model") or provider.default_model()
-    turns = projects.list_turns(store, project_id, limit=3)
-    request, ctx = build_request(
-        framework=framework,
-        prompt=job["prompt"],
-        files=base_files,
-        is_edit=bool(base),
-        model=model,
-        max_tokens=settings.llm_max_tokens,
-        history=[(t["prompt"], t.get("plan") or "") for t in reversed(turns)],
-        recent=turns[0].get("changed", []) if turns else None,
-        client_context=job.get("client_context"),
-        layout=layout,
-    )
+    request, ctx = _request(store, job, base, base_files, model)
     guard = _SpendGuard(store, project, model)
     guard.before_first(ctx.tokens)
     sink.add(
@@ -282,10 +296,24 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
         if guard.usd:
             record_spend(store, guard.usd)  # the requests that ran were paid for
         raise
-    cost = estimate_cost(model, reply.input_tokens, reply.output_tokens, settings=settings)
+    return _save(store, job, base, model, reply, ctx, started, sink)
+
+
+def _save(
+    store: Store,
+    job: dict[str, Any],
+    base: int,
+    model: str,
+    reply: Reply,
+    ctx: Context,
+    started: float,
+    sink: EventSink,
+) -> dict[str, Any]:
+    """Charge the reply, check and save its files as the next version; the job's fields."""
+    cost = estimate_cost(model, reply.input_tokens, reply.output_tokens, settings=store.settings)
     if cost.usd:
         record_spend(store, cost.usd)
-    validate_project(reply.files, settings.max_files)
+    validate_project(reply.files, store.settings.max_files)
     usage = {
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,
@@ -298,14 +326,14 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
     sink.add(Status(phase="saving", message=f"{len(reply.changed)} files changed"))
     version = save_version(
         store,
-        project_id,
+        job["project_id"],
         reply.files,
         parent=base or None,
         prompt=job["prompt"],
         job_id=job["job_id"],
         usage=usage,
     )
-    projects.add_usage(store, project_id, reply.input_tokens, reply.output_tokens, cost.usd)
+    projects.add_usage(store, job["project_id"], reply.input_tokens, reply.output_tokens, cost.usd)
     return {
         "version": version,
         "usage": usage,
@@ -325,53 +353,36 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
 
 def run_generation(store: Store, job_id: str, worker: str | None = None) -> str:
     """Run one delivery of a generation job; returns the job's resulting status."""
-    worker = worker or "w_" + secrets.token_hex(6)
-    job = store_jobs.claim_job(store, job_id, worker)
-    if job is None:
-        logger.info("job already claimed or finished", extra={"job_id": job_id})
-        return "skipped"
-    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
-    status, fields = JobStatus.failed, {}
-    try:
-        if job.get("attempt", 1) > 1:
-            sink.add(Status(phase="retry", message=f"attempt {job['attempt']} restarts the job"))
-        fields = _generate(store, job, sink)
-        sink.close()
-        status = JobStatus.succeeded
-    except LeaseLost:
-        logger.warning("lease lost; another worker owns the job", extra={"job_id": job_id})
-        sink._stop.set()
-        return "lease_lost"
-    except Cancelled:
-        status, fields = JobStatus.cancelled, {}
-    except KilnError as exc:
-        fields = {"error_code": exc.code, "error_message": exc.message}
-        logger.info("generation failed", extra={"job_id": job_id, "code": exc.code})
-    except Exception:
-        logger.exception("generation crashed", extra={"job_id": job_id})
-        fields = {
-            "error_code": "internal_error",
-            "error_message": "kiln hit an internal error; your previous version is unchanged",
-        }
-    if status is not JobStatus.succeeded:
-        try:
-            sink.close()
-        except (Cancelled, LeaseLost, KilnError):
-            pass
-        except Exception:
-            logger.exception("could not flush events", extra={"job_id": job_id})
-    if status is JobStatus.succeeded:
-        from kiln.gate import queue_build
+    return run_job(
+        store,
+        job_id,
+        partial(_generate, store),
+        what="generation",
+        crash_message="kiln hit an internal error; your previous version is unchanged",
+        worker=worker,
+        finish=_finish,
+    )
 
-        # before the job shows as finished, so its version already names its build job
+
+def _finish(
+    store: Store, job: dict[str, Any], worker: str, status: JobStatus, fields: dict[str, Any]
+) -> str:
+    """Queue the version's build before the job shows as finished (so the version already
+    names its build job), finish the job, then record the turn."""
+    if status is JobStatus.succeeded:
+        from kiln.gate.queue import queue_build
+
         build_job_id = queue_build(
             store, job["project_id"], int(fields["version"]), job["owner"], job
         )
         if build_job_id:
             fields["build_job_id"] = build_job_id
-    try:
-        store_jobs.finish_job(store, job_id, worker, status, fields)
-    except LeaseLost:
-        return "lease_lost"
-    projects.put_turn(store, job["project_id"], job, status.value, fields)
-    return status.value
+    result = finish_job(store, job, worker, status, fields)
+    if result == JobStatus.succeeded.value:
+        usage = fields["usage"]
+        telemetry.count("InputTokens", usage["input_tokens"])
+        telemetry.count("OutputTokens", usage["output_tokens"])
+        telemetry.measure("CostUSD", usage["cost_usd"])
+    if result != "lease_lost":
+        projects.put_turn(store, job["project_id"], job, status.value, fields)
+    return result

@@ -21,17 +21,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from kiln.builder import build_version
 from kiln.errors import Conflict, Gone, NotFound, Unprocessable
+from kiln.gate.builder import build_version
+from kiln.mime import content_type
 from kiln.models import BuildState, PreviewLink
 from kiln.storage_shim import with_storage_shim
 from kiln.store import blobs, builds, projects
-from kiln.store.db import Store, from_item, now, to_item, to_values
-from kiln.store.jobs import hb_key
+from kiln.store.db import Store, from_item, iso, now, sort_key, to_item, to_values
 
 __all__ = ["MARKER", "create_preview", "open_preview", "preview_prefix", "sweep_expired"]
 
@@ -46,10 +45,6 @@ def preview_prefix(token: str) -> str:
 
 def _key(token: str) -> dict[str, Any]:
     return to_item({"PK": f"PREVIEW#{token}", "SK": "META"})
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def create_preview(
@@ -80,7 +75,7 @@ def create_preview(
     token = secrets.token_urlsafe(16)
     expiry = clock() + hours * 3600
     source = _dist(store, project, number, version)
-    _copy(store, source, token, _iso(expiry))
+    _copy(store, source, token, iso(expiry))
     store.ddb.put_item(
         TableName=store.table,
         Item=to_item(
@@ -93,13 +88,13 @@ def create_preview(
                 "expiry": expiry,
                 "expires_at": int(expiry) + _KEEP_GONE_S,
                 "GSI2PK": PARTITION,
-                "GSI2SK": hb_key(expiry),
+                "GSI2SK": sort_key(expiry),
             }
         ),
     )
     base = settings.preview_base_url.rstrip("/")
     url = f"{base}/{preview_prefix(token)}index.html" if base else f"/api/{preview_prefix(token)}"
-    return PreviewLink(url=url, token=token, expires_at=_iso(expiry))
+    return PreviewLink(url=url, token=token, expires_at=iso(expiry))
 
 
 def _dist(
@@ -130,7 +125,7 @@ def _copy(store: Store, source: dict[str, bytes] | str, token: str, expires: str
             Bucket=store.bucket,
             Key=target + path,
             Body=data,
-            ContentType=builds.content_type(path),
+            ContentType=content_type(path),
             Metadata=meta,
         )
 
@@ -144,7 +139,7 @@ def _copy(store: Store, source: dict[str, bytes] | str, token: str, expires: str
             Key=target + path,
             CopySource={"Bucket": store.bucket, "Key": key},
             MetadataDirective="REPLACE",
-            ContentType=builds.content_type(path),
+            ContentType=content_type(path),
             Metadata=meta,
         )
 
@@ -177,7 +172,7 @@ def open_preview(
     item = from_item(resp["Item"])
     if float(item["expiry"]) <= clock():
         raise Gone(
-            f"this preview link expired at {_iso(float(item['expiry']))}", code="preview_expired"
+            f"this preview link expired at {iso(float(item['expiry']))}", code="preview_expired"
         )
     rel = PurePosixPath(path.strip("/") or "index.html")
     if ".." in rel.parts or rel.name == MARKER:
@@ -189,7 +184,7 @@ def open_preview(
             if rel.suffix:
                 break
             continue
-        return obj["Body"].read(), str(obj.get("ContentType") or builds.content_type(candidate))
+        return obj["Body"].read(), str(obj.get("ContentType") or content_type(candidate))
     raise NotFound("file not found")
 
 
@@ -200,7 +195,7 @@ def sweep_expired(store: Store, *, clock: Callable[[], float] = now, limit: int 
         TableName=store.table,
         IndexName="GSI2",
         KeyConditionExpression="GSI2PK = :p AND GSI2SK <= :t",
-        ExpressionAttributeValues=to_item({":p": PARTITION, ":t": hb_key(clock())}),
+        ExpressionAttributeValues=to_item({":p": PARTITION, ":t": sort_key(clock())}),
         Limit=limit,
     )
     swept = 0

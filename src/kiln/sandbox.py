@@ -9,7 +9,7 @@ render check's browser run under bubblewrap:
 - a filesystem of the OS read-only plus the project and a throwaway HOME: no `.kiln/`,
   no checkout, no other build;
 - no network, except for `npm install`, which runs no package code (`--ignore-scripts`)
-  and whose inputs are checked first (`kiln.build.foreign_sources`);
+  and whose inputs are checked first (`kiln.gate.build.foreign_sources`);
 - the process is started with the build's allow-listed environment, so even the
   sandbox's own init (PID 1 inside) holds no secret.
 

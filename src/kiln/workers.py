@@ -43,7 +43,7 @@ def generation_record(record: SQSRecord, store: Store | None = None) -> str:
 
 def deploy_record(record: SQSRecord, store: Store | None = None) -> str:
     if json.loads(record.body).get("kind") == "build":
-        from kiln.gate import run_build_job
+        from kiln.gate.queue import run_build_job
 
         return run_build_job(store or default_store(), _job_id(record))
     from kiln.deploy.runner import run_deploy_job
@@ -54,7 +54,7 @@ def deploy_record(record: SQSRecord, store: Store | None = None) -> str:
 def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
     """EventBridge: `{"task": "sweeper"}` fails or requeues stuck jobs, `{"task": "scheduler"}`
     starts due scheduled deploys; an event without a task (the local tick) does both."""
-    from kiln.jobs import sweep
+    from kiln.job_control import sweep
 
     store = store or default_store()
     task = event.get("task")
@@ -64,10 +64,8 @@ def scheduled_tick(event: dict[str, Any], store: Store | None = None) -> dict[st
         result["previews"] = _sweep_previews(store)
         result["secrets"] = _sweep_secrets(store)
     if task in (None, "scheduler"):
-        try:
-            from kiln.deploy.schedules import run_due
-        except ImportError:
-            return result
+        from kiln.deploy.schedules import run_due
+
         result["schedules"] = run_due(store)
     return result
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kiln.gate.render import CHROMIUM_ARGS
 from tests.e2e import servers
 from tests.tools import require
 
@@ -21,14 +22,6 @@ WEB = ROOT / "web"
 DIST = WEB / "dist"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -91,7 +84,7 @@ def kiln_url(request: pytest.FixtureRequest) -> str:
 def browser() -> Iterator[object]:
     """One Chromium for the whole run. Playwright's sync API marks this thread's asyncio loop
     as running between its calls, so the e2e tests run last (tests/conftest.py) and code
-    that starts a loop of its own does so on another thread (kiln.gate.render_check)."""
+    that starts a loop of its own does so on another thread (kiln.gate.render.render_check)."""
     require("chromium")
     from playwright.sync_api import sync_playwright
 

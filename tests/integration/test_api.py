@@ -121,8 +121,8 @@ def test_a_duplicate_delivery_runs_the_job_once(
         "/api/generations", headers=auth, json={"prompt": "notes", "framework": "vue"}
     )
     job_id = resp.json()["job_id"]
-    from kiln.jobs import enqueue
     from kiln.models import JobKind
+    from kiln.queues import enqueue
 
     enqueue(store, JobKind.generate, job_id)
     assert sorted(run_worker()) == ["skipped", "succeeded"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build import BuildResult, build_project, find_node
+from kiln.gate.build import BuildResult, build_project, find_node
 from tests.tools import needs
 
 pytestmark = [pytest.mark.integration, needs("node", "npm")]

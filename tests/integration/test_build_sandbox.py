@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from kiln.build import BuildResult, build_project
 from kiln.config import Settings
-from kiln.gate import render_check, request_build, run_build_job
+from kiln.gate.build import BuildResult, build_project
+from kiln.gate.queue import request_build, run_build_job
+from kiln.gate.render import render_check
 from kiln.generate import save_version
 from kiln.models import Framework
 from kiln.sandbox import SandboxMode, find_sandbox

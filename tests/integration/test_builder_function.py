@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from kiln.builder import STAGING, BuilderFailed, build_version
 from kiln.config import Settings
-from kiln.gate import request_build, run_build_job
+from kiln.gate.builder import STAGING, BuilderFailed, build_version
+from kiln.gate.queue import request_build, run_build_job
 from kiln.generate import save_version
 from kiln.models import Framework
 from kiln.store import projects
@@ -80,7 +80,7 @@ def test_a_builder_function_that_fails_is_a_builder_failed_error(
 
 
 def test_an_answer_that_is_not_a_build_is_refused(remote: Store) -> None:
-    from kiln.builder import _unpack
+    from kiln.gate.builder import _unpack
 
     with pytest.raises(BuilderFailed):
         _unpack(json.loads('{"ok": true, "dist": "not a mapping"}'))

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from kiln.deploy import netlify, sha1
+from kiln.deploy import netlify
 from kiln.deploy.journal import Journal, SiteFiles
+from kiln.deploy.site import sha1
 from kiln.errors import ProviderError
 from tests.fakes.deploy_servers import (  # noqa: F401
     TOKEN,

@@ -294,7 +294,7 @@ def test_a_worker_that_died_mid_deploy_is_resumed_by_the_sweeper_from_the_journa
     store: Store,
     vercel_fake: FakeVercel,
 ) -> None:
-    from kiln.jobs import sweep
+    from kiln.job_control import sweep
     from kiln.store import jobs as store_jobs
 
     started = deploy(client, auth, project, "vercel")

@@ -220,3 +220,36 @@ def test_the_scheduled_function_runs_the_task_its_eventbridge_input_names(
     assert swept.keys() == {"sweep", "previews", "secrets"}
     assert swept["sweep"]["resent"] == 1  # the queued job nobody picked up is sent again
     assert scheduled.keys() == {"schedules"}
+
+
+def test_a_generation_worker_run_emits_its_metrics_to_the_templates_namespace(
+    function: Callable[[str], ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "kiln-test-ns")
+    get_settings.cache_clear()
+    from kiln import telemetry
+
+    telemetry.metrics.cache_clear()
+    generate = function("generate")
+    _, job_id = start_generation(generate)
+    capsys.readouterr()
+
+    generate.worker(sqs_batch("generate", [json.dumps({"job_id": job_id})]), LambdaContext())
+
+    emf = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+    assert len(emf) == 1
+    [directive] = emf[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "kiln-test-ns"
+    names = {m["Name"] for m in directive["Metrics"]}
+    assert {"GenerationSucceeded", "InputTokens", "OutputTokens", "CostUSD"} <= names
+    values = {n: v if isinstance(v, list) else [v] for n, v in emf[0].items() if n in names}
+    assert values["GenerationSucceeded"] == [1]
+    usage = store_jobs.get_job(Store(get_settings()), job_id)["usage"]
+    assert values["OutputTokens"] == [usage["output_tokens"]]
+    assert values["InputTokens"] == [usage["input_tokens"]]

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from kiln.api import routes
 from kiln.api.app import create_app
 from kiln.config import Settings
-from kiln.gate import FIX_PROMPT_HEAD, request_build, run_build_job
+from kiln.gate.queue import FIX_PROMPT_HEAD, request_build, run_build_job
 from kiln.generate import save_version
 from kiln.models import Framework
 from kiln.store import projects

@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.config import Settings
-from kiln.jobs import EventSink, sweep
+from kiln.job_control import sweep
+from kiln.sink import EventSink
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
 from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer
@@ -146,7 +147,7 @@ def test_a_worker_killed_mid_job_is_requeued_and_finishes_with_a_complete_versio
     dead = EventSink(mstore, job_id, "dead-worker", 0)
     dead.add({"type": "text", "text": "half"})
     dead.flush()
-    dead._stop.set()
+    dead.abandon()
     assert mclient.get(f"/api/projects/{first['project_id']}/versions/1").status_code == 200
     assert sweep(mstore, cutoff_s=0.0)["requeued"] == 1
     fake_openai.queue_text(GOOD.replace("Hello", "Again"))

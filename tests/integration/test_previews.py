@@ -9,13 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.config import Settings
-from kiln.gate import request_build, run_build_job
+from kiln.gate.queue import request_build, run_build_job
 from kiln.generate import save_version
 from kiln.models import Framework
 from kiln.preview_links import preview_prefix, sweep_expired
 from kiln.store import projects
-from kiln.store.db import Store, to_item, to_values
-from kiln.store.jobs import hb_key
+from kiln.store.db import Store, sort_key, to_item, to_values
 from kiln.store.sessions import owner_for_token
 from tests.fakes.gate_support import VANILLA_OK, needs_node
 
@@ -61,7 +60,7 @@ def expire(store: Store, token: str) -> None:
         TableName=store.table,
         Key=to_item({"PK": f"PREVIEW#{token}", "SK": "META"}),
         UpdateExpression="SET expiry = :t, GSI2SK = :k",
-        ExpressionAttributeValues=to_values({":t": past, ":k": hb_key(past)}),
+        ExpressionAttributeValues=to_values({":t": past, ":k": sort_key(past)}),
     )
 
 

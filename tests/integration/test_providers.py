@@ -14,9 +14,9 @@ import pytest
 
 from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish, Message, Provider
-from kiln.llm.http import RetryPolicy
 from kiln.llm.openai import OpenAIProvider
 from kiln.llm.providers import clear_probe_cache, get_provider, resolve_provider_name
+from kiln.retry import RetryPolicy
 from tests.fakes.llm_servers import (
     DEFAULT_TEXT,
     TEST_KEY,
@@ -363,7 +363,10 @@ def test_api_key_never_reaches_logs_or_errors(
     for text in (str(error), repr(error), error.message, repr(run.provider), repr(run.settings)):
         assert TEST_KEY not in text
     assert TEST_KEY not in caplog.text
-    assert TEST_KEY not in str(error.to_body())
+    from kiln.api.app import error_response
+
+    body = error_response(error.status, error.code, error.message, error.details).body
+    assert TEST_KEY.encode() not in bytes(body)
 
 
 def test_key_echoed_in_a_server_message_is_scrubbed(fake_openai: FakeLLMServer) -> None:

@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.config import Settings
-from kiln.deploy.schedules import next_run, run_due
+from kiln.deploy.cron import next_run
+from kiln.deploy.schedules import run_due
 from kiln.errors import Unprocessable
 from kiln.generate import save_version
 from kiln.models import Framework

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from kiln.errors import Conflict, LeaseLost, NotFound
-from kiln.jobs import EventSink, sweep
+from kiln.job_control import sweep
 from kiln.models import FileEntry, Framework, JobStatus
-from kiln.store import blobs, projects, quotas
+from kiln.sink import EventSink
+from kiln.store import blobs, job_polls, projects, quotas
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
 from kiln.store.sessions import create_session, owner_for_token
@@ -104,9 +105,9 @@ def _events_job(store: Store, n: int, finish: bool) -> None:
 def test_a_poll_of_a_running_job_is_one_query(store: Store) -> None:
     _events_job(store, 5, finish=False)
     calls = _count_reads(store)
-    job, events = store_jobs.poll_job(store, "j_1", "o_a", after=2)
+    job, events = job_polls.poll_job(store, "j_1", "o_a", after=2)
     assert job["status"] == "running" and [e["seq"] for e in events] == [3, 4, 5]
-    job, events = store_jobs.poll_job(store, "j_1", "o_a", after=5)
+    job, events = job_polls.poll_job(store, "j_1", "o_a", after=5)
     assert job["status"] == "running" and events == []
     assert calls == ["Query", "Query"]
 
@@ -115,7 +116,7 @@ def test_a_reload_of_a_running_job_reads_only_the_batches_this_process_has_not_s
     store: Store,
 ) -> None:
     _events_job(store, 5, finish=False)
-    store_jobs.poll_job(store, "j_1", "o_a", after=0)
+    job_polls.poll_job(store, "j_1", "o_a", after=0)
     sink = EventSink(store, "j_1", "w1", start_seq=5)
     sink.add({"type": "text", "text": "six"})
     sink.close()
@@ -124,7 +125,7 @@ def test_a_reload_of_a_running_job_reads_only_the_batches_this_process_has_not_s
         "before-parameter-build.dynamodb.Query",
         lambda params, **_: starts.append(params.get("ExpressionAttributeValues")),
     )
-    _, events = store_jobs.poll_job(store, "j_1", "o_a", after=0)
+    _, events = job_polls.poll_job(store, "j_1", "o_a", after=0)
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6]
     assert [values[":after"]["S"] for values in starts] == ["EVENT#00000005"]
 
@@ -132,25 +133,25 @@ def test_a_reload_of_a_running_job_reads_only_the_batches_this_process_has_not_s
 def test_every_poll_returns_exactly_the_events_a_fresh_read_returns(store: Store) -> None:
     _events_job(store, 6, finish=False)
     for after in (4, 0, 2, 6, 1, 0):
-        _, events = store_jobs.poll_job(store, "j_1", "o_a", after=after)
+        _, events = job_polls.poll_job(store, "j_1", "o_a", after=after)
         assert events == store_jobs.read_events(store, "j_1", after)
 
 
 def test_a_finished_job_is_polled_from_memory_after_its_first_poll(store: Store) -> None:
     _events_job(store, 5, finish=True)
-    first = store_jobs.poll_job(store, "j_1", "o_a", after=3)
+    first = job_polls.poll_job(store, "j_1", "o_a", after=3)
     calls = _count_reads(store)
     for after in (0, 3, 5):
-        job, events = store_jobs.poll_job(store, "j_1", "o_a", after=after)
+        job, events = job_polls.poll_job(store, "j_1", "o_a", after=after)
         assert job == first[0] and [e["seq"] for e in events] == list(range(after + 1, 6))
     assert calls == []
 
 
 def test_another_owner_polling_a_remembered_finished_job_gets_404(store: Store) -> None:
     _events_job(store, 2, finish=True)
-    store_jobs.poll_job(store, "j_1", "o_a", after=0)
+    job_polls.poll_job(store, "j_1", "o_a", after=0)
     with pytest.raises(NotFound):
-        store_jobs.poll_job(store, "j_1", "o_b", after=0)
+        job_polls.poll_job(store, "j_1", "o_b", after=0)
 
 
 def test_event_writes_grow_with_flushes_not_with_events(store: Store) -> None:
@@ -203,7 +204,7 @@ def test_a_swept_worker_cannot_write_events_between_its_successors(store: Store)
         zombie.flush()
     successor.add({"type": "text", "text": "after"})
     successor.close()
-    zombie._stop.set()
+    zombie.abandon()
     events = store_jobs.read_events(store, "j_1", after=0)
     assert [(e["seq"], e["text"]) for e in events] == [(1, "before"), (2, "after")]
 
@@ -242,3 +243,26 @@ def test_daily_quota_refuses_past_the_limit(store: Store) -> None:
     with pytest.raises(Exception) as err:
         quotas.take(store, "o_a", limit=3)
     assert getattr(err.value, "code", "") == "quota_exceeded"
+
+
+def test_a_jobs_event_batches_expire_with_the_job_after_the_configured_days(
+    store: Store,
+) -> None:
+    short = Store(store.settings.model_copy(update={"job_ttl_days": 2}))
+    _job(short)
+    store_jobs.append_events(short, "j_1", [{"seq": 1, "type": "status"}])
+    items = short.ddb.scan(TableName=short.table)["Items"]
+    ttl = {item["SK"]["S"]: int(item["expires_at"]["N"]) for item in items if "expires_at" in item}
+    assert ttl["EVENT#00000001"] == pytest.approx(ttl["META"], abs=5)
+    assert ttl["META"] - int(store_jobs.now()) == pytest.approx(2 * 86400, abs=5)
+
+
+def test_a_write_that_fails_for_another_reason_is_not_taken_for_a_lost_race(
+    store: Store,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    gone = Store(store.settings.model_copy(update={"table_name": "kiln-no-such-table"}))
+    with pytest.raises(ClientError) as caught:
+        store_jobs.claim_job(gone, "j_1", "w1")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -200,37 +200,11 @@ def test_the_api_has_no_catch_all_route(template: dict[str, Any]) -> None:
     assert not any(key.split(" ", 1)[1] in ("/{proxy+}", "/api/{proxy+}") for key in keys)
 
 
-def _route_pattern(route_path: str) -> re.Pattern[str]:
-    parts = [
-        ".+" if seg.endswith("+}") else "[^/]+" if seg.startswith("{") else re.escape(seg)
-        for seg in route_path.split("/")
-    ]
-    return re.compile("/".join(parts) + "$")
-
-
-def _route_for(routes: list[tuple[str, str, str]], method: str, path: str) -> str | None:
-    """The integration API Gateway picks: exact segments beat {param}, which beat {proxy+}."""
-    candidates = [
-        (route_path.count("{") + 10 * route_path.count("+}"), -len(route_path), target)
-        for route_method, route_path, target in routes
-        if route_method in (method, "ANY") and _route_pattern(route_path).match(path)
-    ]
-    return min(candidates)[2] if candidates else None
-
-
 def test_every_api_route_reaches_the_function_that_serves_it(template: dict[str, Any]) -> None:
     from kiln.api import routes as groups
+    from kiln.local.routes import api_routes, function_for, route_for
 
-    integration_of = {
-        name: res["Properties"]["IntegrationUri"]["Ref"].split(".")[0]
-        for name, res in resources_of(template, "AWS::ApiGatewayV2::Integration").items()
-    }
-    routes = []
-    for res in resources_of(template, "AWS::ApiGatewayV2::Route").values():
-        method, path = res["Properties"]["RouteKey"].split(" ", 1)
-        integration = res["Properties"]["Target"]["Fn::Sub"].split("${")[1].rstrip("}")
-        routes.append((method, path, integration_of[integration]))
-
+    routes = api_routes(template)
     served = {
         "GenerateApiFunction": groups.GENERATE,
         "StatusApiFunction": groups.STATUS,
@@ -241,10 +215,32 @@ def test_every_api_route_reaches_the_function_that_serves_it(template: dict[str,
             for route in router.routes:
                 path = re.sub(r"\{[^}]+\}", "x", route.path)  # type: ignore[attr-defined]
                 for method in route.methods:  # type: ignore[attr-defined]
-                    got = _route_for(routes, method, path)
+                    got = route_for(routes, method, path)
                     assert got == function, f"{method} {route.path} -> {got}"  # type: ignore[attr-defined]
+                    local = function_for(path, method)
+                    assert local == function.removesuffix("ApiFunction").lower(), path
     for path in ("/api/docs", "/api/openapi.json"):
-        assert _route_for(routes, "GET", path) == "StatusApiFunction"
+        assert route_for(routes, "GET", path) == "StatusApiFunction"
+
+
+def test_kiln_dev_sends_the_web_apps_csp_from_the_template(template: dict[str, Any]) -> None:
+    from starlette.testclient import TestClient
+
+    from kiln.local.server import SecurityHeaders, web_app
+
+    csp = " ".join(template["Parameters"]["ContentSecurityPolicy"]["Default"].split())
+    policy = template["Resources"]["SiteHeadersPolicy"]["Properties"]
+    site = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert site["ContentSecurityPolicy"]["ContentSecurityPolicy"] == {
+        "Ref": "ContentSecurityPolicy"
+    }
+
+    async def no_ws(ws: Any) -> None:
+        await ws.close()
+
+    with TestClient(SecurityHeaders(web_app(ROOT / "web", no_ws))) as client:
+        got = client.get("/index.html").headers["content-security-policy"]
+    assert got == csp
 
 
 def test_owner_routes_use_the_jwt_authorizer_only_with_cognito(template: dict[str, Any]) -> None:
@@ -637,7 +633,7 @@ def test_the_template_and_the_code_agree_on_the_package_service(
     template: dict[str, Any],
 ) -> None:
     from kiln.api import routes as groups
-    from kiln.local.server import function_for
+    from kiln.local.routes import function_for
     from kiln.packages.cache import cache_key
 
     props = template["Resources"]["PackagesFunction"]["Properties"]

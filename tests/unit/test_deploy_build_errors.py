@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build import BuildError, NodeTools, build_env, build_project, parse_errors
+from kiln.gate.build import BuildError, NodeTools, build_env, build_project, parse_errors
 
 ROOT = Path("/tmp/kiln-build-x/project")
 

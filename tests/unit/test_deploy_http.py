@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from kiln.deploy import ProviderApi, retry_wait
+from kiln.deploy.http import ProviderApi, retry_wait
 from kiln.deploy.journal import Journal, Recorder
 from kiln.errors import ProviderError
 

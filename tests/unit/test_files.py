@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiln.errors import Unprocessable
-from kiln.files import EditNotFound, apply_edit, apply_events, find_placeholder, merge_deps
+from kiln.llm.edits import EditNotFound, apply_edit, apply_events, find_placeholder, merge_deps
 from kiln.models import Delete, Deps, Edit, FileChunk, FileEnd, FileStart, Text
 
 # The SEARCH/REPLACE rule's cases, also run by web/src/state/edits.test.ts.

@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocket
 
-from kiln.local.server import SecurityHeaders, function_for, web_app
+from kiln.local.routes import function_for
+from kiln.local.server import SecurityHeaders, web_app
 
 
 async def _no_ws(ws: WebSocket) -> None:
@@ -74,10 +75,12 @@ def test_the_app_gets_a_strict_csp_and_the_preview_runner_its_own(tmp_path: Path
 
 def test_the_apps_csp_lets_the_worker_reach_the_configured_pyodide_packages() -> None:
     from kiln.config import Settings
-    from kiln.local.server import CSP, PYODIDE_CDN, app_csp
+    from kiln.local.routes import web_csp
+    from kiln.local.server import PYODIDE_CDN, app_csp
 
-    assert PYODIDE_CDN in CSP and app_csp(Settings()) == CSP
+    template_csp = web_csp()
+    assert PYODIDE_CDN in template_csp and app_csp(Settings()) == template_csp
     mirror = app_csp(Settings(pyodide_packages_url="https://pypi.example.org/pyodide/v1/"))
     connect = next(d for d in mirror.split(";") if d.strip().startswith("connect-src"))
     assert "https://pypi.example.org" in connect.split()
-    assert app_csp(Settings(pyodide_packages_url="javascript:alert(1)")) == CSP
+    assert app_csp(Settings(pyodide_packages_url="javascript:alert(1)")) == template_csp

@@ -196,5 +196,13 @@ def lambda_handler(routers: Sequence[APIRouter]) -> Callable[[dict[str, Any], An
     """A Mangum handler around the app, with powertools' Lambda context in every log line."""
     from mangum import Mangum
 
+    from kiln import telemetry
+
     asgi = Mangum(create_app(routers), lifespan="off", api_gateway_base_path="/")
-    return logger.inject_lambda_context(asgi)
+
+    @logger.inject_lambda_context
+    @telemetry.handler
+    def api(event: dict[str, Any], context: Any) -> Any:
+        return asgi(event, context)
+
+    return api

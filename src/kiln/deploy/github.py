@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from kiln.deploy import ProviderApi, build_site, segment
+from kiln.deploy.http import ProviderApi, segment
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -32,6 +32,7 @@ from kiln.deploy.journal import (
     no_progress,
     no_save,
 )
+from kiln.deploy.site import build_site
 from kiln.errors import ProviderError
 
 BRANCH = "gh-pages"

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from kiln.build import BuildResult
+from kiln.gate.build import BuildResult
 
 DeployState = Literal["pending", "ready", "error"]
 Progress = Callable[[str, str], None]
@@ -50,7 +50,7 @@ class SiteFiles:
     build: Callable[[dict[str, str], str, str], BuildResult] | None = field(
         default=None, compare=False, repr=False
     )
-    """How to build it: (files, framework, base). The worker passes `kiln.builder`'s, so
+    """How to build it: (files, framework, base). The worker passes `kiln.gate.builder`'s, so
     the build runs in the builder function or the sandbox; None builds here, sandboxed."""
 
 

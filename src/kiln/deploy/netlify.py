@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from kiln.deploy import ProviderApi, build_site, segment, sha1
+from kiln.deploy.http import ProviderApi, segment
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -29,6 +29,7 @@ from kiln.deploy.journal import (
     no_progress,
     no_save,
 )
+from kiln.deploy.site import build_site, sha1
 from kiln.errors import ProviderError
 
 SPA_REDIRECTS = "/*    /index.html    200\n"

@@ -24,20 +24,23 @@ matches a strict pattern and is quoted as one path segment.
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from kiln.builder import build_version
-from kiln.deploy import Journal, SiteFiles, github, netlify, s3site, vercel
-from kiln.deploy.journal import DeployOutcome
-from kiln.errors import KilnError, LeaseLost, NotFound, ProviderError, Unprocessable
-from kiln.jobs import Cancelled, EventSink, enqueue
+from kiln import telemetry
+from kiln.deploy import github, netlify, s3site, vercel
+from kiln.deploy.journal import DeployOutcome, Journal, SiteFiles
+from kiln.deploy.options import check_options, operator_name, site_name
+from kiln.errors import LeaseLost, NotFound, ProviderError, Unprocessable
+from kiln.gate.builder import build_version
+from kiln.job_runner import Detached, run_job
 from kiln.models import DeploymentAccepted, DeploymentRequest, JobKind, JobStatus, Status
+from kiln.queues import enqueue
+from kiln.sink import Cancelled, EventSink
 from kiln.store import blobs, deployments, projects, quotas
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store, now_iso
@@ -45,20 +48,6 @@ from kiln.store.db import Store, now_iso
 logger = Logger(service="kiln")
 
 TOKEN_TARGETS = ("vercel", "netlify", "github")
-OPTIONS: dict[str, set[str]] = {
-    "vercel": {"name", "team_id", "target"},
-    "netlify": {"name", "site_id"},
-    "github": {"name", "org", "private"},
-    "s3": set(),
-}
-OPTION_PATTERNS: dict[str, str] = {
-    "name": r"[a-z0-9][a-z0-9-]{0,62}",
-    "site_id": r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}",  # a Netlify site id (UUID) or its domain
-    "team_id": r"team_[A-Za-z0-9]{1,64}",
-    "org": r"[A-Za-z0-9][A-Za-z0-9-]{0,38}",
-    "target": r"production|preview",
-}
-SELECTORS = frozenset({"site_id", "team_id", "org"})  # choose an existing resource
 _CREATED: dict[str, tuple[str, ...]] = {
     "netlify": ("site",),
     "github": ("owner", "repo"),
@@ -67,50 +56,6 @@ _CREATED: dict[str, tuple[str, ...]] = {
 TRANSIENT = ("deploy_unavailable", "deploy_rate_limited")
 MAX_TRANSIENT_RETRIES = 3
 _MAX_DELAY_S = 900  # SQS DelaySeconds limit
-
-
-def site_name(project_name: str, project_id: str) -> str:
-    """A stable slug per project, so redeploys land on the same site, project or repo."""
-    words = re.sub(r"[^a-z0-9]+", "-", project_name.lower()).strip("-")[:40].strip("-")
-    return f"{words or 'kiln-app'}-{project_id.removeprefix('p_')[:6]}"
-
-
-def check_options(target: str, options: dict[str, Any], *, operator: bool) -> dict[str, Any]:
-    """Known options with strict values; with the operator's token, none that selects an
-    existing resource."""
-    unknown = sorted(set(options) - OPTIONS[target])
-    if unknown:
-        raise Unprocessable(
-            f"unknown option(s) for {target}: {', '.join(unknown)}",
-            code="validation_error",
-            details={"allowed": sorted(OPTIONS[target])},
-        )
-    for key, value in options.items():
-        if key == "private":
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, str) and bool(re.fullmatch(OPTION_PATTERNS[key], value))
-        if not ok:
-            pattern = "true or false" if key == "private" else OPTION_PATTERNS[key]
-            raise Unprocessable(
-                f"options.{key} is not a valid {target} value",
-                code="validation_error",
-                details={"option": key, "pattern": pattern},
-            )
-    chosen = sorted(SELECTORS & set(options))
-    if operator and chosen:
-        raise Unprocessable(
-            f"options.{chosen[0]} selects an existing {target} resource; send your own "
-            f"{target} token to deploy there",
-            code="own_token_required",
-        )
-    return options
-
-
-def operator_name(requested: str) -> str:
-    """A name for a resource made with the operator's token: the part a visitor may choose,
-    then 32 random bits they cannot, so it never names another visitor's resource."""
-    return f"{requested[:40].rstrip('-')}-{secrets.token_hex(4)}"
 
 
 def operator_secret(store: Store, target: str) -> str:
@@ -256,6 +201,7 @@ def _record_operator_resource(
     return True
 
 
+@telemetry.traced
 def _deploy(
     store: Store,
     dep: dict[str, Any],
@@ -384,43 +330,39 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
 
 def run_deploy_job(store: Store, job_id: str, worker: str | None = None) -> str:
     """Run one delivery of a deploy job; returns the job's resulting status (or `pending`)."""
-    worker = worker or "w_" + secrets.token_hex(6)
-    job = store_jobs.claim_job(store, job_id, worker)
-    if job is None:
-        logger.info("job already claimed or finished", extra={"job_id": job_id})
-        return "skipped"
-    did = job["deployment_id"]
-    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
-    status, job_fields, dep_fields = JobStatus.failed, {}, {}
+    return run_job(
+        store,
+        job_id,
+        partial(_deliver, store),
+        what="deploy",
+        crash_message="kiln hit an internal error while deploying",
+        worker=worker,
+        finish=_finish,
+    )
+
+
+def _deliver(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
+    worker = sink.worker
     try:
         outcome = _work(store, job, worker, sink)
-        sink.add(Status(phase="ready", message=f"live at {outcome.url}"))
-        sink.close()
-        status = JobStatus.succeeded
-        job_fields = {"url": outcome.url}
-        dep_fields = {"state": "ready", "url": outcome.url}
-    except LeaseLost:
-        logger.warning("lease lost; another worker owns the deploy", extra={"job_id": job_id})
-        sink._stop.set()
-        return "lease_lost"
     except _Requeue as req:
-        return _park(store, job_id, did, worker, sink, req)
-    except Cancelled:
-        status, dep_fields = JobStatus.cancelled, {"state": "cancelled"}
-    except KilnError as exc:
-        job_fields = {"error_code": exc.code, "error_message": exc.message}
-        dep_fields = {"state": "error", **job_fields}
-        logger.info("deploy failed", extra={"job_id": job_id, "code": exc.code})
-    except Exception:
-        logger.exception("deploy crashed", extra={"job_id": job_id})
-        job_fields = {
-            "error_code": "internal_error",
-            "error_message": "kiln hit an internal error while deploying",
-        }
-        dep_fields = {"state": "error", **job_fields}
-    if status is not JobStatus.succeeded:
-        _close_quietly(sink, job_id)
-    return _settle(store, job_id, did, worker, status, job_fields, dep_fields)
+        raise Detached(
+            _park(store, job["job_id"], job["deployment_id"], worker, sink, req)
+        ) from None
+    sink.add(Status(phase="ready", message=f"live at {outcome.url}"))
+    return {"url": outcome.url}
+
+
+def _finish(
+    store: Store, job: dict[str, Any], worker: str, status: JobStatus, fields: dict[str, Any]
+) -> str:
+    if status is JobStatus.succeeded:
+        dep_fields = {"state": "ready", "url": fields["url"]}
+    elif status is JobStatus.cancelled:
+        dep_fields = {"state": "cancelled"}
+    else:
+        dep_fields = {"state": "error", **fields}
+    return _settle(store, job["job_id"], job["deployment_id"], worker, status, fields, dep_fields)
 
 
 def _park(store: Store, job_id: str, did: str, worker: str, sink: EventSink, req: _Requeue) -> str:
@@ -429,7 +371,7 @@ def _park(store: Store, job_id: str, did: str, worker: str, sink: EventSink, req
         sink.add(Status(phase="waiting", message=f"{req.reason}; checking again in {delay} s"))
         sink.close()
         deployments.update_deployment(store, did, worker, {"state": "polling"})
-        deployments.park_job(store, job_id, worker, delay)
+        store_jobs.park_job(store, job_id, worker, delay)
     except (LeaseLost, Cancelled) as exc:
         if isinstance(exc, Cancelled):
             return _settle(
@@ -438,15 +380,6 @@ def _park(store: Store, job_id: str, did: str, worker: str, sink: EventSink, req
         return "lease_lost"
     enqueue(store, JobKind.deploy, job_id, delay_s=delay)
     return "pending"
-
-
-def _close_quietly(sink: EventSink, job_id: str) -> None:
-    try:
-        sink.close()
-    except (Cancelled, LeaseLost, KilnError):
-        pass
-    except Exception:
-        logger.exception("could not flush events", extra={"job_id": job_id})
 
 
 def _settle(

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from kiln.deploy import build_site, sha1
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -30,39 +29,13 @@ from kiln.deploy.journal import (
     no_progress,
     no_save,
 )
+from kiln.deploy.site import build_site, sha1
 from kiln.errors import ProviderError
+from kiln.mime import content_type
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".htm": "text/html; charset=utf-8",
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".css": "text/css",
-    ".svg": "image/svg+xml",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".wasm": "application/wasm",
-    ".webmanifest": "application/manifest+json",
-    ".ico": "image/x-icon",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".ttf": "font/ttf",
-    ".txt": "text/plain; charset=utf-8",
-    ".md": "text/markdown; charset=utf-8",
-    ".xml": "application/xml",
-    ".pdf": "application/pdf",
-    ".py": "text/x-python; charset=utf-8",
-}
-"""Explicit, because `mimetypes` reads OS tables that differ on Amazon Linux."""
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -73,12 +46,6 @@ _THROTTLE_CODES = (
     "ThrottlingException",
     "TooManyInvalidationsInProgress",
 )
-
-
-def content_type(path: str) -> str:
-    dot = path.rfind(".")
-    ext = path[dot:].lower() if dot > path.rfind("/") else ""
-    return CONTENT_TYPES.get(ext, "application/octet-stream")
 
 
 def prefix(deployment_id: str) -> str:

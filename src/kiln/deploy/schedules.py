@@ -1,9 +1,5 @@
-"""Scheduled redeploys (`SCHEDULE#sid/META`): expressions, storage, and the every-minute tick.
-
-Expressions follow EventBridge: `rate(N minute(s)|hour(s)|day(s))` and the 6-field
-`cron(minutes hours day-of-month month day-of-week year)` in UTC, with `*`, `?`,
-numbers, ranges, lists, `/` steps and month/day names (day-of-week 1-7 = SUN-SAT;
-one of the two day fields must be `?`). `L`, `W` and `#` are refused.
+"""Scheduled redeploys (`SCHEDULE#sid/META`): storage and the every-minute tick. Their
+expressions (EventBridge's `rate(...)` and `cron(...)`) are read by `deploy.cron`.
 
 A schedule sits in the sparse GSI2 partition `SCHEDULES` keyed by its next run, so
 `run_due` is one Query. Each due schedule is claimed by a conditional update that
@@ -22,22 +18,28 @@ with its token instead of run.
 
 from __future__ import annotations
 
-import calendar
-import math
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from kiln.deploy.runner import TOKEN_TARGETS, check_options, operator_secret, start_deployment
+from kiln.deploy.cron import next_run, parse_expression
+from kiln.deploy.options import check_options
+from kiln.deploy.runner import TOKEN_TARGETS, operator_secret, start_deployment
 from kiln.deploy.tokens import check_token
 from kiln.errors import Conflict, KilnError, NotFound, Unprocessable
 from kiln.models import DeploymentRequest, ScheduleRequest
 from kiln.store import deployments, projects, sessions
-from kiln.store.db import Store, from_item, is_conditional_failure, now_iso, to_item, to_values
+from kiln.store.db import (
+    Store,
+    from_item,
+    iso,
+    now_iso,
+    sort_key,
+    to_item,
+    to_values,
+    write_if,
+)
 from kiln.store.db import now as clock
 
 logger = Logger(service="kiln")
@@ -45,150 +47,6 @@ logger = Logger(service="kiln")
 PARTITION = "SCHEDULES"
 SECRET_PREFIX = deployments.SCHEDULE_SECRET_PREFIX
 RUNS_KEPT = 20
-MIN_INTERVAL_S = 60
-_HORIZON_DAYS = 366 * 5
-
-# --- expressions ----------------------------------------------------------------------
-
-_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
-_CRON = re.compile(r"^cron\((.+)\)$")
-_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
-_MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
-_DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
-
-
-def _invalid(expression: str, why: str) -> Unprocessable:
-    return Unprocessable(
-        f"invalid schedule expression {expression[:80]!r}: {why}",
-        code="invalid_schedule",
-        details={"examples": ["rate(1 day)", "rate(6 hours)", "cron(0 9 ? * MON-FRI *)"]},
-    )
-
-
-@dataclass(frozen=True)
-class Cron:
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int] | None  # None: `?`
-    months: frozenset[int]
-    weekdays: frozenset[int] | None  # 1-7 = SUN-SAT; None: `?`
-    years: frozenset[int] | None  # None: `*`
-
-    def matches_day(self, d: datetime) -> bool:
-        if d.month not in self.months or (self.years is not None and d.year not in self.years):
-            return False
-        if self.days is not None:
-            return d.day in self.days
-        assert self.weekdays is not None
-        return (d.weekday() + 1) % 7 + 1 in self.weekdays
-
-
-def _field(
-    expression: str, text: str, lo: int, hi: int, names: dict[str, int] | None = None
-) -> frozenset[int]:
-    values: set[int] = set()
-
-    def number(token: str) -> int:
-        token = token.upper()
-        if names and token in names:
-            return names[token]
-        if not token.isdigit():
-            raise _invalid(
-                expression, f"{token!r} is not a value in {lo}-{hi} (L, W, # unsupported)"
-            )
-        value = int(token)
-        if not lo <= value <= hi:
-            raise _invalid(expression, f"{value} is outside {lo}-{hi}")
-        return value
-
-    for part in text.split(","):
-        base, _, step_text = part.partition("/")
-        step = number(step_text) if step_text else 1
-        if step < 1:
-            raise _invalid(expression, "a step must be at least 1")
-        if base == "*":
-            start, end = lo, hi
-        elif "-" in base:
-            first, _, last = base.partition("-")
-            start, end = number(first), number(last)
-            if start > end:
-                raise _invalid(expression, f"range {base} runs backwards")
-        else:
-            start = number(base)
-            end = hi if step_text else start
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
-
-
-def parse_cron(expression: str, body: str) -> Cron:
-    parts = body.split()
-    if len(parts) != 6:
-        raise _invalid(expression, "cron needs 6 fields: minutes hours day month weekday year")
-    minute, hour, day, month, weekday, year = parts
-    if (day == "?") == (weekday == "?"):
-        raise _invalid(expression, "exactly one of day-of-month and day-of-week must be '?'")
-    return Cron(
-        minutes=_field(expression, minute, 0, 59),
-        hours=_field(expression, hour, 0, 23),
-        days=None if day == "?" else _field(expression, day, 1, 31),
-        months=_field(expression, month, 1, 12, _MONTHS),
-        weekdays=None if weekday == "?" else _field(expression, weekday, 1, 7, _DAYS),
-        years=None if year == "*" else _field(expression, year, 1970, 2199),
-    )
-
-
-def parse_expression(expression: str) -> Callable[[float], float]:
-    """Validate; return a function giving the first run strictly after a time (epoch s)."""
-    text = expression.strip()
-    if m := _RATE.match(text):
-        interval = int(m.group(1)) * _UNIT_S[m.group(2).rstrip("s")]
-        if interval < MIN_INTERVAL_S:
-            raise _invalid(expression, "the value must be at least 1")
-        return lambda after: float(math.ceil(after + interval))  # whole seconds
-    if m := _CRON.match(text):
-        cron = parse_cron(expression, m.group(1))
-        if next_cron(cron, time_now := clock()) is None:
-            raise _invalid(expression, f"it never fires after {iso(time_now)}")
-
-        def following(after: float) -> float:
-            at = next_cron(cron, after)
-            if at is None:
-                raise _invalid(expression, "it never fires again")
-            return at
-
-        return following
-    raise _invalid(expression, "use rate(N minutes|hours|days) or cron(6 fields)")
-
-
-def next_cron(cron: Cron, after: float) -> float | None:
-    """First minute strictly after `after` that the expression matches (UTC)."""
-    start = datetime.fromtimestamp(after, UTC).replace(second=0, microsecond=0) + timedelta(
-        minutes=1
-    )
-    day = start.replace(hour=0, minute=0)
-    for _ in range(_HORIZON_DAYS):
-        if cron.matches_day(day):
-            for hour in sorted(cron.hours):
-                for minute in sorted(cron.minutes):
-                    at = day.replace(hour=hour, minute=minute)
-                    if at >= start:
-                        return at.timestamp()
-        day += timedelta(days=1)
-    return None
-
-
-def next_run(expression: str, after: float) -> float:
-    return parse_expression(expression)(after)
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _sort_key(ts: float) -> str:
-    return f"{ts:017.3f}"
-
-
 # --- storage --------------------------------------------------------------------------
 
 
@@ -266,35 +124,29 @@ def _slots_key(owner: str) -> dict[str, Any]:
 def _take_owner_slot(store: Store, owner: str) -> None:
     """One atomic ADD, refused at the cap: parallel creates cannot pass it."""
     limit = store.settings.schedules_per_owner
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_slots_key(owner),
-            UpdateExpression="ADD n :one",
-            ConditionExpression="attribute_not_exists(n) OR n < :cap",
-            ExpressionAttributeValues=to_values({":one": 1, ":cap": limit}),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise Conflict(
-                f"an owner has at most {limit} schedules; delete one first",
-                code="too_many_schedules",
-            ) from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_slots_key(owner),
+        UpdateExpression="ADD n :one",
+        ConditionExpression="attribute_not_exists(n) OR n < :cap",
+        ExpressionAttributeValues=to_values({":one": 1, ":cap": limit}),
+        otherwise=Conflict(
+            f"an owner has at most {limit} schedules; delete one first",
+            code="too_many_schedules",
+        ),
+    )
 
 
 def _release_owner_slot(store: Store, owner: str) -> None:
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_slots_key(owner),
-            UpdateExpression="ADD n :minus",
-            ConditionExpression="n > :zero",
-            ExpressionAttributeValues=to_values({":minus": -1, ":zero": 0}),
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_slots_key(owner),
+        UpdateExpression="ADD n :minus",
+        ConditionExpression="n > :zero",
+        ExpressionAttributeValues=to_values({":minus": -1, ":zero": 0}),
+    )
 
 
 def _put_schedule(
@@ -324,7 +176,7 @@ def _put_schedule(
         "GSI1PK": f"SCHEDULES#{project_id}",
         "GSI1SK": f"{ts}#{schedule_id}",
         "GSI2PK": PARTITION,
-        "GSI2SK": _sort_key(first),
+        "GSI2SK": sort_key(first),
     }
     store.ddb.put_item(
         TableName=store.table,
@@ -366,16 +218,14 @@ def delete_schedule(store: Store, schedule_id: str, owner: str, project_id: str)
 
 def _remove(store: Store, schedule: dict[str, Any]) -> bool:
     """Delete a schedule once (a second remover finds it gone and changes nothing)."""
-    try:
-        store.ddb.delete_item(
-            TableName=store.table,
-            Key=_key(schedule["schedule_id"]),
-            ConditionExpression="attribute_exists(PK)",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
+    written = write_if(
+        store.ddb.delete_item,
+        TableName=store.table,
+        Key=_key(schedule["schedule_id"]),
+        ConditionExpression="attribute_exists(PK)",
+    )
+    if written is None:
+        return False
     if schedule.get("token_secret"):
         deployments.delete_secret(store, secret_name(schedule["schedule_id"]))
     _release_owner_slot(store, schedule["owner"])
@@ -412,7 +262,7 @@ def due_schedules(store: Store, at: float) -> list[dict[str, Any]]:
         "TableName": store.table,
         "IndexName": "GSI2",
         "KeyConditionExpression": "GSI2PK = :p AND GSI2SK <= :t",
-        "ExpressionAttributeValues": to_item({":p": PARTITION, ":t": _sort_key(at)}),
+        "ExpressionAttributeValues": to_item({":p": PARTITION, ":t": sort_key(at)}),
     }
     due: list[dict[str, Any]] = []
     while True:
@@ -453,27 +303,23 @@ def claim_run(store: Store, schedule: dict[str, Any], at: float, run: dict[str, 
     following = parse_expression(schedule["expression"])
     upcoming = following(max(old, at))
     runs = [run, *schedule.get("runs", [])][:RUNS_KEPT]
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(schedule["schedule_id"]),
-            UpdateExpression="SET next_run = :n, GSI2SK = :k, runs = :r, last_run = :t",
-            ConditionExpression="attribute_exists(PK) AND next_run = :old",
-            ExpressionAttributeValues=to_values(
-                {
-                    ":n": upcoming,
-                    ":k": _sort_key(upcoming),
-                    ":r": runs,
-                    ":t": run["time"],
-                    ":old": old,
-                }
-            ),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    written = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(schedule["schedule_id"]),
+        UpdateExpression="SET next_run = :n, GSI2SK = :k, runs = :r, last_run = :t",
+        ConditionExpression="attribute_exists(PK) AND next_run = :old",
+        ExpressionAttributeValues=to_values(
+            {
+                ":n": upcoming,
+                ":k": sort_key(upcoming),
+                ":r": runs,
+                ":t": run["time"],
+                ":old": old,
+            }
+        ),
+    )
+    return written is not None
 
 
 def _mark_run_failed(store: Store, schedule_id: str, error: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import httpx
 
 from kiln.config import Settings
-from kiln.deploy import ProviderApi, github, netlify
+from kiln.deploy import github, netlify
+from kiln.deploy.http import ProviderApi
 from kiln.errors import ProviderError, Unprocessable
 
 WHOAMI = {"netlify": "/user", "vercel": "/v2/user", "github": "/user"}

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from kiln.deploy import ProviderApi, segment, sha1
+from kiln.deploy.http import ProviderApi, segment
 from kiln.deploy.journal import (
     DeployOutcome,
     Journal,
@@ -25,6 +25,7 @@ from kiln.deploy.journal import (
     no_progress,
     no_save,
 )
+from kiln.deploy.site import sha1
 from kiln.errors import ProviderError
 
 META_KEY = "kilnDeploymentId"

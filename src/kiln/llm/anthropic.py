@@ -15,11 +15,11 @@ from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish, StopReason
 from kiln.llm.http import (
     Api,
-    RetryPolicy,
     error_for_status,
     open_stream,
     parse_event_json,
 )
+from kiln.retry import RetryPolicy
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 API_VERSION = "2023-06-01"

@@ -16,8 +16,10 @@ import urllib3.exceptions
 
 from kiln.config import Settings
 from kiln.errors import ProviderError
+from kiln.http_answers import parse_retry_after
 from kiln.llm.base import ChatRequest, Finish, StopReason
-from kiln.llm.http import MAX_RETRY_AFTER_S, RetryPolicy, parse_retry_after
+from kiln.llm.http import MAX_RETRY_AFTER_S
+from kiln.retry import Retryable, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -174,31 +176,25 @@ class BedrockProvider:
 
     def _open(self, request: ChatRequest) -> Any:
         """Call converse_stream, retrying per policy until the stream starts."""
-        region = self._settings.aws_region
         params = self._params(request)
-        attempt = 0
-        while True:
-            try:
-                return self._bedrock().converse_stream(**params)["stream"]
-            except botocore.exceptions.NoCredentialsError as exc:
-                raise ProviderError(
-                    "No AWS credentials found for Bedrock. Configure AWS credentials "
-                    "(environment, profile or role).",
-                    code="provider_auth",
-                ) from exc
-            except botocore.exceptions.ClientError as exc:
-                error, retry = error_for_client_error(exc, region)
-                cause: Exception = exc
-            except (botocore.exceptions.BotoCoreError, urllib3.exceptions.HTTPError) as exc:
-                error, retry, cause = error_for_transport(exc, started=False), True, exc
-            if not retry or attempt >= self._retry.max_retries:
-                raise error from cause
-            delay = error.retry_after
-            if delay is None:
-                delay = self._retry.backoff(attempt)
-            log.warning("Bedrock request failed (%s); retrying in %.2f s", error.code, delay)
-            self._retry.sleep(delay)
-            attempt += 1
+        return call_with_retries(lambda: self._start(params), self._retry, what="Bedrock request")
+
+    def _start(self, params: dict[str, Any]) -> Any:
+        try:
+            return self._bedrock().converse_stream(**params)["stream"]
+        except botocore.exceptions.NoCredentialsError as exc:
+            raise ProviderError(
+                "No AWS credentials found for Bedrock. Configure AWS credentials "
+                "(environment, profile or role).",
+                code="provider_auth",
+            ) from exc
+        except botocore.exceptions.ClientError as exc:
+            error, retry = error_for_client_error(exc, self._settings.aws_region)
+            if not retry:
+                raise error from exc
+            raise Retryable(error, error.retry_after) from exc
+        except (botocore.exceptions.BotoCoreError, urllib3.exceptions.HTTPError) as exc:
+            raise Retryable(error_for_transport(exc, started=False)) from exc
 
     def stream(self, request: ChatRequest) -> Iterator[str | Finish]:
         events = self._open(request)

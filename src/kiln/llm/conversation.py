@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
 
-from kiln import files as filelib
+from kiln import telemetry
 from kiln.errors import KilnError, PayloadTooLarge, Unprocessable
+from kiln.llm import edits
 from kiln.llm.base import ChatRequest, Finish, Message, Provider
 from kiln.llm.parser import StreamParser
 from kiln.models import (
@@ -91,7 +92,7 @@ class Applier:
             self.emit(event)
             return
         if isinstance(event, Deps):
-            self.files = filelib.apply_events(self.files, [event])
+            self.files = edits.apply_events(self.files, [event])
             self._changed("package.json")
             self.emit(event)
             return
@@ -118,7 +119,7 @@ class Applier:
         self.emit(event)
 
     def _write(self, path: str, content: str) -> None:
-        lazy = filelib.find_placeholder(content)
+        lazy = edits.find_placeholder(content)
         if lazy:
             self.problems.append(Problem("lazy_output", path, lazy.strip()))
             return
@@ -147,8 +148,8 @@ class Applier:
             self.problems.append(Problem("edit_not_found", path, "the file does not exist"))
             return
         try:
-            self.files = filelib.apply_events(self.files, [event])
-        except filelib.EditNotFound as exc:
+            self.files = edits.apply_events(self.files, [event])
+        except edits.EditNotFound as exc:
             self.problems.append(Problem("edit_not_found", path, exc.message))
             return
         self._changed(path)
@@ -197,6 +198,7 @@ def repair_prompt(problems: list[Problem], files: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+@telemetry.traced
 def converse(
     provider: Provider,
     request: ChatRequest,

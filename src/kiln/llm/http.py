@@ -22,12 +22,9 @@ header is built, and anything a server echoes back is scrubbed of the key.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,17 +36,17 @@ from pydantic import SecretStr
 
 from kiln.config import Settings
 from kiln.errors import ProviderError
+from kiln.http_answers import error_info, parse_retry_after, scrub
+from kiln.retry import Retryable, RetryPolicy, call_with_retries
 
 __all__ = [
     "Api",
-    "RetryPolicy",
     "build_client",
     "client_for",
     "error_for_exception",
     "error_for_status",
     "open_stream",
     "parse_event_json",
-    "parse_retry_after",
     "redact_url",
     "stream_errors",
 ]
@@ -73,26 +70,7 @@ class Api:
 
     def scrub(self, text: str) -> str:
         """Remove the API key from text a server sent back (some echo it, partly masked)."""
-        if self.key is not None:
-            secret = self.key.get_secret_value()
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to wait before retrying; tests pass a recording `sleep`."""
-
-    max_retries: int = 2
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    sleep: Callable[[float], object] = time.sleep
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with up to 25 % jitter, as the official SDKs do."""
-        delay = min(self.initial_delay * 2.0**attempt, self.max_delay)
-        return delay * (1.0 - 0.25 * random.random())
+        return scrub(text, self.key.get_secret_value() if self.key is not None else None)
 
 
 def build_client(settings: Settings) -> httpx.Client:
@@ -125,59 +103,11 @@ def redact_url(url: str | httpx.URL) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms`, else `retry-after` (s or date)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    raw_ms = lowered.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    raw = lowered.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-def _error_info(body: bytes) -> tuple[str, str]:
-    """(error type/code, message) from any of the providers' error bodies."""
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        return "", body.decode("utf-8", "replace").strip()[:300]
-    if not isinstance(data, dict):
-        return "", ""
-    err = data.get("error", data)
-    if isinstance(err, str):  # Ollama: {"error": "..."}
-        return "", err[:300]
-    if not isinstance(err, dict):
-        return "", ""
-    details = err.get("details")
-    code = ""
-    if isinstance(details, dict) and isinstance(details.get("error_code"), str):
-        code = details["error_code"]
-    for key in ("code", "type"):
-        value = err.get(key)
-        if not code and isinstance(value, str):
-            code = value
-    message = err.get("message") or data.get("message") or ""
-    return code, str(message)[:300]
-
-
 def error_for_status(
     api: Api, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None
 ) -> ProviderError:
     """The ProviderError for an HTTP error answer."""
-    kind, detail = _error_info(body)
+    kind, detail = error_info(body)
     detail = api.scrub(detail)
     suffix = f": {detail}" if detail else "."
     retry_after = parse_retry_after(headers or {})
@@ -283,7 +213,7 @@ def _retry_decision(response: httpx.Response, body: bytes) -> tuple[bool, float 
         return True, retry_after
     if hint == "false":
         return False, retry_after
-    kind, _ = _error_info(body)
+    kind, _ = error_info(body)
     if kind in NO_RETRY_ERROR_CODES:
         return False, retry_after
     status = response.status_code
@@ -311,43 +241,36 @@ def open_stream(
 def _open_stream(
     client: httpx.Client, request: httpx.Request, *, api: Api, policy: RetryPolicy
 ) -> Iterator[httpx.Response]:
-    attempt = 0
-    while True:
-        retry_after: float | None = None
-        try:
-            response = client.send(request, stream=True)
-        except httpx.TransportError as exc:
-            error = error_for_exception(api, exc, started=False)
-            retry = True
-            cause: Exception = exc
-        else:
-            if response.is_success:
-                try:
-                    with stream_errors(api):
-                        yield response
-                finally:
-                    response.close()
-                return
-            try:
-                body = response.read()
-            except httpx.HTTPError:
-                body = b""
-            finally:
-                response.close()
-            error = error_for_status(api, response.status_code, body, response.headers)
-            retry, retry_after = _retry_decision(response, body)
-            cause = error
-        if not retry or attempt >= policy.max_retries:
-            if cause is error:
-                raise error
-            raise error from cause
-        delay = retry_after if retry_after is not None else policy.backoff(attempt)
-        log.warning(
-            "%s request failed (%s); retrying in %.2f s",
-            api.name,
-            error.code,
-            delay,
-            extra={"url": redact_url(request.url), "attempt": attempt + 1},
-        )
-        policy.sleep(delay)
-        attempt += 1
+    response = call_with_retries(
+        lambda: _start(client, request, api), policy, what=f"{api.name} request"
+    )
+    try:
+        with stream_errors(api):
+            yield response
+    finally:
+        response.close()
+
+
+def _start(client: httpx.Client, request: httpx.Request, api: Api) -> httpx.Response:
+    """Send once: a 2xx response is returned open; an error that may be repeated is raised
+    as `Retryable` (with the server's requested delay), any other as ProviderError."""
+    try:
+        response = client.send(request, stream=True)
+    except httpx.TransportError as exc:
+        raise Retryable(error_for_exception(api, exc, started=False)) from exc
+    if response.is_success:
+        return response
+    try:
+        body = response.read()
+    except httpx.HTTPError:
+        body = b""
+    finally:
+        response.close()
+    error = error_for_status(api, response.status_code, body, response.headers)
+    retry, retry_after = _retry_decision(response, body)
+    if not retry:
+        raise error
+    log.info(
+        "%s answered %s", api.name, response.status_code, extra={"url": redact_url(request.url)}
+    )
+    raise Retryable(error, retry_after)

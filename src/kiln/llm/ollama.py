@@ -14,11 +14,11 @@ from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish
 from kiln.llm.http import (
     Api,
-    RetryPolicy,
     error_for_status,
     open_stream,
     parse_event_json,
 )
+from kiln.retry import RetryPolicy
 
 DEFAULT_MODEL = "qwen2.5-coder:7b"
 # Context sizes we ask for; Ollama's default (2k-4k) silently truncates our prompts.

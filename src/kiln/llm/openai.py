@@ -16,11 +16,11 @@ from kiln.errors import ProviderError
 from kiln.llm.base import ChatRequest, Finish, StopReason
 from kiln.llm.http import (
     Api,
-    RetryPolicy,
     error_for_status,
     open_stream,
     parse_event_json,
 )
+from kiln.retry import RetryPolicy
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 OFFICIAL_HOST = "api.openai.com"

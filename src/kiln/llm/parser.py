@@ -1,4 +1,4 @@
-"""Incremental parser for the model's file protocol (DESIGN.md §5).
+"""Incremental parser for the model's file protocol (the system prompt teaches it: llm.prompts).
 
 A pure state machine, no I/O: `feed()` each text delta as it arrives and get the
 events it completes; `close()` at the end of the stream. Work is linear in the input:

@@ -16,8 +16,8 @@ import httpx
 from kiln.config import Settings, has_provider_key
 from kiln.errors import BadRequest
 from kiln.llm.base import Provider
-from kiln.llm.http import RetryPolicy
 from kiln.llm.ollama import ollama_base_url
+from kiln.retry import RetryPolicy
 
 __all__ = [
     "PROVIDER_NAMES",

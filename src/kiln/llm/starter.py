@@ -2,7 +2,7 @@
 
 It lets kiln work end to end with no model configured. From the prompt it picks a
 title and a few built-in components by keyword and writes a complete app of the
-chosen framework in the kiln tagged format (DESIGN.md §5), streamed in small chunks.
+chosen framework in the kiln tagged format, streamed in small chunks.
 For an edit it understands three kinds of instruction (a colour, a new title, "add a
 <component>") and answers anything else with a plain note of what it cannot do.
 """

@@ -26,7 +26,7 @@ DEFAULT_TEMPLATE = Path(__file__).resolve().parents[3] / "infra" / "template.yam
 _QUEUE_OUTPUTS = {"GenerateQueue": "generate_queue_url", "DeployQueue": "deploy_queue_url"}
 
 
-class _TemplateLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
+class _TemplateLoader(yaml.SafeLoader):
     """SafeLoader that understands CloudFormation's short-form intrinsic tags."""
 
 
@@ -39,8 +39,12 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
             value = value.split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unexpected !{tag_suffix}", node.start_mark
+        )
     return {name: value}
 
 

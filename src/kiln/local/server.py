@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,29 +23,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from kiln.config import Settings, get_settings
 from kiln.local.functions import FUNCTIONS, load_function
 from kiln.local.pump import QueuePump, Ticker
+from kiln.local.routes import function_for, web_csp
 from kiln.sandbox import find_sandbox
 from kiln.store.db import aws_session
 
 logger = Logger(service="kiln-local")
 
-# Which function serves which path: the same split as the HttpApi routes in infra/template.yaml.
-ROUTES: list[tuple[str, re.Pattern[str]]] = [
-    ("generate", re.compile(r"^/api/(sessions|generations|generate)(/|$)")),
-    ("deploy", re.compile(r"^/api/(deployments|deploy)(/|$)|^/api/projects/[^/]+/schedules(/|$)")),
-    ("status", re.compile(r"^/api(/|$)")),
-    ("packages", re.compile(r"^/pkg/")),  # CloudFront's /pkg/* behaviour on AWS
-]
-
-# Pyodide's packages come from the official CDN unless KILN_PYODIDE_PACKAGES_URL names
-# another repository, whose origin app_csp adds.
+# Pyodide's packages come from the official CDN (allowed by the template's CSP) unless
+# KILN_PYODIDE_PACKAGES_URL names another repository, whose origin app_csp adds.
 PYODIDE_CDN = "https://cdn.jsdelivr.net"
-CSP = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    f"connect-src 'self' https://*.stackblitz.com https://stackblitz.com {PYODIDE_CDN}; "
-    "frame-src 'self' https://stackblitz.com https://*.webcontainer-api.io; "
-    "object-src 'none'; base-uri 'self'"
-)
+
 # The preview runner (/vendor/frame.html) runs generated code in a sandboxed iframe whose
 # origin is opaque: it may run inline and eval'd code, but it can never reach the app's
 # origin, storage or token. Its files are fetched from that opaque origin, hence the CORS.
@@ -63,13 +49,6 @@ ISOLATION_HEADERS = {
 }
 
 
-def function_for(path: str) -> str | None:
-    for name, pattern in ROUTES:
-        if pattern.search(path):
-            return name
-    return None
-
-
 class Dispatch:
     """Routes /api to the function apps; everything else to the web app."""
 
@@ -78,25 +57,31 @@ class Dispatch:
         self.web = web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        name = function_for(scope.get("path", "")) if scope["type"] == "http" else None
+        name = (
+            function_for(scope.get("path", ""), scope.get("method"))
+            if scope["type"] == "http"
+            else None
+        )
         await (self.apps[name] if name else self.web)(scope, receive, send)
 
 
 def app_csp(settings: Settings) -> str:
-    """The app's CSP, allowing the Pyodide package repository the settings name."""
+    """The template's CSP for the web app, plus the Pyodide package repository the
+    settings name (the template's default allows only the official CDN)."""
+    csp = web_csp()
     url = urlsplit(settings.pyodide_packages_url)
-    if url.scheme not in ("http", "https") or not url.netloc:
-        return CSP
-    return CSP.replace(f"{PYODIDE_CDN};", f"{PYODIDE_CDN} {url.scheme}://{url.netloc};", 1)
+    if not url.netloc:
+        return csp
+    return csp.replace(f"{PYODIDE_CDN};", f"{PYODIDE_CDN} {url.scheme}://{url.netloc};", 1)
 
 
 class SecurityHeaders:
     """COOP/COEP make the page cross-origin isolated (WebContainers need it); the vendor
     files are also fetched by the sandboxed preview, whose origin is 'null'."""
 
-    def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
+    def __init__(self, app: ASGIApp, csp: str | None = None) -> None:
         self.app = app
-        self.csp = csp
+        self.csp = csp or web_csp()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -221,7 +206,7 @@ def start_stack(
     stack = LocalStack(settings=settings, stoppers=stoppers)
     stack.apps = {name: mod.app for name, mod in modules.items()}
     store = stack.apps["status"].state.store
-    from kiln.jobs import sweep
+    from kiln.job_control import sweep
 
     sweep(store, cutoff_s=0.0)
     sqs = store.sqs

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiln.api.routes.previews import PREVIEW_HEADERS
-from kiln.deploy.s3site import content_type
+from kiln.mime import content_type
 from kiln.storage_shim import with_storage_shim
 from kiln.store.db import Store
 

@@ -24,9 +24,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kiln.build import find_node
 from kiln.config import Settings
 from kiln.errors import TimedOut, Unavailable
+from kiln.gate.build import find_node
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools" / "pkgbuild"
 

@@ -7,12 +7,11 @@ requeued by the sweeper) records once, starts at most one fix and refunds at mos
 
 from __future__ import annotations
 
-import mimetypes
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
 from typing import Any
 
-from kiln.store.db import Store, from_item, is_conditional_failure, now_iso, to_item, to_values
+from kiln.mime import content_type
+from kiln.store.db import Store, from_item, now_iso, to_item, to_values, write_if
 from kiln.store.projects import version_sk
 
 
@@ -29,20 +28,17 @@ def _update(
     names: dict[str, str] | None = None,
 ) -> bool:
     """An update that answers False instead of raising when its condition does not hold."""
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=key,
-            UpdateExpression=expr,
-            ConditionExpression=cond,
-            ExpressionAttributeValues=to_values(values),
-            **({"ExpressionAttributeNames": names} if names else {}),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    extra: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+    written = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=key,
+        UpdateExpression=expr,
+        ConditionExpression=cond,
+        ExpressionAttributeValues=to_values(values),
+        **extra,
+    )
+    return written is not None
 
 
 def set_build_job(
@@ -109,19 +105,17 @@ def refund_version(
     cost the generation added (the version's usage keeps it rounded). Returns the
     version's usage, or None when it was already refunded."""
     key = _key(project_id, version_sk(number))
-    try:
-        resp = store.ddb.update_item(
-            TableName=store.table,
-            Key=key,
-            UpdateExpression="SET charged = :f",
-            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(charged)",
-            ExpressionAttributeValues=to_values({":f": False}),
-            ReturnValues="ALL_NEW",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return None
-        raise
+    resp = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=key,
+        UpdateExpression="SET charged = :f",
+        ConditionExpression="attribute_exists(PK) AND attribute_not_exists(charged)",
+        ExpressionAttributeValues=to_values({":f": False}),
+        ReturnValues="ALL_NEW",
+    )
+    if resp is None:
+        return None
     item = from_item(resp["Attributes"])
     usage: dict[str, Any] = item.get("usage") or {}
     tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
@@ -160,37 +154,6 @@ def _mark_turn_uncharged(store: Store, project_id: str, job_id: str) -> None:
 
 
 # --- built files (S3), reused by preview links ----------------------------------------
-
-_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".ico": "image/x-icon",
-    ".wasm": "application/wasm",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".txt": "text/plain; charset=utf-8",
-    ".py": "text/plain; charset=utf-8",
-    ".webmanifest": "application/manifest+json",
-}
-
-
-def content_type(path: str) -> str:
-    """A fixed table first: the system's mime.types differs between machines and Lambda."""
-    suffix = PurePosixPath(path).suffix.lower()
-    if suffix in _TYPES:
-        return _TYPES[suffix]
-    guessed, _ = mimetypes.guess_type(path)
-    return guessed or "application/octet-stream"
 
 
 def dist_prefix(project_id: str, number: int) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +19,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from kiln.config import Settings, get_settings
 
@@ -67,6 +70,16 @@ def now() -> float:
     return time.time()
 
 
+def iso(ts: float) -> str:
+    """An epoch time as the ISO-8601 UTC text the API returns (`2026-01-02T03:04:05Z`)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def sort_key(ts: float) -> str:
+    """An epoch time as a GSI2 sort key: fixed width, so text order is time order."""
+    return f"{ts:017.3f}"
+
+
 _session_lock = threading.Lock()
 
 
@@ -82,6 +95,42 @@ def _session(key: str | None = None, secret: str | None = None) -> boto3.session
 def is_conditional_failure(exc: Exception) -> bool:
     code = getattr(exc, "response", {}).get("Error", {}).get("Code")
     return bool(code == "ConditionalCheckFailedException")
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item in another state. `old` is the item as it was,
+    when the write asked for it (`ReturnValuesOnConditionCheckFailure="ALL_OLD"`)."""
+
+    def __init__(self, old: dict[str, Any] | None) -> None:
+        super().__init__("the item is not in the state the write expects")
+        self.old = old
+
+
+@contextmanager
+def conditional() -> Iterator[None]:
+    """The one place DynamoDB's ConditionalCheckFailedException is read: it becomes
+    `ConditionFailed`; every other error passes through."""
+    try:
+        yield
+    except ClientError as exc:
+        if not is_conditional_failure(exc):
+            raise
+        old: dict[str, Any] | None = getattr(exc, "response", {}).get("Item")
+        raise ConditionFailed(from_item(old) if old else None) from exc
+
+
+def write_if(
+    call: Callable[..., Any], /, *, otherwise: Exception | None = None, **request: Any
+) -> dict[str, Any] | None:
+    """One conditional write (`put_item`, `update_item`, ...). When its condition does not
+    hold: raise `otherwise` (a domain error) if given, else return None."""
+    try:
+        with conditional():
+            return dict(call(**request))
+    except ConditionFailed as failed:
+        if otherwise is not None:
+            raise otherwise from failed
+        return None
 
 
 def aws_session(settings: Settings) -> boto3.session.Session:

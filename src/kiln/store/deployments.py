@@ -25,14 +25,25 @@ from typing import Any
 from kiln.deploy.journal import Journal
 from kiln.errors import LeaseLost, NotFound
 from kiln.models import JobStatus
-from kiln.store.db import Store, from_item, is_conditional_failure, now, now_iso, to_item, to_values
-from kiln.store.jobs import hb_key
+from kiln.store.db import (
+    Store,
+    from_item,
+    now,
+    now_iso,
+    to_item,
+    to_values,
+    write_if,
+)
 
 STATES = ("queued", "building", "uploading", "polling", "ready", "error", "cancelled")
 FINAL_STATES = ("ready", "error", "cancelled")
 DEPLOY_SECRET_PREFIX = "kiln/deploys/"
 SCHEDULE_SECRET_PREFIX = "kiln/schedules/"
 _TTL_S = 90 * 86400
+
+# The conditions of a deployment's state changes; `#s` is its state.
+HELD_BY_WORKER = "worker = :w"
+NOT_ENDED = "NOT #s IN (:r, :e, :c)"
 
 
 def _key(deployment_id: str) -> dict[str, Any]:
@@ -118,19 +129,16 @@ def update_deployment(
         values[f":f{i}"] = value
         sets.append(f"#f{i} = :f{i}")
     extra = {"ExpressionAttributeNames": names} if names else {}
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(deployment_id),
-            UpdateExpression="SET " + ", ".join(sets),
-            ConditionExpression="worker = :w",
-            ExpressionAttributeValues=to_values(values),
-            **extra,
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise LeaseLost("another worker runs this deployment now") from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(deployment_id),
+        UpdateExpression="SET " + ", ".join(sets),
+        ConditionExpression=HELD_BY_WORKER,
+        ExpressionAttributeValues=to_values(values),
+        otherwise=LeaseLost("another worker runs this deployment now"),
+        **extra,
+    )
 
 
 def save_journal(
@@ -147,53 +155,17 @@ def save_journal(
 def cancel_unstarted(store: Store, deployment_id: str) -> None:
     """Its job was cancelled while no worker ran it (queued, or parked between polls); a
     deployment that already ended keeps its state."""
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(deployment_id),
-            UpdateExpression="SET #s = :c, updated_at = :t, finished_at = :t",
-            ConditionExpression="NOT #s IN (:r, :e, :c)",
-            ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues=to_values(
-                {":c": "cancelled", ":r": "ready", ":e": "error", ":t": now_iso()}
-            ),
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
-
-
-def park_job(store: Store, job_id: str, worker: str, delay_s: int) -> None:
-    """running -> queued by its lease owner, to come back after `delay_s` (SQS delay).
-
-    Used instead of sleeping through a provider's build past the Lambda timeout. The
-    attempt counter is given back (a poll is not a failed attempt), and the heartbeat
-    is set to when the message becomes visible, so the sweeper does not resend it early.
-    """
-    ts = now() + delay_s
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=to_item({"PK": f"JOB#{job_id}", "SK": "META"}),
-            UpdateExpression="SET #s = :queued, heartbeat_at = :hb, GSI2SK = :hbk, "
-            "attempt = attempt - :one REMOVE lease_owner",
-            ConditionExpression="lease_owner = :w AND #s = :running",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {
-                    ":queued": JobStatus.queued.value,
-                    ":running": JobStatus.running.value,
-                    ":w": worker,
-                    ":hb": ts,
-                    ":hbk": hb_key(ts),
-                    ":one": 1,
-                }
-            ),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise LeaseLost("the job was taken over or finished") from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(deployment_id),
+        UpdateExpression="SET #s = :c, updated_at = :t, finished_at = :t",
+        ConditionExpression=NOT_ENDED,
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues=to_values(
+            {":c": "cancelled", ":r": "ready", ":e": "error", ":t": now_iso()}
+        ),
+    )
 
 
 # --- what kiln created with the operator's tokens ----------------------------------------
@@ -226,15 +198,13 @@ def record_operator_resource(
         "resource": resource,
         "created_at": now_iso(),
     }
-    try:
-        store.ddb.put_item(
-            TableName=store.table,
-            Item=to_item(item),
-            ConditionExpression="attribute_not_exists(PK)",
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
+    written = write_if(
+        store.ddb.put_item,
+        TableName=store.table,
+        Item=to_item(item),
+        ConditionExpression="attribute_not_exists(PK)",
+    )
+    if written is None:
         return operator_resource(store, owner, target, project_id) or resource
     return resource
 

@@ -14,38 +14,45 @@ keyed by its heartbeat, so the sweeper finds stale jobs without a scan.
 
 from __future__ import annotations
 
-import bisect
 import json
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
 from kiln.errors import Conflict, LeaseLost, NotFound
 from kiln.models import JobStatus
-from kiln.store.db import Store, from_item, is_conditional_failure, now, now_iso, to_item, to_values
+from kiln.store.db import (
+    ConditionFailed,
+    Store,
+    conditional,
+    from_item,
+    now,
+    now_iso,
+    sort_key,
+    to_item,
+    to_values,
+    write_if,
+)
 
 ACTIVE = "JOBS#active"
-_TTL_S = 30 * 86400
-MAX_EVENTS = 5000  # per read; a client reads the rest with `after=next`
 
-# Event batches are written once and finished jobs never change (every write is
-# conditional on queued or running), so this process remembers the last jobs it served,
-# keyed by (table, job id): polls then read only what is new.
-_seen_jobs: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
-_SEEN_MAX = 256
-_seen_lock = threading.Lock()
+# The conditions of the state changes drawn above; `#s` is the job's status.
+IS_QUEUED = "attribute_exists(PK) AND #s = :queued"
+STILL_QUEUED = "#s = :queued"
+HELD_BY_WORKER = "lease_owner = :w AND #s = :running"
+NEXT_BATCH = "(attribute_not_exists(last_seq) OR last_seq = :old)"
+# The sweeper's: the heartbeat it read is still the last one, so two sweepers act once.
+STALE_RUNNING = "#s = :running AND heartbeat_at = :old"
+STALE_QUEUED = "#s = :queued AND heartbeat_at = :old"
+STALE_ACTIVE = "#s IN (:running, :queued) AND heartbeat_at = :old"
+MAX_EVENTS = 5000  # per read; a client reads the rest with `after=next`
 
 
 def _key(job_id: str, sk: str = "META") -> dict[str, Any]:
     return to_item({"PK": f"JOB#{job_id}", "SK": sk})
 
 
-def hb_key(ts: float) -> str:
-    return f"{ts:017.3f}"
-
-
-def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+    """A queued job; None when one with this id exists (ids derived from what the job is
+    for make a retried request create it once)."""
     ts = now()
     item = {
         "PK": f"JOB#{job_id}",
@@ -56,13 +63,16 @@ def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, A
         "heartbeat_at": ts,
         "expires_at": int(ts) + store.settings.job_ttl_days * 86400,
         "GSI2PK": ACTIVE,
-        "GSI2SK": hb_key(ts),
+        "GSI2SK": sort_key(ts),
         **fields,
     }
-    store.ddb.put_item(
-        TableName=store.table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+    written = write_if(
+        store.ddb.put_item,
+        TableName=store.table,
+        Item=to_item(item),
+        ConditionExpression="attribute_not_exists(PK)",
     )
-    return _public(item)
+    return None if written is None else _public(item)
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
@@ -82,60 +92,53 @@ def get_job(store: Store, job_id: str, owner: str | None = None) -> dict[str, An
 def claim_job(store: Store, job_id: str, worker: str) -> dict[str, Any] | None:
     """queued -> running for `worker`; None when another delivery already took it."""
     ts = now()
-    try:
-        resp = store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression=(
-                "SET #s = :running, lease_owner = :w, heartbeat_at = :now, GSI2SK = :hb, "
-                "attempt = if_not_exists(attempt, :zero) + :one"
-            ),
-            ConditionExpression="attribute_exists(PK) AND #s = :queued",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {
-                    ":running": "running",
-                    ":queued": "queued",
-                    ":w": worker,
-                    ":now": ts,
-                    ":hb": hb_key(ts),
-                    ":zero": 0,
-                    ":one": 1,
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return None
-        raise
-    return _public(from_item(resp["Attributes"]))
+    resp = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression=(
+            "SET #s = :running, lease_owner = :w, heartbeat_at = :now, GSI2SK = :hb, "
+            "attempt = if_not_exists(attempt, :zero) + :one"
+        ),
+        ConditionExpression=IS_QUEUED,
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {
+                ":running": "running",
+                ":queued": "queued",
+                ":w": worker,
+                ":now": ts,
+                ":hb": sort_key(ts),
+                ":zero": 0,
+                ":one": 1,
+            }
+        ),
+        ReturnValues="ALL_NEW",
+    )
+    return None if resp is None else _public(from_item(resp["Attributes"]))
 
 
 def heartbeat(store: Store, job_id: str, worker: str) -> bool:
     """Refresh the lease; returns True when the user asked to cancel. Raises LeaseLost."""
     ts = now()
     try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb",
-            ConditionExpression="lease_owner = :w AND #s = :running "
-            "AND attribute_not_exists(cancel_requested)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {":now": ts, ":hb": hb_key(ts), ":w": worker, ":running": "running"}
-            ),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
-        old = getattr(exc, "response", {}).get("Item")
-        item = from_item(old) if old else get_job(store, job_id)
+        with conditional():
+            store.ddb.update_item(
+                TableName=store.table,
+                Key=_key(job_id),
+                UpdateExpression="SET heartbeat_at = :now, GSI2SK = :hb",
+                ConditionExpression=f"{HELD_BY_WORKER} AND attribute_not_exists(cancel_requested)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_values(
+                    {":now": ts, ":hb": sort_key(ts), ":w": worker, ":running": "running"}
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+    except ConditionFailed as failed:
+        item = failed.old or get_job(store, job_id)
         if item.get("lease_owner") == worker and item.get("status") == "running":
             return bool(item.get("cancel_requested"))
-        raise LeaseLost("the job was taken over or finished") from exc
+        raise LeaseLost("the job was taken over or finished") from failed
     return False
 
 
@@ -149,19 +152,46 @@ def finish_job(
         sets.append(f"#f{i} = :f{i}")
         values[f":f{i}"] = value
     names = {"#s": "status", **{f"#f{i}": n for i, n in enumerate(fields)}}
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI2PK, GSI2SK, lease_owner",
-            ConditionExpression="lease_owner = :w AND #s = :running",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_values(values),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise LeaseLost("the job was taken over or finished") from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI2PK, GSI2SK, lease_owner",
+        ConditionExpression=HELD_BY_WORKER,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=to_values(values),
+        otherwise=LeaseLost("the job was taken over or finished"),
+    )
+
+
+def park_job(store: Store, job_id: str, worker: str, delay_s: int) -> None:
+    """running -> queued by its lease owner, to come back after `delay_s` (SQS delay).
+
+    Used instead of sleeping through a provider's build past the Lambda timeout. The
+    attempt counter is given back (a poll is not a failed attempt), and the heartbeat
+    is set to when the message becomes visible, so the sweeper does not resend it early.
+    """
+    ts = now() + delay_s
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET #s = :queued, heartbeat_at = :hb, GSI2SK = :hbk, "
+        "attempt = attempt - :one REMOVE lease_owner",
+        ConditionExpression=HELD_BY_WORKER,
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {
+                ":queued": JobStatus.queued.value,
+                ":running": JobStatus.running.value,
+                ":w": worker,
+                ":hb": ts,
+                ":hbk": sort_key(ts),
+                ":one": 1,
+            }
+        ),
+        otherwise=LeaseLost("the job was taken over or finished"),
+    )
 
 
 def request_cancel(store: Store, job_id: str, owner: str) -> str:
@@ -170,21 +200,19 @@ def request_cancel(store: Store, job_id: str, owner: str) -> str:
     status = JobStatus(job["status"])
     if status.finished:
         raise Conflict(f"job already {status.value}", code="job_not_cancellable")
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET #s = :c, finished_at = :t REMOVE GSI2PK, GSI2SK",
-            ConditionExpression="#s = :queued",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {":c": "cancelled", ":queued": "queued", ":t": now_iso()}
-            ),
-        )
+    cancelled = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET #s = :c, finished_at = :t REMOVE GSI2PK, GSI2SK",
+        ConditionExpression=STILL_QUEUED,
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {":c": "cancelled", ":queued": "queued", ":t": now_iso()}
+        ),
+    )
+    if cancelled is not None:
         return JobStatus.cancelled.value
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
     store.ddb.update_item(
         TableName=store.table,
         Key=_key(job_id),
@@ -198,8 +226,9 @@ def _guarded_update(
     store: Store, job_id: str, update: str, condition: str, values: dict[str, Any]
 ) -> bool:
     """One conditional update of the job item; False when its condition no longer holds."""
-    try:
-        store.ddb.update_item(
+    return (
+        write_if(
+            store.ddb.update_item,
             TableName=store.table,
             Key=_key(job_id),
             UpdateExpression=update,
@@ -207,11 +236,8 @@ def _guarded_update(
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_values(values),
         )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+        is not None
+    )
 
 
 def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
@@ -221,12 +247,12 @@ def requeue_job(store: Store, job_id: str, heartbeat_at: float) -> bool:
         store,
         job_id,
         "SET #s = :queued, heartbeat_at = :now, GSI2SK = :hb REMOVE lease_owner",
-        "#s = :running AND heartbeat_at = :old",
+        STALE_RUNNING,
         {
             ":queued": "queued",
             ":running": "running",
             ":now": ts,
-            ":hb": hb_key(ts),
+            ":hb": sort_key(ts),
             ":old": heartbeat_at,
         },
     )
@@ -238,7 +264,7 @@ def fail_stale_job(store: Store, job_id: str, heartbeat_at: float, code: str, me
         job_id,
         "SET #s = :failed, finished_at = :t, error_code = :c, error_message = :m "
         "REMOVE GSI2PK, GSI2SK, lease_owner",
-        "#s IN (:running, :queued) AND heartbeat_at = :old",
+        STALE_ACTIVE,
         {
             ":failed": "failed",
             ":running": "running",
@@ -258,8 +284,8 @@ def touch_queued(store: Store, job_id: str, heartbeat_at: float) -> bool:
         store,
         job_id,
         "SET heartbeat_at = :now, GSI2SK = :hb",
-        "#s = :queued AND heartbeat_at = :old",
-        {":queued": "queued", ":now": ts, ":hb": hb_key(ts), ":old": heartbeat_at},
+        STALE_QUEUED,
+        {":queued": "queued", ":now": ts, ":hb": sort_key(ts), ":old": heartbeat_at},
     )
 
 
@@ -268,7 +294,7 @@ def stale_jobs(store: Store, older_than: float, limit: int = 100) -> list[dict[s
         TableName=store.table,
         IndexName="GSI2",
         KeyConditionExpression="GSI2PK = :a AND GSI2SK < :t",
-        ExpressionAttributeValues=to_item({":a": ACTIVE, ":t": hb_key(older_than)}),
+        ExpressionAttributeValues=to_item({":a": ACTIVE, ":t": sort_key(older_than)}),
         Limit=limit,
     )
     return [_public(from_item(i)) for i in resp.get("Items", [])]
@@ -289,7 +315,7 @@ def append_events(store: Store, job_id: str, events: list[dict[str, Any]]) -> No
                 "first": first,
                 "last": last,
                 "data": json.dumps(events, separators=(",", ":")),
-                "expires_at": int(now()) + _TTL_S,
+                "expires_at": int(now()) + store.settings.job_ttl_days * 86400,
             }
         ),
         ConditionExpression="attribute_not_exists(PK)",
@@ -315,105 +341,6 @@ def read_events(
     return events
 
 
-@dataclass
-class _Seen:
-    """What this process has read of one job: every event up to the end of batch `upto`
-    (a batch is written once and never changed), and the job once it has finished."""
-
-    upto: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)
-    finished: dict[str, Any] | None = None
-
-
-def _remembered(key: tuple[str, str]) -> _Seen:
-    with _seen_lock:
-        seen = _seen_jobs.get(key)
-        if seen is not None:
-            _seen_jobs.move_to_end(key)
-        return seen or _Seen()
-
-
-def _remember(key: tuple[str, str], seen: _Seen) -> None:
-    """Keep `seen` (called under the lock); the least recently polled job makes room."""
-    _seen_jobs[key] = seen
-    _seen_jobs.move_to_end(key)
-    while len(_seen_jobs) > _SEEN_MAX:
-        _seen_jobs.popitem(last=False)
-
-
-def _read_batches(
-    store: Store, job_id: str, start: int
-) -> tuple[list[dict[str, Any]], int, dict[str, Any] | None, bool]:
-    """The partition after batch boundary `start`: (its events, the last batch's end,
-    the job item if the page reached it, whether the page was cut short)."""
-    resp = store.ddb.query(
-        TableName=store.table,
-        KeyConditionExpression="PK = :pk AND SK > :after",
-        ExpressionAttributeValues=to_item({":pk": f"JOB#{job_id}", ":after": f"EVENT#{start:08d}"}),
-        ConsistentRead=True,
-    )
-    events: list[dict[str, Any]] = []
-    end, item = start, None
-    for row in resp.get("Items", []):
-        if row["SK"]["S"] == "META":
-            item = from_item(row)
-        elif row["SK"]["S"].startswith("EVENT#"):
-            events.extend(json.loads(row["data"]["S"]))
-            end = int(row["last"]["N"])
-    return events, end, item, "LastEvaluatedKey" in resp
-
-
-def poll_job(
-    store: Store, job_id: str, owner: str, after: int
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A job and its events after `after`, as a poll needs them: one consistent query of
-    the job's partition (its event batches sort before META) that starts after the events
-    this process has already read, and no read at all once the job has finished."""
-    key = (store.table, job_id)
-    seen = _remembered(key)
-    with _seen_lock:
-        finished, base, known = seen.finished, seen.upto, seen.events
-    if finished is not None:
-        if finished.get("owner") != owner:
-            raise NotFound("job not found")
-        return finished, _after(known, after)
-    start = base if after <= base else after
-    events, end, item, cut = _read_batches(store, job_id, start)
-    job = _public(item) if item else get_job(store, job_id) if cut else None
-    if job is None or job.get("owner") != owner:
-        raise NotFound("job not found")
-    if start == base:
-        known = known + events  # a new list: others may be reading the remembered one
-        with _seen_lock:
-            if seen.upto == base:  # no other poll extended it meanwhile
-                seen.events, seen.upto = known, end
-                _remember(key, seen)
-    if JobStatus(job["status"]).finished and not cut:
-        # Every batch was written before the job finished, but this query may have read
-        # the batches just before META changed, or begun past what is remembered: read on
-        # from the remembered end until the last batch is in, once.
-        last = int(job.get("last_seq", 0))
-        if start != base:
-            end = base
-        while end < last:
-            more, new_end, _, _ = _read_batches(store, job_id, end)
-            if new_end == end:
-                break
-            known, end = known + more, new_end
-        if end >= last:
-            with _seen_lock:
-                seen.events, seen.upto, seen.finished = known, end, job
-                _remember(key, seen)
-            return job, _after(known, after)
-    return job, _after(known if start == base else events, after)
-
-
-def _after(events: list[dict[str, Any]], after: int) -> list[dict[str, Any]]:
-    """The events after sequence number `after` (events are in sequence order)."""
-    first = bisect.bisect_right(events, after, key=lambda e: int(e["seq"]))
-    return events[first : first + MAX_EVENTS]
-
-
 def last_event_seq(store: Store, job_id: str) -> int:
     """The last sequence number reserved for the job's events (0 before any)."""
     resp = store.ddb.get_item(
@@ -430,19 +357,15 @@ def reserve_events(store: Store, job_id: str, worker: str, last: int, new_last: 
 
     Only the lease owner can reserve, so a worker that lost its lease (swept while it hung)
     can never write events that interleave with or duplicate its successor's."""
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(job_id),
-            UpdateExpression="SET last_seq = :new",
-            ConditionExpression="lease_owner = :w AND #s = :running "
-            "AND (attribute_not_exists(last_seq) OR last_seq = :old)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=to_values(
-                {":new": new_last, ":old": last, ":w": worker, ":running": "running"}
-            ),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            raise LeaseLost("the job was taken over or finished") from exc
-        raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(job_id),
+        UpdateExpression="SET last_seq = :new",
+        ConditionExpression=f"{HELD_BY_WORKER} AND {NEXT_BATCH}",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_values(
+            {":new": new_last, ":old": last, ":w": worker, ":running": "running"}
+        ),
+        otherwise=LeaseLost("the job was taken over or finished"),
+    )

@@ -12,7 +12,16 @@ from typing import Any
 
 from kiln.errors import Conflict, NotFound
 from kiln.models import BuildState, FileEntry, Framework
-from kiln.store.db import Store, from_item, is_conditional_failure, now_iso, to_item, to_values
+from kiln.store.db import (
+    ConditionFailed,
+    Store,
+    conditional,
+    from_item,
+    now_iso,
+    to_item,
+    to_values,
+    write_if,
+)
 
 
 def new_id(prefix: str) -> str:
@@ -124,36 +133,32 @@ def put_version(
     if packages_error:
         item["packages_error"] = packages_error
     try:
-        store.ddb.put_item(
-            TableName=store.table,
-            Item=to_item(item),
-            ConditionExpression="attribute_not_exists(PK)",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            current = latest_version_number(store, project_id)
-            raise Conflict(
-                f"version {number} already exists; the project is at version {current}",
-                code="version_conflict",
-                details={"current_version": current},
-            ) from exc
-        raise
+        with conditional():
+            store.ddb.put_item(
+                TableName=store.table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+    except ConditionFailed as failed:
+        current = latest_version_number(store, project_id)
+        raise Conflict(
+            f"version {number} already exists; the project is at version {current}",
+            code="version_conflict",
+            details={"current_version": current},
+        ) from failed
     _advance_pointer(store, project_id, number, ts)
     return item
 
 
 def _advance_pointer(store: Store, project_id: str, number: int, ts: str) -> None:
-    try:
-        store.ddb.update_item(
-            TableName=store.table,
-            Key=_key(project_id),
-            UpdateExpression="SET latest_version = :n, updated_at = :t, GSI1SK = :t",
-            ConditionExpression="attribute_exists(PK) AND latest_version < :n",
-            ExpressionAttributeValues=to_values({":n": number, ":t": ts}),
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(project_id),
+        UpdateExpression="SET latest_version = :n, updated_at = :t, GSI1SK = :t",
+        ConditionExpression="attribute_exists(PK) AND latest_version < :n",
+        ExpressionAttributeValues=to_values({":n": number, ":t": ts}),
+    )
 
 
 def version_of_job(store: Store, project_id: str, job_id: str) -> int | None:

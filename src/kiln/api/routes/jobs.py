@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from kiln.api.deps import Owner, Store
-from kiln.jobs import cancel
+from kiln.job_control import cancel
 from kiln.models import ErrorInfo, JobPublic
-from kiln.store import jobs as store_jobs
+from kiln.store import job_polls
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 @router.get("/{job_id}", response_model=JobPublic, response_model_exclude_none=True)
 def get_job(job_id: str, store: Store, owner: Owner, after: int = Query(0, ge=0)) -> Response:
     """A job's state and its events after sequence number `after`; poll with `after=next`."""
-    job, events = store_jobs.poll_job(store, job_id, owner, after)
+    job, events = job_polls.poll_job(store, job_id, owner, after)
     error = (
         ErrorInfo(code=job["error_code"], message=job.get("error_message", ""))
         if job.get("error_code")

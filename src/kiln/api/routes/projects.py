@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from kiln.api.deps import Owner, Store
 from kiln.api.limits import RATE_LIMITED
 from kiln.errors import Unprocessable
-from kiln.gate import queue_build
+from kiln.gate.queue import queue_build
 from kiln.generate import load_version_files, save_version
 from kiln.models import (
     BuildState,

@@ -12,6 +12,7 @@ from kiln.deploy import schedules
 from kiln.models import SchedulePublic, ScheduleRequest, ScheduleRun
 from kiln.store import projects
 from kiln.store.db import Store as StoreT
+from kiln.store.db import iso
 
 router = APIRouter(prefix="/api/projects/{project_id}/schedules", tags=["schedules"])
 
@@ -26,7 +27,7 @@ def schedule_public(store: StoreT, item: dict[str, Any]) -> SchedulePublic:
         version=item.get("version"),
         options=item.get("options") or {},
         has_token=bool(item.get("token_secret")),
-        next_run=schedules.iso(float(item["next_run"])),
+        next_run=iso(float(item["next_run"])),
         runs=[ScheduleRun(**r) for r in runs],
         created_at=item["created_at"],
     )

@@ -14,50 +14,34 @@ so a user prompt costs at most one fix round.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import mimetypes
-import secrets
-import tempfile
-from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools import Logger
 
-from kiln.build import BuildError, BuildResult
-from kiln.builder import build_version
-from kiln.errors import KilnError, LeaseLost
-from kiln.jobs import Cancelled, EventSink, enqueue
+from kiln import telemetry
+from kiln.errors import KilnError
+from kiln.gate.build import BuildError, BuildResult
+from kiln.gate.builder import build_version
+from kiln.job_runner import run_job
 from kiln.llm.pricing import estimate_cost
-from kiln.models import BuildState, Health, JobKind, JobStatus, Status
-from kiln.sandbox import Sandbox, find_sandbox
+from kiln.models import BuildState, Health, JobKind, Status
+from kiln.queues import enqueue
+from kiln.sink import EventSink
 from kiln.store import blobs, builds, projects
 from kiln.store import jobs as store_jobs
-from kiln.store.db import Store, is_conditional_failure
+from kiln.store.db import Store
 
 __all__ = [
-    "CHROMIUM_ARGS",
-    "RenderResult",
     "fix_prompt",
     "queue_build",
-    "render_check",
     "request_build",
     "run_build_job",
 ]
 
 logger = Logger(service="kiln")
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MAX_ERRORS = 20
 MAX_MESSAGE = 500
 FIX_PROMPT_HEAD = "The app fails to build/render. Fix these errors:"
@@ -82,24 +66,21 @@ def request_build(
         return None
     project = projects.get_project(store, project_id, None)
     job_id = _derived_id("build", project_id, version)
-    try:
-        store_jobs.create_job(
-            store,
-            job_id,
-            {
-                "kind": JobKind.build.value,
-                "owner": owner,
-                "project_id": project_id,
-                "version": version,
-                "framework": project["framework"],
-                "parent_job_id": parent_job_id,
-                "fix_of": fix_of,
-            },
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
-        return job_id  # already requested (a redelivered generation); the sweeper resends it
+    created = store_jobs.create_job(
+        store,
+        job_id,
+        {
+            "kind": JobKind.build.value,
+            "owner": owner,
+            "project_id": project_id,
+            "version": version,
+            "framework": project["framework"],
+            "parent_job_id": parent_job_id,
+            "fix_of": fix_of,
+        },
+    )
+    if created is None:  # already requested (a redelivered generation); the sweeper resends it
+        return job_id
     builds.set_build_job(store, project_id, version, job_id, fix_of)
     enqueue(store, JobKind.build, job_id)
     return job_id
@@ -126,127 +107,6 @@ def queue_build(
     except Exception:
         logger.exception("could not queue the build", extra={"project_id": project_id})
         return None
-
-
-# --- the render check -------------------------------------------------------------------
-
-
-@dataclass
-class RenderResult:
-    renders: bool
-    page_errors: list[str] = field(default_factory=list)
-
-
-_RENDERS_JS = """() => {
-  const root = document.querySelector('#root, #app');
-  if (root) return root.children.length > 0 || root.textContent.trim().length > 0;
-  return !!document.body && document.body.innerText.trim().length > 0;
-}"""
-
-
-_ISOLATED_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND"]
-"""No name resolves: a frame's navigation (which a route may see too late) can't leave."""
-APP_ORIGIN = "http://app.kiln.invalid/"
-"""Where the render check opens the build: served from memory, never from a socket."""
-
-
-def render_check(
-    dist: dict[str, bytes],
-    *,
-    chromium: str,
-    sandbox: Sandbox | None = None,
-    wait_s: float = 1.5,
-    timeout_s: float = 20.0,
-) -> RenderResult:
-    """`_render_check` on a thread of its own: Playwright's sync API refuses to start
-    inside a running asyncio loop, and leaves the thread it ran on marked as running one."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    check = partial(
-        _render_check,
-        dist,
-        chromium=chromium,
-        sandbox=sandbox or find_sandbox("auto"),
-        wait_s=wait_s,
-        timeout_s=timeout_s,
-    )
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(check).result()
-
-
-def _render_check(
-    dist: dict[str, bytes], *, chromium: str, sandbox: Sandbox, wait_s: float, timeout_s: float
-) -> RenderResult:
-    """Open the built app in headless Chromium; report whether #root/#app (or the body)
-    shows anything and what the page logged as errors.
-
-    The page is the app's own code, so it may reach only the app: its files are served
-    from memory at APP_ORIGIN and every other request is aborted; in the sandbox the
-    browser also has no network at all (no loopback port, metadata or private address)."""
-    if "index.html" not in dist:
-        return RenderResult(False, ["the build has no index.html"])
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import Route, sync_playwright
-
-    def serve(route: Route) -> None:
-        url = route.request.url
-        if not url.startswith(APP_ORIGIN):
-            route.abort()
-            return
-        path = unquote(urlsplit(url).path).lstrip("/") or "index.html"
-        body = dist.get(path)
-        if body is None:
-            route.fulfill(status=404, body="not found")
-            return
-        kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        route.fulfill(status=200, body=body, content_type=kind)
-
-    errors: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="kiln-render-") as tmp:
-        profile = Path(tmp, "profile")
-        profile.mkdir()
-        program = sandbox.launcher(chromium, writable=[profile], directory=Path(tmp))
-        try:
-            with sync_playwright() as pw:
-                context = pw.chromium.launch_persistent_context(
-                    str(profile), executable_path=program, args=_ISOLATED_ARGS, headless=True
-                )
-                try:
-                    page = context.new_page()
-                    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc.message}"))
-                    page.on(
-                        "console",
-                        lambda msg: (
-                            errors.append(f"console.error: {msg.text}")
-                            if msg.type == "error" and not msg.text.startswith("Failed to load")
-                            else None
-                        ),
-                    )
-                    page.on(
-                        "response",
-                        lambda resp: (
-                            errors.append(
-                                f"HTTP {resp.status} for /{resp.url.removeprefix(APP_ORIGIN)}"
-                            )
-                            if resp.url.startswith(APP_ORIGIN)
-                            and resp.status >= 400
-                            and not resp.url.endswith("/favicon.ico")
-                            else None
-                        ),
-                    )
-                    context.route("**/*", serve)
-                    context.route_web_socket("**/*", lambda ws: ws.close())
-                    try:
-                        page.goto(APP_ORIGIN, wait_until="load", timeout=timeout_s * 1000)
-                    except PlaywrightError as exc:
-                        return RenderResult(False, [*errors, f"the page did not load: {exc}"])
-                    page.wait_for_timeout(wait_s * 1000)
-                    renders = bool(page.evaluate(_RENDERS_JS))
-                finally:
-                    context.close()
-        except PlaywrightError as exc:
-            return RenderResult(False, [*errors, f"the browser did not start: {exc}"])
-    return RenderResult(renders, errors)
 
 
 # --- the build job ----------------------------------------------------------------------
@@ -304,6 +164,7 @@ def _gate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
     green = result.ok and health.renders is not False and not health.page_errors
     errors = _errors_of(result, health)
     state = BuildState.green if green else BuildState.red
+    telemetry.count(f"Build{state.value.title()}")
     if green:
         builds.save_dist(store, pid, number, result.dist)
     builds.record_build(
@@ -394,28 +255,25 @@ def _start_fix(
     fix_job_id = _derived_id("fix", pid, number)
     if not builds.claim_fix(store, pid, number, fix_job_id):
         return None
-    try:
-        store_jobs.create_job(
-            store,
-            fix_job_id,
-            {
-                "kind": JobKind.generate.value,
-                "owner": origin["owner"],
-                "project_id": pid,
-                "prompt": fix_prompt(errors),
-                "framework": origin["framework"],
-                "provider": origin.get("provider"),
-                "model": origin.get("model"),
-                "notice": origin.get("notice"),
-                "base_version": number,
-                "fix_of": number,
-                "parent_job_id": origin["job_id"],
-            },
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
-        return fix_job_id  # created by an earlier delivery of this build job
+    created = store_jobs.create_job(
+        store,
+        fix_job_id,
+        {
+            "kind": JobKind.generate.value,
+            "owner": origin["owner"],
+            "project_id": pid,
+            "prompt": fix_prompt(errors),
+            "framework": origin["framework"],
+            "provider": origin.get("provider"),
+            "model": origin.get("model"),
+            "notice": origin.get("notice"),
+            "base_version": number,
+            "fix_of": number,
+            "parent_job_id": origin["job_id"],
+        },
+    )
+    if created is None:  # created by an earlier delivery of this build job
+        return fix_job_id
     enqueue(store, JobKind.generate, fix_job_id)
     return fix_job_id
 
@@ -423,32 +281,11 @@ def _start_fix(
 def run_build_job(store: Store, job_id: str, worker: str | None = None) -> str:
     """Run one delivery of a build job; returns the job's resulting status. A red build is
     a succeeded job (the gate did its work); `failed` means the gate itself broke."""
-    worker = worker or "w_" + secrets.token_hex(6)
-    job = store_jobs.claim_job(store, job_id, worker)
-    if job is None:
-        logger.info("build job already claimed or finished", extra={"job_id": job_id})
-        return "skipped"
-    sink = EventSink(store, job_id, worker, store_jobs.last_event_seq(store, job_id))
-    status, fields = JobStatus.failed, {}
-    try:
-        fields = _gate(store, job, sink)
-        sink.close()
-        status = JobStatus.succeeded
-    except LeaseLost:
-        sink._stop.set()
-        return "lease_lost"
-    except Cancelled:
-        status, fields = JobStatus.cancelled, {}
-    except KilnError as exc:
-        fields = {"error_code": exc.code, "error_message": exc.message}
-    except Exception:
-        logger.exception("build gate crashed", extra={"job_id": job_id})
-        fields = {"error_code": "internal_error", "error_message": "the build gate hit an error"}
-    if status is not JobStatus.succeeded:
-        with contextlib.suppress(Exception):
-            sink.close()
-    try:
-        store_jobs.finish_job(store, job_id, worker, status, fields)
-    except LeaseLost:
-        return "lease_lost"
-    return status.value
+    return run_job(
+        store,
+        job_id,
+        partial(_gate, store),
+        what="build gate",
+        crash_message="the build gate hit an error",
+        worker=worker,
+    )

@@ -26,9 +26,10 @@ import boto3
 import httpx
 from botocore.config import Config
 
-from kiln.build import BuildError, BuildResult, build_project
+from kiln import telemetry
 from kiln.config import Settings, find_chromium
 from kiln.errors import KilnError
+from kiln.gate.build import BuildError, BuildResult, build_project
 from kiln.sandbox import find_sandbox
 from kiln.store.db import Store
 
@@ -58,6 +59,7 @@ class BuilderFailed(KilnError):
     status = 502
 
 
+@telemetry.traced
 def build_version(
     store: Store, files: dict[str, str], *, framework: str, base: str, render: bool = False
 ) -> Built:
@@ -85,7 +87,7 @@ def build_here(
     chromium = settings.chromium_path or find_chromium()
     if not (render and result.ok and web and settings.render_check and chromium):
         return built
-    from kiln.gate import render_check
+    from kiln.gate.render import render_check
 
     try:
         seen = render_check(

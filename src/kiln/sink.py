@@ -1,4 +1,4 @@
-"""Job lifecycle shared by every worker: enqueue, the batched event sink, and the sweeper.
+"""The batched event sink every worker writes a job's events through.
 
 Events are buffered and written as one item per flush (every ~250 ms or 32 KB), so
 the writes a job makes grow with its duration, not with the tokens it streams. The
@@ -7,52 +7,18 @@ lease heartbeat rides along at most every few seconds.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
-from kiln.errors import LeaseLost
-from kiln.models import JobKind, JobStatus
-from kiln.store import deployments
 from kiln.store import jobs as store_jobs
-from kiln.store.db import Store, now
+from kiln.store.db import Store
 
-logger = Logger(service="kiln")
+__all__ = ["Cancelled", "EventSink"]
 
 HEARTBEAT_EVERY_S = 5.0
-
-
-def cancel(store: Store, job_id: str, owner: str) -> str:
-    """Cancel any job for its owner. A deploy that no worker runs (queued, or parked between
-    polls) is settled here, since no worker will: its deployment becomes `cancelled` and the
-    token kiln stored for it is deleted."""
-    status = store_jobs.request_cancel(store, job_id, owner)
-    did = store_jobs.get_job(store, job_id, owner).get("deployment_id")
-    if status == JobStatus.cancelled and did:
-        deployments.cancel_unstarted(store, did)
-        if deployments.get_deployment(store, did).get("token_owned"):
-            deployments.delete_secret(store, deployments.deploy_secret_name(did))
-    return status
-
-
-def queue_url(store: Store, kind: JobKind) -> str:
-    return (
-        store.settings.deploy_queue_url
-        if kind in (JobKind.deploy, JobKind.build)  # build: the gate runs where Node is
-        else store.settings.generate_queue_url
-    )
-
-
-def enqueue(store: Store, kind: JobKind, job_id: str, delay_s: int = 0) -> None:
-    store.sqs.send_message(
-        QueueUrl=queue_url(store, kind),
-        MessageBody=json.dumps({"job_id": job_id, "kind": kind.value}),
-        DelaySeconds=delay_s,
-    )
 
 
 class Cancelled(Exception):
@@ -133,6 +99,10 @@ class EventSink:
                 if store_jobs.heartbeat(self.store, self.job_id, self.worker):
                     raise Cancelled()
 
+    def abandon(self) -> None:
+        """Stop the timer without writing: another worker owns the job now."""
+        self._stop.set()
+
     def close(self) -> None:
         """Stop the timer and write what is left."""
         self._stop.set()
@@ -140,43 +110,3 @@ class EventSink:
         self.flush()
         if self._error and not isinstance(self._error, Cancelled):
             raise self._error
-
-
-def sweep(store: Store, *, requeue: bool = True, cutoff_s: float | None = None) -> dict[str, int]:
-    """Fail or requeue running jobs whose heartbeat is older than the timeout; resend
-    messages for queued jobs that nobody picked up (e.g. lost in a local restart).
-    `cutoff_s=0` treats every active job as stale: the local stack does that at start."""
-    age = store.settings.heartbeat_timeout_s if cutoff_s is None else cutoff_s
-    cutoff = now() - age
-    counts = {"requeued": 0, "failed": 0, "resent": 0}
-    for job in store_jobs.stale_jobs(store, cutoff):
-        kind = JobKind(job.get("kind", "generate"))
-        hb = job["heartbeat_at"]
-        if job["status"] == "queued":
-            if job.get("attempt", 0) >= store.settings.max_attempts:
-                if store_jobs.fail_stale_job(
-                    store, job["job_id"], hb, "worker_lost", "the job could not be started"
-                ):
-                    counts["failed"] += 1
-            elif store_jobs.touch_queued(store, job["job_id"], hb):
-                enqueue(store, kind, job["job_id"])
-                counts["resent"] += 1
-        elif job["status"] == "running":
-            if requeue and job.get("attempt", 0) < store.settings.max_attempts:
-                if store_jobs.requeue_job(store, job["job_id"], hb):
-                    enqueue(store, kind, job["job_id"])
-                    counts["requeued"] += 1
-            elif store_jobs.fail_stale_job(
-                store,
-                job["job_id"],
-                hb,
-                "worker_lost",
-                "the worker stopped responding; your previous version is unchanged",
-            ):
-                counts["failed"] += 1
-    if any(counts.values()):
-        logger.info("swept stale jobs", extra=counts)
-    return counts
-
-
-__all__ = ["Cancelled", "EventSink", "LeaseLost", "enqueue", "sweep"]
