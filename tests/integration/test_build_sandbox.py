@@ -228,6 +228,22 @@ def test_dependencies_from_anywhere_but_the_registry_are_refused_before_install(
     assert listener.connections == 0
 
 
+def test_an_override_or_alias_that_leads_off_the_registry_is_refused_before_install(
+    npm_cache: Path, listener: Listener
+) -> None:
+    files = vanilla("console.log(1);")
+    manifest = json.loads(files["package.json"])
+    manifest["dependencies"] = {"left-pad": f"npm:evil@http://127.0.0.1:{listener.port}/e.tgz"}
+    manifest["overrides"] = {"vite": {"rollup": f"git+http://127.0.0.1:{listener.port}/r.git"}}
+    files["package.json"] = json.dumps(manifest)
+    result = build_project(files, framework="vanilla", npm_cache=npm_cache)
+    assert not result.ok
+    messages = [e.message for e in result.errors if e.file == "package.json"]
+    assert any(m.startswith("left-pad:") for m in messages), messages
+    assert any(m.startswith("overrides.vite.rollup:") for m in messages), messages
+    assert listener.connections == 0
+
+
 def test_a_lockfile_resolved_outside_the_registry_is_refused(
     npm_cache: Path, listener: Listener
 ) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from kiln.errors import KilnError
 from kiln.gate.build_errors import BuildError, last_line, npm_error, parse_errors, strip_ansi
+from kiln.packages.specs import parse_spec
 from kiln.sandbox import Sandbox, find_sandbox
 
 __all__ = [
@@ -211,9 +212,6 @@ def _registry() -> str | None:
     return os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry")  # noqa: SIM112
 
 
-_REGISTRY_SPEC = re.compile(
-    r"^(?:npm:(?:@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*@)?[\w.<>=^~|*x +-]*$", re.I
-)
 _SPEC_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
 
@@ -234,8 +232,11 @@ def foreign_sources(files: dict[str, str], registry: str) -> list[BuildError]:
     overrides = manifest.get("overrides") if isinstance(manifest, dict) else None
     specs += _flatten_overrides(overrides)
     for name, spec in specs:
-        if not isinstance(spec, str) or not _REGISTRY_SPEC.match(spec.strip()):
-            message = f"dependency {name!r} must come from the npm registry, not {spec!r}"
+        override = name.startswith("overrides.")
+        try:
+            parse_spec("override" if override else name, spec)  # type: ignore[arg-type]
+        except KilnError as exc:
+            message = f"{name}: {exc.message}" if override else exc.message
             errors.append(BuildError("package.json", None, None, message))
     host = urlsplit(registry).hostname
     try:
