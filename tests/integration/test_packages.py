@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from kiln.api import routes
 from kiln.api.app import create_app
 from kiln.config import Settings
-from kiln.packages import service
+from kiln.packages import service, sources
 from kiln.packages.build import TOOLS
 from kiln.store.db import Store
 from kiln.store.sessions import create_session
@@ -504,6 +504,7 @@ def test_a_tarball_with_parent_paths_is_refused_and_writes_nothing_outside(
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "package_tarball_refused"
     assert not list(settings.data_dir.rglob("escaped.js"))
+    assert not list(sources.scratch_root().parent.rglob("escaped.js"))
 
 
 def test_a_tarball_with_an_absolute_path_is_refused(

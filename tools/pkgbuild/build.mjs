@@ -104,6 +104,7 @@ async function main(input) {
   // the module.exports our wrapper gives every CommonJS package), since the browser has
   // no require(); this needs a second pass, only for packages that do it.
   const required = new Map();
+  const imports = new Set(); // what the module asks the import map for (kiln builds these ahead)
   const external = (inject) => ({
     name: "external",
     setup(build) {
@@ -114,6 +115,7 @@ async function main(input) {
           if (!required.has(args.path)) required.set(args.path, `__kiln_req_${required.size}`);
           if (inject) return { path: args.path, namespace: "kiln-require" };
         }
+        imports.add(args.path);
         return { path: args.path, external: true };
       });
       build.onLoad({ filter: /.*/, namespace: "kiln-require" }, (args) => ({
@@ -152,7 +154,7 @@ async function main(input) {
         rmSync(injectFile, { force: true });
       }
     }
-    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry) };
+    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry), imports: [...imports] };
   } catch (e) {
     const errors = e.errors ?? [{ text: String(e) }];
     const builtins = [...new Set(errors

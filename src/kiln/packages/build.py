@@ -37,11 +37,13 @@ class BuildTimedOut(TimedOut):
 
 @dataclass(frozen=True)
 class Built:
-    """The builder's answer: `code` (ESM), `raw` (a file to serve as is) or `error`."""
+    """The builder's answer: `code` (ESM, with the bare `imports` it leaves to the import
+    map), `raw` (a file to serve as is) or `error`."""
 
     code: str | None = None
     raw: Path | None = None
     error: dict[str, Any] | None = None
+    imports: tuple[str, ...] = ()
 
 
 def tools_dir(settings: Settings) -> Path:
@@ -174,4 +176,4 @@ def build_module(
         return Built(error=answer)
     if "raw" in answer:
         return Built(raw=Path(answer["raw"]))
-    return Built(code=str(answer["code"]))
+    return Built(code=str(answer["code"]), imports=tuple(map(str, answer.get("imports") or ())))

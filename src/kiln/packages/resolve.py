@@ -362,6 +362,7 @@ def importmap(tree: Tree, prefix: str = "/pkg/") -> dict[str, Any]:
         if e.target == child("", e.name):
             continue
         src = tree.nodes[e.source]
-        scope = scopes.setdefault(f"{prefix}{src.name}@{src.version}/", {})
-        scope.update(urls(e.name, tree.nodes[e.target]))
+        # the package's own files, and its entry itself (a scope matches that URL exactly)
+        for key in (f"{prefix}{src.name}@{src.version}/", f"{prefix}{src.name}@{src.version}"):
+            scopes.setdefault(key, {}).update(urls(e.name, tree.nodes[e.target]))
     return {"imports": imports, "scopes": scopes}

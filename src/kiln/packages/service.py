@@ -5,20 +5,21 @@ it on a miss."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import mimetypes
-import shutil
-import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiln.config import Settings
 from kiln.errors import KilnError, NotFound, Unprocessable
-from kiln.packages import build, resolve
+from kiln.packages import build, resolve, sources, warm
 from kiln.packages.cache import DirCache, Entry, ModuleCache, S3Cache, cache_key
-from kiln.packages.registry import PackageTooLarge, Registry, extract
+from kiln.packages.registry import PackageTooLarge, Registry
 from kiln.packages.specs import SpecRefused, check_name, split_package_path
 
 JS = "text/javascript; charset=utf-8"
@@ -59,24 +60,81 @@ def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
 
 
 def resolve_project(
-    settings: Settings, package_json: dict[str, Any], registry: Registry | None = None
+    settings: Settings,
+    package_json: dict[str, Any],
+    registry: Registry | None = None,
+    cache: ModuleCache | None = None,
 ) -> Resolution:
-    """The exact graph of a package.json: runtime packages, import map and lockfile."""
+    """The exact graph of a package.json: runtime packages, import map and lockfile.
+
+    A graph is kept in the module cache under its dependency ranges for
+    `pkg_resolution_ttl_s`, so the same ranges (another browser, a later version, a kiln
+    restart) answer without the registry."""
     deps = _deps(package_json, "dependencies")
     dev = _deps(package_json, "devDependencies")
-    tree = resolve.build_tree(
-        registry or registry_for(settings), deps, dev, max_packages=settings.pkg_max_packages
-    )
+    cache = cache or module_cache(settings)
+    key = resolution_key(settings, deps, dev)
+    kept = _kept_resolution(settings, cache, key)
+    if kept is None:
+        tree = resolve.build_tree(
+            registry or registry_for(settings), deps, dev, max_packages=settings.pkg_max_packages
+        )
+        locked = resolve.lockfile(tree, {})
+        kept = {
+            "at": time.time(),
+            "packages": resolve.packages_of(tree),
+            "importmap": resolve.importmap(tree),
+            "locked": {k: v for k, v in locked["packages"].items() if k},
+            "warnings": tree.warnings,
+        }
+        cache.put(key, Entry(json.dumps(kept).encode(), "application/json"))
+    lock = resolve.lockfile(resolve.Tree(), package_json)
+    lock["packages"].update(kept["locked"])
     return Resolution(
-        packages=resolve.packages_of(tree),
-        importmap=resolve.importmap(tree),
-        lockfile=resolve.lockfile(tree, package_json),
-        warnings=tree.warnings,
+        packages=kept["packages"],
+        importmap=kept["importmap"],
+        lockfile=lock,
+        warnings=kept["warnings"],
     )
+
+
+def resolve_and_warm(
+    settings: Settings, package_json: dict[str, Any], cache: ModuleCache | None = None
+) -> Resolution:
+    """resolve_project, then its packages fetched and built ahead of the browser (warm.py)."""
+    cache = cache or module_cache(settings)
+    resolution = resolve_project(settings, package_json, cache=cache)
+    warm.ahead_of_resolution(settings, cache, resolution, list(_deps(package_json, "dependencies")))
+    return resolution
+
+
+def resolution_key(settings: Settings, deps: dict[str, str], dev: dict[str, str]) -> str:
+    ranges = [settings.npm_registry, sorted(deps.items()), sorted(dev.items())]
+    digest = hashlib.sha256(json.dumps(ranges).encode()).hexdigest()
+    return f"pkg/resolved/{digest[:40]}"
+
+
+def _kept_resolution(settings: Settings, cache: ModuleCache, key: str) -> dict[str, Any] | None:
+    entry = cache.get(key)
+    if entry is None:
+        return None
+    try:
+        kept = json.loads(entry.body)
+    except ValueError:
+        return None
+    if not isinstance(kept, dict) or time.time() - float(kept.get("at", 0)) > (
+        settings.pkg_resolution_ttl_s
+    ):
+        return None
+    return kept
 
 
 def module_cache(settings: Settings, s3: Any = None) -> ModuleCache:
     if settings.pkg_store == "s3":
+        if s3 is None:
+            from kiln.store.db import Store
+
+            s3 = Store(settings).client("s3")
         return S3Cache(s3, settings.bucket)
     return DirCache(settings.data_dir)
 
@@ -85,19 +143,42 @@ def serve(
     settings: Settings, path: str, cache: ModuleCache, registry: Registry | None = None
 ) -> Entry:
     """The module at `/pkg/<path>`: from the cache, else built (and cached, failures too)."""
-    name, version, subpath = split_package_path(path)
-    tools = build.tools_dir(settings)
-    key = cache_key(name, version, subpath, build.build_id(tools))
-    entry = cache.get(key)
-    if entry is None:
-        entry = _build(settings, registry or registry_for(settings), name, version, subpath)
-        cache.put(key, entry)
+    entry = cached_or_built(settings, path, cache, registry)
+    warm.ahead_of_module(settings, cache, path, entry)
     if entry.error:
         err = KilnError(entry.error["message"], code=entry.error["code"])
         err.status = int(entry.error["status"])
         err.details = entry.error.get("details")
         raise err
     return entry
+
+
+def cached_or_built(
+    settings: Settings, path: str, cache: ModuleCache, registry: Registry | None = None
+) -> Entry:
+    """The cache entry of `/pkg/<path>`, built once per process however many ask at once."""
+    name, version, subpath = split_package_path(path)
+    key = cache_key(name, version, subpath, build.build_id(build.tools_dir(settings)))
+    entry = cache.get(key)
+    if entry is None:
+        with _one_at_a_time(key):
+            entry = cache.get(key)
+            if entry is None:
+                entry = _build(settings, registry or registry_for(settings), name, version, subpath)
+                cache.put(key, entry)
+    return entry
+
+
+_busy: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _one_at_a_time(key: str) -> Iterator[None]:
+    """Requests for one key wait for the first (a browser's and a build ahead, say)."""
+    with _lock:
+        lock = _busy.setdefault(key, threading.Lock())
+    with lock:
+        yield
 
 
 def _build(settings: Settings, registry: Registry, name: str, version: str, sub: str) -> Entry:
@@ -119,33 +200,17 @@ def _build(settings: Settings, registry: Registry, name: str, version: str, sub:
 
 
 def _unpacked(settings: Settings, registry: Registry, name: str, version: str) -> Path:
-    """The version unpacked once at <sources>/<name>@<version>/node_modules/<name> and kept,
-    so each further subpath (date-fns/format, date-fns/addDays...) costs only its build."""
-    base = (
-        settings.data_dir / "pkg" / "src"
-        if settings.pkg_store == "dir"
-        else Path(tempfile.gettempdir()) / "kiln-pkg-src"
-    )
-    root = base / f"{name}@{version}"
-    if (root / ".complete").exists():
-        return root
-    data = registry.tarball(name, version)
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=base))
-    try:
-        extract(
-            data,
-            staging / "node_modules" / name,
-            max_unpacked=settings.pkg_max_unpacked_bytes,
-            label=f"{name}@{version}",
-        )
-        (staging / ".complete").touch()
-        root.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):  # another request unpacked it first
-            staging.rename(root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    root = sources.folder(settings, name, version)
+    if not sources.ready(root):
+        with _one_at_a_time(str(root)):
+            if not sources.ready(root):
+                sources.unpack(settings, registry.tarball(name, version), name, version, root)
     return root
+
+
+def unpacked(settings: Settings, name: str, version: str) -> Path:
+    """Fetch and unpack a version ahead of its first build (warm.py)."""
+    return _unpacked(settings, registry_for(settings), name, version)
 
 
 def _entry(
@@ -190,7 +255,7 @@ def _entry(
             return _sized(settings, label, Entry(body, "text/css; charset=utf-8"))
         ctype = mimetypes.guess_type(raw.name)[0] or "application/octet-stream"
         return _sized(settings, label, Entry(body, ctype))
-    return _sized(settings, label, Entry((built.code or "").encode(), JS))
+    return _sized(settings, label, Entry((built.code or "").encode(), JS, imports=built.imports))
 
 
 def _sized(settings: Settings, label: str, entry: Entry) -> Entry:
@@ -214,4 +279,13 @@ def _failure(exc: KilnError) -> Entry:
     return Entry(b"", "application/json", error)
 
 
-__all__ = ["Resolution", "module_cache", "registry_for", "resolve_project", "serve"]
+__all__ = [
+    "Resolution",
+    "cached_or_built",
+    "module_cache",
+    "registry_for",
+    "resolve_and_warm",
+    "resolve_project",
+    "serve",
+    "unpacked",
+]

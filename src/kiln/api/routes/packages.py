@@ -52,7 +52,8 @@ class ResolvedPackages(BaseModel):
 @router.post("/resolve", response_model=ResolvedPackages, dependencies=[RATE_LIMITED])
 def resolve_packages(body: PackageJson, store: Store, owner: Owner) -> ResolvedPackages:
     """Exact versions, the preview's import map and package-lock.json for these ranges."""
-    result = service.resolve_project(store.settings, body.model_dump())
+    cache = service.module_cache(store.settings, store.s3)
+    result = service.resolve_and_warm(store.settings, body.model_dump(), cache)
     return ResolvedPackages(
         packages=result.packages,
         importmap=ImportMap(**result.importmap),
