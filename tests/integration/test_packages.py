@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from kiln.api import routes
 from kiln.api.app import create_app
 from kiln.config import Settings
-from kiln.packages import service, sources
+from kiln.packages import service, sources, warm
 from kiln.packages.build import TOOLS
 from kiln.store.db import Store
 from kiln.store.sessions import create_session
@@ -430,6 +430,57 @@ def test_a_vue_app_with_pinia_and_vueuse_renders_through_the_import_map_with_one
     assert render_in_node(res.importmap, pkg_origin, tmp_path, VUE_APP) == "<p>tea,cake x2</p>"
 
 
+NODE_GLOBALS_APP = """
+const exit = process.exit.bind(process), log = console.log;
+delete globalThis.process;  // as in a browser: no Node globals from here on
+delete globalThis.Buffer;
+const { Buffer } = await import("safe-buffer");
+const path = (await import("path-browserify")).default;
+log(JSON.stringify({
+  globals: [typeof process, typeof globalThis.Buffer],
+  base64: Buffer.from("kiln").toString("base64"),
+  resolved: path.resolve("src", "app.js"),
+}));
+exit(0);
+"""
+
+
+def test_packages_that_use_nodes_process_and_buffer_run_where_there_are_none(
+    settings: Settings, pkg_origin: str, tmp_path: Path
+) -> None:
+    """safe-buffer requires Node's `buffer` without depending on it (many crypto and
+    encoding packages sit on it); path-browserify's resolve() calls process.cwd()."""
+    deps = {"safe-buffer": "5.2.1", "path-browserify": "1.0.1"}
+    res = service.resolve_project(settings, {"dependencies": deps})
+    seen = json.loads(render_in_node(res.importmap, pkg_origin, tmp_path, NODE_GLOBALS_APP))
+    assert seen == {
+        "globals": ["undefined", "undefined"],
+        "base64": "a2lsbg==",
+        "resolved": "/src/app.js",
+    }
+
+
+def test_a_module_that_never_uses_process_or_buffer_carries_no_shim(settings: Settings) -> None:
+    with served(settings) as client:
+        clsx = client.get("/pkg/clsx@2.1.1")
+    assert clsx.status_code == 200
+    assert "nextTick" not in clsx.text and "ieee754" not in clsx.text and len(clsx.content) < 1000
+
+
+def test_a_stylesheet_a_packages_code_imports_is_linked_by_its_module(settings: Settings) -> None:
+    """@uiw/react-split's ESM does `import "./style/index.css"`: the module links that file
+    by its /pkg URL (it used to be dropped), and /pkg serves it as CSS."""
+    with served(settings) as client:
+        module = client.get("/pkg/@uiw/react-split@5.9.4")
+        url = "/pkg/@uiw/react-split@5.9.4/esm/style/index.css"
+        css = client.get(url)
+    assert module.status_code == 200
+    assert f'new URL("{url}",import.meta.url)' in module.text
+    assert 'rel="stylesheet"' in module.text or 'rel="stylesheet"' in module.text
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert ".w-split" in css.text
+
+
 def test_subpaths_css_and_json_are_served_with_their_types(settings: Settings) -> None:
     with served(settings) as client:
         fmt = client.get("/pkg/date-fns@3.6.0/format")
@@ -485,6 +536,68 @@ def test_a_module_survives_a_restart_and_is_served_with_no_registry_request(
         after = second.get("/pkg/react@19.1.0/jsx-runtime")
     assert after.content == before.content
     assert len(npm_fake.requests) == made
+
+
+def _resolve(settings: Settings, deps: dict[str, str]) -> dict[str, Any]:
+    client, auth = resolving(settings)
+    with client:
+        resp = client.post("/api/packages/resolve", json={"dependencies": deps}, headers=auth)
+    assert resp.status_code == 200, resp.text
+    warm.idle()
+    return dict(resp.json())
+
+
+def test_a_resolution_is_answered_after_a_restart_with_no_registry_request(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """A new browser (no import map of its own) after a kiln restart: the graph was kept."""
+    npm_fake.publish("kiln-kept", "1.0.0", {"index.js": "export const kept = 1;"})
+    tuned = on(settings, npm_fake.url)
+    first = _resolve(tuned, {"kiln-kept": "^1.0.0"})
+    made = len(npm_fake.requests)
+    service._registries.clear()  # a new process: no packument in memory either
+    again = _resolve(tuned, {"kiln-kept": "^1.0.0"})
+    assert again == first
+    assert first["importmap"]["imports"]["kiln-kept"] == "/pkg/kiln-kept@1.0.0"
+    assert len(npm_fake.requests) == made
+
+
+def test_a_kept_resolution_is_asked_again_once_it_is_older_than_its_ttl(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-stale", "1.0.0", {"index.js": "export const v = 1;"})
+    tuned = settings.model_copy(update={"npm_registry": npm_fake.url, "pkg_resolution_ttl_s": 0})
+    _resolve(tuned, {"kiln-stale": "^1.0.0"})
+    npm_fake.publish("kiln-stale", "1.1.0", {"index.js": "export const v = 2;"})
+    service._registries.clear()
+    again = _resolve(tuned, {"kiln-stale": "^1.0.0"})
+    assert again["packages"] == {"kiln-stale": "1.1.0"}
+
+
+def test_resolving_builds_the_packages_before_the_browser_asks_for_them(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """The entry of each dependency and what it imports (here kiln-inner, through the
+    import map) are built in the background; the browser's requests then find them."""
+    npm_fake.publish("kiln-inner", "1.0.0", {"index.js": "export const inner = 'in';"})
+    npm_fake.publish(
+        "kiln-outer",
+        "1.0.0",
+        {"index.js": "export { inner as outer } from 'kiln-inner';"},
+        manifest={"dependencies": {"kiln-inner": "^1.0.0"}},
+    )
+    tuned = on(settings, npm_fake.url)
+    _resolve(tuned, {"kiln-outer": "^1.0.0"})
+    assert npm_fake.count("/-/") == 2  # both tarballs, without a module request
+    asked = len(npm_fake.requests)
+    with served(tuned) as client:
+        outer = client.get("/pkg/kiln-outer@1.0.0")
+        inner = client.get("/pkg/kiln-inner@1.0.0")
+    assert outer.status_code == inner.status_code == 200
+    assert 'from"kiln-inner"' in outer.text.replace(" ", "")
+    assert len(npm_fake.requests) == asked
+    cached = list((tuned.data_dir / "pkg").glob("kiln-inner@1.0.0/*.json"))
+    assert cached, "kiln-inner was not built ahead"
 
 
 # --- hostile registries and tarballs (fake registry) --------------------------------------
@@ -650,6 +763,7 @@ def test_a_version_with_unchanged_dependencies_keeps_its_lockfile_without_asking
     pid = _project(store)
     files = {"package.json": _package_json({"kiln-a": "^1.0.0"}), "index.html": "<p>1</p>"}
     first = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    warm.idle()  # the new lockfile's packages are fetched ahead in the background
     asked = len(npm_fake.requests)
     edited = {**load_version_files(store, pid, first), "index.html": "<p>2</p>"}
     save_version(store, pid, edited, parent=first, prompt="p", job_id=None)

@@ -161,6 +161,7 @@ def build_module(
     name: str,
     subpath: str,
     dependencies: list[str],
+    version: str,
 ) -> Built:
     """Build `name[/subpath]` from `root/node_modules/name` into ESM."""
     root = root.resolve()
@@ -170,6 +171,7 @@ def build_module(
         "specifier": f"{name}/{subpath}" if subpath else name,
         "subpath": subpath,
         "dependencies": dependencies,
+        "url": f"/pkg/{name}@{version}/",
     }
     answer = builder(tools_dir(settings).resolve()).run(request, settings.pkg_build_timeout_s)
     if "error" in answer:

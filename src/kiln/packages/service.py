@@ -195,7 +195,7 @@ def _build(settings: Settings, registry: Registry, name: str, version: str, sub:
             *(manifest.get("optionalDependencies") or {}),
         }
     )
-    built = build.build_module(settings, root, name, sub, deps)
+    built = build.build_module(settings, root, name, sub, deps, version)
     return _entry(settings, name, version, sub, root / "node_modules" / name, built)
 
 
