@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from kiln.config import Settings
 from kiln.errors import KilnError, NotFound, Unprocessable
 from kiln.packages import build, resolve, sources, warm
@@ -23,6 +25,7 @@ from kiln.packages.registry import PackageTooLarge, Registry
 from kiln.packages.specs import SpecRefused, check_name, split_package_path
 
 JS = "text/javascript; charset=utf-8"
+logger = Logger(service="kiln")
 _registries: dict[str, Registry] = {}
 _lock = threading.Lock()
 
@@ -87,7 +90,10 @@ def resolve_project(
             "locked": {k: v for k, v in locked["packages"].items() if k},
             "warnings": tree.warnings,
         }
-        cache.put(key, Entry(json.dumps(kept).encode(), "application/json"))
+        try:
+            cache.put(key, Entry(json.dumps(kept).encode(), "application/json"))
+        except Exception:  # the graph is still good; the next ask resolves it again
+            logger.warning("could not keep a resolution", extra={"key": key}, exc_info=True)
     lock = resolve.lockfile(resolve.Tree(), package_json)
     lock["packages"].update(kept["locked"])
     return Resolution(
@@ -115,7 +121,11 @@ def resolution_key(settings: Settings, deps: dict[str, str], dev: dict[str, str]
 
 
 def _kept_resolution(settings: Settings, cache: ModuleCache, key: str) -> dict[str, Any] | None:
-    entry = cache.get(key)
+    try:
+        entry = cache.get(key)
+    except Exception:  # a store that cannot answer is a miss: resolve from the registry
+        logger.warning("could not read a kept resolution", extra={"key": key}, exc_info=True)
+        return None
     if entry is None:
         return None
     try:
