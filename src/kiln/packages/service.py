@@ -53,6 +53,7 @@ class Resolution:
     importmap: dict[str, Any]
     lockfile: dict[str, Any]
     warnings: list[str]
+    kept: bool = False  # answered from a graph resolved before, not from the registry
 
 
 def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
@@ -78,6 +79,7 @@ def resolve_project(
     cache = cache or module_cache(settings)
     key = resolution_key(settings, deps, dev)
     kept = _kept_resolution(settings, cache, key)
+    was_kept = kept is not None
     if kept is None:
         tree = resolve.build_tree(
             registry or registry_for(settings), deps, dev, max_packages=settings.pkg_max_packages
@@ -101,6 +103,7 @@ def resolve_project(
         importmap=kept["importmap"],
         lockfile=lock,
         warnings=kept["warnings"],
+        kept=was_kept,
     )
 
 

@@ -65,7 +65,9 @@ def _done(future: Future[None]) -> None:
 def ahead_of_resolution(
     settings: Settings, cache: ModuleCache, resolution: Resolution, roots: list[str]
 ) -> None:
-    """Remember the import map; fetch the runtime packages and build the project's own."""
+    """Remember the import map; build the project's own packages and, for a graph new to
+    this machine, fetch the tarballs of all its runtime packages (a kept graph was most
+    likely built before: its modules are in the cache, and the registry is not asked)."""
     if settings.pkg_store != "dir":
         return
     imports: dict[str, str] = resolution.importmap.get("imports") or {}
@@ -79,9 +81,9 @@ def ahead_of_resolution(
         while len(_maps) > MAPS_KEPT:
             _maps.popitem(last=False)
     for name in roots:
-        if name in imports:
+        if name in imports and not name.startswith("@types/"):
             _start(settings, cache, imports[name][len(PREFIX) :])
-    for name, url in imports.items():
+    for name, url in [] if resolution.kept else imports.items():
         if not name.endswith("/") and not name.startswith("@types/"):
             _fetch(settings, url[len(PREFIX) :])
 
