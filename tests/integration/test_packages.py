@@ -557,7 +557,8 @@ def test_a_resolution_is_answered_after_a_restart_with_no_registry_request(
     made = len(npm_fake.requests)
     service._registries.clear()  # a new process: no packument in memory either
     again = _resolve(tuned, {"kiln-kept": "^1.0.0"})
-    assert again == first
+    graph = ("packages", "importmap", "lockfile")
+    assert {k: again[k] for k in graph} == {k: first[k] for k in graph}
     assert first["importmap"]["imports"]["kiln-kept"] == "/pkg/kiln-kept@1.0.0"
     assert len(npm_fake.requests) == made
 
@@ -598,6 +599,10 @@ def test_resolving_builds_the_packages_before_the_browser_asks_for_them(
     assert len(npm_fake.requests) == asked
     cached = list((tuned.data_dir / "pkg").glob("kiln-inner@1.0.0/*.json"))
     assert cached, "kiln-inner was not built ahead"
+    # the next answer carries the module graph, for the preview to fetch it all at once
+    modules = _resolve(tuned, {"kiln-outer": "^1.0.0"})["modules"]
+    assert modules["/pkg/kiln-outer@1.0.0"] == ["/pkg/kiln-inner@1.0.0"]
+    assert modules["/pkg/kiln-inner@1.0.0"] == []
 
 
 # --- hostile registries and tarballs (fake registry) --------------------------------------

@@ -4,8 +4,9 @@ A browser finds a module's imports only once it has the module, so left alone it
 a package graph level by level. Here, when a package set is resolved, its tarballs are
 fetched and its direct dependencies built at once; and whenever a module is served, the
 modules it imports (looked up in the import map of the resolution that named it, as the
-browser will) are built in the background. Only where the builds are cached on this
-machine (`kiln dev`): a Lambda is frozen once it has answered.
+browser will) are built in the background. What was built makes a module graph that the
+resolve answer hands the preview, to fetch a warm graph at once. Only where the builds
+are cached on this machine (`kiln dev`): a Lambda is frozen once it has answered.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _lock = threading.Lock()
 _maps: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _started: set[str] = set()
 _pending: set[Future[None]] = set()
+_graph: dict[str, list[str]] = {}  # where + path -> the /pkg URLs its imports resolve to
 
 
 def idle(timeout: float | None = None) -> None:
@@ -89,18 +91,32 @@ def ahead_of_resolution(
 
 
 def ahead_of_module(settings: Settings, cache: ModuleCache, path: str, entry: Entry) -> None:
-    """Build in the background what the module at `/pkg/<path>` imports."""
-    if settings.pkg_store != "dir" or not entry.imports:
+    """Build in the background what the module at `/pkg/<path>` imports, and note it in
+    the module graph."""
+    if settings.pkg_store != "dir" or entry.error:
         return
     importer = PREFIX + path
     with _lock:
         importmap = _maps.get(_where(settings) + (_package_of(importer) or ""))
     if importmap is None:
         return
-    for specifier in entry.imports:
-        url = resolve_import(importmap, specifier, importer)
-        if url and url.startswith(PREFIX):
-            _start(settings, cache, url[len(PREFIX) :])
+    urls = [resolve_import(importmap, specifier, importer) or "" for specifier in entry.imports]
+    urls = [url for url in urls if url.startswith(PREFIX)]
+    with _lock:
+        _graph[_where(settings) + path] = urls
+    for url in urls:
+        _start(settings, cache, url[len(PREFIX) :])
+
+
+def module_graph(settings: Settings, importmap: dict[str, Any]) -> dict[str, list[str]]:
+    """What this machine has built of these packages: module URL -> the module URLs it
+    imports, so the preview can fetch a whole graph at once instead of level by level."""
+    tables = [importmap.get("imports") or {}, *(importmap.get("scopes") or {}).values()]
+    packages = {_package_of(url) for table in tables for url in table.values()}
+    where = _where(settings)
+    with _lock:
+        known = [(key[len(where) :], urls) for key, urls in _graph.items() if key.startswith(where)]
+    return {PREFIX + path: urls for path, urls in known if _package_of(PREFIX + path) in packages}
 
 
 def resolve_import(importmap: dict[str, Any], specifier: str, importer: str) -> str | None:

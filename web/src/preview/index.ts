@@ -201,7 +201,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
         importMap: map,
         parentOrigin: location.origin,
         packageCss: out.packageCss,
-        preload: out.packageUrls,
+        preload: packagesFor.graphOf(files, out.packageUrls),
         // the bundle's own imports first, then every package, for one that fails deeper down
         packageUrls: [...new Set([...out.packageUrls, ...Object.entries(map.imports).filter(([k]) => !k.endsWith("/")).map(([, u]) => u)])],
         tailwind: out.tailwind.length ? await tailwindInput(out.tailwind, map) : null,

@@ -14,7 +14,7 @@ from kiln.api.app import error_response
 from kiln.api.deps import Owner, Store
 from kiln.api.limits import RATE_LIMITED
 from kiln.errors import KilnError
-from kiln.packages import service
+from kiln.packages import service, warm
 
 router = APIRouter(prefix="/api/packages", tags=["packages"])
 modules = APIRouter(prefix="/pkg", tags=["packages"])
@@ -47,6 +47,9 @@ class ResolvedPackages(BaseModel):
     importmap: ImportMap
     lockfile: dict[str, Any]
     warnings: list[str] = Field(default_factory=list)
+    modules: dict[str, list[str]] = Field(
+        default_factory=dict, description="module URL -> the module URLs it imports (built)"
+    )
 
 
 @router.post("/resolve", response_model=ResolvedPackages, dependencies=[RATE_LIMITED])
@@ -59,6 +62,7 @@ def resolve_packages(body: PackageJson, store: Store, owner: Owner) -> ResolvedP
         importmap=ImportMap(**result.importmap),
         lockfile=result.lockfile,
         warnings=result.warnings,
+        modules=warm.module_graph(store.settings, result.importmap),
     )
 
 
