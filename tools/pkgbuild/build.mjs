@@ -152,7 +152,7 @@ async function main(input) {
   const external = (inject) => ({
     name: "external",
     setup(build) {
-      build.onResolve({ filter: /.*/ }, (args) => {
+      build.onResolve({ filter: /^[^.]/ }, (args) => { // relative imports never need the plugin (a round trip to JS each)
         if (args.path === BUFFER) return { path: BUFFER, sideEffects: false };
         if (args.kind === "entry-point" || args.namespace === "kiln-require" || !bare(args.path)) return undefined;
         if (args.importer.startsWith(SHIMS) || args.importer.startsWith(TOOL_MODULES)) return undefined;
