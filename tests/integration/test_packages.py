@@ -563,6 +563,45 @@ def test_a_resolution_is_answered_after_a_restart_with_no_registry_request(
     assert len(npm_fake.requests) == made
 
 
+def test_the_preview_gets_its_import_map_without_waiting_for_the_development_tools(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """A dev tool whose own dependency does not exist fails the whole graph (the
+    lockfile), yet the preview's answer (lockfile=false) came from the runtime part alone."""
+    npm_fake.publish("kiln-app-lib", "1.0.0", {"index.js": "export const lib = 1;"})
+    npm_fake.publish(
+        "kiln-dev-tool", "1.0.0", manifest={"dependencies": {"kiln-no-such-dev-dep": "^1.0.0"}}
+    )
+    client, auth = resolving(on(settings, npm_fake.url))
+    pj = {
+        "dependencies": {"kiln-app-lib": "^1.0.0"},
+        "devDependencies": {"kiln-dev-tool": "^1.0.0"},
+    }
+    with client:
+        preview = client.post("/api/packages/resolve?lockfile=false", json=pj, headers=auth)
+        whole = client.post("/api/packages/resolve", json=pj, headers=auth)
+    warm.idle()
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["importmap"]["imports"]["kiln-app-lib"] == "/pkg/kiln-app-lib@1.0.0"
+    assert preview.json()["lockfile"] is None
+    assert whole.status_code == 422
+    assert whole.json()["error"]["code"] == "package_not_found"
+
+
+def test_the_runtime_import_map_first_is_the_one_of_the_whole_graph(settings: Settings) -> None:
+    """Nodes never move once placed: what the preview gets early is what the lockfile holds."""
+    pj = {"dependencies": REACT_APP, "devDependencies": REACT_TOOLS}
+    client, auth = resolving(settings)
+    with client:
+        early = client.post("/api/packages/resolve?lockfile=false", json=pj, headers=auth).json()
+    warm.idle()
+    whole = service.resolve_project(
+        settings.model_copy(update={"data_dir": settings.data_dir / "elsewhere"}), pj
+    )
+    assert early["importmap"] == whole.importmap
+    assert early["packages"] == whole.packages
+
+
 def test_a_kept_resolution_is_asked_again_once_it_is_older_than_its_ttl(
     settings: Settings, npm_fake: FakeRegistry
 ) -> None:

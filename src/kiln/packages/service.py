@@ -10,7 +10,8 @@ import json
 import mimetypes
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def resolve_project(
     package_json: dict[str, Any],
     registry: Registry | None = None,
     cache: ModuleCache | None = None,
+    on_runtime: Callable[[resolve.Tree], None] | None = None,
 ) -> Resolution:
     """The exact graph of a package.json: runtime packages, import map and lockfile.
 
@@ -82,7 +84,11 @@ def resolve_project(
     was_kept = kept is not None
     if kept is None:
         tree = resolve.build_tree(
-            registry or registry_for(settings), deps, dev, max_packages=settings.pkg_max_packages
+            registry or registry_for(settings),
+            deps,
+            dev,
+            max_packages=settings.pkg_max_packages,
+            on_runtime=on_runtime,
         )
         locked = resolve.lockfile(tree, {})
         kept = {
@@ -108,13 +114,55 @@ def resolve_project(
 
 
 def resolve_and_warm(
-    settings: Settings, package_json: dict[str, Any], cache: ModuleCache | None = None
+    settings: Settings,
+    package_json: dict[str, Any],
+    cache: ModuleCache | None = None,
+    on_runtime: Callable[[resolve.Tree], None] | None = None,
 ) -> Resolution:
     """resolve_project, then its packages fetched and built ahead of the browser (warm.py)."""
     cache = cache or module_cache(settings)
-    resolution = resolve_project(settings, package_json, cache=cache)
+    resolution = resolve_project(settings, package_json, cache=cache, on_runtime=on_runtime)
     warm.ahead_of_resolution(settings, cache, resolution, list(_deps(package_json, "dependencies")))
     return resolution
+
+
+def resolve_runtime_first(
+    settings: Settings, package_json: dict[str, Any], cache: ModuleCache | None = None
+) -> Resolution:
+    """For the preview: the runtime packages and import map as soon as they are final
+    (lockfile empty); the development tools, often most of the graph, resolve on in the
+    background, and the whole graph is kept and built ahead as by resolve_and_warm.
+
+    Only where this process outlives its answer (`kiln dev`; a Lambda is frozen once it has
+    answered): elsewhere, and for ranges already kept, the whole graph at once."""
+    cache = cache or module_cache(settings)
+    deps, dev = _deps(package_json, "dependencies"), _deps(package_json, "devDependencies")
+    kept = _kept_resolution(settings, cache, resolution_key(settings, deps, dev))
+    if settings.pkg_store != "dir" or kept is not None:
+        return resolve_and_warm(settings, package_json, cache)
+    early: Future[Resolution] = Future()
+
+    def runtime(tree: resolve.Tree) -> None:
+        answer = Resolution(
+            packages=resolve.packages_of(tree),
+            importmap=resolve.importmap(tree),
+            lockfile={},
+            warnings=list(tree.warnings),
+        )
+        warm.ahead_of_resolution(settings, cache, answer, list(deps))
+        early.set_result(answer)
+
+    def whole() -> None:
+        try:
+            resolve_and_warm(settings, package_json, cache, on_runtime=runtime)
+        except Exception as exc:
+            if not early.done():
+                early.set_exception(exc)
+            else:  # the preview has its packages; save_version names this one
+                logger.warning("resolving the development tools failed", exc_info=True)
+
+    threading.Thread(target=whole, name="kiln-pkg-resolve", daemon=True).start()
+    return early.result()
 
 
 def resolution_key(settings: Settings, deps: dict[str, str], dev: dict[str, str]) -> str:
@@ -299,6 +347,7 @@ __all__ = [
     "registry_for",
     "resolve_and_warm",
     "resolve_project",
+    "resolve_runtime_first",
     "serve",
     "unpacked",
 ]

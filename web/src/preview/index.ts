@@ -105,7 +105,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   // so the preview cannot replace the session of the app it runs in.
   const api = options.resolvePackages ? null : new ApiClient({ base: `${origin}/api`, storage: readOnly(pageStorage()) });
   const resolvePackages: ResolveFn =
-    options.resolvePackages ?? ((deps) => (api as ApiClient).request<ResolvedPackages>("POST", "/packages/resolve", { body: deps }));
+    options.resolvePackages ?? ((deps) => (api as ApiClient).request<ResolvedPackages>("POST", "/packages/resolve?lockfile=false", { body: deps }));
   const packagesFor = createPackageResolver(resolvePackages, origin, pageStorage());
 
   const problem = (p: Problem): void => problemCbs.forEach((cb) => cb(p));

@@ -45,7 +45,9 @@ class ImportMap(BaseModel):
 class ResolvedPackages(BaseModel):
     packages: dict[str, str]
     importmap: ImportMap
-    lockfile: dict[str, Any]
+    lockfile: dict[str, Any] | None = Field(
+        description="package-lock.json (none when asked for the import map first)"
+    )
     warnings: list[str] = Field(default_factory=list)
     modules: dict[str, list[str]] = Field(
         default_factory=dict, description="module URL -> the module URLs it imports (built)"
@@ -53,14 +55,21 @@ class ResolvedPackages(BaseModel):
 
 
 @router.post("/resolve", response_model=ResolvedPackages, dependencies=[RATE_LIMITED])
-def resolve_packages(body: PackageJson, store: Store, owner: Owner) -> ResolvedPackages:
-    """Exact versions, the preview's import map and package-lock.json for these ranges."""
+def resolve_packages(
+    body: PackageJson, store: Store, owner: Owner, lockfile: bool = True
+) -> ResolvedPackages:
+    """Exact versions, the preview's import map and package-lock.json for these ranges;
+    `lockfile=false`: the import map as soon as the runtime packages are final."""
     cache = service.module_cache(store.settings, store.s3)
-    result = service.resolve_and_warm(store.settings, body.model_dump(), cache)
+    pj = body.model_dump()
+    if lockfile:
+        result = service.resolve_and_warm(store.settings, pj, cache)
+    else:
+        result = service.resolve_runtime_first(store.settings, pj, cache)
     return ResolvedPackages(
         packages=result.packages,
         importmap=ImportMap(**result.importmap),
-        lockfile=result.lockfile,
+        lockfile=result.lockfile if lockfile else None,
         warnings=result.warnings,
         modules=warm.module_graph(store.settings, result.importmap),
     )
