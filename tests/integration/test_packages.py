@@ -664,6 +664,20 @@ def test_a_tarball_with_parent_paths_is_refused_and_writes_nothing_outside(
     assert not list(sources.scratch_root().parent.rglob("escaped.js"))
 
 
+def test_the_scratch_for_unpacked_sources_is_this_users_alone(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    import stat
+
+    root = sources.scratch_root()
+    info = root.lstat()
+    assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+    assert stat.S_IMODE(info.st_mode) == 0o700
+    here = sources.folder(settings, "react", "19.1.0")
+    there = sources.folder(on(settings, npm_fake.url), "react", "19.1.0")
+    assert here.is_relative_to(root) and there.is_relative_to(root) and here != there
+
+
 def test_a_tarball_with_an_absolute_path_is_refused(
     settings: Settings, npm_fake: FakeRegistry
 ) -> None:
