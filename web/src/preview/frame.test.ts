@@ -88,6 +88,10 @@ describe("packages and Tailwind in the app document", () => {
     }
   });
 
+  it("fetches Tailwind's own stylesheet while the compiler loads", () => {
+    expect(withPackages()).toContain('<link rel="preload" as="fetch" crossorigin href="http://o/vendor/tailwind/index.css">');
+  });
+
   it("compiles Tailwind in the frame while the packages load, before the app's code runs", () => {
     const html = withPackages();
     expect(html).toContain('"compiler":"http://o/vendor/tailwind/tailwind.js"');

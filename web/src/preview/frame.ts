@@ -134,8 +134,11 @@ export function appDocument(doc: AppDocument): string {
     /\bhref=["'](?:[a-z]+:|\/\/)/i.test(tag) ? tag : "",
   );
   const preload = [...new Set([...(doc.tailwind ? [doc.tailwind.compiler] : []), ...(doc.preload ?? [])])];
+  // the stylesheet `@import "tailwindcss"` loads, fetched by the compiler once it runs
+  const twCss = doc.tailwind ? doc.tailwind.compiler.slice(0, doc.tailwind.compiler.lastIndexOf("/") + 1) + "index.css" : null;
   const links =
     preload.map((u) => `<link rel="modulepreload" href="${escapeAttr(u)}">`).join("") +
+    (twCss ? `<link rel="preload" as="fetch" crossorigin href="${escapeAttr(twCss)}">` : "") +
     (doc.packageCss ?? []).map((u) => `<link rel="stylesheet" href="${escapeAttr(u)}">`).join("");
   const head =
     `<meta charset="utf-8">${reporter(doc.parentOrigin)}` +
