@@ -45,6 +45,8 @@ function reporter(parentOrigin: string): string {
     send({ type: "problem", problem: p });
   }
   addEventListener("error", function (e) {
+    // a preload that fails is only a hint: the import it served names the package and why
+    if (e.target && e.target.rel === "modulepreload") return;
     if (e.target && e.target !== window && (e.target.src || e.target.href)) {
       problem("runtime", "failed to load " + (e.target.src || e.target.href));
       return;
