@@ -144,6 +144,7 @@ def build_tree(
     *,
     max_packages: int = 1500,
     on_runtime: Callable[[Tree], None] | None = None,
+    on_node: Callable[[Node, bool], None] | None = None,
 ) -> Tree:
     """The project's tree from its package.json ranges; raises package_not_found naming the
     package and range, package_spec_refused, registry_unavailable, package_graph_too_large.
@@ -151,7 +152,9 @@ def build_tree(
     Breadth first, the project's runtime graph before the development tools' (whose own
     dependencies wait), so that `on_runtime` can be called with the tree so far, flagged,
     once the runtime is placed: nodes never move once placed, so the runtime packages and
-    the import map are final then, while the tools (often most of the graph) go on."""
+    the import map are final then, while the tools (often most of the graph) go on.
+    `on_node(node, from_project)` hears of each runtime node as it is placed (its tarball
+    and build need no more than its name and version)."""
     root_edges = [Edge("", n, str(s), "prod") for n, s in sorted(dependencies.items())]
     root_edges += [
         Edge("", n, str(s), "dev")
@@ -190,6 +193,8 @@ def build_tree(
                     (following if runtime_done else deferred).extend(edges)
                 target = tree.edges[-1].target if len(tree.edges) > recorded else None
                 reaches = (not edge.source and edge.kind != "dev") or edge.source in runtime
+                if new is not None and reaches and not runtime_done and on_node is not None:
+                    on_node(new, not edge.source)
                 if not runtime_done and target and target not in runtime and reaches:
                     runtime.add(target)  # and its edges, deferred until now, are runtime
                     following += [e for e in deferred if e.source == target]

@@ -70,6 +70,7 @@ def resolve_project(
     registry: Registry | None = None,
     cache: ModuleCache | None = None,
     on_runtime: Callable[[resolve.Tree], None] | None = None,
+    on_node: Callable[[resolve.Node, bool], None] | None = None,
 ) -> Resolution:
     """The exact graph of a package.json: runtime packages, import map and lockfile.
 
@@ -89,6 +90,7 @@ def resolve_project(
             dev,
             max_packages=settings.pkg_max_packages,
             on_runtime=on_runtime,
+            on_node=on_node,
         )
         locked = resolve.lockfile(tree, {})
         kept = {
@@ -119,9 +121,16 @@ def resolve_and_warm(
     cache: ModuleCache | None = None,
     on_runtime: Callable[[resolve.Tree], None] | None = None,
 ) -> Resolution:
-    """resolve_project, then its packages fetched and built ahead of the browser (warm.py)."""
+    """resolve_project, then its packages fetched and built ahead of the browser (warm.py):
+    each runtime package from the moment the graph places it."""
     cache = cache or module_cache(settings)
-    resolution = resolve_project(settings, package_json, cache=cache, on_runtime=on_runtime)
+
+    def placed(node: resolve.Node, from_project: bool) -> None:
+        warm.ahead_of_placement(settings, cache, node.name, node.version, from_project)
+
+    resolution = resolve_project(
+        settings, package_json, cache=cache, on_runtime=on_runtime, on_node=placed
+    )
     warm.ahead_of_resolution(settings, cache, resolution, list(_deps(package_json, "dependencies")))
     return resolution
 

@@ -82,9 +82,9 @@ def ahead_of_resolution(
                 _maps.move_to_end(where + package)
         while len(_maps) > MAPS_KEPT:
             _maps.popitem(last=False)
-    for name in roots:
+    for name in roots:  # built since placed, maybe, but only now can their imports be found
         if name in imports and not name.startswith("@types/"):
-            _start(settings, cache, imports[name][len(PREFIX) :])
+            _start(settings, cache, imports[name][len(PREFIX) :], again=True)
     for name, url in [] if resolution.kept else imports.items():
         if not name.endswith("/") and not name.startswith("@types/"):
             _fetch(settings, url[len(PREFIX) :])
@@ -151,9 +151,22 @@ def _package_of(url: str) -> str | None:
     return "/".join(head) if "@" in head[-1] else None
 
 
-def _start(settings: Settings, cache: ModuleCache, path: str) -> None:
+def ahead_of_placement(
+    settings: Settings, cache: ModuleCache, name: str, version: str, from_project: bool
+) -> None:
+    """A runtime package the graph has just placed: fetch it, and build the entry of one
+    the project depends on itself, while the rest of the graph resolves."""
+    if settings.pkg_store != "dir" or name.startswith("@types/"):
+        return
+    _fetch(settings, f"{name}@{version}")
+    if from_project:
+        _start(settings, cache, f"{name}@{version}")
+
+
+def _start(settings: Settings, cache: ModuleCache, path: str, *, again: bool = False) -> None:
+    """Build `path` ahead (once; `again`: its imports are looked up anew, a cache hit)."""
     with _lock:
-        if _where(settings) + path in _started:
+        if _where(settings) + path in _started and not again:
             return
         _started.add(_where(settings) + path)
     _submit(_builds, _build, settings, cache, path)
