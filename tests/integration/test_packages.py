@@ -602,6 +602,22 @@ def test_the_runtime_import_map_first_is_the_one_of_the_whole_graph(settings: Se
     assert early["packages"] == whole.packages
 
 
+def test_on_aws_a_resolution_is_kept_under_the_buckets_pkg_resolved(
+    settings: Settings, store: Store, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-s3-kept", "1.0.0", {"index.js": "export const kept = 1;"})
+    tuned = settings.model_copy(update={"npm_registry": npm_fake.url, "pkg_store": "s3"})
+    first = _resolve(tuned, {"kiln-s3-kept": "^1.0.0"})
+    made = len(npm_fake.requests)
+    service._registries.clear()  # another Lambda: no packument in memory
+    again = _resolve(tuned, {"kiln-s3-kept": "^1.0.0"})
+    assert again["importmap"] == first["importmap"]
+    assert len(npm_fake.requests) == made
+    keys = [o["Key"] for o in store.s3.list_objects_v2(Bucket=settings.bucket)["Contents"]]
+    assert [k for k in keys if k.startswith("pkg/resolved/")]
+    assert not (settings.data_dir / "pkg").exists()
+
+
 def test_a_kept_resolution_is_asked_again_once_it_is_older_than_its_ttl(
     settings: Settings, npm_fake: FakeRegistry
 ) -> None:
