@@ -694,6 +694,25 @@ def test_the_scratch_for_unpacked_sources_is_this_users_alone(
     assert here.is_relative_to(root) and there.is_relative_to(root) and here != there
 
 
+def test_the_scratch_drops_the_least_recently_used_versions_past_its_limit(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    now = time.time()
+    for age, name in [(3000, "old@1.0.0"), (2000, "@scope/mid@1.0.0"), (10, "new@1.0.0")]:
+        folder = tmp_path / "owner" / name
+        folder.mkdir(parents=True)
+        (folder / sources.DONE).write_text("100")
+        os.utime(folder / sources.DONE, (now - age, now - age))
+    sources.evict(limit=250, idle_s=600, every_s=0, root=tmp_path)
+    left = sorted(str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob(sources.DONE))
+    assert left == ["owner/@scope/mid@1.0.0", "owner/new@1.0.0"]
+    sources.evict(limit=50, idle_s=600, every_s=0, root=tmp_path)
+    # still over the limit, but a version used in the last idle_s may be under a build
+    assert [p.parent.name for p in tmp_path.rglob(sources.DONE)] == ["new@1.0.0"]
+
+
 def test_a_tarball_with_an_absolute_path_is_refused(
     settings: Settings, npm_fake: FakeRegistry
 ) -> None:

@@ -78,12 +78,26 @@ def unpack(settings: Settings, tarball: bytes, name: str, version: str, root: Pa
     evict()
 
 
-def evict(limit: int = SCRATCH_BYTES, idle_s: float = IDLE_S) -> None:
-    """Remove the least recently used versions while the scratch holds over `limit` bytes."""
+_last_eviction = 0.0
+
+
+def evict(
+    limit: int = SCRATCH_BYTES,
+    idle_s: float = IDLE_S,
+    every_s: float = 60.0,
+    root: Path | None = None,
+) -> None:
+    """Remove the least recently used versions while the scratch holds over `limit` bytes
+    (looked at once a minute at most: a cold graph unpacks dozens of versions at once)."""
+    global _last_eviction
+    if time.monotonic() - _last_eviction < every_s:
+        return
+    _last_eviction = time.monotonic()
+    root = root or scratch_root()
     found: list[tuple[float, int, Path]] = []
-    for done in scratch_root().glob(f"*/*/{DONE}"):
+    for done in root.glob(f"*/*/{DONE}"):
         found += _sized(done)
-    for done in scratch_root().glob(f"*/@*/*/{DONE}"):
+    for done in root.glob(f"*/@*/*/{DONE}"):
         found += _sized(done)
     total = sum(size for _, size, _ in found)
     now = time.time()
