@@ -1,7 +1,8 @@
 """P9 packages in the preview: a React app that adds six packages (a chart library, an icon
 set, a router, a date library, a class utility and Tailwind v4), from the last file event
 (`kilnPreview.load`) to the chart drawn in the fallback preview in Chromium, served by
-`kiln dev`'s package service from the public npm registry.
+`kiln dev`'s package service from the public npm registry. As in P1, the preview was
+booted by the stream's first files (index.html and a main module without packages).
 
 - cold: nothing cached (a fresh kiln data directory, a fresh browser);
   baseline: `npm install` with an empty npm cache + the Vite dev server answering.
@@ -186,7 +187,7 @@ def run() -> list[Figure]:
             baseline=cold_base,
             goal=f"<= {COLD_GOAL}x",
             met=cold / cold_base <= COLD_GOAL,
-            notes="public npm registry; fresh kiln data directory and browser",
+            notes="public npm registry; fresh kiln data directory and browser, preview booted",
         ),
         figure(
             "P9-warm",
