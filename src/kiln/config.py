@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     pkg_max_unpacked_bytes: int = 250_000_000
     pkg_max_output_bytes: int = 15_000_000
     pkg_build_timeout_s: float = 60.0
+    pkg_resolution_ttl_s: float = 86_400.0  # a resolved graph answers the same ranges this long
 
     # Pyodide's package repository (pyodide-lock.json + wheels); "": the official CDN
     pyodide_packages_url: str = ""

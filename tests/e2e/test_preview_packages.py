@@ -344,14 +344,57 @@ def test_after_a_restart_the_same_app_previews_from_cache_without_the_registry(
     stack.stop()
     stack.start()
     stack.npm.requests.clear()
-    # a fresh browser HTTP cache, with the page's storage as a returning user has it
-    context, h = open_harness(browser, stack.url, storage_state=str(state))
+    # a new browser: no HTTP cache, no import map kept in the page's storage
+    context, h = open_harness(browser, stack.url)
     started = h.now()
     h.load("react", react_app())
     h.frame.locator("[data-testid=chart] .recharts-bar-rectangle path").first.wait_for()
     _record_timing("packages_react_after_restart_load_to_chart_ms", h.now() - started)
     assert computed(h, "[data-testid=app-title]", "backgroundColor") == BRAND
     assert stack.npm.requests == []
+    context.close()
+
+
+SPLIT_APP = """import Split from '@uiw/react-split'
+import path from 'path-browserify'
+
+export default function App() {
+  return (
+    <Split style={{ height: 120 }}>
+      <div data-testid="left">files</div>
+      <div data-testid="where">{path.resolve('src', 'app.js')}</div>
+    </Split>
+  )
+}
+"""
+
+
+def test_a_packages_own_stylesheet_and_its_use_of_process_work_in_the_preview(
+    browser: Any, stack: PackageStack
+) -> None:
+    """@uiw/react-split's code imports its stylesheet (.w-split is a flex row);
+    path-browserify's resolve() calls Node's process.cwd()."""
+    from playwright.sync_api import expect
+
+    deps = {
+        "react": "^19.1.0",
+        "react-dom": "^19.1.0",
+        "@uiw/react-split": "^5.9.0",
+        "path-browserify": "^1.0.1",
+    }
+    files = react_app(dependencies=deps)
+    files["src/main.tsx"] = (
+        "import { createRoot } from 'react-dom/client'\nimport App from './App'\n\n"
+        "createRoot(document.getElementById('root')!).render(<App />)\n"
+    )
+    files["src/App.tsx"] = SPLIT_APP
+    context, h = open_harness(browser, stack.url)
+    h.load("react", files)
+    h.frame.locator("[data-testid=where]:text-is('/src/app.js')").wait_for()
+    expect(h.frame.locator(".w-split")).to_have_css("display", "flex", timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    h.page.screenshot(path=str(SHOTS / "react-package-css-and-process.png"))
+    assert [p for p in h.problems() if p["source"] != "console"] == []
     context.close()
 
 

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from kiln.api import routes
 from kiln.api.app import create_app
 from kiln.config import Settings
-from kiln.packages import service
+from kiln.packages import service, sources, warm
 from kiln.packages.build import TOOLS
 from kiln.store.db import Store
 from kiln.store.sessions import create_session
@@ -430,6 +430,57 @@ def test_a_vue_app_with_pinia_and_vueuse_renders_through_the_import_map_with_one
     assert render_in_node(res.importmap, pkg_origin, tmp_path, VUE_APP) == "<p>tea,cake x2</p>"
 
 
+NODE_GLOBALS_APP = """
+const exit = process.exit.bind(process), log = console.log;
+delete globalThis.process;  // as in a browser: no Node globals from here on
+delete globalThis.Buffer;
+const { Buffer } = await import("safe-buffer");
+const path = (await import("path-browserify")).default;
+log(JSON.stringify({
+  globals: [typeof process, typeof globalThis.Buffer],
+  base64: Buffer.from("kiln").toString("base64"),
+  resolved: path.resolve("src", "app.js"),
+}));
+exit(0);
+"""
+
+
+def test_packages_that_use_nodes_process_and_buffer_run_where_there_are_none(
+    settings: Settings, pkg_origin: str, tmp_path: Path
+) -> None:
+    """safe-buffer requires Node's `buffer` without depending on it (many crypto and
+    encoding packages sit on it); path-browserify's resolve() calls process.cwd()."""
+    deps = {"safe-buffer": "5.2.1", "path-browserify": "1.0.1"}
+    res = service.resolve_project(settings, {"dependencies": deps})
+    seen = json.loads(render_in_node(res.importmap, pkg_origin, tmp_path, NODE_GLOBALS_APP))
+    assert seen == {
+        "globals": ["undefined", "undefined"],
+        "base64": "a2lsbg==",
+        "resolved": "/src/app.js",
+    }
+
+
+def test_a_module_that_never_uses_process_or_buffer_carries_no_shim(settings: Settings) -> None:
+    with served(settings) as client:
+        clsx = client.get("/pkg/clsx@2.1.1")
+    assert clsx.status_code == 200
+    assert "nextTick" not in clsx.text and "ieee754" not in clsx.text and len(clsx.content) < 1000
+
+
+def test_a_stylesheet_a_packages_code_imports_is_linked_by_its_module(settings: Settings) -> None:
+    """@uiw/react-split's ESM does `import "./style/index.css"`: the module links that file
+    by its /pkg URL (it used to be dropped), and /pkg serves it as CSS."""
+    with served(settings) as client:
+        module = client.get("/pkg/@uiw/react-split@5.9.4")
+        url = "/pkg/@uiw/react-split@5.9.4/esm/style/index.css"
+        css = client.get(url)
+    assert module.status_code == 200
+    assert f'new URL("{url}",import.meta.url)' in module.text
+    assert 'rel="stylesheet"' in module.text or 'rel="stylesheet"' in module.text
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert ".w-split" in css.text
+
+
 def test_subpaths_css_and_json_are_served_with_their_types(settings: Settings) -> None:
     with served(settings) as client:
         fmt = client.get("/pkg/date-fns@3.6.0/format")
@@ -487,6 +538,128 @@ def test_a_module_survives_a_restart_and_is_served_with_no_registry_request(
     assert len(npm_fake.requests) == made
 
 
+def _resolve(settings: Settings, deps: dict[str, str]) -> dict[str, Any]:
+    client, auth = resolving(settings)
+    with client:
+        resp = client.post("/api/packages/resolve", json={"dependencies": deps}, headers=auth)
+    assert resp.status_code == 200, resp.text
+    warm.idle()
+    return dict(resp.json())
+
+
+def test_a_resolution_is_answered_after_a_restart_with_no_registry_request(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """A new browser (no import map of its own) after a kiln restart: the graph was kept."""
+    npm_fake.publish("kiln-kept", "1.0.0", {"index.js": "export const kept = 1;"})
+    tuned = on(settings, npm_fake.url)
+    first = _resolve(tuned, {"kiln-kept": "^1.0.0"})
+    made = len(npm_fake.requests)
+    service._registries.clear()  # a new process: no packument in memory either
+    again = _resolve(tuned, {"kiln-kept": "^1.0.0"})
+    graph = ("packages", "importmap", "lockfile")
+    assert {k: again[k] for k in graph} == {k: first[k] for k in graph}
+    assert first["importmap"]["imports"]["kiln-kept"] == "/pkg/kiln-kept@1.0.0"
+    assert len(npm_fake.requests) == made
+
+
+def test_the_preview_gets_its_import_map_without_waiting_for_the_development_tools(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """A dev tool whose own dependency does not exist fails the whole graph (the
+    lockfile), yet the preview's answer (lockfile=false) came from the runtime part alone."""
+    npm_fake.publish("kiln-app-lib", "1.0.0", {"index.js": "export const lib = 1;"})
+    npm_fake.publish(
+        "kiln-dev-tool", "1.0.0", manifest={"dependencies": {"kiln-no-such-dev-dep": "^1.0.0"}}
+    )
+    client, auth = resolving(on(settings, npm_fake.url))
+    pj = {
+        "dependencies": {"kiln-app-lib": "^1.0.0"},
+        "devDependencies": {"kiln-dev-tool": "^1.0.0"},
+    }
+    with client:
+        preview = client.post("/api/packages/resolve?lockfile=false", json=pj, headers=auth)
+        whole = client.post("/api/packages/resolve", json=pj, headers=auth)
+    warm.idle()
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["importmap"]["imports"]["kiln-app-lib"] == "/pkg/kiln-app-lib@1.0.0"
+    assert preview.json()["lockfile"] is None
+    assert whole.status_code == 422
+    assert whole.json()["error"]["code"] == "package_not_found"
+
+
+def test_the_runtime_import_map_first_is_the_one_of_the_whole_graph(settings: Settings) -> None:
+    """Nodes never move once placed: what the preview gets early is what the lockfile holds."""
+    pj = {"dependencies": REACT_APP, "devDependencies": REACT_TOOLS}
+    client, auth = resolving(settings)
+    with client:
+        early = client.post("/api/packages/resolve?lockfile=false", json=pj, headers=auth).json()
+    warm.idle()
+    whole = service.resolve_project(
+        settings.model_copy(update={"data_dir": settings.data_dir / "elsewhere"}), pj
+    )
+    assert early["importmap"] == whole.importmap
+    assert early["packages"] == whole.packages
+
+
+def test_on_aws_a_resolution_is_kept_under_the_buckets_pkg_resolved(
+    settings: Settings, store: Store, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-s3-kept", "1.0.0", {"index.js": "export const kept = 1;"})
+    tuned = settings.model_copy(update={"npm_registry": npm_fake.url, "pkg_store": "s3"})
+    first = _resolve(tuned, {"kiln-s3-kept": "^1.0.0"})
+    made = len(npm_fake.requests)
+    service._registries.clear()  # another Lambda: no packument in memory
+    again = _resolve(tuned, {"kiln-s3-kept": "^1.0.0"})
+    assert again["importmap"] == first["importmap"]
+    assert len(npm_fake.requests) == made
+    keys = [o["Key"] for o in store.s3.list_objects_v2(Bucket=settings.bucket)["Contents"]]
+    assert [k for k in keys if k.startswith("pkg/resolved/")]
+    assert not (settings.data_dir / "pkg").exists()
+
+
+def test_a_kept_resolution_is_asked_again_once_it_is_older_than_its_ttl(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-stale", "1.0.0", {"index.js": "export const v = 1;"})
+    tuned = settings.model_copy(update={"npm_registry": npm_fake.url, "pkg_resolution_ttl_s": 0})
+    _resolve(tuned, {"kiln-stale": "^1.0.0"})
+    npm_fake.publish("kiln-stale", "1.1.0", {"index.js": "export const v = 2;"})
+    service._registries.clear()
+    again = _resolve(tuned, {"kiln-stale": "^1.0.0"})
+    assert again["packages"] == {"kiln-stale": "1.1.0"}
+
+
+def test_resolving_builds_the_packages_before_the_browser_asks_for_them(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """The entry of each dependency and what it imports (here kiln-inner, through the
+    import map) are built in the background; the browser's requests then find them."""
+    npm_fake.publish("kiln-inner", "1.0.0", {"index.js": "export const inner = 'in';"})
+    npm_fake.publish(
+        "kiln-outer",
+        "1.0.0",
+        {"index.js": "export { inner as outer } from 'kiln-inner';"},
+        manifest={"dependencies": {"kiln-inner": "^1.0.0"}},
+    )
+    tuned = on(settings, npm_fake.url)
+    _resolve(tuned, {"kiln-outer": "^1.0.0"})
+    assert npm_fake.count("/-/") == 2  # both tarballs, without a module request
+    asked = len(npm_fake.requests)
+    with served(tuned) as client:
+        outer = client.get("/pkg/kiln-outer@1.0.0")
+        inner = client.get("/pkg/kiln-inner@1.0.0")
+    assert outer.status_code == inner.status_code == 200
+    assert 'from"kiln-inner"' in outer.text.replace(" ", "")
+    assert len(npm_fake.requests) == asked
+    cached = list((tuned.data_dir / "pkg").glob("kiln-inner@1.0.0/*.json"))
+    assert cached, "kiln-inner was not built ahead"
+    # the next answer carries the module graph, for the preview to fetch it all at once
+    modules = _resolve(tuned, {"kiln-outer": "^1.0.0"})["modules"]
+    assert modules["/pkg/kiln-outer@1.0.0"] == ["/pkg/kiln-inner@1.0.0"]
+    assert modules["/pkg/kiln-inner@1.0.0"] == []
+
+
 # --- hostile registries and tarballs (fake registry) --------------------------------------
 
 
@@ -504,6 +677,40 @@ def test_a_tarball_with_parent_paths_is_refused_and_writes_nothing_outside(
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "package_tarball_refused"
     assert not list(settings.data_dir.rglob("escaped.js"))
+    assert not list(sources.scratch_root().parent.rglob("escaped.js"))
+
+
+def test_the_scratch_for_unpacked_sources_is_this_users_alone(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    import stat
+
+    root = sources.scratch_root()
+    info = root.lstat()
+    assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+    assert stat.S_IMODE(info.st_mode) == 0o700
+    here = sources.folder(settings, "react", "19.1.0")
+    there = sources.folder(on(settings, npm_fake.url), "react", "19.1.0")
+    assert here.is_relative_to(root) and there.is_relative_to(root) and here != there
+
+
+def test_the_scratch_drops_the_least_recently_used_versions_past_its_limit(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    now = time.time()
+    for age, name in [(3000, "old@1.0.0"), (2000, "@scope/mid@1.0.0"), (10, "new@1.0.0")]:
+        folder = tmp_path / "owner" / name
+        folder.mkdir(parents=True)
+        (folder / sources.DONE).write_text("100")
+        os.utime(folder / sources.DONE, (now - age, now - age))
+    sources.evict(limit=250, idle_s=600, every_s=0, root=tmp_path)
+    left = sorted(str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob(sources.DONE))
+    assert left == ["owner/@scope/mid@1.0.0", "owner/new@1.0.0"]
+    sources.evict(limit=50, idle_s=600, every_s=0, root=tmp_path)
+    # still over the limit, but a version used in the last idle_s may be under a build
+    assert [p.parent.name for p in tmp_path.rglob(sources.DONE)] == ["new@1.0.0"]
 
 
 def test_a_tarball_with_an_absolute_path_is_refused(
@@ -649,6 +856,7 @@ def test_a_version_with_unchanged_dependencies_keeps_its_lockfile_without_asking
     pid = _project(store)
     files = {"package.json": _package_json({"kiln-a": "^1.0.0"}), "index.html": "<p>1</p>"}
     first = save_version(store, pid, files, parent=None, prompt="p", job_id=None)
+    warm.idle()  # the new lockfile's packages are fetched ahead in the background
     asked = len(npm_fake.requests)
     edited = {**load_version_files(store, pid, first), "index.html": "<p>2</p>"}
     save_version(store, pid, edited, parent=first, prompt="p", job_id=None)

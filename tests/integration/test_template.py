@@ -592,6 +592,34 @@ def test_the_packages_function_may_only_read_and_write_pkg_in_the_bucket(
     assert env["KILN_NPM_REGISTRY"] == {"Ref": "NpmRegistry"}
 
 
+def test_functions_that_resolve_packages_keep_the_graphs_only_under_pkg_resolved(
+    template: dict[str, Any],
+) -> None:
+    """POST /api/packages/resolve (status) and save_version (status for hand edits, the
+    generation worker, the deploy API's original /api/deploy) keep resolved graphs in S3
+    under the keys the service makes, and nowhere else in pkg/."""
+    from kiln.packages.service import resolution_key
+
+    assert resolution_key(Settings(), {"react": "^19.0.0"}, {}).startswith("pkg/resolved/")
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["KILN_PKG_STORE"] == "s3"
+    for logical_id in ("StatusApiFunction", "GenerateWorkerFunction", "DeployApiFunction"):
+        props = function_props(template, logical_id)
+        grants = [
+            s
+            for p in props["Policies"]
+            if isinstance(p, dict) and "Statement" in p
+            for s in p["Statement"]
+            if "pkg/" in json.dumps(s)
+        ]
+        by_action = {json.dumps(s["Action"]): s for s in grants}
+        assert by_action.keys() == {'["s3:GetObject", "s3:PutObject"]', '"s3:ListBucket"'}
+        objects = by_action['["s3:GetObject", "s3:PutObject"]']["Resource"]
+        assert objects == {"Fn::Sub": "${Bucket.Arn}/pkg/resolved/*"}, logical_id
+        listing = by_action['"s3:ListBucket"']["Condition"]
+        assert listing == {"StringLike": {"s3:prefix": "pkg/resolved/*"}}, logical_id
+
+
 def test_cloudfront_serves_pkg_from_the_packages_function_as_immutable_cors_content(
     template: dict[str, Any],
 ) -> None:

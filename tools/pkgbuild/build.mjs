@@ -1,10 +1,11 @@
 // kiln's package builder: one npm package folder + a specifier -> browser ESM.
 // A long-lived process: each stdin line is a request {"id", "root", "dir", "specifier",
-// "subpath", "dependencies"}, each stdout line the answer with the same id (builds overlap).
+// "subpath", "dependencies", "url" (the package's /pkg/name@version/)}, each stdout line the answer with the same id (builds overlap).
 // It never runs the package's code: esbuild only parses it, and cjs-module-lexer finds a
 // CommonJS module's export names statically.
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { builtinModules } from "node:module";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { builtinModules, createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import * as esbuild from "esbuild";
@@ -15,6 +16,49 @@ const MAIN_FIELDS = ["browser", "module", "main"];
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const ASSET = /\.(png|jpe?g|gif|webp|avif|svg|ico|woff2?|ttf|otf|eot)$/i;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+// Browser stand-ins for Node's `process` and `Buffer` globals (and the `process` and
+// `buffer` modules a package requires without depending on them): esbuild injects one only
+// into a module that uses it. Buffer is the `buffer` package (feross/buffer), as
+// browserify and webpack 4 gave it.
+const SHIMS = mkdtempSync(path.join(os.tmpdir(), "kiln-pkgbuild-shims-"));
+const BUFFER = createRequire(import.meta.url).resolve("buffer/"); // the package, not the builtin
+const TOOL_MODULES = path.dirname(path.dirname(BUFFER));
+const PROCESS_SHIM = path.join(SHIMS, "process.js");
+const BUFFER_SHIM = path.join(SHIMS, "buffer.js");
+writeFileSync(PROCESS_SHIM, `const process = {
+  env: { NODE_ENV: "production" }, browser: true, title: "browser", argv: [], execArgv: [],
+  version: "", versions: {}, platform: "browser", pid: 1, exitCode: 0,
+  cwd: () => "/", chdir() {}, umask: () => 0, uptime: () => performance.now() / 1000,
+  hrtime: Object.assign((t) => { const n = performance.now() * 1e6, s = Math.floor(n / 1e9), ns = Math.floor(n % 1e9);
+    return t ? [s - t[0], ns - t[1]] : [s, ns]; }, { bigint: () => BigInt(Math.floor(performance.now() * 1e6)) }),
+  nextTick: (fn, ...args) => queueMicrotask(() => fn(...args)),
+  emitWarning() {}, on() { return process; }, once() { return process; }, off() { return process; },
+  addListener() { return process; }, removeListener() { return process; }, removeAllListeners() { return process; },
+  emit: () => false, listeners: () => [], binding() { throw new Error("process.binding is not supported"); },
+};
+export { process };
+export default process;
+`);
+writeFileSync(path.join(SHIMS, "package.json"), '{"sideEffects": false}'); // unused: left out
+writeFileSync(BUFFER_SHIM, `export { Buffer } from ${JSON.stringify(BUFFER)};\n`);
+const SHIMMED = { process: PROCESS_SHIM, "node:process": PROCESS_SHIM, buffer: BUFFER, "node:buffer": BUFFER };
+process.on("exit", () => rmSync(SHIMS, { recursive: true, force: true }));
+
+// A stylesheet a package's code imports becomes a <link> the module adds to the page
+// (once, before the app's own styles), as a bundler would put it in the app's CSS: files
+// of the package by their /pkg URL, another package's through the import map.
+function stylesheet(href) {
+  return `const href = new URL(${href}, import.meta.url).href;
+if (typeof document !== "undefined" && ![...document.querySelectorAll("link[rel=stylesheet]")].some((l) => l.href === href)) {
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = href;
+  document.head.insertBefore(link, document.querySelector("head > style[data-kiln]"));
+}
+export {};
+`;
+}
 
 function bare(spec) {
   return !spec.startsWith(".") && !spec.startsWith("/") && !spec.startsWith("#");
@@ -104,21 +148,37 @@ async function main(input) {
   // the module.exports our wrapper gives every CommonJS package), since the browser has
   // no require(); this needs a second pass, only for packages that do it.
   const required = new Map();
+  const imports = new Set(); // what the module asks the import map for (kiln builds these ahead)
   const external = (inject) => ({
     name: "external",
     setup(build) {
-      build.onResolve({ filter: /.*/ }, (args) => {
+      build.onResolve({ filter: /^[^.]/ }, (args) => { // relative imports never need the plugin (a round trip to JS each)
+        if (args.path === BUFFER) return { path: BUFFER, sideEffects: false };
         if (args.kind === "entry-point" || args.namespace === "kiln-require" || !bare(args.path)) return undefined;
-        if (BUILTINS.has(args.path) && !declared.has(args.path.split("/")[0])) return undefined;
+        if (args.importer.startsWith(SHIMS) || args.importer.startsWith(TOOL_MODULES)) return undefined;
+        const builtin = BUILTINS.has(args.path) && !declared.has(args.path.split("/")[0]);
+        if (builtin && SHIMMED[args.path]) return { path: SHIMMED[args.path] };
+        if (builtin) return undefined;
+        if (/\.css$/i.test(args.path)) return { path: args.path, namespace: "kiln-css" };
         if (args.kind === "require-call") {
           if (!required.has(args.path)) required.set(args.path, `__kiln_req_${required.size}`);
           if (inject) return { path: args.path, namespace: "kiln-require" };
         }
+        imports.add(args.path);
         return { path: args.path, external: true };
       });
       build.onLoad({ filter: /.*/, namespace: "kiln-require" }, (args) => ({
         contents: `module.exports = ${required.get(args.path)};`, loader: "js",
       }));
+      build.onLoad({ filter: /.*/, namespace: "kiln-css" }, (args) => ({
+        contents: stylesheet(`import.meta.resolve(${JSON.stringify(args.path)})`), loader: "js",
+      }));
+      build.onLoad({ filter: /\.css$/i }, (args) => {
+        const rel = path.relative(dir, args.path);
+        if (rel.startsWith("..") || path.isAbsolute(rel)) return { contents: "", loader: "js" };
+        const url = input.url + rel.split(path.sep).map(encodeURIComponent).join("/");
+        return { contents: stylesheet(JSON.stringify(url)), loader: "js" };
+      });
     },
   });
   const common = {
@@ -131,7 +191,7 @@ async function main(input) {
       __VUE_OPTIONS_API__: "true", __VUE_PROD_DEVTOOLS__: "false",
       __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: "false",
     },
-    loader: { ".css": "empty", ".png": "dataurl", ".jpg": "dataurl", ".svg": "dataurl",
+    loader: { ".png": "dataurl", ".jpg": "dataurl", ".svg": "dataurl",
       ".gif": "dataurl", ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl" },
   };
   const cjs = isCommonJS(entry);
@@ -140,19 +200,24 @@ async function main(input) {
     : { ...common, entryPoints: [entry] };
   try {
     let result = await esbuild.build({ ...options, plugins: [external(null)] });
-    if (required.size) {
+    // Minified code keeps the names of globals, so a module that uses Node's shows them.
+    const text = result.outputFiles[0].text;
+    const shims = [[PROCESS_SHIM, "process"], [BUFFER_SHIM, "Buffer"]]
+      .filter(([, name]) => new RegExp(`(^|[^.\\w$])${name}([^\\w$:]|$)`).test(text))
+      .map(([file]) => file);
+    if (required.size || shims.length) {
       const injectFile = path.join(input.root, `kiln-require-${process.pid}-${input.id}.mjs`);
       writeFileSync(injectFile, [...required].map(([spec, id], i) => (
         `import * as __ns${i} from ${JSON.stringify(spec)};\n` +
         `export const ${id} = "default" in __ns${i} ? __ns${i}.default : __ns${i};`
       )).join("\n"));
       try {
-        result = await esbuild.build({ ...options, inject: [injectFile], plugins: [external(injectFile)] });
+        result = await esbuild.build({ ...options, inject: [...shims, injectFile], plugins: [external(injectFile)] });
       } finally {
         rmSync(injectFile, { force: true });
       }
     }
-    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry) };
+    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry), imports: [...imports] };
   } catch (e) {
     const errors = e.errors ?? [{ text: String(e) }];
     const builtins = [...new Set(errors

@@ -37,11 +37,13 @@ class BuildTimedOut(TimedOut):
 
 @dataclass(frozen=True)
 class Built:
-    """The builder's answer: `code` (ESM), `raw` (a file to serve as is) or `error`."""
+    """The builder's answer: `code` (ESM, with the bare `imports` it leaves to the import
+    map), `raw` (a file to serve as is) or `error`."""
 
     code: str | None = None
     raw: Path | None = None
     error: dict[str, Any] | None = None
+    imports: tuple[str, ...] = ()
 
 
 def tools_dir(settings: Settings) -> Path:
@@ -159,6 +161,7 @@ def build_module(
     name: str,
     subpath: str,
     dependencies: list[str],
+    version: str,
 ) -> Built:
     """Build `name[/subpath]` from `root/node_modules/name` into ESM."""
     root = root.resolve()
@@ -168,10 +171,11 @@ def build_module(
         "specifier": f"{name}/{subpath}" if subpath else name,
         "subpath": subpath,
         "dependencies": dependencies,
+        "url": f"/pkg/{name}@{version}/",
     }
     answer = builder(tools_dir(settings).resolve()).run(request, settings.pkg_build_timeout_s)
     if "error" in answer:
         return Built(error=answer)
     if "raw" in answer:
         return Built(raw=Path(answer["raw"]))
-    return Built(code=str(answer["code"]))
+    return Built(code=str(answer["code"]), imports=tuple(map(str, answer.get("imports") or ())))

@@ -14,11 +14,13 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Entry:
-    """A module to serve, or a failure that will not change (a build error, a missing file)."""
+    """A module to serve, or a failure that will not change (a build error, a missing file).
+    `imports`: the bare specifiers a module leaves to the import map (built ahead locally)."""
 
     body: bytes
     content_type: str
     error: dict[str, Any] | None = None
+    imports: tuple[str, ...] = ()
 
 
 def cache_key(name: str, version: str, subpath: str, build_id: str) -> str:
@@ -33,7 +35,9 @@ class ModuleCache(Protocol):
 
 
 def _meta(entry: Entry) -> str:
-    return json.dumps({"content_type": entry.content_type, "error": entry.error})
+    return json.dumps(
+        {"content_type": entry.content_type, "error": entry.error, "imports": entry.imports}
+    )
 
 
 class DirCache:
@@ -45,7 +49,8 @@ class DirCache:
         if not (body.is_file() and meta.is_file()):
             return None
         info = json.loads(meta.read_text())
-        return Entry(body.read_bytes(), info["content_type"], info.get("error"))
+        imports = tuple(info.get("imports") or ())
+        return Entry(body.read_bytes(), info["content_type"], info.get("error"), imports)
 
     def put(self, key: str, entry: Entry) -> None:
         body = self.root / key

@@ -44,10 +44,10 @@ def lock_dependencies(
         and before_lock.sha256 == _sha(files.get(LOCK))
     ):
         return files, None
-    from kiln.packages.service import resolve_project
+    from kiln.packages.service import resolve_and_warm
 
     try:
-        resolution = resolve_project(settings, pkg)
+        resolution = resolve_and_warm(settings, pkg)
     except KilnError as exc:
         kept = {p: c for p, c in files.items() if p != LOCK}
         package = (exc.details or {}).get("package")

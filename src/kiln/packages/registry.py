@@ -165,10 +165,10 @@ def verify_integrity(data: bytes, dist: dict[str, Any], label: str) -> None:
 UNUSED_SUFFIXES = (".map", ".d.ts", ".d.mts", ".d.cts", ".md", ".markdown", ".flow")
 
 
-def extract(data: bytes, dest: Path, *, max_unpacked: int, label: str) -> None:
+def extract(data: bytes, dest: Path, *, max_unpacked: int, label: str) -> int:
     """Unpack an npm tarball's files (its top folder stripped) into `dest`, refusing paths
     that leave it and skipping links, devices and files no browser loads (UNUSED_SUFFIXES);
-    `max_unpacked` bytes at most."""
+    `max_unpacked` bytes at most. Answers the bytes written."""
     dest.mkdir(parents=True, exist_ok=True)
     made: set[Path] = {dest}
     total = 0
@@ -197,6 +197,7 @@ def extract(data: bytes, dest: Path, *, max_unpacked: int, label: str) -> None:
                 source = tar.extractfile(member)
                 if source is not None:
                     target.write_bytes(source.read())
+        return total
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise TarballRefused(
             f"{label}: the tarball is not a readable .tgz ({type(exc).__name__})",

@@ -143,9 +143,18 @@ def build_tree(
     dev_dependencies: dict[str, str] | None = None,
     *,
     max_packages: int = 1500,
+    on_runtime: Callable[[Tree], None] | None = None,
+    on_node: Callable[[Node, bool], None] | None = None,
 ) -> Tree:
     """The project's tree from its package.json ranges; raises package_not_found naming the
-    package and range, package_spec_refused, registry_unavailable, package_graph_too_large."""
+    package and range, package_spec_refused, registry_unavailable, package_graph_too_large.
+
+    Breadth first, the project's runtime graph before the development tools' (whose own
+    dependencies wait), so that `on_runtime` can be called with the tree so far, flagged,
+    once the runtime is placed: nodes never move once placed, so the runtime packages and
+    the import map are final then, while the tools (often most of the graph) go on.
+    `on_node(node, from_project)` hears of each runtime node as it is placed (its tarball
+    and build need no more than its name and version)."""
     root_edges = [Edge("", n, str(s), "prod") for n, s in sorted(dependencies.items())]
     root_edges += [
         Edge("", n, str(s), "dev")
@@ -156,12 +165,23 @@ def build_tree(
         parse_spec(edge.name, edge.spec)
     tree = Tree()
     placed: dict[str, list[Edge]] = {}
+    runtime: set[str] = set()  # nodes reached from the project's dependencies
+    deferred: list[Edge] = []  # edges of development tools, placed once the runtime is
+    runtime_done = False
     wave = root_edges
     with ThreadPoolExecutor(FETCH_THREADS) as pool:
-        while wave:
+        while wave or deferred:
+            if not wave:
+                runtime_done = True
+                if on_runtime is not None:
+                    _flag(tree)
+                    on_runtime(tree)
+                    on_runtime = None
+                wave, deferred = deferred, []
             _prefetch(pool, registry.packument, {e.name for e in wave})
             following: list[Edge] = []
             for edge in wave:
+                recorded = len(tree.edges)
                 new = _place(registry, tree, placed, edge)
                 if new is not None:
                     if len(tree.nodes) > max_packages:
@@ -169,8 +189,20 @@ def build_tree(
                             f"the dependencies pull in more than {max_packages} packages",
                             details={"limit": max_packages},
                         )
-                    following += _edges_of(new.location, new.manifest)
+                    edges = _edges_of(new.location, new.manifest)
+                    (following if runtime_done else deferred).extend(edges)
+                target = tree.edges[-1].target if len(tree.edges) > recorded else None
+                reaches = (not edge.source and edge.kind != "dev") or edge.source in runtime
+                if new is not None and reaches and not runtime_done and on_node is not None:
+                    on_node(new, not edge.source)
+                if not runtime_done and target and target not in runtime and reaches:
+                    runtime.add(target)  # and its edges, deferred until now, are runtime
+                    following += [e for e in deferred if e.source == target]
+                    deferred = [e for e in deferred if e.source != target]
             wave = following
+    if on_runtime is not None:
+        _flag(tree)
+        on_runtime(tree)
     _flag(tree)
     return tree
 
@@ -362,6 +394,7 @@ def importmap(tree: Tree, prefix: str = "/pkg/") -> dict[str, Any]:
         if e.target == child("", e.name):
             continue
         src = tree.nodes[e.source]
-        scope = scopes.setdefault(f"{prefix}{src.name}@{src.version}/", {})
-        scope.update(urls(e.name, tree.nodes[e.target]))
+        # the package's own files, and its entry itself (a scope matches that URL exactly)
+        for key in (f"{prefix}{src.name}@{src.version}/", f"{prefix}{src.name}@{src.version}"):
+            scopes.setdefault(key, {}).update(urls(e.name, tree.nodes[e.target]))
     return {"imports": imports, "scopes": scopes}

@@ -5,23 +5,28 @@ it on a miss."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import mimetypes
-import shutil
-import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from kiln.config import Settings
 from kiln.errors import KilnError, NotFound, Unprocessable
-from kiln.packages import build, resolve
+from kiln.packages import build, resolve, sources, warm
 from kiln.packages.cache import DirCache, Entry, ModuleCache, S3Cache, cache_key
-from kiln.packages.registry import PackageTooLarge, Registry, extract
+from kiln.packages.registry import PackageTooLarge, Registry
 from kiln.packages.specs import SpecRefused, check_name, split_package_path
 
 JS = "text/javascript; charset=utf-8"
+logger = Logger(service="kiln")
 _registries: dict[str, Registry] = {}
 _lock = threading.Lock()
 
@@ -49,6 +54,7 @@ class Resolution:
     importmap: dict[str, Any]
     lockfile: dict[str, Any]
     warnings: list[str]
+    kept: bool = False  # answered from a graph resolved before, not from the registry
 
 
 def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
@@ -59,24 +65,146 @@ def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
 
 
 def resolve_project(
-    settings: Settings, package_json: dict[str, Any], registry: Registry | None = None
+    settings: Settings,
+    package_json: dict[str, Any],
+    registry: Registry | None = None,
+    cache: ModuleCache | None = None,
+    on_runtime: Callable[[resolve.Tree], None] | None = None,
+    on_node: Callable[[resolve.Node, bool], None] | None = None,
 ) -> Resolution:
-    """The exact graph of a package.json: runtime packages, import map and lockfile."""
+    """The exact graph of a package.json: runtime packages, import map and lockfile.
+
+    A graph is kept in the module cache under its dependency ranges for
+    `pkg_resolution_ttl_s`, so the same ranges (another browser, a later version, a kiln
+    restart) answer without the registry."""
     deps = _deps(package_json, "dependencies")
     dev = _deps(package_json, "devDependencies")
-    tree = resolve.build_tree(
-        registry or registry_for(settings), deps, dev, max_packages=settings.pkg_max_packages
-    )
+    cache = cache or module_cache(settings)
+    key = resolution_key(settings, deps, dev)
+    kept = _kept_resolution(settings, cache, key)
+    was_kept = kept is not None
+    if kept is None:
+        tree = resolve.build_tree(
+            registry or registry_for(settings),
+            deps,
+            dev,
+            max_packages=settings.pkg_max_packages,
+            on_runtime=on_runtime,
+            on_node=on_node,
+        )
+        locked = resolve.lockfile(tree, {})
+        kept = {
+            "at": time.time(),
+            "packages": resolve.packages_of(tree),
+            "importmap": resolve.importmap(tree),
+            "locked": {k: v for k, v in locked["packages"].items() if k},
+            "warnings": tree.warnings,
+        }
+        try:
+            cache.put(key, Entry(json.dumps(kept).encode(), "application/json"))
+        except Exception:  # the graph is still good; the next ask resolves it again
+            logger.warning("could not keep a resolution", extra={"key": key}, exc_info=True)
+    lock = resolve.lockfile(resolve.Tree(), package_json)
+    lock["packages"].update(kept["locked"])
     return Resolution(
-        packages=resolve.packages_of(tree),
-        importmap=resolve.importmap(tree),
-        lockfile=resolve.lockfile(tree, package_json),
-        warnings=tree.warnings,
+        packages=kept["packages"],
+        importmap=kept["importmap"],
+        lockfile=lock,
+        warnings=kept["warnings"],
+        kept=was_kept,
     )
+
+
+def resolve_and_warm(
+    settings: Settings,
+    package_json: dict[str, Any],
+    cache: ModuleCache | None = None,
+    on_runtime: Callable[[resolve.Tree], None] | None = None,
+) -> Resolution:
+    """resolve_project, then its packages fetched and built ahead of the browser (warm.py):
+    each runtime package from the moment the graph places it."""
+    cache = cache or module_cache(settings)
+
+    def placed(node: resolve.Node, from_project: bool) -> None:
+        warm.ahead_of_placement(settings, cache, node.name, node.version, from_project)
+
+    resolution = resolve_project(
+        settings, package_json, cache=cache, on_runtime=on_runtime, on_node=placed
+    )
+    warm.ahead_of_resolution(settings, cache, resolution, list(_deps(package_json, "dependencies")))
+    return resolution
+
+
+def resolve_runtime_first(
+    settings: Settings, package_json: dict[str, Any], cache: ModuleCache | None = None
+) -> Resolution:
+    """For the preview: the runtime packages and import map as soon as they are final
+    (lockfile empty); the development tools, often most of the graph, resolve on in the
+    background, and the whole graph is kept and built ahead as by resolve_and_warm.
+
+    Only where this process outlives its answer (`kiln dev`; a Lambda is frozen once it has
+    answered): elsewhere, and for ranges already kept, the whole graph at once."""
+    cache = cache or module_cache(settings)
+    deps, dev = _deps(package_json, "dependencies"), _deps(package_json, "devDependencies")
+    kept = _kept_resolution(settings, cache, resolution_key(settings, deps, dev))
+    if settings.pkg_store != "dir" or kept is not None:
+        return resolve_and_warm(settings, package_json, cache)
+    early: Future[Resolution] = Future()
+
+    def runtime(tree: resolve.Tree) -> None:
+        answer = Resolution(
+            packages=resolve.packages_of(tree),
+            importmap=resolve.importmap(tree),
+            lockfile={},
+            warnings=list(tree.warnings),
+        )
+        warm.ahead_of_resolution(settings, cache, answer, list(deps))
+        early.set_result(answer)
+
+    def whole() -> None:
+        try:
+            resolve_and_warm(settings, package_json, cache, on_runtime=runtime)
+        except Exception as exc:
+            if not early.done():
+                early.set_exception(exc)
+            else:  # the preview has its packages; save_version names this one
+                logger.warning("resolving the development tools failed", exc_info=True)
+
+    threading.Thread(target=whole, name="kiln-pkg-resolve", daemon=True).start()
+    return early.result()
+
+
+def resolution_key(settings: Settings, deps: dict[str, str], dev: dict[str, str]) -> str:
+    ranges = [settings.npm_registry, sorted(deps.items()), sorted(dev.items())]
+    digest = hashlib.sha256(json.dumps(ranges).encode()).hexdigest()
+    return f"pkg/resolved/{digest[:40]}"
+
+
+def _kept_resolution(settings: Settings, cache: ModuleCache, key: str) -> dict[str, Any] | None:
+    try:
+        entry = cache.get(key)
+    except Exception:  # a store that cannot answer is a miss: resolve from the registry
+        logger.warning("could not read a kept resolution", extra={"key": key}, exc_info=True)
+        return None
+    if entry is None:
+        return None
+    try:
+        kept = json.loads(entry.body)
+    except ValueError:
+        return None
+    if not isinstance(kept, dict) or time.time() - float(kept.get("at", 0)) > (
+        settings.pkg_resolution_ttl_s
+    ):
+        return None
+    return kept
 
 
 def module_cache(settings: Settings, s3: Any = None) -> ModuleCache:
     if settings.pkg_store == "s3":
+        if s3 is None:
+            from kiln.store.db import Store
+
+            s3 = Store(settings).client("s3")
         return S3Cache(s3, settings.bucket)
     return DirCache(settings.data_dir)
 
@@ -85,19 +213,42 @@ def serve(
     settings: Settings, path: str, cache: ModuleCache, registry: Registry | None = None
 ) -> Entry:
     """The module at `/pkg/<path>`: from the cache, else built (and cached, failures too)."""
-    name, version, subpath = split_package_path(path)
-    tools = build.tools_dir(settings)
-    key = cache_key(name, version, subpath, build.build_id(tools))
-    entry = cache.get(key)
-    if entry is None:
-        entry = _build(settings, registry or registry_for(settings), name, version, subpath)
-        cache.put(key, entry)
+    entry = cached_or_built(settings, path, cache, registry)
+    warm.ahead_of_module(settings, cache, path, entry)
     if entry.error:
         err = KilnError(entry.error["message"], code=entry.error["code"])
         err.status = int(entry.error["status"])
         err.details = entry.error.get("details")
         raise err
     return entry
+
+
+def cached_or_built(
+    settings: Settings, path: str, cache: ModuleCache, registry: Registry | None = None
+) -> Entry:
+    """The cache entry of `/pkg/<path>`, built once per process however many ask at once."""
+    name, version, subpath = split_package_path(path)
+    key = cache_key(name, version, subpath, build.build_id(build.tools_dir(settings)))
+    entry = cache.get(key)
+    if entry is None:
+        with _one_at_a_time(key):
+            entry = cache.get(key)
+            if entry is None:
+                entry = _build(settings, registry or registry_for(settings), name, version, subpath)
+                cache.put(key, entry)
+    return entry
+
+
+_busy: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _one_at_a_time(key: str) -> Iterator[None]:
+    """Requests for one key wait for the first (a browser's and a build ahead, say)."""
+    with _lock:
+        lock = _busy.setdefault(key, threading.Lock())
+    with lock:
+        yield
 
 
 def _build(settings: Settings, registry: Registry, name: str, version: str, sub: str) -> Entry:
@@ -114,38 +265,22 @@ def _build(settings: Settings, registry: Registry, name: str, version: str, sub:
             *(manifest.get("optionalDependencies") or {}),
         }
     )
-    built = build.build_module(settings, root, name, sub, deps)
+    built = build.build_module(settings, root, name, sub, deps, version)
     return _entry(settings, name, version, sub, root / "node_modules" / name, built)
 
 
 def _unpacked(settings: Settings, registry: Registry, name: str, version: str) -> Path:
-    """The version unpacked once at <sources>/<name>@<version>/node_modules/<name> and kept,
-    so each further subpath (date-fns/format, date-fns/addDays...) costs only its build."""
-    base = (
-        settings.data_dir / "pkg" / "src"
-        if settings.pkg_store == "dir"
-        else Path(tempfile.gettempdir()) / "kiln-pkg-src"
-    )
-    root = base / f"{name}@{version}"
-    if (root / ".complete").exists():
-        return root
-    data = registry.tarball(name, version)
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=base))
-    try:
-        extract(
-            data,
-            staging / "node_modules" / name,
-            max_unpacked=settings.pkg_max_unpacked_bytes,
-            label=f"{name}@{version}",
-        )
-        (staging / ".complete").touch()
-        root.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):  # another request unpacked it first
-            staging.rename(root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    root = sources.folder(settings, name, version)
+    if not sources.ready(root):
+        with _one_at_a_time(str(root)):
+            if not sources.ready(root):
+                sources.unpack(settings, registry.tarball(name, version), name, version, root)
     return root
+
+
+def unpacked(settings: Settings, name: str, version: str) -> Path:
+    """Fetch and unpack a version ahead of its first build (warm.py)."""
+    return _unpacked(settings, registry_for(settings), name, version)
 
 
 def _entry(
@@ -190,7 +325,7 @@ def _entry(
             return _sized(settings, label, Entry(body, "text/css; charset=utf-8"))
         ctype = mimetypes.guess_type(raw.name)[0] or "application/octet-stream"
         return _sized(settings, label, Entry(body, ctype))
-    return _sized(settings, label, Entry((built.code or "").encode(), JS))
+    return _sized(settings, label, Entry((built.code or "").encode(), JS, imports=built.imports))
 
 
 def _sized(settings: Settings, label: str, entry: Entry) -> Entry:
@@ -214,4 +349,14 @@ def _failure(exc: KilnError) -> Entry:
     return Entry(b"", "application/json", error)
 
 
-__all__ = ["Resolution", "module_cache", "registry_for", "resolve_project", "serve"]
+__all__ = [
+    "Resolution",
+    "cached_or_built",
+    "module_cache",
+    "registry_for",
+    "resolve_and_warm",
+    "resolve_project",
+    "resolve_runtime_first",
+    "serve",
+    "unpacked",
+]

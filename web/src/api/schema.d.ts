@@ -346,7 +346,8 @@ export interface paths {
         put?: never;
         /**
          * Resolve Packages
-         * @description Exact versions, the preview's import map and package-lock.json for these ranges.
+         * @description Exact versions, the preview's import map and package-lock.json for these ranges;
+         *     `lockfile=false`: the import map as soon as the runtime packages are final.
          */
         post: operations["resolve_packages_api_packages_resolve_post"];
         delete?: never;
@@ -874,12 +875,22 @@ export interface components {
                 [key: string]: string;
             };
             importmap: components["schemas"]["ImportMap"];
-            /** Lockfile */
+            /**
+             * Lockfile
+             * @description package-lock.json (none when asked for the import map first)
+             */
             lockfile: {
                 [key: string]: unknown;
-            };
+            } | null;
             /** Warnings */
             warnings?: string[];
+            /**
+             * Modules
+             * @description module URL -> the module URLs it imports (built)
+             */
+            modules?: {
+                [key: string]: string[];
+            };
         };
         /** SchedulePublic */
         SchedulePublic: {
@@ -1622,7 +1633,9 @@ export interface operations {
     };
     resolve_packages_api_packages_resolve_post: {
         parameters: {
-            query?: never;
+            query?: {
+                lockfile?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;

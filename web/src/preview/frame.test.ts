@@ -66,6 +66,7 @@ describe("packages and Tailwind in the app document", () => {
       parentOrigin: "http://o",
       packageCss: ["http://o/pkg/react-day-picker@9.4.0/style.css"],
       packageUrls: ["http://o/pkg/react-day-picker@9.4.0"],
+      preload: ["http://o/pkg/react-day-picker@9.4.0"],
       tailwind: { compiler: "http://o/vendor/tailwind/tailwind.js", entries: ["src/index.css"], sources: { "src/index.css": '@import "tailwindcss";' }, modules: {}, candidates: ["bg-brand"] },
       advice: { package_needs_node: "choose a browser package" },
     });
@@ -77,11 +78,26 @@ describe("packages and Tailwind in the app document", () => {
     expect(link).toBeLessThan(html.indexOf("</head>"));
   });
 
-  it("compiles Tailwind in the frame before the app starts", () => {
+  it("preloads the bundle's packages and the Tailwind compiler after the import map", () => {
+    const html = withPackages();
+    const map = html.indexOf('type="importmap"');
+    for (const url of ["http://o/pkg/react-day-picker@9.4.0", "http://o/vendor/tailwind/tailwind.js"]) {
+      const link = html.indexOf(`<link rel="modulepreload" href="${url}">`);
+      expect(link).toBeGreaterThan(map);
+      expect(link).toBeLessThan(html.indexOf("</head>"));
+    }
+  });
+
+  it("fetches Tailwind's own stylesheet while the compiler loads", () => {
+    expect(withPackages()).toContain('<link rel="preload" as="fetch" crossorigin href="http://o/vendor/tailwind/index.css">');
+  });
+
+  it("compiles Tailwind in the frame while the packages load, before the app's code runs", () => {
     const html = withPackages();
     expect(html).toContain('"compiler":"http://o/vendor/tailwind/tailwind.js"');
     expect(html).toContain('"candidates":["bg-brand"]');
-    expect(html.indexOf("await tailwind(K.tw)")).toBeLessThan(html.indexOf("await import(blobModule(K.js))"));
+    expect(html).toContain("globalThis.__kilnStyled = K.tw ? tailwind(K.tw)");
+    expect(html).toContain('await import(blobModule("await globalThis.__kilnStyled;\\n" + K.js))');
   });
 
   it("keeps the package URLs and advice to name a package that fails to load", () => {

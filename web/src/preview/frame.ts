@@ -45,6 +45,8 @@ function reporter(parentOrigin: string): string {
     send({ type: "problem", problem: p });
   }
   addEventListener("error", function (e) {
+    // a preload that fails is only a hint: the import it served names the package and why
+    if (e.target && e.target.rel === "modulepreload") return;
     if (e.target && e.target !== window && (e.target.src || e.target.href)) {
       problem("runtime", "failed to load " + (e.target.src || e.target.href));
       return;
@@ -104,6 +106,9 @@ export interface AppDocument {
   packageCss?: string[];
   /** The package URLs the bundle imports: fetched to name one that fails to load. */
   packageUrls?: string[];
+  /** Modules to fetch at once (the bundle's packages, the Tailwind compiler), while the
+   * frame is still busy, instead of one level of imports after another. */
+  preload?: string[];
   tailwind?: TailwindInput | null;
   /** Package-service error code -> what a person can do about it. */
   advice?: Record<string, string>;
@@ -130,7 +135,13 @@ export function appDocument(doc: AppDocument): string {
   html = html.replace(/<link\b[^>]*\brel=["']stylesheet["'][^>]*>/gi, (tag) =>
     /\bhref=["'](?:[a-z]+:|\/\/)/i.test(tag) ? tag : "",
   );
-  const links = (doc.packageCss ?? []).map((u) => `<link rel="stylesheet" href="${escapeAttr(u)}">`).join("");
+  const preload = [...new Set([...(doc.tailwind ? [doc.tailwind.compiler] : []), ...(doc.preload ?? [])])];
+  // the stylesheet `@import "tailwindcss"` loads, fetched by the compiler once it runs
+  const twCss = doc.tailwind ? doc.tailwind.compiler.slice(0, doc.tailwind.compiler.lastIndexOf("/") + 1) + "index.css" : null;
+  const links =
+    preload.map((u) => `<link rel="modulepreload" href="${escapeAttr(u)}">`).join("") +
+    (twCss ? `<link rel="preload" as="fetch" crossorigin href="${escapeAttr(twCss)}">` : "") +
+    (doc.packageCss ?? []).map((u) => `<link rel="stylesheet" href="${escapeAttr(u)}">`).join("");
   const head =
     `<meta charset="utf-8">${reporter(doc.parentOrigin)}` +
     `<script type="importmap">${scriptSafe(JSON.stringify(doc.importMap))}</script>${links}`;
@@ -225,13 +236,13 @@ async function explain(err) {
   }
   return null;
 }
-if (K.tw) {
-  try { await tailwind(K.tw); } catch (e) {
-    send({ type: "problem", problem: { source: "build", message: "Tailwind: " + (e && e.message || e) } });
-  }
-}
+// Tailwind compiles while the app's packages load; the app's own code (after its imports)
+// waits for it, so the first paint is styled.
+globalThis.__kilnStyled = K.tw ? tailwind(K.tw).catch((e) => {
+  send({ type: "problem", problem: { source: "build", message: "Tailwind: " + (e && e.message || e) } });
+}) : null;
 try {
-  await import(blobModule(K.js));
+  await import(blobModule("await globalThis.__kilnStyled;\\n" + K.js));
   window.__kilnReady();
 } catch (err) {
   const why = await explain(err);

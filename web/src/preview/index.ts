@@ -109,7 +109,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   // so the preview cannot replace the session of the app it runs in.
   const api = options.resolvePackages ? null : new ApiClient({ base: `${origin}/api`, storage: readOnly(pageStorage()) });
   const resolvePackages: ResolveFn =
-    options.resolvePackages ?? ((deps) => (api as ApiClient).request<ResolvedPackages>("POST", "/packages/resolve", { body: deps }));
+    options.resolvePackages ?? ((deps) => (api as ApiClient).request<ResolvedPackages>("POST", "/packages/resolve?lockfile=false", { body: deps }));
   const packagesFor = createPackageResolver(resolvePackages, origin, pageStorage());
 
   const problem = (p: Problem): void => problemCbs.forEach((cb) => cb(p));
@@ -205,6 +205,7 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
         importMap: map,
         parentOrigin: location.origin,
         packageCss: out.packageCss,
+        preload: packagesFor.graphOf(files, out.packageUrls),
         // the bundle's own imports first, then every package, for one that fails deeper down
         packageUrls: [...new Set([...out.packageUrls, ...Object.entries(map.imports).filter(([k]) => !k.endsWith("/")).map(([, u]) => u)])],
         tailwind: out.tailwind.length ? await tailwindInput(out.tailwind, map) : null,

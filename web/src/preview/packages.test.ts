@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { absoluteImportMap, createPackageResolver, dependencyKey, dependencySet, packageProblem, type DependencySet, type ResolvedPackages } from "./packages";
+import { absoluteImportMap, createPackageResolver, dependencyKey, dependencySet, moduleClosure, packageProblem, type DependencySet, type ResolvedPackages } from "./packages";
 import { BuildError } from "./problems";
 
 const ORIGIN = "http://127.0.0.1:8000";
@@ -187,5 +187,25 @@ describe("package-lock.json", () => {
     files.set("package-lock.json", "{ nope");
     await createPackageResolver(svc.resolve, ORIGIN)(files);
     expect(svc.calls[0]?.dependencies).toEqual({ react: "^19.0.0" });
+  });
+});
+
+describe("the module graph the service knows", () => {
+  it("gives the whole graph under some URLs, each once, however deep or circular", () => {
+    const modules = { a: ["b", "c"], b: ["d"], c: ["d", "a"], d: [] };
+    expect(moduleClosure(["a"], modules)).toEqual(["a", "b", "c", "d"]);
+    expect(moduleClosure(["x"], modules)).toEqual(["x"]);
+  });
+
+  it("is kept from the resolve answer, on kiln's origin, for the files' dependency set", async () => {
+    const modules = { "/pkg/recharts@2.15.4": ["/pkg/lodash@4.17.21/get"], "/pkg/lodash@4.17.21/get": [] };
+    const resolve = createPackageResolver(async (s) => ({ ...answer(s), modules }), ORIGIN);
+    const files = project({ recharts: "^2.15.0" });
+    await resolve(files);
+    expect(resolve.graphOf(files, [`${ORIGIN}/pkg/recharts@2.15.4`])).toEqual([
+      `${ORIGIN}/pkg/recharts@2.15.4`,
+      `${ORIGIN}/pkg/lodash@4.17.21/get`,
+    ]);
+    expect(resolve.graphOf(project({ other: "^1" }), [`${ORIGIN}/pkg/x@1.0.0`])).toEqual([`${ORIGIN}/pkg/x@1.0.0`]);
   });
 });

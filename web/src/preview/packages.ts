@@ -17,6 +17,30 @@ export interface DependencySet {
 export interface ResolvedPackages {
   packages: Record<string, string>;
   importmap: ImportMap;
+  /** Modules the service has built: URL -> the module URLs it imports. */
+  modules?: Record<string, string[]>;
+}
+
+/** A version's import map, and how to find the whole module graph under some of its URLs. */
+export interface PackageResolver {
+  (files: ReadonlyMap<string, string>): Promise<ImportMap>;
+  /** `urls` and every module they import, as far as the service knows (after the map). */
+  graphOf(files: ReadonlyMap<string, string>, urls: string[]): string[];
+}
+
+/** `urls` and, through `modules`, everything they import, each once (breadth first). */
+export function moduleClosure(urls: string[], modules: Record<string, string[]>): string[] {
+  const seen = new Set(urls);
+  const queue = [...urls];
+  for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
+    for (const next of modules[url] ?? []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return [...seen];
 }
 
 /** Calls the package service; rejects with something carrying `code` and `message`. */
@@ -139,13 +163,12 @@ function remember(store: MapStore | null, key: string, map: ImportMap): void {
 }
 
 /** Memoised per dependency set (in memory and in `store`): the import map for a project's files. */
-export function createPackageResolver(
-  resolve: ResolveFn,
-  origin: string,
-  store: MapStore | null = null,
-): (files: ReadonlyMap<string, string>) => Promise<ImportMap> {
+export function createPackageResolver(resolve: ResolveFn, origin: string, store: MapStore | null = null): PackageResolver {
   const memo = new Map<string, Promise<ImportMap>>();
-  return (files) => {
+  const graphs = new Map<string, Record<string, string[]>>();
+  const keyOf = (files: ReadonlyMap<string, string>): string =>
+    dependencyKey(pinnedByLockfile(dependencySet(files.get("package.json")), files.get("package-lock.json")));
+  const resolver = (files: ReadonlyMap<string, string>): Promise<ImportMap> => {
     const set = pinnedByLockfile(dependencySet(files.get("package.json")), files.get("package-lock.json"));
     const key = dependencyKey(set);
     let answer = memo.get(key);
@@ -158,6 +181,7 @@ export function createPackageResolver(
       answer = resolve(set).then(
         (r) => {
           remember(store, key, r.importmap);
+          graphs.set(key, absoluteGraph(r.modules ?? {}, origin));
           return absoluteImportMap(r.importmap, origin);
         },
         (err: unknown) => {
@@ -169,4 +193,12 @@ export function createPackageResolver(
     }
     return answer;
   };
+  resolver.graphOf = (files: ReadonlyMap<string, string>, urls: string[]): string[] => moduleClosure(urls, graphs.get(keyOf(files)) ?? {});
+  return resolver;
+}
+
+function absoluteGraph(modules: Record<string, string[]>, origin: string): Record<string, string[]> {
+  const base = origin.replace(/\/$/, "");
+  const abs = (u: string): string => (u.startsWith("/") && !u.startsWith("//") ? base + u : u);
+  return Object.fromEntries(Object.entries(modules).map(([k, v]) => [abs(k), v.map(abs)]));
 }

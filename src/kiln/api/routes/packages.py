@@ -14,7 +14,7 @@ from kiln.api.app import error_response
 from kiln.api.deps import Owner, Store
 from kiln.api.limits import RATE_LIMITED
 from kiln.errors import KilnError
-from kiln.packages import service
+from kiln.packages import service, warm
 
 router = APIRouter(prefix="/api/packages", tags=["packages"])
 modules = APIRouter(prefix="/pkg", tags=["packages"])
@@ -45,19 +45,33 @@ class ImportMap(BaseModel):
 class ResolvedPackages(BaseModel):
     packages: dict[str, str]
     importmap: ImportMap
-    lockfile: dict[str, Any]
+    lockfile: dict[str, Any] | None = Field(
+        description="package-lock.json (none when asked for the import map first)"
+    )
     warnings: list[str] = Field(default_factory=list)
+    modules: dict[str, list[str]] = Field(
+        default_factory=dict, description="module URL -> the module URLs it imports (built)"
+    )
 
 
 @router.post("/resolve", response_model=ResolvedPackages, dependencies=[RATE_LIMITED])
-def resolve_packages(body: PackageJson, store: Store, owner: Owner) -> ResolvedPackages:
-    """Exact versions, the preview's import map and package-lock.json for these ranges."""
-    result = service.resolve_project(store.settings, body.model_dump())
+def resolve_packages(
+    body: PackageJson, store: Store, owner: Owner, lockfile: bool = True
+) -> ResolvedPackages:
+    """Exact versions, the preview's import map and package-lock.json for these ranges;
+    `lockfile=false`: the import map as soon as the runtime packages are final."""
+    cache = service.module_cache(store.settings, store.s3)
+    pj = body.model_dump()
+    if lockfile:
+        result = service.resolve_and_warm(store.settings, pj, cache)
+    else:
+        result = service.resolve_runtime_first(store.settings, pj, cache)
     return ResolvedPackages(
         packages=result.packages,
         importmap=ImportMap(**result.importmap),
-        lockfile=result.lockfile,
+        lockfile=result.lockfile if lockfile else None,
         warnings=result.warnings,
+        modules=warm.module_graph(store.settings, result.importmap),
     )
 
 
