@@ -56,6 +56,7 @@ def moto_endpoint() -> Iterator[str]:
     from kiln.local.emulator import start_emulator
 
     emulator = start_emulator(None, access_key=os.environ["AWS_ACCESS_KEY_ID"])
+    emulator.serve_in_process()
     yield emulator.endpoint_url
     emulator.stop()
 
