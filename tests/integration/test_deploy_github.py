@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from kiln.build import BuildResult
+
 from kiln.deploy import github
 from kiln.deploy.journal import Journal, SiteFiles
 from kiln.errors import ProviderError
