@@ -56,6 +56,7 @@ def moto_endpoint() -> Iterator[str]:
     from kiln.local.emulator import start_emulator
 
     emulator = start_emulator(None, access_key=os.environ["AWS_ACCESS_KEY_ID"])
+    emulator.serve_in_process()
     yield emulator.endpoint_url
     emulator.stop()
 
@@ -117,6 +118,7 @@ def settings(
         llm_provider="starter",
         data_dir=tmp_path_factory.mktemp("kiln"),
         flush_interval_s=0.05,
+        llm_retry_initial_delay_s=0.01,  # the backoff's shape is unit-tested; here it only waits
         lock_dependencies=False,  # tests of package resolution turn it on (tests/.../packages)
         npm_cache_dir=npm_cache,
     )

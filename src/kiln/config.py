@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 16000
     llm_connect_timeout: float = 10.0
     llm_stall_timeout: float = 60.0
+    llm_retry_initial_delay_s: float = 0.5  # first backoff before a retried model request
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str = Field(
         default="https://api.openai.com/v1", validation_alias="OPENAI_BASE_URL"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 
 class Framework(StrEnum):
@@ -261,7 +261,11 @@ class HandEdit(BaseModel):
 class ProjectUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+        | None
+    ) = None
+    """Shown in lists and used for deploy slugs: a blank one would name nothing."""
     budget_usd: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
     clear_budget: bool = False
 

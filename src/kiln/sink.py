@@ -43,6 +43,9 @@ class EventSink:
         self._last_beat = time.monotonic()
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        self.stopped = threading.Event()
+        """Set once the background flush found a cancel or a lost lease: work that does not
+        add events for a while (a build) watches it to stop at once."""
         self._timer = threading.Thread(target=self._run, daemon=True, name=f"sink-{job_id}")
         self.writes = 0
         self._timer.start()
@@ -78,6 +81,7 @@ class EventSink:
                 self.flush()
             except BaseException as exc:  # surfaced to the producer on its next add()
                 self._error = exc
+                self.stopped.set()
                 return
 
     def flush(self, *, force_beat: bool = False) -> None:

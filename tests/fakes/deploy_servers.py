@@ -29,6 +29,9 @@ import pytest
 from kiln.deploy.journal import Journal
 
 TOKEN = "tok_fake_0123456789_SECRET"
+STOP_POLL_S = 0.05
+"""How often a fake's serve loop looks for `shutdown()`: the default 0.5 s was paid by every
+test's teardown, once per fake."""
 
 JSON = dict[str, Any]
 
@@ -89,7 +92,9 @@ class FakeProvider:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": STOP_POLL_S}, daemon=True
+        )
 
     def route(self, method: str, pattern: str, fn: Callable[..., Reply]) -> None:
         self._routes.append((method, re.compile(f"^{pattern}$"), fn))

@@ -265,3 +265,57 @@ def test_the_legacy_generate_route_answers_with_the_original_shape(
     assert resp.status_code == 200 and body["success"] is True
     assert set(body["code"]) == {"app", "main", "html", "css", "js"}
     assert body["code"]["app"] == body["files"]["src/App.tsx"]
+
+
+# --- renaming a project -----------------------------------------------------------------
+
+
+def test_a_renamed_project_shows_its_new_name_everywhere_and_keeps_its_versions(
+    client: TestClient, auth: dict[str, str], run_worker: Drain
+) -> None:
+    pid = generate(client, auth, run_worker)["project_id"]
+
+    resp = client.patch(f"/api/projects/{pid}", headers=auth, json={"name": "Groceries"})
+
+    assert (resp.status_code, resp.json()["name"]) == (200, "Groceries")
+    assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == "Groceries"
+    listed = {p["project_id"]: p for p in client.get("/api/projects", headers=auth).json()}
+    assert listed[pid]["name"] == "Groceries"
+    assert listed[pid]["latest_version"] == 1
+    assert [
+        v["version"] for v in client.get(f"/api/projects/{pid}/versions", headers=auth).json()
+    ] == [1]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n", "x" * 121])
+def test_an_empty_blank_or_overlong_name_is_422_validation_error_and_keeps_the_old_name(
+    client: TestClient, auth: dict[str, str], run_worker: Drain, name: str
+) -> None:
+    pid = generate(client, auth, run_worker)["project_id"]
+    before = client.get(f"/api/projects/{pid}", headers=auth).json()["name"]
+
+    resp = client.patch(f"/api/projects/{pid}", headers=auth, json={"name": name})
+
+    assert (resp.status_code, resp.json()["error"]["code"]) == (422, "validation_error")
+    assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == before
+
+
+def test_a_name_is_kept_without_its_surrounding_whitespace(
+    client: TestClient, auth: dict[str, str], run_worker: Drain
+) -> None:
+    pid = generate(client, auth, run_worker)["project_id"]
+    resp = client.patch(f"/api/projects/{pid}", headers=auth, json={"name": "  Budget  "})
+    assert resp.json()["name"] == "Budget"
+
+
+def test_renaming_another_owners_project_is_404_not_found_and_changes_nothing(
+    client: TestClient, auth: dict[str, str], run_worker: Drain
+) -> None:
+    pid = generate(client, auth, run_worker)["project_id"]
+    before = client.get(f"/api/projects/{pid}", headers=auth).json()["name"]
+    stranger = {"Authorization": f"Bearer {client.post('/api/sessions').json()['token']}"}
+
+    resp = client.patch(f"/api/projects/{pid}", headers=stranger, json={"name": "Mine now"})
+
+    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "not_found")
+    assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == before

@@ -4,9 +4,11 @@ stops at its next heartbeat and the job ends `cancelled`, leaving nothing half m
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,12 +20,16 @@ from kiln.api import routes
 from kiln.api.app import create_app
 from kiln.config import Settings
 from kiln.deploy.runner import run_deploy_job
+from kiln.gate import request_build, run_build_job
 from kiln.generate import run_generation, save_version
 from kiln.models import Framework
 from kiln.store import projects
+from kiln.store.builds import dist_prefix
 from kiln.store.db import Store
 from kiln.store.sessions import owner_for_token
 from tests.fakes.deploy_servers import TOKEN, FakeVercel
+from tests.integration.test_build import vanilla
+from tests.tools import needs
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +131,82 @@ def test_cancelling_a_deploy_while_it_polls_ends_it_and_deletes_its_token(
     sm = store.client("secretsmanager")
     with pytest.raises(sm.exceptions.ResourceNotFoundException):
         sm.get_secret_value(SecretId=f"kiln/deploys/{started['deployment_id']}")
+
+
+# --- a build the gate is running --------------------------------------------------------
+
+HANGING_VITE_CONFIG = (
+    "// a config promise that never settles; the interval keeps node's loop alive\n"
+    "export default new Promise(() => { setInterval(() => {}, 1 << 30) })\n"
+)
+
+
+def processes_under(root: Path) -> list[str]:
+    """Command lines of this machine's processes that run anything under `root`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(root) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture
+def build_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The build's temporary directory made under this test's own, so its processes are
+    told apart from every other build on the machine."""
+    root = tmp_path / "builds"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+@needs("node", "npm")
+def test_cancelling_a_running_build_kills_it_and_ends_cancelled_with_no_build_recorded(
+    settings: Settings, build_root: Path, in_worker: Callable[..., Future[str]]
+) -> None:
+    store = Store(
+        settings.model_copy(
+            update={"build_gate": True, "render_check": False, "build_timeout_s": 240.0}
+        )
+    )
+    with TestClient(create_app(routes.ALL, settings=store.settings, store=store)) as client:
+        token = client.post("/api/sessions").json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        owner = owner_for_token(store, token)
+        assert owner is not None
+        pid = projects.create_project(store, owner=owner, name="Hang", framework=Framework.vanilla)[
+            "project_id"
+        ]
+        files = vanilla(
+            "document.body.textContent = 'hi'\n", **{"vite.config.js": HANGING_VITE_CONFIG}
+        )
+        number = save_version(store, pid, files, parent=None, prompt="hang", job_id=None)
+        job_id = request_build(store, pid, number, owner)
+        assert job_id is not None
+        outcome = in_worker(run_build_job, store, job_id)
+        wait_until(
+            lambda: (
+                outcome.done() or any("vite.js build" in cmd for cmd in processes_under(build_root))
+            ),
+            "vite to start on the hanging config",
+            timeout_s=200,
+        )
+        assert not outcome.done(), outcome.result()
+
+        cancel = client.post(f"/api/jobs/{job_id}/cancel")
+
+        assert cancel.status_code == 202
+        assert outcome.result(timeout=90) == "cancelled"
+        assert job(client, job_id)["status"] == "cancelled"
+        assert processes_under(build_root) == []
+        version = client.get(f"/api/projects/{pid}/versions/{number}").json()
+        assert version["build"] == "unknown"
+        assert not client.get(f"/api/projects/{pid}").json().get("last_green_version")
+        listed = store.s3.list_objects_v2(Bucket=store.bucket, Prefix=dist_prefix(pid, number))
+        assert listed.get("KeyCount", 0) == 0

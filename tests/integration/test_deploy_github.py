@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from typing import Any
 
+import httpx
 import pytest
+from kiln.build import BuildResult
 
 from kiln.deploy import github
 from kiln.deploy.journal import Journal, SiteFiles
@@ -16,8 +19,10 @@ from tests.fakes.deploy_servers import (  # noqa: F401
     Crash,
     FakeGitHub,
     Saves,
+    git_blob_sha,
     github_fake_fixture,
 )
+from tests.tools import needs
 
 pytestmark = pytest.mark.integration
 
@@ -179,6 +184,7 @@ def test_polling_stops_at_the_budget_and_continues_from_the_journal(
     assert len(github_fake.calls("POST", "/repos/octo/hello/git/commits")) == 1
 
 
+@needs("node", "npm")
 def test_a_vite_project_is_built_with_the_repository_as_its_base(github_fake: FakeGitHub) -> None:
     package = (
         '{"name": "app", "private": true, "type": "module", "devDependencies": {"vite": "8.3.8"}}'
@@ -196,3 +202,73 @@ def test_a_vite_project_is_built_with_the_repository_as_its_base(github_fake: Fa
     published = github_fake.branch_files("octo", "vite-app", "gh-pages")
     assert b'src="/vite-app/assets/' in published["index.html"]
     assert "src/main.js" not in published
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(256))
+
+
+def test_a_binary_file_goes_up_as_a_base64_blob_and_lands_byte_for_byte(
+    github_fake: FakeGitHub,
+) -> None:
+    """Text files ride inline in the tree; a file that is not UTF-8 (an image the build
+    emitted) can't, so it is sent as a base64 blob first and named by its SHA."""
+    dist = {"index.html": b'<img src="logo.png">', "logo.png": PNG}
+    site = SiteFiles(
+        deployment_id="d-bin",
+        name="binary",
+        files={"package.json": "{}", "index.html": "", "src/main.js": ""},
+        build=lambda files, framework, base: BuildResult(ok=True, dist=dict(dist)),
+    )
+    journal = Journal(target="github")
+
+    assert run(github_fake, site, journal=journal).state == "ready"
+
+    (blob,) = github_fake.calls("POST", "/repos/octo/binary/git/blobs")
+    assert blob.json()["encoding"] == "base64"
+    assert base64.b64decode(blob.json()["content"]) == PNG
+    (tree,) = github_fake.calls("POST", "/repos/octo/binary/git/trees")
+    entries = {item["path"]: item for item in tree.json()["tree"]}
+    assert entries["logo.png"]["sha"] == git_blob_sha(PNG) and "content" not in entries["logo.png"]
+    assert "sha" not in entries["index.html"]
+    assert github_fake.branch_files("octo", "binary", "gh-pages")["logo.png"] == PNG
+    assert journal.uploaded == {"logo.png": git_blob_sha(PNG)}
+
+
+def empty_repository(fake: FakeGitHub, name: str) -> None:
+    """A repository of the token's owner with no commit (created without auto_init)."""
+    with httpx.Client(base_url=fake.url, headers={"User-Agent": "test"}) as http:
+        http.post(
+            "/user/repos",
+            json={"name": name, "auto_init": False},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ).raise_for_status()
+
+
+def test_an_adopted_empty_repository_is_deploy_invalid_naming_it_and_gets_nothing(
+    github_fake: FakeGitHub,
+) -> None:
+    empty_repository(github_fake, "hello")
+    with pytest.raises(ProviderError) as caught:
+        run(github_fake)
+    assert caught.value.code == "deploy_invalid"
+    assert "repository is empty" in caught.value.message
+    assert github_fake.repos["octo/hello"]["refs"] == {}
+    assert github_fake.calls("POST", "/repos/octo/hello/git/commits") == []
+
+
+def test_a_409_on_the_ref_update_is_deploy_invalid_naming_the_empty_repository(
+    github_fake: FakeGitHub,
+) -> None:
+    run(github_fake)  # gh-pages exists, so the redeploy moves it with a PATCH
+    github_fake.fail(
+        "PATCH",
+        "/repos/octo/hello/git/refs/heads/gh-pages",
+        409,
+        {"message": "Git Repository is empty.", "status": "409"},
+    )
+    changed = SiteFiles(deployment_id="d-2", name="hello", files={"index.html": "<h1>v2</h1>"})
+    with pytest.raises(ProviderError) as caught:
+        run(github_fake, changed)
+    assert caught.value.code == "deploy_invalid"
+    assert "repository is empty" in caught.value.message
+    assert github_fake.branch_files("octo", "hello", "gh-pages")["index.html"] == b"<h1>hi</h1>"

@@ -162,3 +162,23 @@ def test_polling_stops_at_the_budget_and_continues_from_the_journal(
     assert run(netlify_fake, journal=journal, poll_budget_s=0).state == "pending"
     assert run(netlify_fake, journal=journal).state == "ready"
     assert len(netlify_fake.deploys) == 1
+
+
+def test_a_resume_whose_deploy_failed_meanwhile_starts_a_new_one_and_publishes_it(
+    netlify_fake: FakeNetlify,
+) -> None:
+    journal = Journal(target="netlify")
+    assert run(netlify_fake, journal=journal, poll_budget_s=0).state == "pending"
+    (first,) = netlify_fake.deploys.values()
+    first["state"], first["error_message"] = "error", "Build script returned non-zero exit code"
+
+    outcome = run(netlify_fake, journal=journal)
+
+    assert outcome.state == "ready"
+    assert len(netlify_fake.deploys) == 2
+    second = outcome.provider_ids["deploy"]
+    assert second != first["id"]
+    site = netlify_fake.sites[first["site_id"]]
+    assert site["published_deploy"] == second
+    assert netlify_fake.published_files(first["site_id"]) == expected_files(SITE)
+    assert any("previous deploy failed" in line for line in journal.log)

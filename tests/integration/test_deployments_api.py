@@ -356,6 +356,55 @@ def test_a_pending_deploy_is_requeued_with_a_delay_and_later_ready(
     assert deployment(client, auth, started["deployment_id"])["state"] == "ready"
 
 
+def test_a_deploy_still_building_after_its_last_requeue_fails_deploy_failed_and_drops_its_token(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    drain: Drain,
+    store: Store,
+    settings: Settings,
+    vercel_fake: FakeVercel,
+) -> None:
+    vercel_fake.PROGRESSION = ("QUEUED", *["BUILDING"] * 1000, "READY")  # type: ignore[misc]
+    store.settings = settings.model_copy(
+        update={"deploy_poll_budget_s": 0.0, "deploy_max_requeues": 2}
+    )
+    started = deploy(client, auth, project, "vercel")
+    assert secret_exists(store, f"kiln/deploys/{started['deployment_id']}")
+
+    assert drain() == ["pending", "pending", "failed"]
+
+    finished = job(client, auth, started["job_id"])
+    dep = deployment(client, auth, started["deployment_id"])
+    assert (finished["status"], finished["error"]["code"]) == ("failed", "deploy_failed")
+    assert "did not finish in time" in finished["error"]["message"]
+    assert (dep["state"], dep["error"]["code"]) == ("error", "deploy_failed")
+    assert not secret_exists(store, f"kiln/deploys/{started['deployment_id']}")
+
+
+def test_a_provider_unavailable_past_its_retries_fails_deploy_unavailable_and_drops_its_token(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    drain: Drain,
+    store: Store,
+    vercel_fake: FakeVercel,
+) -> None:
+    outage = {"error": {"code": "internal_server_error", "message": "An unexpected error"}}
+    vercel_fake.fail("POST", r"/v13/deployments", 503, outage, times=100)
+    started = deploy(client, auth, project, "vercel")
+    assert secret_exists(store, f"kiln/deploys/{started['deployment_id']}")
+
+    assert drain() == ["pending", "pending", "pending", "failed"]
+
+    finished = job(client, auth, started["job_id"])
+    dep = deployment(client, auth, started["deployment_id"])
+    assert (finished["status"], finished["error"]["code"]) == ("failed", "deploy_unavailable")
+    assert (dep["state"], dep["error"]["code"]) == ("error", "deploy_unavailable")
+    assert vercel_fake.deployments == {}
+    assert not secret_exists(store, f"kiln/deploys/{started['deployment_id']}")
+
+
 def test_a_wrong_token_fails_with_deploy_auth_and_is_written_nowhere(
     client: TestClient,
     auth: dict[str, str],

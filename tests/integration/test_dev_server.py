@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class DevServer:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.extra_env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -33,6 +34,7 @@ class DevServer:
     def start(self) -> DevServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KILN_")}
         env["KILN_LLM_PROVIDER"] = "starter"
+        env.update(self.extra_env)
         self.log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [

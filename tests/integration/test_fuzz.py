@@ -134,6 +134,7 @@ def _fuzz(operation: Any, target: Target, mode: GenerationMode, tally: Tally, **
         run()
 
 
+@pytest.mark.slow  # ~1,200 requests: the campaign runs with `make test`
 def test_fuzzed_requests_get_no_5xx_and_every_error_has_a_stable_code(target: Target) -> None:
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", target.app)
     operations = [result.ok() for result in schema.get_all_operations()]

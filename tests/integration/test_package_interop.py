@@ -16,8 +16,9 @@ from kiln.config import Settings
 from kiln.packages.build import TOOLS
 from kiln.store.db import Store
 from tests.fakes.npm_registry import FakeRegistry
+from tests.tools import needs
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, needs("node")]
 
 # What TypeScript (and the cookie package that react-router 7 loads) compile ESM into.
 FLAGGED_CJS = (

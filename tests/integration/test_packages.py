@@ -29,6 +29,7 @@ from kiln.store.db import Store
 from kiln.store.sessions import create_session
 from tests.conftest import free_port
 from tests.fakes.npm_registry import FakeRegistry, tarball
+from tests.tools import needs
 
 pytestmark = pytest.mark.integration
 
@@ -125,6 +126,7 @@ def test_conflicting_ranges_nest_a_second_copy_and_scope_it_in_the_import_map(
     assert scope["react-is"] == f"/pkg/react-is@{nested}"
 
 
+@needs("npm")
 def test_the_lockfile_installs_the_same_tree_with_npm_ci(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -334,6 +336,7 @@ def render_in_node(importmap: dict[str, Any], origin: str, tmp_path: Path, app: 
     return run.stdout.strip()
 
 
+@needs("node")
 def test_an_app_importing_through_the_import_map_renders_with_one_react(
     settings: Settings, pkg_origin: str, tmp_path: Path
 ) -> None:
@@ -377,6 +380,7 @@ process.exit(0);
 """
 
 
+@needs("node")
 def test_a_chart_app_with_icons_and_a_router_renders_through_the_import_map(
     settings: Settings, pkg_origin: str, tmp_path: Path
 ) -> None:
@@ -416,6 +420,7 @@ process.exit(0);
 """
 
 
+@needs("node")
 def test_a_vue_app_with_pinia_and_vueuse_renders_through_the_import_map_with_one_vue(
     settings: Settings, pkg_origin: str, tmp_path: Path
 ) -> None:
@@ -960,6 +965,7 @@ def _kiln_dev(data_dir: Path, registry: str) -> tuple[subprocess.Popen[bytes], s
     raise AssertionError("kiln dev did not start")
 
 
+@pytest.mark.slow  # two `kiln dev` processes, one after the other
 def test_kiln_dev_serves_pkg_and_after_a_restart_serves_it_with_no_registry_request(
     tmp_path: Path, npm_fake: FakeRegistry
 ) -> None:

@@ -86,6 +86,7 @@ def elf_machine(path: Path) -> str:
 # --- lint ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # cfn-lint loads every resource spec: ~30 s of CPU, `make test` runs it
 def test_template_passes_cfn_lint() -> None:
     run = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)],
@@ -679,6 +680,7 @@ def test_the_template_and_the_code_agree_on_the_package_service(
     assert "--os=linux --cpu=arm64" in makefile
 
 
+@needs("uvx")
 def test_node_layer_holds_the_package_builder_with_an_arm64_esbuild(sam_build: Path) -> None:
     tools = sam_build / "NodeLayer" / "pkgbuild"
     assert (tools / "build.mjs").is_file()

@@ -192,14 +192,17 @@ def _push(http: ProviderApi, rec: Recorder, repo: str, site: SiteFiles) -> None:
             return
         if head is None:
             ref = {"ref": f"refs/heads/{BRANCH}", "sha": ids["commit"]}
-            resp = http.request("POST", f"{repo}/git/refs", json=ref, ok={422})
+            resp = http.request("POST", f"{repo}/git/refs", json=ref, ok={409, 422})
         else:
             commit = segment(ids["commit"])
             parents = http.request("GET", f"{repo}/git/commits/{commit}").json()["parents"]
             if head not in [p["sha"] for p in parents]:
                 rec.ids(commit=_commit(http, repo, ids["tree"], head, site))
             move = {"sha": ids["commit"], "force": False}
-            resp = http.request("PATCH", f"{repo}/git/refs/heads/{BRANCH}", json=move, ok={422})
+            resp = http.request(
+                "PATCH", f"{repo}/git/refs/heads/{BRANCH}", json=move, ok={409, 422}
+            )
+        _refuse_empty(resp)
         if resp.is_success:
             return
     raise ProviderError(f"{BRANCH} keeps moving; try again", code="deploy_invalid")

@@ -42,6 +42,7 @@ __all__ = [
 
 LOG_LIMIT = 200_000
 """Bytes of build output kept in `BuildResult.log` (the tail; errors come last)."""
+_STOP_POLL_S = 0.2
 
 _PASSTHROUGH_ENV = ("LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS")
 _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
@@ -122,9 +123,11 @@ def build_project(
     npm_cache: Path | None = None,
     max_output_bytes: int = 50_000_000,
     sandbox: Sandbox | None = None,
+    stop: threading.Event | None = None,
 ) -> BuildResult:
     """Build `files` into `dist`; a project without package.json (or Python) ships as is.
-    `sandbox` defaults to bubblewrap where installed."""
+    `sandbox` defaults to bubblewrap where installed; once `stop` is set (the job was
+    cancelled) the running step's process group is killed and no further step starts."""
     started = time.monotonic()
     if framework == "python" or "package.json" not in files:
         dist = {path: text.encode() for path, text in files.items()}
@@ -147,7 +150,9 @@ def build_project(
         kept = {p: t for p, t in files.items() if PurePosixPath(p).name not in _IGNORED_FILES}
         _write_files(root, kept)
         env = build_env(tools, home=home, cache=cache)
-        run = _Runner(root, env, deadline=started + timeout_s, sandbox=sandbox, tools=tools)
+        run = _Runner(
+            root, env, deadline=started + timeout_s, sandbox=sandbox, tools=tools, stop=stop
+        )
         run.note(sandbox.description)
         if len(kept) < len(files):
             run.note("ignored the project's package-manager config (.npmrc and the like)")
@@ -278,8 +283,10 @@ class _Runner:
         deadline: float,
         sandbox: Sandbox,
         tools: NodeTools,
+        stop: threading.Event | None = None,
     ) -> None:
         self.root = root
+        self.stop = stop or threading.Event()
         self.env = env
         self.deadline = deadline
         self.sandbox = sandbox
@@ -307,9 +314,9 @@ class _Runner:
             network=network,
             cwd=self.root,
         )
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            self.errors.append(BuildError(None, None, None, f"build timed out before {name}"))
+        if self.deadline - time.monotonic() <= 0 or self.stop.is_set():
+            why = "was stopped" if self.stop.is_set() else "timed out"
+            self.errors.append(BuildError(None, None, None, f"build {why} before {name}"))
             return False
         proc = subprocess.Popen(
             argv,
@@ -323,13 +330,13 @@ class _Runner:
         output: list[bytes] = []
         reader = threading.Thread(target=_drain, args=(proc, output), daemon=True)
         reader.start()
-        try:
-            code = proc.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
+        code = self._wait(proc)
+        if code is None:
             _kill_group(proc)
             reader.join(timeout=5)
             self._append(b"".join(output).decode(errors="replace"))
-            self.errors.append(BuildError(None, None, None, f"build timed out during {name}"))
+            why = "was stopped" if self.stop.is_set() else "timed out"
+            self.errors.append(BuildError(None, None, None, f"build {why} during {name}"))
             return False
         reader.join(timeout=5)
         text = strip_ansi(b"".join(output).decode(errors="replace"))
@@ -339,6 +346,13 @@ class _Runner:
             if name == "install" and not self.errors:
                 self.errors.append(BuildError("package.json", None, None, npm_error(text)))
         return code == 0
+
+    def _wait(self, proc: subprocess.Popen[bytes]) -> int | None:
+        """The step's exit code; None once the deadline passed or `stop` was set."""
+        while (remaining := self.deadline - time.monotonic()) > 0 and not self.stop.is_set():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return proc.wait(timeout=min(remaining, _STOP_POLL_S))
+        return None
 
     def _append(self, text: str) -> None:
         self._log.append(text)

@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import signal
+import threading
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -61,17 +62,30 @@ class BuilderFailed(KilnError):
 
 @telemetry.traced
 def build_version(
-    store: Store, files: dict[str, str], *, framework: str, base: str, render: bool = False
+    store: Store,
+    files: dict[str, str],
+    *,
+    framework: str,
+    base: str,
+    render: bool = False,
+    stop: threading.Event | None = None,
 ) -> Built:
-    """Build (and, when asked and a browser exists, render) one project version."""
+    """Build (and, when asked and a browser exists, render) one project version. `stop`
+    ends a build running here; the builder function's invocation runs to its end."""
     settings = store.settings
     if settings.builder_function:
         return _invoke(store, files, framework=framework, base=base, render=render)
-    return build_here(settings, files, framework=framework, base=base, render=render)
+    return build_here(settings, files, framework=framework, base=base, render=render, stop=stop)
 
 
 def build_here(
-    settings: Settings, files: dict[str, str], *, framework: str, base: str, render: bool
+    settings: Settings,
+    files: dict[str, str],
+    *,
+    framework: str,
+    base: str,
+    render: bool,
+    stop: threading.Event | None = None,
 ) -> Built:
     sandbox = find_sandbox(settings.build_sandbox)
     result = build_project(
@@ -81,11 +95,13 @@ def build_here(
         timeout_s=settings.build_timeout_s,
         npm_cache=settings.npm_cache_dir,
         sandbox=sandbox,
+        stop=stop,
     )
     built = Built(result)
     web = framework != "python" and "index.html" in result.dist
     chromium = settings.chromium_path or find_chromium()
-    if not (render and result.ok and web and settings.render_check and chromium):
+    stopped = stop is not None and stop.is_set()
+    if stopped or not (render and result.ok and web and settings.render_check and chromium):
         return built
     from kiln.gate.render import render_check
 

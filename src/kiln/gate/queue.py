@@ -137,7 +137,10 @@ def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildRes
     files = blobs.get_files(store, job["project_id"], projects.manifest_of(item))
     sink.add(Status(phase="building", message=f"building version {job['version']}"))
     # relative asset URLs: the same dist serves from any preview prefix
-    built = build_version(store, files, framework=job["framework"], base="./", render=True)
+    built = build_version(
+        store, files, framework=job["framework"], base="./", render=True, stop=sink.stopped
+    )
+    sink.check()  # a cancel that stopped the build ends the job, not a red version
     health = Health(builds=built.result.ok)
     if built.render is not None:
         health.renders = built.render.renders

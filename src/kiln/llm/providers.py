@@ -79,6 +79,7 @@ def get_provider(
 ) -> Provider:
     """The provider called `name` (or the resolved default), ready to stream."""
     name = _checked(name) if name else resolve_provider_name(settings)
+    retry = retry or RetryPolicy(initial_delay=settings.llm_retry_initial_delay_s)
     if name == "anthropic":
         from kiln.llm.anthropic import AnthropicProvider
 
