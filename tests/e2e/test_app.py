@@ -172,7 +172,9 @@ def test_an_s3_deploy_from_the_dialog_goes_live_at_a_url_serving_the_built_app(
     expect(state).to_have_attribute(
         "data-state", re.compile("ready|error|failed|cancelled"), timeout=DEPLOY_TIMEOUT
     )
-    expect(state, f"the dialog reads: {result.inner_text()}").to_have_attribute("data-state", "ready")
+    expect(state, f"the dialog reads: {result.inner_text()}").to_have_attribute(
+        "data-state", "ready"
+    )
     expect(state).to_have_text("Live: your site is online")
     screenshot("06-deploy")
 
