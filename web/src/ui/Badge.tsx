@@ -1,16 +1,17 @@
 /** The build-gate badge of a version: green, red (errors on hover and expand) or checking. */
 import type { VersionSummary } from "../api/types";
-import { badgeOf } from "../state/health";
+import { badgeOf, type Badge } from "../state/health";
 
 type Gated = Pick<VersionSummary, "version" | "build" | "health" | "build_errors">;
 
-export function BuildBadge({ v, testid = "build-badge" }: { v: Gated; testid?: string }) {
-  const badge = badgeOf(v);
+/** `badge` overrides the gate's verdict (the version on screen, as the preview shows it). */
+export function BuildBadge({ v, testid = "build-badge", badge = badgeOf(v) }: { v: Gated; testid?: string; badge?: Badge }) {
   return (
     <span
       class={`build-badge ${badge.kind}`}
       data-testid={testid}
       data-build={v.build}
+      data-kind={badge.kind}
       title={badge.detail}
       aria-label={`v${v.version}: ${badge.kind === "checking" ? "checking the build" : badge.detail}`}
     >

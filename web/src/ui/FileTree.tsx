@@ -27,7 +27,7 @@ export function FileTree() {
         <h2 class="panel-title">Files</h2>
         <span class="muted small">{paths.length ? String(paths.length) : ""}</span>
       </div>
-      <div class="tree" data-testid="file-tree" role="tree" aria-label="Files" ref={list}>
+      <div class="tree" data-testid="file-tree" role={rows.length ? "tree" : undefined} aria-label="Files" ref={list}>
         {rows.length === 0 ? (
           <div class="tree-empty">{job ? "Waiting for the first file…" : "Files appear here as they are written."}</div>
         ) : (

@@ -115,7 +115,7 @@ function VersionItem({ v, current, latest, busy, onView, onRestore, onCompare }:
           {v.files} file{v.files === 1 ? "" : "s"}
         </span>
         <span class="spacer" />
-        <button class="btn btn-small btn-ghost" data-testid="compare-version" aria-label={`Compare v${v.version} with the version before`} onClick={onCompare}>
+        <button class="btn btn-small btn-ghost" data-testid="compare-version" aria-label={`Changes in v${v.version}, compared with the version before`} onClick={onCompare}>
           Changes
         </button>
         <button class="btn btn-small btn-ghost" data-testid="view-version" disabled={current} onClick={onView}>

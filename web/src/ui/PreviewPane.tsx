@@ -86,7 +86,8 @@ function Dock({ terminal }: { terminal: BufferedTerminal }) {
   const count = problems.length;
   return (
     <div class="dock">
-      <div class="dock-tabs" role="tablist" aria-label="Problems and terminal">
+      <div class="dock-tabs">
+        <div class="dock-tablist" role="tablist" aria-label="Problems and terminal">
         <button
           class={`tab${tab === "problems" ? " active" : ""}${count ? " has-problems" : ""}`}
           role="tab"
@@ -105,6 +106,7 @@ function Dock({ terminal }: { terminal: BufferedTerminal }) {
         >
           Terminal
         </button>
+        </div>
         <span class="spacer" />
         <button class="btn btn-small btn-ghost" title="Clear problems" hidden={tab !== "problems"} onClick={() => clearProblems(ctx)}>
           Clear

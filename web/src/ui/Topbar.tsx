@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { newProject, openProject, refreshProjects } from "../actions/projects";
 import { downloadZip } from "../actions/versions";
 import { isBusy, isLatest, isStreaming } from "../state/app";
+import { screenBadge } from "../state/health";
 import { BuildBadge } from "./Badge";
 import { formatTime } from "./format";
 import { useApp, useCtx } from "./hooks";
@@ -57,7 +58,12 @@ export function Topbar() {
 
 function CurrentBuild() {
   const v = useApp((s) => (s.job ? undefined : s.versions.find((x) => x.version === s.version)));
-  return <span class="current-build" data-testid="current-build">{v ? <BuildBadge v={v} testid="current-build-badge" /> : null}</span>;
+  const problems = useApp((s) => s.problems);
+  return (
+    <span class="current-build" data-testid="current-build">
+      {v ? <BuildBadge v={v} testid="current-build-badge" badge={screenBadge(v, problems)} /> : null}
+    </span>
+  );
 }
 
 function JobStatus() {
@@ -100,6 +106,12 @@ function ProjectSwitcher({ name }: { name: string }) {
     setOpen(!open);
   };
   const moveFocus = (e: KeyboardEvent): void => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      setOpen(false);
+      wrap.current?.querySelector<HTMLElement>(".switcher")?.focus();
+      return;
+    }
     const items = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
     if (!items.length) return;
     const at = items.indexOf(document.activeElement as HTMLElement);

@@ -1,0 +1,102 @@
+"""The web app on a phone and a tablet: one pane at a time by tabs, nothing wider than
+the screen, and every action (Share, Deploy, the preview) within reach."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, ViewportSize, expect
+
+from tests.e2e.test_app import PREVIEW_TIMEOUT, generate
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+TABLET: ViewportSize = {"width": 820, "height": 1180}
+
+# Elements of the page's frame whose right edge lies beyond the viewport (scrolling
+# panes such as the editor may hold wider content; the frame around them may not).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const frame = document.querySelectorAll(
+    '.topbar, .topbar *, .pane-tabs, .pane-tabs *, .composer, .composer *,'
+    + '.panel-head, .panel-head *'
+  );
+  return [...frame]
+    .filter((el) => el.getClientRects().length > 0)
+    .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+    .map((el) => el.dataset.testid || el.className || el.tagName);
+}"""
+
+
+def assert_fits(page: Page) -> None:
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
+    assert page.evaluate(OVERFLOWING) == []
+
+
+def assert_on_screen(page: Page, target: Locator) -> None:
+    expect(target).to_be_visible()
+    box = target.bounding_box()
+    viewport = page.viewport_size
+    assert box and viewport
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+
+
+def test_on_a_phone_chat_code_and_preview_are_tabs_and_nothing_overflows(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    expect(page.get_by_test_id("pane-chat")).to_have_attribute("aria-selected", "true")
+    generate(page)
+    assert_fits(page)
+    screenshot("layout-phone-chat")
+
+    page.get_by_test_id("pane-code").click()
+    expect(page.get_by_test_id("prompt-input")).to_be_hidden()
+    expect(page.get_by_test_id("file-tree")).to_be_visible()
+    expect(page.get_by_test_id("editor")).to_contain_text("export default")
+    assert_fits(page)
+    screenshot("layout-phone-code")
+
+    page.get_by_test_id("pane-preview").click()
+    expect(page.get_by_test_id("file-tree")).to_be_hidden()
+    title = page.frame_locator('[data-testid="preview-frame-container"] iframe').get_by_test_id(
+        "app-title"
+    )
+    expect(title).to_have_text("Tally", timeout=PREVIEW_TIMEOUT)
+    assert_fits(page)
+    screenshot("layout-phone-preview")
+
+
+def test_on_a_phone_share_and_deploy_are_on_screen_and_open_within_it(page: Page) -> None:
+    page.set_viewport_size(PHONE)
+    generate(page)
+    for testid in ("share-button", "deploy-button", "history-button", "settings-button"):
+        assert_on_screen(page, page.get_by_test_id(testid))
+    page.get_by_test_id("share-button").click()
+    assert_on_screen(page, page.get_by_test_id("share-popover"))
+    expect(page.get_by_test_id("share-url")).to_have_value(re.compile(r"^http"), timeout=60_000)
+    page.keyboard.press("Escape")
+    page.get_by_test_id("deploy-button").click()
+    assert_on_screen(page, page.get_by_test_id("deploy-dialog"))
+    assert_on_screen(page, page.get_by_test_id("deploy-submit"))
+    assert_fits(page)
+
+
+def test_on_a_tablet_the_top_bar_fits_and_the_panes_are_tabs(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    page.set_viewport_size(TABLET)
+    generate(page)
+    for testid in ("share-button", "deploy-button", "pane-preview"):
+        assert_on_screen(page, page.get_by_test_id(testid))
+    assert_fits(page)
+    page.get_by_test_id("pane-code").click()
+    expect(page.get_by_test_id("file-tree")).to_be_visible()
+    expect(page.get_by_test_id("editor")).to_be_visible()
+    assert_fits(page)
+    screenshot("layout-tablet-code")
