@@ -29,10 +29,12 @@ def test_the_home_lists_the_owners_projects_and_opens_one(
     start_new_project(page)
     home = page.get_by_test_id("projects-home")
     expect(home.get_by_test_id("home-project")).to_have_count(2)
-    expect(home.get_by_test_id("home-name").first).to_contain_text("Beta")  # newest first
+    expect(home.get_by_test_id("home-name").first).to_contain_text(
+        "Beta", ignore_case=True
+    )  # newest first
     screenshot("home")
     home.get_by_test_id("home-project").filter(has_text="Alpha").get_by_test_id("home-open").click()
-    expect(page.get_by_test_id("project-name")).to_contain_text("Alpha")
+    expect(page.get_by_test_id("project-name")).to_contain_text("Alpha", ignore_case=True)
     expect(page.get_by_test_id("file-tree").locator('[data-path="src/App.tsx"]')).to_be_visible()
 
 
@@ -100,13 +102,13 @@ def test_leaving_a_project_with_unsaved_edits_asks_first_and_keeps_them(page: Pa
     page.get_by_test_id("project-switcher").click()
     page.get_by_test_id("project-item").filter(has_text="Keeper").click()
     assert asked and "unsaved changes in 1 file" in asked[0], asked
-    expect(page.get_by_test_id("project-name")).to_contain_text("Other")
+    expect(page.get_by_test_id("project-name")).to_contain_text("Other", ignore_case=True)
     expect(page.get_by_test_id("editor")).to_contain_text("not saved yet")
 
     page.once("dialog", answer(True))
     page.get_by_test_id("project-switcher").click()
     page.get_by_test_id("project-item").filter(has_text="Keeper").click()
-    expect(page.get_by_test_id("project-name")).to_contain_text("Keeper")
+    expect(page.get_by_test_id("project-name")).to_contain_text("Keeper", ignore_case=True)
     assert len(asked) == 2
 
     page.get_by_test_id("project-switcher").click()
