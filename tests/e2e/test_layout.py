@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
@@ -13,6 +14,9 @@ from tests.e2e.test_app import PREVIEW_TIMEOUT, generate
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 TABLET: ViewportSize = {"width": 820, "height": 1180}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+SIZES = {"390": PHONE, "820": TABLET, "1440": DESKTOP}
+SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
 
 # Elements of the page's frame whose right edge lies beyond the viewport (scrolling
 # panes such as the editor may hold wider content; the frame around them may not).
@@ -100,3 +104,38 @@ def test_on_a_tablet_the_top_bar_fits_and_the_panes_are_tabs(
     expect(page.get_by_test_id("editor")).to_be_visible()
     assert_fits(page)
     screenshot("layout-tablet-code")
+
+
+def test_every_main_screen_fits_phone_tablet_and_desktop_in_light_and_dark(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    """Also the screenshots for the issue's note: test-artifacts/screenshots/screen-*.png."""
+    page.emulate_media(reduced_motion="reduce")
+
+    def each_size_and_scheme(screen: str) -> None:
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            for width, size in SIZES.items():
+                page.set_viewport_size(size)
+                panes = ("chat", "code", "preview") if size["width"] < 1024 else ("all",)
+                for pane in panes:
+                    if pane != "all":
+                        page.get_by_test_id(f"pane-{pane}").click()
+                    assert_fits(page)
+                    screenshot(f"screen-{screen}-{width}-{scheme}-{pane}")
+                if size["width"] < 1024:
+                    page.get_by_test_id("pane-chat").click()
+
+    each_size_and_scheme("start")
+    generate(page)
+    title = page.frame_locator('[data-testid="preview-frame-container"] iframe').get_by_test_id(
+        "app-title"
+    )
+    expect(title).to_have_text("Tally", timeout=PREVIEW_TIMEOUT)
+    each_size_and_scheme("project")
+    page.set_viewport_size(DESKTOP)
+    start = page.get_by_test_id("project-switcher")
+    start.click()
+    page.get_by_test_id("new-project").click()
+    expect(page.get_by_test_id("projects-home")).to_be_visible()
+    each_size_and_scheme("home")

@@ -1,6 +1,6 @@
 """Coming back to work: the projects home (open, rename), the changes between two
-versions, a warning before unsaved hand edits are left behind, and deploy words a
-non-developer understands."""
+versions, a warning before unsaved hand edits are left behind; and words a newcomer
+understands (no model connected, what a deploy target needs)."""
 
 from __future__ import annotations
 
@@ -115,6 +115,13 @@ def test_leaving_a_project_with_unsaved_edits_asks_first_and_keeps_them(page: Pa
     page.get_by_test_id("project-item").filter(has_text="Other").click()
     expect(page.get_by_test_id("toast")).to_contain_text("Unsaved changes restored")
     expect(page.get_by_test_id("editor")).to_contain_text("not saved yet")
+
+
+def test_a_newcomer_is_told_before_sending_that_no_model_is_connected(page: Page) -> None:
+    # the e2e server has no provider key: generations come from the offline starter
+    notice = page.get_by_test_id("no-model-notice")
+    expect(notice).to_contain_text("No AI model is connected")
+    expect(page.get_by_test_id("turn")).to_have_count(0)
 
 
 def test_the_deploy_dialog_says_what_each_target_needs_in_plain_words(page: Page) -> None:
