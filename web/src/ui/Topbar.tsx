@@ -1,5 +1,6 @@
 /** Top bar: brand, project switcher, job status and the project's actions. */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { toast } from "../actions/context";
 import { newProject, openProject, refreshProjects } from "../actions/projects";
 import { downloadZip } from "../actions/versions";
 import { isBusy, isLatest, isStreaming } from "../state/app";
@@ -127,7 +128,8 @@ function ProjectSwitcher({ name }: { name: string }) {
   };
   const pick = (run: () => void): void => {
     setOpen(false);
-    if (confirmLeave(ctx)) run();
+    if (isBusy(ctx.store.get())) toast(ctx, "info", "A generation is running: stop it or wait for it, then switch.");
+    else if (confirmLeave(ctx)) run();
   };
   return (
     <div class="switcher-wrap" ref={wrap}>
@@ -159,11 +161,7 @@ function ProjectSwitcher({ name }: { name: string }) {
               class={`menu-item${p.project_id === current ? " active" : ""}`}
               role="menuitem"
               data-testid="project-item"
-              onClick={() =>
-                pick(() => {
-                  if (!isBusy(ctx.store.get())) void openProject(ctx, p.project_id);
-                })
-              }
+              onClick={() => pick(() => void openProject(ctx, p.project_id))}
             >
               <span class="menu-name">{p.name}</span>
               <span class="menu-meta">
