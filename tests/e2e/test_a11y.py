@@ -104,7 +104,9 @@ def assert_focus_visible(page: Page) -> None:
     assert outline[0] != "none" and outline[1] >= 2, outline
 
 
-def test_a_keyboard_only_walk_goes_from_prompt_to_a_started_deploy(page: Page) -> None:
+def test_a_keyboard_only_walk_goes_from_prompt_to_a_share_link_and_a_started_deploy(
+    page: Page,
+) -> None:
     tab_to(page, "prompt-input")
     assert_focus_visible(page)
     page.keyboard.type("A counter app called Keys")
@@ -128,6 +130,12 @@ def test_a_keyboard_only_walk_goes_from_prompt_to_a_started_deploy(page: Page) -
     page.keyboard.press("Escape")
     expect(drawer).to_be_hidden()
     expect(page.get_by_test_id("history-button")).to_be_focused()
+
+    tab_to(page, "share-button")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("share-url")).to_have_value(re.compile(r"^http"), timeout=60_000)
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("share-popover")).to_be_hidden()
 
     tab_to(page, "deploy-button")
     page.keyboard.press("Enter")
@@ -177,3 +185,17 @@ def test_the_project_menu_moves_with_arrow_keys(page: Page) -> None:
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("project-menu")).to_be_hidden()
     expect(page.get_by_test_id("project-switcher")).to_be_focused()
+
+
+def test_the_columns_resize_from_the_keyboard(page: Page) -> None:
+    chat = page.locator("section.panel.chat")
+    before = chat.bounding_box()
+    handle = page.get_by_role("separator", name="Resize the chat panel")
+    handle.focus()
+    assert_focus_visible(page)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    after = chat.bounding_box()
+    assert before and after
+    assert abs(after["width"] - (before["width"] + 48)) <= 1, (before, after)  # whole pixels
+    expect(handle).to_have_attribute("aria-valuenow", str(round(after["width"])))

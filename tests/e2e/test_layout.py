@@ -106,6 +106,19 @@ def test_on_a_tablet_the_top_bar_fits_and_the_panes_are_tabs(
     screenshot("layout-tablet-code")
 
 
+def test_on_a_desktop_history_leaves_the_preview_it_shows_in_sight(page: Page) -> None:
+    page.emulate_media(reduced_motion="reduce")  # the drawer in place, not sliding
+    generate(page)
+    page.get_by_test_id("history-button").click()
+    drawer = page.get_by_test_id("history-drawer")
+    expect(drawer.get_by_test_id("version-item")).to_have_count(1)
+    preview = page.get_by_test_id("preview-frame-container")
+    expect(preview).to_be_visible()
+    a, b = drawer.bounding_box(), preview.bounding_box()
+    assert a and b
+    assert a["x"] + a["width"] <= b["x"], f"history {a} covers the preview {b}"
+
+
 def test_every_main_screen_fits_phone_tablet_and_desktop_in_light_and_dark(
     page: Page, screenshot: Callable[[str], Path]
 ) -> None:

@@ -1,6 +1,8 @@
-/** Drag handles that resize the chat and preview columns; sizes survive reloads. */
+/** Handles that resize the chat and preview columns, by drag or arrow keys; sizes survive reloads. */
+import { useEffect, useRef, useState } from "preact/hooks";
 
 const KEY = "kiln.layout";
+const STEP_PX = 24;
 
 interface Sizes {
   chat?: number;
@@ -31,30 +33,48 @@ interface Props {
 }
 
 export function Splitter({ which, edge, min, keep }: Props) {
+  const handle = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState<number | null>(null);
+  useEffect(() => {
+    const panel = handle.current?.parentElement;
+    if (panel) setWidth(Math.round(panel.getBoundingClientRect().width));
+  }, []);
+  const resize = (to: number): void => {
+    const workspace = handle.current?.closest<HTMLElement>(".workspace");
+    if (!workspace) return;
+    const next = Math.round(Math.min(window.innerWidth - keep, Math.max(min, to)));
+    const sizes = { ...load(), [which]: next };
+    applySizes(workspace, sizes);
+    localStorage.setItem(KEY, JSON.stringify(sizes));
+    setWidth(next);
+  };
+  const onKeyDown = (e: KeyboardEvent): void => {
+    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+    e.preventDefault();
+    const current = handle.current?.parentElement?.getBoundingClientRect().width ?? width ?? min;
+    // The handle moves the way the arrow points: right widens the chat, narrows the preview.
+    const towards = e.key === "ArrowRight" ? 1 : -1;
+    resize(current + towards * (edge === "right" ? 1 : -1) * STEP_PX);
+  };
   const onPointerDown = (down: PointerEvent): void => {
-    const handle = down.currentTarget as HTMLElement;
-    const panel = handle.parentElement;
-    const workspace = handle.closest<HTMLElement>(".workspace");
-    if (!panel || !workspace) return;
+    const el = down.currentTarget as HTMLElement;
+    const panel = el.parentElement;
+    if (!panel) return;
     down.preventDefault();
-    handle.setPointerCapture(down.pointerId);
+    el.setPointerCapture(down.pointerId);
     const start = panel.getBoundingClientRect().width;
     document.body.classList.add("resizing");
     const move = (e: PointerEvent): void => {
       const dx = e.clientX - down.clientX;
-      const max = window.innerWidth - keep;
-      const width = Math.round(Math.min(max, Math.max(min, edge === "right" ? start + dx : start - dx)));
-      const sizes = { ...load(), [which]: width };
-      applySizes(workspace, sizes);
-      localStorage.setItem(KEY, JSON.stringify(sizes));
+      resize(edge === "right" ? start + dx : start - dx);
     };
     const up = (): void => {
       document.body.classList.remove("resizing");
-      handle.removeEventListener("pointermove", move);
-      handle.removeEventListener("pointerup", up);
+      el.removeEventListener("pointermove", move);
+      el.removeEventListener("pointerup", up);
     };
-    handle.addEventListener("pointermove", move);
-    handle.addEventListener("pointerup", up);
+    el.addEventListener("pointermove", move);
+    el.addEventListener("pointerup", up);
   };
   const onDblClick = (e: MouseEvent): void => {
     const sizes = { ...load() };
@@ -64,12 +84,19 @@ export function Splitter({ which, edge, min, keep }: Props) {
   };
   return (
     <div
+      ref={handle}
       class={`splitter ${edge}`}
       role="separator"
+      tabIndex={0}
       aria-orientation="vertical"
-      title="Drag to resize"
+      aria-label={`Resize the ${which} panel`}
+      aria-valuenow={width ?? undefined}
+      aria-valuemin={min}
+      aria-valuemax={Math.max(min, window.innerWidth - keep)}
+      title="Drag or use the arrow keys to resize"
       onPointerDown={onPointerDown}
       onDblClick={onDblClick}
+      onKeyDown={onKeyDown}
     />
   );
 }
