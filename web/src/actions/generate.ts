@@ -104,6 +104,8 @@ export async function cancel(ctx: Ctx): Promise<void> {
   try {
     await ctx.api.cancelJob(job.jobId);
   } catch (err) {
+    // It finished between the click and the request: the poll shows how, no error to report.
+    if (err instanceof ApiError && err.code === "job_not_cancellable") return;
     fail(ctx, err);
   }
 }
