@@ -113,8 +113,9 @@ def test_leaving_a_project_with_unsaved_edits_asks_first_and_keeps_them(page: Pa
 
     page.get_by_test_id("project-switcher").click()
     page.get_by_test_id("project-item").filter(has_text="Other").click()
-    expect(page.get_by_test_id("toast")).to_contain_text("Unsaved changes restored")
+    expect(page.get_by_test_id("project-name")).to_contain_text("Other", ignore_case=True)
     expect(page.get_by_test_id("editor")).to_contain_text("not saved yet")
+    expect(page.get_by_test_id("save-button")).to_be_enabled()
 
 
 def test_a_newcomer_is_told_before_sending_that_no_model_is_connected(page: Page) -> None:
