@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_app import GENERATION_TIMEOUT, generate
+from tests.e2e.test_app import DEPLOY_TIMEOUT, GENERATION_TIMEOUT, generate
 from tests.tools import require
 
 SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
@@ -104,7 +104,7 @@ def assert_focus_visible(page: Page) -> None:
     assert outline[0] != "none" and outline[1] >= 2, outline
 
 
-def test_a_keyboard_only_walk_goes_from_prompt_to_a_share_link_and_a_started_deploy(
+def test_a_keyboard_only_walk_goes_from_prompt_to_a_shared_and_deployed_app(
     page: Page,
 ) -> None:
     tab_to(page, "prompt-input")
@@ -146,9 +146,12 @@ def test_a_keyboard_only_walk_goes_from_prompt_to_a_share_link_and_a_started_dep
     tab_to(page, "deploy-submit")
     assert_focus_visible(page)
     page.keyboard.press("Enter")
-    expect(page.get_by_test_id("deploy-result").locator(".deploy-state")).to_have_attribute(
-        "data-state", re.compile(r"\w+"), timeout=60_000
+    state = page.get_by_test_id("deploy-result").locator(".deploy-state")
+    expect(state).to_have_attribute(
+        "data-state", re.compile("ready|error|failed|cancelled"), timeout=DEPLOY_TIMEOUT
     )
+    expect(state).to_have_attribute("data-state", "ready")
+    expect(state).to_have_text("Live: your site is online")
 
 
 def test_generation_progress_is_announced_in_a_live_region(page: Page) -> None:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
-from tests.e2e.test_app import PREVIEW_TIMEOUT, generate
+from tests.e2e.test_app import DEPLOY_TIMEOUT, PREVIEW_TIMEOUT, generate
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 TABLET: ViewportSize = {"width": 820, "height": 1180}
@@ -76,7 +76,7 @@ def test_on_a_phone_chat_code_and_preview_are_tabs_and_nothing_overflows(
     screenshot("layout-phone-preview")
 
 
-def test_on_a_phone_share_and_deploy_are_on_screen_and_open_within_it(page: Page) -> None:
+def test_on_a_phone_an_app_is_shared_and_deployed_within_the_screen(page: Page) -> None:
     page.set_viewport_size(PHONE)
     generate(page)
     for testid in ("share-button", "deploy-button", "history-button", "settings-button"):
@@ -87,8 +87,16 @@ def test_on_a_phone_share_and_deploy_are_on_screen_and_open_within_it(page: Page
     page.keyboard.press("Escape")
     page.get_by_test_id("deploy-button").click()
     assert_on_screen(page, page.get_by_test_id("deploy-dialog"))
+    page.get_by_test_id("deploy-target").select_option("s3")
     assert_on_screen(page, page.get_by_test_id("deploy-submit"))
     assert_fits(page)
+    page.get_by_test_id("deploy-submit").click()
+    state = page.get_by_test_id("deploy-result").locator(".deploy-state")
+    expect(state).to_have_attribute(
+        "data-state", re.compile("ready|error|failed|cancelled"), timeout=DEPLOY_TIMEOUT
+    )
+    expect(state).to_have_attribute("data-state", "ready")
+    assert_on_screen(page, page.get_by_test_id("deploy-result").locator("a.deploy-url"))
 
 
 def test_on_a_tablet_the_top_bar_fits_and_the_panes_are_tabs(
