@@ -127,6 +127,17 @@ def test_on_a_desktop_history_leaves_the_preview_it_shows_in_sight(page: Page) -
     assert a["x"] + a["width"] <= b["x"], f"history {a} covers the preview {b}"
 
 
+def test_the_tablet_toggle_runs_the_app_at_768_px_even_in_a_narrower_pane(page: Page) -> None:
+    generate(page)
+    frame = page.frame_locator('[data-testid="preview-frame-container"] iframe')
+    expect(frame.get_by_test_id("app-title")).to_have_text("Tally", timeout=PREVIEW_TIMEOUT)
+    pane = page.get_by_test_id("preview-frame-container").bounding_box()
+    assert pane and pane["width"] < 768, pane  # the toggle must not shrink to this
+    page.get_by_test_id("device-tablet").click()
+    expect(page.get_by_test_id("device-tablet")).to_have_attribute("aria-pressed", "true")
+    expect(frame.locator("body")).to_have_js_property("clientWidth", 768)
+
+
 def test_every_main_screen_fits_phone_tablet_and_desktop_in_light_and_dark(
     page: Page, screenshot: Callable[[str], Path]
 ) -> None:
