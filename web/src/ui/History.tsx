@@ -1,5 +1,5 @@
 /** Version history drawer: every version, view any, restore one as the new latest. */
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import { refreshVersions, restore, viewVersion } from "../actions/versions";
 import type { VersionSummary } from "../api/types";
 import { isBusy } from "../state/app";
@@ -18,7 +18,8 @@ export function History() {
   const drawer = useRef<HTMLElement>(null);
   const close = (): void => ctx.store.set({ historyOpen: false });
 
-  useEffect(() => {
+  // A layout effect: Escape and the focus move work from the frame the drawer opens in.
+  useLayoutEffect(() => {
     if (!open) return;
     if (ctx.store.get().project) void refreshVersions(ctx);
     const opener = document.activeElement as HTMLElement | null;

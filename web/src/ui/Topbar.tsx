@@ -1,5 +1,5 @@
 /** Top bar: brand, project switcher, job status and the project's actions. */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { toast } from "../actions/context";
 import { newProject, openProject, refreshProjects } from "../actions/projects";
 import { downloadZip } from "../actions/versions";
@@ -87,7 +87,7 @@ function ProjectSwitcher({ name }: { name: string }) {
   const current = useApp((s) => s.project?.project_id ?? null);
   const wrap = useRef<HTMLDivElement>(null);
   const menu = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!open) return;
     const close = (e: Event): void => {
       if (!wrap.current?.contains(e.target as Node)) setOpen(false);
