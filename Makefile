@@ -59,9 +59,10 @@ test-web: web/node_modules/.synced
 test-python: setup web
 	$(UV) run pytest -p no:cacheprovider -n 2 --dist loadfile
 
-lint: .venv/.synced
+lint: .venv/.synced web/node_modules/.synced
 	$(UV) run ruff check src tests functions bench
 	$(UV) run ruff format --check src tests functions bench
+	cd web && npm run lint
 
 typecheck: .venv/.synced web/node_modules/.synced
 	$(UV) run mypy

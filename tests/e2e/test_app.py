@@ -169,8 +169,13 @@ def test_an_s3_deploy_from_the_dialog_goes_live_at_a_url_serving_the_built_app(
     page.get_by_test_id("deploy-submit").click()
     result = page.get_by_test_id("deploy-result")
     state = result.locator(".deploy-state")
-    expect(state).to_have_text(re.compile("ready|error|cancelled"), timeout=DEPLOY_TIMEOUT)
-    expect(state, f"the dialog reads: {result.inner_text()}").to_have_text("ready")
+    expect(state).to_have_attribute(
+        "data-state", re.compile("ready|error|failed|cancelled"), timeout=DEPLOY_TIMEOUT
+    )
+    expect(state, f"the dialog reads: {result.inner_text()}").to_have_attribute(
+        "data-state", "ready"
+    )
+    expect(state).to_have_text("Live: your site is online")
     screenshot("06-deploy")
 
     url = result.locator("a.deploy-url").get_attribute("href")
@@ -189,6 +194,7 @@ def test_a_scheduled_redeploy_can_be_created_and_deleted(
     page.get_by_test_id("deploy-button").click()
     page.get_by_test_id("deploy-target").select_option("s3")
     page.get_by_test_id("schedule-toggle").check()
+    page.get_by_test_id("schedule-kind").select_option("custom")
     page.get_by_test_id("schedule-expression").fill("rate(1 day)")
     page.get_by_test_id("deploy-submit").click()
     items = page.get_by_test_id("schedule-item")
@@ -241,7 +247,7 @@ def test_a_prompt_over_the_limit_is_flagged_before_it_is_sent(page: Page) -> Non
     box.fill("x" * 20_001)
     hint = page.get_by_test_id("prompt-hint")
     expect(hint).to_contain_text("the limit is 20,000")
-    expect(box).to_have_attribute("aria-invalid", "")
+    expect(box).to_have_attribute("aria-invalid", "true")
     box.press("Enter")
     expect(page.get_by_test_id("turn")).to_have_count(0)
     box.fill("x" * 100)

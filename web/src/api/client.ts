@@ -80,7 +80,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
 /** Turn a non-2xx response into an ApiError, whatever its body looks like. */
 export async function errorFromResponse(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => "");
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {

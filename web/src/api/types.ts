@@ -64,6 +64,8 @@ export interface Provider {
   name: string;
   is_model: boolean;
   configured: boolean;
+  /** The provider a generation uses when none is picked. */
+  default?: boolean;
   default_model?: string | null;
 }
 

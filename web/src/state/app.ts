@@ -45,6 +45,8 @@ export interface ActiveJob {
   livePreview: boolean;
 }
 
+export type Pane = "chat" | "code" | "preview";
+
 export interface AppState {
   providers: Provider[];
   projects: Project[];
@@ -66,6 +68,11 @@ export interface AppState {
   historyOpen: boolean;
   /** Which top-bar popover is open. */
   popover: "share" | "settings" | null;
+  deployOpen: boolean;
+  /** The pane shown on a narrow screen, where chat, code and preview are tabs. */
+  pane: Pane;
+  /** The two versions the diff view compares, when it is open. */
+  compare: { from: number; to: number } | null;
   toast: { kind: "error" | "info"; text: string } | null;
 }
 
@@ -89,6 +96,9 @@ export function initialState(): AppState {
     saving: false,
     historyOpen: false,
     popover: null,
+    deployOpen: false,
+    pane: "chat",
+    compare: null,
     toast: null,
   };
 }

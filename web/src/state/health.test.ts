@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { badgeOf, buildProblems, isChecking, keptVersion } from "./health";
+import { badgeOf, buildProblems, isChecking, keptVersion, screenBadge } from "./health";
 
 const red = {
   build: "red" as const,
@@ -50,5 +50,20 @@ describe("build health", () => {
   it("polls only while the version's build is unknown", () => {
     expect(isChecking([{ version: 2, build: "unknown" }], 2)).toBe(true);
     expect(isChecking([{ version: 2, build: "green" }], 2)).toBe(false);
+  });
+});
+
+describe("screenBadge", () => {
+  const green = { version: 3, build: "green" as const, health: { builds: true, renders: true, page_errors: 0, messages: [] }, build_errors: [] };
+
+  it("keeps the gate's green when the preview reports nothing but console noise", () => {
+    expect(screenBadge(green, [{ source: "console", message: "hello" }]).kind).toBe("green");
+  });
+
+  it("turns red when the preview shows the app failing, whatever the gate said", () => {
+    const badge = screenBadge(green, [{ source: "runtime", message: "AttributeError: documentElement" }]);
+    expect(badge.kind).toBe("red");
+    expect(badge.label).toBe("✕ fails in preview");
+    expect(badge.detail).toContain("AttributeError: documentElement");
   });
 });

@@ -31,6 +31,20 @@ export function badgeOf(v: Gated): Badge {
   return { kind: "checking", label: "checking…", detail: "kiln is building this version" };
 }
 
+/**
+ * The badge of the version on screen: the gate's verdict, unless the preview shows the
+ * app failing (the gate runs it elsewhere, e.g. plain CPython for a Python app).
+ */
+export function screenBadge(v: Gated, problems: readonly Problem[]): Badge {
+  const runtime = problems.filter((p) => p.source === "runtime");
+  if (runtime.length === 0) return badgeOf(v);
+  return {
+    kind: "red",
+    label: "✕ fails in preview",
+    detail: `The preview shows ${runtime.length === 1 ? "an error" : `${runtime.length} errors`}:\n${runtime.map((p) => p.message).join("\n")}`,
+  };
+}
+
 /** The gate's build errors as problems for the problems panel (each with a Fix it). */
 export function buildProblems(v: Gated): Problem[] {
   return (v.build_errors ?? []).map((e) => ({

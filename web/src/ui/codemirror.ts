@@ -2,12 +2,13 @@
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import {
   bracketMatching,
-  defaultHighlightStyle,
   foldGutter,
+  HighlightStyle,
   indentOnInput,
   syntaxHighlighting,
   type LanguageSupport,
 } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
 import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import {
@@ -53,15 +54,29 @@ async function languageFor(path: string): Promise<LanguageSupport | null> {
 }
 
 const theme = EditorView.theme({
-  "&": { height: "100%", fontSize: "13px", backgroundColor: "#fff" },
+  "&": { height: "100%", fontSize: "13px", backgroundColor: "var(--panel)", color: "var(--text)" },
   ".cm-scroller": { fontFamily: "var(--mono)", lineHeight: "1.6" },
-  ".cm-gutters": { backgroundColor: "#fff", color: "#a1a1aa", border: "none" },
-  ".cm-activeLineGutter": { backgroundColor: "transparent", color: "#52525b" },
-  ".cm-activeLine": { backgroundColor: "#fafafa" },
-  "&.cm-focused": { outline: "none" },
-  ".cm-content": { padding: "8px 0" },
-  "&.cm-focused .cm-selectionBackground, .cm-selectionBackground": { backgroundColor: "#dbeafe !important" },
+  ".cm-gutters": { backgroundColor: "var(--panel)", color: "var(--muted)", border: "none" },
+  ".cm-activeLineGutter": { backgroundColor: "transparent", color: "var(--text)" },
+  ".cm-activeLine": { backgroundColor: "var(--panel-2)" },
+  "&.cm-focused": { outline: "2px solid var(--focus)", outlineOffset: "-2px" },
+  ".cm-content": { padding: "8px 0", caretColor: "var(--text)" },
+  ".cm-cursor": { borderLeftColor: "var(--text)" },
+  "&.cm-focused .cm-selectionBackground, .cm-selectionBackground": { backgroundColor: "var(--selection) !important" },
+  ".cm-foldPlaceholder": { backgroundColor: "var(--hover)", color: "var(--muted)", border: "none" },
 });
+
+/** Token colours from CSS variables, so the light and dark themes both keep AA contrast. */
+const highlight = HighlightStyle.define([
+  { tag: [tags.keyword, tags.operatorKeyword, tags.modifier, tags.controlKeyword], color: "var(--code-keyword)" },
+  { tag: [tags.string, tags.special(tags.string), tags.regexp], color: "var(--code-string)" },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom], color: "var(--code-number)" },
+  { tag: [tags.comment, tags.lineComment, tags.blockComment], color: "var(--code-comment)", fontStyle: "italic" },
+  { tag: [tags.function(tags.variableName), tags.function(tags.propertyName), tags.definition(tags.variableName)], color: "var(--code-name)" },
+  { tag: [tags.tagName, tags.angleBracket], color: "var(--code-tag)" },
+  { tag: [tags.typeName, tags.className, tags.attributeName, tags.propertyName], color: "var(--code-type)" },
+  { tag: tags.invalid, color: "var(--err)" },
+]);
 
 export function createEditor(
   parent: HTMLElement,
@@ -82,10 +97,11 @@ export function createEditor(
     bracketMatching(),
     highlightActiveLine(),
     highlightSelectionMatches(),
-    syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+    syntaxHighlighting(highlight),
     keymap.of([indentWithTab, ...defaultKeymap, ...historyKeymap, ...searchKeymap]),
     theme,
     EditorView.lineWrapping,
+    EditorView.contentAttributes.of({ "aria-label": "Code editor. Press Escape, then Tab, to leave it." }),
     EditorView.updateListener.of((update) => {
       if (update.docChanged && current && update.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete") || t.isUserEvent("undo") || t.isUserEvent("redo") || t.isUserEvent("move"))) {
         onChange(current, update.state.doc.toString());

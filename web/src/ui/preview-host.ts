@@ -34,6 +34,8 @@ export interface PreviewOptions {
     packages: Record<string, string>;
     importmap: { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> };
   }>;
+  /** Where Pyodide's packages come from (the server's setting); the official CDN if unset. */
+  pythonPackagesUrl?: string;
 }
 
 interface PreviewModule {

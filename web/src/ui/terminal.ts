@@ -21,8 +21,13 @@ export class BufferedTerminal implements TerminalSink {
     for (const cb of this.listeners) cb();
   }
 
-  onWrite(cb: () => void): void {
+  /** Call `cb` on every write; returns how to stop. */
+  onWrite(cb: () => void): () => void {
     this.listeners.push(cb);
+    return () => {
+      const at = this.listeners.indexOf(cb);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   /** Mount xterm into `el` (once), replaying what was written so far. */

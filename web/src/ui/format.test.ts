@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatUsage } from "./dom";
+import { formatUsage } from "./format";
 
 describe("formatUsage", () => {
   it("shows the cost of a priced model", () => {

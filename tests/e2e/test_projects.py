@@ -1,0 +1,166 @@
+"""Coming back to work: the projects home (open, rename), the changes between two
+versions, a warning before unsaved hand edits are left behind; and words a newcomer
+understands (no model connected, what a deploy target needs)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect
+
+from tests.e2e.test_app import generate, open_file, type_at_end
+
+
+def start_new_project(page: Page) -> None:
+    page.get_by_test_id("project-switcher").click()
+    page.get_by_test_id("new-project").click()
+    expect(page.get_by_test_id("project-name")).to_have_text("New project")
+
+
+def test_the_home_lists_the_owners_projects_and_opens_one(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page, "A counter app called Alpha")
+    start_new_project(page)
+    generate(page, "A stopwatch called Beta")
+    start_new_project(page)
+    home = page.get_by_test_id("projects-home")
+    expect(home.get_by_test_id("home-project")).to_have_count(2)
+    expect(home.get_by_test_id("home-name").first).to_contain_text(
+        "Beta", ignore_case=True
+    )  # newest first
+    screenshot("home")
+    home.get_by_test_id("home-project").filter(has_text="Alpha").get_by_test_id("home-open").click()
+    expect(page.get_by_test_id("project-name")).to_contain_text("Alpha", ignore_case=True)
+    expect(page.get_by_test_id("file-tree").locator('[data-path="src/App.tsx"]')).to_be_visible()
+
+
+def test_a_project_renamed_on_the_home_keeps_its_new_name(page: Page) -> None:
+    generate(page, "A counter app called Gamma")
+    start_new_project(page)
+    row = page.get_by_test_id("home-project").first
+    row.get_by_test_id("rename-project").click()
+    page.get_by_test_id("rename-input").fill("Tally counter")
+    page.get_by_test_id("rename-save").click()
+    expect(row.get_by_test_id("home-name")).to_have_text("Tally counter")
+    page.reload()
+    expect(page.get_by_test_id("home-name").first).to_have_text("Tally counter")
+    page.get_by_test_id("home-open").first.click()
+    expect(page.get_by_test_id("project-name")).to_have_text("Tally counter")
+
+
+def test_the_diff_view_shows_what_a_hand_edit_changed(
+    page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    generate(page)
+    open_file(page, "src/App.css")
+    type_at_end(page, "\n/* a line added by hand */\n")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("turn-status").last).to_have_text("Saved as v2")
+    page.get_by_test_id("history-button").click()
+    page.locator('[data-testid="version-item"][data-version="2"]').get_by_test_id(
+        "compare-version"
+    ).click()
+    dialog = page.get_by_test_id("diff-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.get_by_test_id("diff-from")).to_have_value("1")
+    expect(page.get_by_test_id("diff-to")).to_have_value("2")
+    files = dialog.get_by_test_id("diff-file")
+    expect(files).to_have_count(1)
+    expect(files.first).to_have_attribute("data-path", "src/App.css")
+    added = files.first.locator('[data-kind="add"]')
+    expect(added.filter(has_text="a line added by hand")).to_have_count(1)
+    expect(files.first.locator('[data-kind="del"]')).to_have_count(0)
+    screenshot("diff")
+    # the other way round, the line is removed
+    page.get_by_test_id("diff-from").select_option("2")
+    page.get_by_test_id("diff-to").select_option("1")
+    expect(files.first.locator('[data-kind="del"]').filter(has_text="added by hand")).to_have_count(
+        1
+    )
+
+
+def test_leaving_a_project_with_unsaved_edits_asks_first_and_keeps_them(page: Page) -> None:
+    generate(page, "A counter app called Keeper")
+    start_new_project(page)
+    generate(page, "A stopwatch called Other")
+    open_file(page, "src/App.css")
+    type_at_end(page, "\n/* not saved yet */\n")
+    asked: list[str] = []
+
+    def answer(accept: bool) -> Callable[[Dialog], None]:
+        def handle(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return handle
+
+    page.once("dialog", answer(False))
+    page.get_by_test_id("project-switcher").click()
+    page.get_by_test_id("project-item").filter(has_text="Keeper").click()
+    assert asked and "unsaved changes in 1 file" in asked[0], asked
+    expect(page.get_by_test_id("project-name")).to_contain_text("Other", ignore_case=True)
+    expect(page.get_by_test_id("editor")).to_contain_text("not saved yet")
+
+    page.once("dialog", answer(True))
+    page.get_by_test_id("project-switcher").click()
+    page.get_by_test_id("project-item").filter(has_text="Keeper").click()
+    expect(page.get_by_test_id("project-name")).to_contain_text("Keeper", ignore_case=True)
+    assert len(asked) == 2
+
+    page.get_by_test_id("project-switcher").click()
+    page.get_by_test_id("project-item").filter(has_text="Other").click()
+    expect(page.get_by_test_id("project-name")).to_contain_text("Other", ignore_case=True)
+    expect(page.get_by_test_id("editor")).to_contain_text("not saved yet")
+    expect(page.get_by_test_id("save-button")).to_be_enabled()
+
+
+def test_a_newcomer_is_told_before_sending_that_no_model_is_connected(page: Page) -> None:
+    # the e2e server has no provider key: generations come from the offline starter
+    notice = page.get_by_test_id("no-model-notice")
+    expect(notice).to_contain_text("No AI model is connected")
+    expect(page.get_by_test_id("turn")).to_have_count(0)
+
+
+def test_the_deploy_dialog_says_what_each_target_needs_in_plain_words(page: Page) -> None:
+    generate(page)
+    page.get_by_test_id("deploy-button").click()
+    hint = page.get_by_test_id("deploy-hint")
+    page.get_by_test_id("deploy-target").select_option("vercel")
+    expect(hint).to_contain_text("never stored")
+    expect(hint.get_by_role("link")).to_have_attribute("href", "https://vercel.com/account/tokens")
+    page.get_by_test_id("schedule-toggle").check()
+    expect(hint).to_contain_text("A schedule keeps your token")
+    expect(hint).not_to_contain_text("never stored")
+    page.get_by_test_id("deploy-target").select_option("s3")
+    expect(hint).to_have_text(re.compile("no account or token needed"))
+    expect(page.get_by_test_id("deploy-token")).to_be_disabled()
+
+
+@pytest.fixture
+def tokyo_page(browser: Browser, kiln_url: str) -> Iterator[Page]:
+    """The app in a browser whose clock is in Tokyo (UTC+9, no summer time)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="Asia/Tokyo")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(kiln_url)
+    yield page
+    context.close()
+
+
+def test_a_daily_schedule_at_a_local_time_is_written_in_utc(tokyo_page: Page) -> None:
+    page = tokyo_page
+    generate(page)
+    page.get_by_test_id("deploy-button").click()
+    page.get_by_test_id("deploy-target").select_option("s3")
+    page.get_by_test_id("schedule-toggle").check()
+    expect(page.get_by_test_id("schedule-kind")).to_have_value("daily")
+    page.get_by_test_id("schedule-time").fill("06:00")
+    expect(page.get_by_test_id("schedule-summary")).to_contain_text("06:00 your time")
+    page.get_by_test_id("deploy-submit").click()
+    item = page.get_by_test_id("schedule-item")
+    expect(item).to_have_count(1)
+    expect(item.first).to_contain_text("cron(0 21 * * ? *)")
