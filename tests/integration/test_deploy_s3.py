@@ -251,6 +251,21 @@ def test_a_redeploy_that_crashed_before_its_page_resumes_to_the_new_version(
     assert httpx.get(outcome.url).text.endswith("<h1>two</h1>")
 
 
+def test_a_deployment_refused_the_sites_files_puts_only_its_assets(aws: dict[str, Any]) -> None:
+    """A newer deployment of the site has published: this older one must not roll it back."""
+    newer = run(aws, journal=of_site("d-site"), site=redeploy("d-2", "<h1>two</h1>"))
+    keys = put_keys(aws)
+    older = run(
+        aws,
+        journal=of_site("d-site"),
+        site=redeploy("d-1", "<h1>one</h1>"),
+        claim_pages=lambda: False,
+    )
+    assert keys == ["sites/d-site/assets/d-1.js"]
+    assert older.url == newer.url
+    assert httpx.get(newer.url).text.endswith("<h1>two</h1>")
+
+
 def test_each_deploy_of_a_site_invalidates_the_sites_prefix_under_its_own_reference(
     aws: dict[str, Any],
 ) -> None:

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 
 from kiln.config import Settings
+from kiln.deploy.runner import run_deploy_job
 from kiln.generate import save_version
 from kiln.local.pump import sqs_event
 from kiln.local.sites import site_route
@@ -264,6 +265,28 @@ def test_kiln_devs_sites_route_serves_the_latest_deploy_at_the_projects_url(
         served = dev.get(urlsplit(url).path)
     assert served.status_code == 200 and "<h1>two</h1>" in served.text
     assert "<h1>one</h1>" not in served.text
+
+
+def test_an_older_s3_deploy_that_runs_after_a_newer_one_leaves_the_newer_site(
+    client: TestClient, auth: dict[str, str], project: str, drain: Drain, store: Store
+) -> None:
+    """As when the older deploy was parked on a throttle while the newer one went live."""
+    older = deploy(client, auth, project, "s3")
+    save_version(
+        store,
+        project,
+        {**FILES, "index.html": "<h1>newer</h1>"},
+        parent=1,
+        prompt=None,
+        job_id=None,
+    )
+    newer = deploy(client, auth, project, "s3")
+    assert run_deploy_job(store, newer["job_id"]) == "succeeded"
+    assert run_deploy_job(store, older["job_id"]) == "succeeded"
+    deps = [deployment(client, auth, d["deployment_id"]) for d in (older, newer)]
+    assert deps[0]["url"] == deps[1]["url"]
+    assert httpx.get(deps[1]["url"]).text == "<h1>newer</h1>"
+    drain()
 
 
 @pytest.mark.parametrize("whose", ["the same owner", "another owner"])

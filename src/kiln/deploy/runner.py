@@ -243,6 +243,13 @@ def _deploy(
             progress=progress,
             verify_budget_s=settings.deploy_poll_budget_s,
             verify_interval_s=settings.deploy_poll_interval_s,
+            claim_pages=partial(
+                deployments.claim_site_pages,
+                store,
+                dep["owner"],
+                dep["project_id"],
+                f"{dep['created_at']}#{site.deployment_id}",
+            ),
         )
     module: Any = {"vercel": vercel, "netlify": netlify, "github": github}[target]
     api = {"vercel": settings.vercel_api, "netlify": settings.netlify_api}.get(

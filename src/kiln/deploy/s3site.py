@@ -4,9 +4,10 @@ A project has one site, so every deploy of it keeps one URL: the caller names th
 `journal.provider_ids["site"]` (the worker keeps one per owner's project); a journal that
 names none makes the deployment its own site. A redeploy overwrites in an order that never
 serves an index whose assets are missing: `assets/` (content-hashed, so new names) first,
-other files next, HTML pages last; old assets stay. A resume re-puts what the journal does
-not list. The CloudFront invalidation covers the site's prefix and uses the deployment id
-as its CallerReference, so repeating it returns the same one.
+other files next, HTML pages last; old assets stay. A deployment resumed after a newer one
+of its site has published leaves the newer one's files in place. A resume re-puts what the
+journal does not list. The CloudFront invalidation covers the site's prefix and uses the
+deployment id as its CallerReference, so repeating it returns the same one.
 
 "Ready" means the URL serves the app: the deploy GETs it (the directory URL, which the
 user-content distribution's `SiteIndexFunction` and `kiln dev`'s `/sites/` route answer
@@ -83,11 +84,14 @@ def deploy(
     verify_budget_s: float = 60.0,
     verify_interval_s: float = 2.0,
     get: Callable[[str], httpx.Response] | None = None,
+    claim_pages: Callable[[], bool] = lambda: True,
 ) -> DeployOutcome:
     """Upload the built site, check its URL `<public_base>/sites/<site id>/` serves it, and
     return that URL.
 
     `cloudfront` and `distribution_id` are optional: locally there is no CDN to invalidate.
+    `claim_pages` is asked before the first file outside `assets/` is put; False (a newer
+    deployment of the site has put its own) leaves the site's pages and files as they are.
     """
     rec = Recorder(journal, save, progress)
     if journal.state != "pending":
@@ -97,8 +101,15 @@ def deploy(
     rec.ids(site=where.split("/")[1], bucket=bucket, prefix=where)
     files = build_site(site, base=urlsplit(url).path or "/")
     todo = [p for p in sorted(files, key=upload_order) if journal.uploaded.get(p) != sha1(files[p])]
+    claimed = False
+    put = 0
     try:
         for n, path in enumerate(todo, start=1):
+            if upload_order(path)[0] > 0 and not claimed:
+                if not claim_pages():
+                    rec.note("upload", "a newer deployment of this site has put its files")
+                    break
+                claimed = True
             rec.note("upload", f"uploading {n}/{len(todo)} files")
             s3.put_object(
                 Bucket=bucket,
@@ -108,9 +119,10 @@ def deploy(
                 CacheControl=IMMUTABLE if path.startswith("assets/") else REVALIDATE,
             )
             journal.uploaded[path] = sha1(files[path])
+            put = n
             if n % 10 == 0:
                 rec.save(journal)
-        rec.step("uploaded", f"uploaded {len(todo)} files")
+        rec.step("uploaded", f"uploaded {put} files")
         if cloudfront is not None and distribution_id:
             inv = cloudfront.create_invalidation(
                 DistributionId=distribution_id,
