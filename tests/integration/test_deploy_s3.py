@@ -1,5 +1,6 @@
-"""The s3 target on moto: kiln's bucket under sites/<deployment_id>/, CloudFront, and a
-deploy that is ready only once its URL serves the site (through a fake of the CDN)."""
+"""The s3 target on moto: kiln's bucket under sites/<site id>/ (the deployment's id when the
+journal names no site), CloudFront, a redeploy that overwrites the site safely, and a deploy
+that is ready only once its URL serves the site (through a fake of the CDN)."""
 
 from __future__ import annotations
 
@@ -65,9 +66,38 @@ def aws(moto_endpoint: str) -> Iterator[dict[str, Any]]:
         }
 
 
-def run(aws: dict[str, Any], journal: Journal | None = None, **kw: Any) -> Any:
+def run(
+    aws: dict[str, Any], journal: Journal | None = None, site: SiteFiles = SITE, **kw: Any
+) -> Any:
     journal = journal if journal is not None else Journal(target="s3")
-    return s3site.deploy(SITE, journal=journal, **aws, **kw)
+    return s3site.deploy(site, journal=journal, **aws, **kw)
+
+
+def of_site(site_id: str) -> Journal:
+    """A fresh deployment's journal naming the project's site, as the worker hands it over."""
+    return Journal(target="s3", provider_ids={"site": site_id})
+
+
+def redeploy(deployment_id: str, page: str) -> SiteFiles:
+    """A later version of SITE: a new page and a new hashed asset it links."""
+    return SiteFiles(
+        deployment_id=deployment_id,
+        name="hello",
+        files={
+            "index.html": f'<script src="assets/{deployment_id}.js"></script>{page}',
+            f"assets/{deployment_id}.js": f"console.log('{deployment_id}')",
+            "style.css": "h1{color:red}",
+        },
+    )
+
+
+def put_keys(aws: dict[str, Any]) -> list[str]:
+    """The keys of every PutObject the s3 client sends from now on, in order."""
+    keys: list[str] = []
+    aws["s3"].meta.events.register(
+        "provide-client-params.s3.PutObject", lambda params, **_: keys.append(params["Key"])
+    )
+    return keys
 
 
 def stored(aws: dict[str, Any]) -> dict[str, bytes]:
@@ -164,6 +194,102 @@ def test_a_resume_puts_only_what_the_journal_lacks(aws: dict[str, Any]) -> None:
     run(aws, journal=journal)
     files = stored(aws)
     assert (files["index.html"], files["style.css"]) == (b"kept", b"h1{}")
+
+
+def test_a_journal_naming_a_site_publishes_under_that_sites_prefix(
+    aws: dict[str, Any],
+) -> None:
+    outcome = run(aws, journal=of_site("d-site"))
+    listed = aws["s3"].list_objects_v2(Bucket=aws["bucket"], Prefix="sites/")["Contents"]
+    assert {o["Key"] for o in listed} == {f"sites/d-site/{path}" for path in SITE.files}
+    assert (outcome.url, outcome.provider_ids["site"]) == (
+        f"{aws['public_base']}/sites/d-site/",
+        "d-site",
+    )
+
+
+def test_a_redeploy_of_a_site_keeps_its_url_and_serves_the_new_version(
+    aws: dict[str, Any],
+) -> None:
+    first = run(aws, journal=of_site("d-site"), site=redeploy("d-1", "<h1>one</h1>"))
+    second = run(aws, journal=of_site("d-site"), site=redeploy("d-2", "<h1>two</h1>"))
+    assert second.url == first.url
+    assert httpx.get(second.url).text.endswith("<h1>two</h1>")
+    assert httpx.get(f"{second.url}assets/d-2.js").status_code == 200
+
+
+def test_a_redeploy_puts_assets_first_and_pages_last(aws: dict[str, Any]) -> None:
+    keys = put_keys(aws)
+    run(aws, journal=of_site("d-site"), site=redeploy("d-2", "<h1>two</h1>"))
+    assert keys == [
+        "sites/d-site/assets/d-2.js",
+        "sites/d-site/style.css",
+        "sites/d-site/index.html",
+    ]
+
+
+def test_a_redeploy_leaves_the_previous_assets_in_place(aws: dict[str, Any]) -> None:
+    """A visitor still holding the old page can load what it links."""
+    run(aws, journal=of_site("d-site"), site=redeploy("d-1", "<h1>one</h1>"))
+    second = run(aws, journal=of_site("d-site"), site=redeploy("d-2", "<h1>two</h1>"))
+    assert httpx.get(f"{second.url}assets/d-1.js").text == "console.log('d-1')"
+
+
+def test_a_redeploy_that_crashed_before_its_page_resumes_to_the_new_version(
+    aws: dict[str, Any],
+) -> None:
+    run(aws, journal=of_site("d-site"), site=redeploy("d-1", "<h1>one</h1>"))
+    saves = Saves(crash_at=2)  # the first save after the ids: at the "uploaded" step
+    with pytest.raises(Crash):
+        run(aws, journal=of_site("d-site"), site=redeploy("d-2", "<h1>two</h1>"), save=saves)
+    journal = saves.last("s3")
+    journal.uploaded = {"assets/d-2.js": s3site.sha1(b"console.log('d-2')")}
+    aws["s3"].delete_object(Bucket=aws["bucket"], Key="sites/d-site/index.html")
+    keys = put_keys(aws)
+    outcome = run(aws, journal=journal, site=redeploy("d-2", "<h1>two</h1>"))
+    assert keys == ["sites/d-site/style.css", "sites/d-site/index.html"]
+    assert httpx.get(outcome.url).text.endswith("<h1>two</h1>")
+
+
+def test_a_deployment_refused_the_sites_files_puts_only_its_assets(aws: dict[str, Any]) -> None:
+    """A newer deployment of the site has published: this older one must not roll it back."""
+    newer = run(aws, journal=of_site("d-site"), site=redeploy("d-2", "<h1>two</h1>"))
+    keys = put_keys(aws)
+    older = run(
+        aws,
+        journal=of_site("d-site"),
+        site=redeploy("d-1", "<h1>one</h1>"),
+        claim_pages=lambda: False,
+    )
+    assert keys == ["sites/d-site/assets/d-1.js"]
+    assert older.url == newer.url
+    assert httpx.get(newer.url).text.endswith("<h1>two</h1>")
+
+
+def test_each_deploy_of_a_site_invalidates_the_sites_prefix_under_its_own_reference(
+    aws: dict[str, Any],
+) -> None:
+    sent: list[dict[str, Any]] = []
+    aws["cloudfront"].meta.events.register(
+        "provide-client-params.cloudfront.CreateInvalidation",
+        lambda params, **_: sent.append(params["InvalidationBatch"]),
+    )
+    run(aws, journal=of_site("d-site"), site=redeploy("d-1", "<h1>one</h1>"))
+    run(aws, journal=of_site("d-site"), site=redeploy("d-2", "<h1>two</h1>"))
+    assert [(b["CallerReference"], b["Paths"]["Items"]) for b in sent] == [
+        ("kiln-d-1", ["/sites/d-site/*"]),
+        ("kiln-d-2", ["/sites/d-site/*"]),
+    ]
+
+
+@pytest.mark.parametrize("site_id", ["../p_other", "a/b", "-x", "d 1", "x" * 101])
+def test_a_site_id_that_is_not_one_is_refused_before_anything_is_put(
+    aws: dict[str, Any], site_id: str
+) -> None:
+    keys = put_keys(aws)
+    with pytest.raises(ProviderError) as caught:
+        run(aws, journal=of_site(site_id))
+    assert (caught.value.code, keys) == ("deploy_invalid", [])
 
 
 def test_a_missing_bucket_is_deploy_invalid(aws: dict[str, Any]) -> None:

@@ -13,15 +13,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import httpx
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from fastapi.testclient import TestClient
+from starlette.applications import Starlette
 
 from kiln.config import Settings
+from kiln.deploy.runner import run_deploy_job
 from kiln.generate import save_version
 from kiln.local.pump import sqs_event
+from kiln.local.sites import site_route
 from kiln.models import Framework
 from kiln.store import projects
 from kiln.store.db import Store
@@ -200,7 +205,7 @@ def test_github_pages_gets_the_version_on_gh_pages(
     assert dep["url"] == f"https://{ids['owner']}.github.io/{ids['repo']}/"
 
 
-def test_s3_stores_the_version_under_the_deployments_prefix(
+def test_s3_stores_a_projects_first_deploy_under_that_deployments_id(
     client: TestClient, auth: dict[str, str], project: str, drain: Drain, store: Store
 ) -> None:
     started = deploy(client, auth, project, "s3")
@@ -216,6 +221,113 @@ def test_s3_stores_the_version_under_the_deployments_prefix(
     }
     assert stored == encoded(FILES)
     assert deployment(client, auth, did)["url"] == f"{store.settings.sites_public_base}/{prefix}"
+
+
+def redeploy_s3(
+    client: TestClient, auth: dict[str, str], store: Store, project: str, page: str, drain: Drain
+) -> dict[str, Any]:
+    """Save `page` as the project's next version, deploy it to s3, run the worker."""
+    latest = projects.latest_version_number(store, project)
+    save_version(
+        store, project, {**FILES, "index.html": page}, parent=latest, prompt=None, job_id=None
+    )
+    started = deploy(client, auth, project, "s3")
+    assert drain() == ["succeeded"]
+    return deployment(client, auth, started["deployment_id"])
+
+
+def site_objects(store: Store, url: str) -> dict[str, bytes]:
+    """The objects under a deployed URL's prefix."""
+    prefix = urlsplit(url).path.lstrip("/")
+    listed = store.s3.list_objects_v2(Bucket=store.bucket, Prefix=prefix).get("Contents", [])
+    return {
+        o["Key"]: store.s3.get_object(Bucket=store.bucket, Key=o["Key"])["Body"].read()
+        for o in listed
+    }
+
+
+def test_every_s3_deploy_of_a_project_keeps_its_url_and_serves_the_latest_version(
+    client: TestClient, auth: dict[str, str], project: str, drain: Drain, store: Store
+) -> None:
+    first = redeploy_s3(client, auth, store, project, "<h1>one</h1>", drain)
+    second = redeploy_s3(client, auth, store, project, "<h1>two</h1>", drain)
+    assert second["url"] == first["url"]
+    assert second["provider_ids"]["site"] == first["deployment_id"]
+    assert httpx.get(second["url"]).text == "<h1>two</h1>"
+
+
+def test_kiln_devs_sites_route_serves_the_latest_deploy_at_the_projects_url(
+    client: TestClient, auth: dict[str, str], project: str, drain: Drain, store: Store
+) -> None:
+    redeploy_s3(client, auth, store, project, "<h1>one</h1>", drain)
+    url = redeploy_s3(client, auth, store, project, "<h1>two</h1>", drain)["url"]
+    with TestClient(Starlette(routes=[site_route(store)])) as dev:
+        served = dev.get(urlsplit(url).path)
+    assert served.status_code == 200 and "<h1>two</h1>" in served.text
+    assert "<h1>one</h1>" not in served.text
+
+
+def test_an_older_s3_deploy_that_runs_after_a_newer_one_leaves_the_newer_site(
+    client: TestClient, auth: dict[str, str], project: str, drain: Drain, store: Store
+) -> None:
+    """As when the older deploy was parked on a throttle while the newer one went live."""
+    older = deploy(client, auth, project, "s3")
+    save_version(
+        store,
+        project,
+        {**FILES, "index.html": "<h1>newer</h1>"},
+        parent=1,
+        prompt=None,
+        job_id=None,
+    )
+    newer = deploy(client, auth, project, "s3")
+    assert run_deploy_job(store, newer["job_id"]) == "succeeded"
+    assert run_deploy_job(store, older["job_id"]) == "succeeded"
+    deps = [deployment(client, auth, d["deployment_id"]) for d in (older, newer)]
+    assert deps[0]["url"] == deps[1]["url"]
+    assert httpx.get(deps[1]["url"]).text == "<h1>newer</h1>"
+    drain()
+
+
+@pytest.mark.parametrize("whose", ["the same owner", "another owner"])
+def test_s3_deploys_of_two_projects_never_share_a_prefix_or_write_the_others(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    drain: Drain,
+    store: Store,
+    whose: str,
+) -> None:
+    other_auth = (
+        auth
+        if whose == "the same owner"
+        else {"Authorization": f"Bearer {client.post('/api/sessions').json()['token']}"}
+    )
+    other = projects.create_project(
+        store,
+        owner=owner_of(client, other_auth, store),
+        name="Hello Site",
+        framework=Framework.vanilla,
+    )["project_id"]
+    save_version(store, other, FILES, parent=None, prompt=None, job_id=None)
+    theirs = redeploy_s3(client, other_auth, store, other, "<h1>theirs</h1>", drain)
+    kept = site_objects(store, theirs["url"])
+    mine = [redeploy_s3(client, auth, store, project, f"<h1>{n}</h1>", drain) for n in (1, 2)]
+    assert theirs["url"] != mine[0]["url"] and not mine[0]["url"].startswith(theirs["url"])
+    assert site_objects(store, theirs["url"]) == kept
+    assert httpx.get(theirs["url"]).text == "<h1>theirs</h1>"
+
+
+def test_an_s3_deploy_request_cannot_name_a_site(
+    client: TestClient, auth: dict[str, str], project: str
+) -> None:
+    """The site comes from the owner's project alone; no option selects another."""
+    resp = client.post(
+        "/api/deployments",
+        json={"project_id": project, "target": "s3", "options": {"site_id": "d_other"}},
+        headers=auth,
+    )
+    assert (resp.status_code, resp.json()["error"]["code"]) == (422, "validation_error")
 
 
 def test_the_jobs_events_show_each_step_with_upload_counts(

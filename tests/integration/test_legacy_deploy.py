@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,6 +22,7 @@ from kiln.models import Framework
 from kiln.store import deployments
 from kiln.store.db import Store
 from tests.fakes.deploy_servers import TOKEN, FakeNetlify
+from tests.fakes.sites_cdn import sites_cdn
 from tests.integration.test_deployments_api import Drain, drain  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -40,21 +43,25 @@ def _text(framework: str) -> str:
 
 
 @pytest.fixture
-def settings(settings: Settings, netlify_fake: FakeNetlify) -> Settings:
-    """Netlify with the operator's token; no token for Vercel; the route answers at once."""
+def settings(settings: Settings, netlify_fake: FakeNetlify) -> Iterator[Settings]:
+    """Netlify with the operator's token; no token for Vercel; kiln's hosting behind a fake
+    CDN; the route answers at once."""
     name = f"ops/netlify-{uuid.uuid4().hex[:8]}"
     deployments.put_secret(Store(settings), name, TOKEN)
-    return settings.model_copy(
-        update={
-            "netlify_api": netlify_fake.url,
-            "netlify_token_secret": name,
-            "deploy_poll_interval_s": 0.01,
-            "deploy_requeue_delay_s": 0,
-            "build_gate": False,
-            "render_check": False,
-            "sync_wait_s": 0.0,
-        }
-    )
+    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
+    with sites_cdn(s3, settings.bucket) as cdn:
+        yield settings.model_copy(
+            update={
+                "netlify_api": netlify_fake.url,
+                "netlify_token_secret": name,
+                "sites_public_base": cdn,
+                "deploy_poll_interval_s": 0.01,
+                "deploy_requeue_delay_s": 0,
+                "build_gate": False,
+                "render_check": False,
+                "sync_wait_s": 0.0,
+            }
+        )
 
 
 @pytest.fixture
@@ -130,3 +137,23 @@ def test_redeploying_the_sessions_project_updates_the_same_site(
     site = deps[0]["provider_ids"]["site"]
     assert deps[1]["provider_ids"]["site"] == site
     assert netlify_fake.published_files(site)["index.html"] == b"<h1>two</h1>"
+
+
+def test_redeploying_the_sessions_project_to_kilns_hosting_keeps_its_url(
+    anonymous: TestClient, drain: Drain
+) -> None:
+    session_id = str(uuid.uuid4())
+    replies = []
+    for page in ("<h1>one</h1>", "<h1>two</h1>"):
+        replies.append(
+            anonymous.post(
+                "/api/deploy",
+                json={"code": page, "platform": "s3", "session_id": session_id},
+            ).json()
+        )
+        assert drain() == ["succeeded"]
+    auth = {"Authorization": f"Bearer {replies[0]['token']}"}
+    deps = [anonymous.get(r["deployment"]["status_url"], headers=auth).json() for r in replies]
+    assert [d["version"] for d in deps] == [1, 2]
+    assert deps[1]["url"] == deps[0]["url"]
+    assert httpx.get(deps[1]["url"]).text == "<h1>two</h1>"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,6 +22,7 @@ from kiln.store import projects
 from kiln.store.db import Store
 from kiln.store.sessions import owner_for_token
 from tests.fakes.deploy_servers import TOKEN, FakeNetlify
+from tests.fakes.sites_cdn import sites_cdn
 from tests.integration.test_deployments_api import FILES, Drain, drain, secret_exists  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -27,16 +31,19 @@ T0 = datetime(2026, 3, 7, 12, 0, tzinfo=UTC).timestamp()  # a Saturday, noon UTC
 
 
 @pytest.fixture
-def settings(settings: Settings, netlify_fake: FakeNetlify) -> Settings:
-    return settings.model_copy(
-        update={
-            "netlify_api": netlify_fake.url,
-            "deploy_poll_interval_s": 0.01,
-            "deploy_requeue_delay_s": 0,
-            "build_gate": False,
-            "render_check": False,
-        }
-    )
+def settings(settings: Settings, netlify_fake: FakeNetlify) -> Iterator[Settings]:
+    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
+    with sites_cdn(s3, settings.bucket) as cdn:
+        yield settings.model_copy(
+            update={
+                "netlify_api": netlify_fake.url,
+                "sites_public_base": cdn,
+                "deploy_poll_interval_s": 0.01,
+                "deploy_requeue_delay_s": 0,
+                "build_gate": False,
+                "render_check": False,
+            }
+        )
 
 
 @pytest.fixture
@@ -138,6 +145,31 @@ def test_a_due_schedule_deploys_the_latest_version_and_records_the_run(
     dep = client.get(f"/api/deployments/{run['deployment_id']}", headers=auth).json()
     assert dep["version"] == 2 and dep["schedule_id"] == created["schedule_id"]
     assert netlify_fake.published_files(dep["provider_ids"]["site"])["v2.txt"] == b"two"
+
+
+def test_a_scheduled_s3_deploy_updates_the_projects_site_at_its_url(
+    client: TestClient,
+    auth: dict[str, str],
+    project: str,
+    store: Store,
+    drain: Drain,  # noqa: F811
+) -> None:
+    by_hand = client.post(
+        "/api/deployments", json={"project_id": project, "target": "s3"}, headers=auth
+    ).json()
+    assert drain() == ["succeeded"]
+    created = schedule(client, auth, project, target="s3", token=None)
+    page = "<h1>scheduled</h1>"
+    save_version(store, project, {**FILES, "index.html": page}, parent=1, prompt=None, job_id=None)
+    assert run_due(store, now=due_time(created))["started"] == 1
+    assert drain() == ["succeeded"]
+    (run,) = fetch(client, auth, project, created["schedule_id"])["runs"]
+    urls = [
+        client.get(f"/api/deployments/{did}", headers=auth).json()["url"]
+        for did in (by_hand["deployment_id"], run["deployment_id"])
+    ]
+    assert urls[1] == urls[0]
+    assert httpx.get(urls[1]).text == page
 
 
 def test_a_schedule_is_not_run_before_it_is_due(

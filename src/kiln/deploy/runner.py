@@ -18,8 +18,10 @@ that select an existing resource (`site_id`, `team_id`, `org`) are refused, the 
 asked for gets 32 random bits that no visitor chooses, and the site, repository or
 project created is recorded per owner and project (`OWNER#o/TARGET#target#pid`) and
 reused by the next deploy of that project; a taken name is never adopted. A user's own
-token may select what its owner can see. Every option that reaches a provider URL
-matches a strict pattern and is quoted as one path segment.
+token may select what its owner can see. kiln's own hosting (`s3`) keeps one site per
+owner's project the same way: the first deployment's id, recorded before it uploads.
+Every option that reaches a provider URL matches a strict pattern and is quoted as one
+path segment.
 """
 
 from __future__ import annotations
@@ -201,6 +203,15 @@ def _record_operator_resource(
     return True
 
 
+def _s3_site(store: Store, dep: dict[str, Any], deployment_id: str) -> str:
+    """The project's site on kiln's hosting: the first deployment to ask names it (the first
+    record wins, so concurrent first deploys agree), every later one reuses it."""
+    kept = deployments.record_operator_resource(
+        store, dep["owner"], "s3", dep["project_id"], {"site": deployment_id}
+    )
+    return kept["site"]
+
+
 @telemetry.traced
 def _deploy(
     store: Store,
@@ -232,6 +243,13 @@ def _deploy(
             progress=progress,
             verify_budget_s=settings.deploy_poll_budget_s,
             verify_interval_s=settings.deploy_poll_interval_s,
+            claim_pages=partial(
+                deployments.claim_site_pages,
+                store,
+                dep["owner"],
+                dep["project_id"],
+                f"{dep['created_at']}#{site.deployment_id}",
+            ),
         )
     module: Any = {"vercel": vercel, "netlify": netlify, "github": github}[target]
     api = {"vercel": settings.vercel_api, "netlify": settings.netlify_api}.get(
@@ -272,6 +290,8 @@ def _work(store: Store, job: dict[str, Any], worker: str, sink: EventSink) -> De
         return DeployOutcome(journal.state, journal.url, dict(journal.provider_ids))
     if journal.step != "start" or int(dep.get("requeues", 0)):
         sink.add(Status(phase="resume", message=f"continuing from step '{journal.step}'"))
+    if dep["target"] == "s3" and "site" not in journal.provider_ids:
+        journal.provider_ids["site"] = _s3_site(store, dep, did)
     operator = uses_operator_token(dep)
     name, recorded = (
         _bind_operator_resource(store, dep, journal) if operator else (dep["name"], True)

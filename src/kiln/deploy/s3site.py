@@ -1,7 +1,12 @@
-"""kiln's own hosting: `dist/` under `sites/<deployment_id>/` in kiln's bucket, behind CloudFront.
+"""kiln's own hosting: `dist/` under `sites/<site id>/` in kiln's bucket, behind CloudFront.
 
-Every deploy gets a fresh prefix, so nothing is overwritten and a resume simply
-re-puts what the journal does not list. The CloudFront invalidation uses the
+A project has one site, so every deploy of it keeps one URL: the caller names the site in
+`journal.provider_ids["site"]` (the worker keeps one per owner's project); a journal that
+names none makes the deployment its own site. A redeploy overwrites in an order that never
+serves an index whose assets are missing: `assets/` (content-hashed, so new names) first,
+other files next, HTML pages last; old assets stay. A deployment resumed after a newer one
+of its site has published leaves the newer one's files in place. A resume re-puts what the
+journal does not list. The CloudFront invalidation covers the site's prefix and uses the
 deployment id as its CallerReference, so repeating it returns the same one.
 
 "Ready" means the URL serves the app: the deploy GETs it (the directory URL, which the
@@ -11,6 +16,7 @@ with its index.html) until it answers 200 with HTML, within the poll budget.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -48,8 +54,20 @@ _THROTTLE_CODES = (
 )
 
 
-def prefix(deployment_id: str) -> str:
-    return f"sites/{deployment_id}/"
+_SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
+def prefix(site_id: str) -> str:
+    if not _SITE_ID.fullmatch(site_id):
+        raise ProviderError(f"{site_id!r} is not a site id", code="deploy_invalid")
+    return f"sites/{site_id}/"
+
+
+def upload_order(path: str) -> tuple[int, str]:
+    """Hashed assets, then other files, then pages: a page is put only once all it links are."""
+    if path.startswith("assets/"):
+        return 0, path
+    return (2 if path.endswith(".html") else 1), path
 
 
 def deploy(
@@ -66,38 +84,50 @@ def deploy(
     verify_budget_s: float = 60.0,
     verify_interval_s: float = 2.0,
     get: Callable[[str], httpx.Response] | None = None,
+    claim_pages: Callable[[], bool] = lambda: True,
 ) -> DeployOutcome:
-    """Upload the built site, check its URL `<public_base>/sites/<deployment_id>/` serves
-    it, and return that URL.
+    """Upload the built site, check its URL `<public_base>/sites/<site id>/` serves it, and
+    return that URL.
 
     `cloudfront` and `distribution_id` are optional: locally there is no CDN to invalidate.
+    `claim_pages` is asked before the first file outside `assets/` is put; False (a newer
+    deployment of the site has put its own) leaves the site's pages and files as they are.
     """
     rec = Recorder(journal, save, progress)
     if journal.state != "pending":
         return rec.outcome()
-    url = f"{public_base.rstrip('/')}/{prefix(site.deployment_id)}"
-    rec.ids(bucket=bucket, prefix=prefix(site.deployment_id))
+    where = prefix(journal.provider_ids.get("site") or site.deployment_id)
+    url = f"{public_base.rstrip('/')}/{where}"
+    rec.ids(site=where.split("/")[1], bucket=bucket, prefix=where)
     files = build_site(site, base=urlsplit(url).path or "/")
-    todo = [p for p in sorted(files) if journal.uploaded.get(p) != sha1(files[p])]
+    todo = [p for p in sorted(files, key=upload_order) if journal.uploaded.get(p) != sha1(files[p])]
+    claimed = False
+    put = 0
     try:
         for n, path in enumerate(todo, start=1):
+            if upload_order(path)[0] > 0 and not claimed:
+                if not claim_pages():
+                    rec.note("upload", "a newer deployment of this site has put its files")
+                    break
+                claimed = True
             rec.note("upload", f"uploading {n}/{len(todo)} files")
             s3.put_object(
                 Bucket=bucket,
-                Key=prefix(site.deployment_id) + path,
+                Key=where + path,
                 Body=files[path],
                 ContentType=content_type(path),
                 CacheControl=IMMUTABLE if path.startswith("assets/") else REVALIDATE,
             )
             journal.uploaded[path] = sha1(files[path])
+            put = n
             if n % 10 == 0:
                 rec.save(journal)
-        rec.step("uploaded", f"uploaded {len(todo)} files")
+        rec.step("uploaded", f"uploaded {put} files")
         if cloudfront is not None and distribution_id:
             inv = cloudfront.create_invalidation(
                 DistributionId=distribution_id,
                 InvalidationBatch={
-                    "Paths": {"Quantity": 1, "Items": [f"/{prefix(site.deployment_id)}*"]},
+                    "Paths": {"Quantity": 1, "Items": [f"/{where}*"]},
                     "CallerReference": f"kiln-{site.deployment_id}",
                 },
             )

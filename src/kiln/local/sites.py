@@ -38,7 +38,7 @@ def _candidates(path: str) -> list[str]:
 
 
 def site_route(store: Store) -> Route:
-    """GET /sites/<deployment_id>/<path> from the bucket's `sites/` prefix."""
+    """GET /sites/<site id>/<path> from the bucket's `sites/` prefix."""
 
     def serve(request: Request) -> Response:  # sync: Starlette runs it in its thread pool
         for key in _candidates(request.path_params["path"]):

@@ -209,6 +209,21 @@ def record_operator_resource(
     return resource
 
 
+def claim_site_pages(store: Store, owner: str, project_id: str, mark: str) -> bool:
+    """Whether the deployment ordered by `mark` (`<created_at>#<did>`) may put the pages of
+    the project's s3 site: no deployment created after it has put them already. A deploy
+    resumed late (parked on a throttle) then never rolls the site back over a newer one."""
+    done = write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_resource_key(owner, "s3", project_id),
+        UpdateExpression="SET pages = :m",
+        ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(pages) OR pages <= :m)",
+        ExpressionAttributeValues=to_values({":m": mark}),
+    )
+    return done is not None
+
+
 # --- tokens in Secrets Manager ----------------------------------------------------------
 
 
