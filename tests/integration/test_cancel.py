@@ -20,7 +20,7 @@ from kiln.api import routes
 from kiln.api.app import create_app
 from kiln.config import Settings
 from kiln.deploy.runner import run_deploy_job
-from kiln.gate import request_build, run_build_job
+from kiln.gate.queue import request_build, run_build_job
 from kiln.generate import run_generation, save_version
 from kiln.models import Framework
 from kiln.store import projects

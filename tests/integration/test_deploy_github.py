@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from kiln.build import BuildResult
 
 from kiln.deploy import github
 from kiln.deploy.journal import Journal, SiteFiles
 from kiln.errors import ProviderError
+from kiln.gate.build import BuildResult
 from tests.fakes.deploy_servers import (  # noqa: F401
     TOKEN,
     Crash,

@@ -173,6 +173,9 @@ def start_stack(
     start the queue pumps and the scheduler tick. Environment variables are how Lambda
     configures the functions, so they are how the local stack configures them too."""
     stoppers: list[Callable[[], None]] = []
+    # Lambda's log agent turns stdout's EMF lines into metrics; here nothing reads them and
+    # stdout is the user's (`kiln eval` prints its report there).
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     if not aws:
         from kiln.local.emulator import start_emulator
 
