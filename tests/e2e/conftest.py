@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,21 @@ WEB = ROOT / "web"
 DIST = WEB / "dist"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report carries the tail of any running kiln dev log with a
+    traceback in it (the server's side of a 500 is otherwise lost with the temp dir)."""
+    report = yield
+    if report.failed:
+        for log in servers.RUNNING_LOGS:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if "Traceback" in text:
+                report.sections.append((f"kiln dev log {log.name}", text[-6000:]))
+    return report
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

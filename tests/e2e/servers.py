@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 NPM = "https://registry.npmjs.org"
 
 
+RUNNING_LOGS: list[Path] = []
+"""The logs of the `kiln dev` processes running now: a failing test shows their tracebacks."""
+
+
 @contextmanager
 def kiln_dev(data_dir: Path, web_dist: Path, port: int = 0, **env: str) -> Iterator[str]:
     """A `kiln dev` subprocess (starter model) until healthy; yields its base URL. A restart
@@ -41,9 +45,11 @@ def kiln_dev(data_dir: Path, web_dist: Path, port: int = 0, **env: str) -> Itera
         except BaseException:
             _stop(proc)
             raise
+    RUNNING_LOGS.append(log_path)
     try:
         yield base
     finally:
+        RUNNING_LOGS.remove(log_path)
         _stop(proc)
 
 
