@@ -54,26 +54,8 @@ export function DiffDialog() {
       </div>
       {compare ? (
         <div class="diff-pick">
-          <label>
-            From{" "}
-            <select class="select" data-testid="diff-from" value={compare.from} onChange={(e) => pick("from", e.currentTarget.value)}>
-              {numbers.map((n) => (
-                <option key={n} value={n}>
-                  v{n}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            to{" "}
-            <select class="select" data-testid="diff-to" value={compare.to} onChange={(e) => pick("to", e.currentTarget.value)}>
-              {numbers.map((n) => (
-                <option key={n} value={n}>
-                  v{n}
-                </option>
-              ))}
-            </select>
-          </label>
+          <VersionPick label="From" testid="diff-from" value={compare.from} numbers={numbers} onPick={(v) => pick("from", v)} />
+          <VersionPick label="to" testid="diff-to" value={compare.to} numbers={numbers} onPick={(v) => pick("to", v)} />
         </div>
       ) : null}
       <div class="diff-body" data-testid="diff-body">
@@ -105,5 +87,20 @@ export function DiffDialog() {
           : null}
       </div>
     </dialog>
+  );
+}
+
+function VersionPick(props: { label: string; testid: string; value: number; numbers: number[]; onPick: (value: string) => void }) {
+  return (
+    <label>
+      {props.label}{" "}
+      <select class="select" data-testid={props.testid} value={props.value} onChange={(e) => props.onPick(e.currentTarget.value)}>
+        {props.numbers.map((n) => (
+          <option key={n} value={n}>
+            v{n}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
