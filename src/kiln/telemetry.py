@@ -13,6 +13,7 @@ Metrics (Count unless noted): `<Job><Status>` for every finished job (e.g.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar, cast
@@ -27,6 +28,9 @@ __all__ = ["count", "handler", "job_finished", "measure", "metrics", "traced", "
 F = TypeVar("F", bound=Callable[..., Any])
 
 tracer = Tracer()
+
+# Most API calls record no metric; powertools warns on every such flush.
+warnings.filterwarnings("ignore", "No application metrics to publish")
 
 
 @cache
