@@ -58,6 +58,8 @@ export type HandEdit = Schemas["HandEdit"];
 export type ServerTurn = Omit<Schemas["TurnPublic"], "usage"> & { usage?: Usage | null };
 export type PreviewLink = Schemas["PreviewLink"];
 export type PreviewRequest = Schemas["PreviewRequest"];
+export type PackageJson = Schemas["PackageJson"];
+export type ResolvedPackages = Schemas["ResolvedPackages"];
 
 /** `GET /api/providers` (untyped in the OpenAPI). */
 export interface Provider {

@@ -6,7 +6,7 @@
 import { ApiClient, type TokenStore } from "../api/client";
 import { bundle, bundleModule, findEntry, initBundler } from "./bundler";
 import { appDocument, linkedStylesheets, type TailwindInput } from "./frame";
-import { createPackageResolver, PACKAGE_ADVICE, type ResolveFn, type ResolvedPackages } from "./packages";
+import { createPackageResolver, PACKAGE_ADVICE, type ResolveFn } from "./packages";
 import { BuildError } from "./problems";
 import type { ImportMap } from "./resolver";
 import { scanCandidates, tailwindConfigPath, toV4Source } from "./tailwind";
@@ -29,8 +29,8 @@ function pageStorage(): Storage | null {
 /** POST /api/packages/resolve with the page's token if it has one, never storing one. */
 function resolveThroughApi(origin: string): ResolveFn {
   // Standalone (the test harness) the preview must not replace the session of the app it runs in.
-  const api = new ApiClient({ base: `${origin}/api`, storage: readOnly(pageStorage()) });
-  return (deps) => api.request<ResolvedPackages>("POST", "/packages/resolve?lockfile=false", { body: deps });
+  const api = new ApiClient({ origin, storage: readOnly(pageStorage()) });
+  return (deps) => api.resolvePackages(deps, { lockfile: false });
 }
 
 export function createFallbackBuild(origin: string, resolvePackages?: ResolveFn): FallbackBuild {
