@@ -174,7 +174,7 @@ class FileEntry(BaseModel):
     size: int
 
 
-class Health(BaseModel):
+class BuildHealth(BaseModel):
     """The badge: does the version build, render something, and run without page errors.
     `renders`/`page_errors` are None where no browser checked it."""
 
@@ -220,7 +220,7 @@ class VersionPublic(BaseModel):
     prompt: str | None = None
     job_id: str | None = None
     build: BuildState = BuildState.unknown
-    health: Health | None = None
+    health: BuildHealth | None = None
     build_errors: list[BuildErrorPublic] | None = None
     build_job_id: str | None = None
     fix_of: int | None = None
@@ -236,7 +236,7 @@ class VersionSummary(BaseModel):
     prompt: str | None = None
     job_id: str | None = None
     build: BuildState = BuildState.unknown
-    health: Health | None = None
+    health: BuildHealth | None = None
     build_errors: list[BuildErrorPublic] | None = None
     build_job_id: str | None = None
     fix_of: int | None = None

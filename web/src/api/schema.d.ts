@@ -485,6 +485,24 @@ export interface components {
             message: string;
         };
         /**
+         * BuildHealth
+         * @description The badge: does the version build, render something, and run without page errors.
+         *     `renders`/`page_errors` are None where no browser checked it.
+         */
+        BuildHealth: {
+            /** Builds */
+            builds: boolean;
+            /** Renders */
+            renders?: boolean | null;
+            /** Page Errors */
+            page_errors?: number | null;
+            /**
+             * Messages
+             * @default []
+             */
+            messages: string[];
+        };
+        /**
          * BuildState
          * @enum {string}
          */
@@ -643,24 +661,6 @@ export interface components {
             deleted: string[];
             /** Message */
             message?: string | null;
-        };
-        /**
-         * Health
-         * @description The badge: does the version build, render something, and run without page errors.
-         *     `renders`/`page_errors` are None where no browser checked it.
-         */
-        Health: {
-            /** Builds */
-            builds: boolean;
-            /** Renders */
-            renders?: boolean | null;
-            /** Page Errors */
-            page_errors?: number | null;
-            /**
-             * Messages
-             * @default []
-             */
-            messages: string[];
         };
         /** HealthPublic */
         HealthPublic: {
@@ -1032,7 +1032,7 @@ export interface components {
             job_id?: string | null;
             /** @default unknown */
             build: components["schemas"]["BuildState"];
-            health?: components["schemas"]["Health"] | null;
+            health?: components["schemas"]["BuildHealth"] | null;
             /** Build Errors */
             build_errors?: components["schemas"]["BuildErrorPublic"][] | null;
             /** Build Job Id */
@@ -1062,7 +1062,7 @@ export interface components {
             job_id?: string | null;
             /** @default unknown */
             build: components["schemas"]["BuildState"];
-            health?: components["schemas"]["Health"] | null;
+            health?: components["schemas"]["BuildHealth"] | null;
             /** Build Errors */
             build_errors?: components["schemas"]["BuildErrorPublic"][] | null;
             /** Build Job Id */

@@ -16,7 +16,7 @@ export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "can
 
 export type BuildState = Schemas["BuildState"];
 export type BuildError = Schemas["BuildErrorPublic"];
-export type Health = Schemas["Health"];
+export type BuildHealth = Schemas["BuildHealth"];
 export type ServerHealth = Schemas["HealthPublic"];
 
 export interface ErrorBody {
