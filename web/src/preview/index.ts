@@ -10,7 +10,7 @@
 import type { WebContainer } from "@webcontainer/api";
 import { createFallbackBuild } from "./fallback";
 import { errorDocument, messageDocument, pythonDocument } from "./frame";
-import { createFrameHost, WC_SANDBOX } from "./frame-host";
+import { createFrameHost, type FrameHost, WC_SANDBOX } from "./frame-host";
 import type { ResolveFn } from "./packages";
 import { BuildError, type Problem } from "./problems";
 import { createPythonEngine, type PythonEngine } from "./python";
@@ -57,6 +57,43 @@ export interface PreviewOptions {
   pythonPackagesUrl?: string;
   /** Resolves package.json's dependencies (default: POST /api/packages/resolve). */
   resolvePackages?: ResolveFn;
+}
+
+/**
+ * Boots a WebContainer and starts the project in it, its dev server shown in a fresh frame;
+ * null (with a status that says why) where it cannot, so the caller falls back.
+ */
+async function runInWebContainer(
+  files: Map<string, string>,
+  frames: FrameHost,
+  host: { terminal: TerminalSink; status: (s: PreviewStatus) => void; options: PreviewOptions },
+): Promise<WebContainer | null> {
+  const { terminal, status, options } = host;
+  status({ engine: "webcontainer", phase: "booting" });
+  let wc: WebContainer;
+  try {
+    const opts = { timeoutMs: options.bootTimeoutMs ?? 4000, ...(options.probeUrl ? { probeUrl: options.probeUrl } : {}) };
+    wc = await bootWebContainer(opts);
+  } catch (err) {
+    status({ engine: "fallback", phase: "fallback", message: `WebContainer unavailable: ${(err as Error).message}; using the in-browser bundler` });
+    return null;
+  }
+  const f = frames.make(WC_SANDBOX);
+  f.setAttribute("allow", "cross-origin-isolated");
+  try {
+    await startProject(wc, files, {
+      write: (t) => terminal.write(t),
+      status: (phase, message) => status({ engine: "webcontainer", phase, message }),
+      serverReady: (url) => {
+        f.src = url;
+        status({ engine: "webcontainer", phase: "ready", message: url });
+      },
+    });
+    return wc;
+  } catch (err) {
+    status({ engine: "fallback", phase: "fallback", message: `WebContainer failed: ${(err as Error).message}; using the in-browser bundler` });
+    return null;
+  }
 }
 
 /** Subscribers of the preview's problems and status. */
@@ -122,30 +159,8 @@ export function createPreview(options: PreviewOptions = {}): PreviewHost {
   }
 
   async function startWebContainer(): Promise<boolean> {
-    status({ engine: "webcontainer", phase: "booting" });
-    try {
-      const opts = { timeoutMs: options.bootTimeoutMs ?? 4000, ...(options.probeUrl ? { probeUrl: options.probeUrl } : {}) };
-      wc = await bootWebContainer(opts);
-    } catch (err) {
-      status({ engine: "fallback", phase: "fallback", message: `WebContainer unavailable: ${(err as Error).message}; using the in-browser bundler` });
-      return false;
-    }
-    const f = frames.make(WC_SANDBOX);
-    f.setAttribute("allow", "cross-origin-isolated");
-    try {
-      await startProject(wc, files, {
-        write: (t) => terminal.write(t),
-        status: (phase, message) => status({ engine: "webcontainer", phase, message }),
-        serverReady: (url) => {
-          f.src = url;
-          status({ engine: "webcontainer", phase: "ready", message: url });
-        },
-      });
-      return true;
-    } catch (err) {
-      status({ engine: "fallback", phase: "fallback", message: `WebContainer failed: ${(err as Error).message}; using the in-browser bundler` });
-      return false;
-    }
+    wc = await runInWebContainer(files, frames, { terminal, status, options });
+    return wc !== null;
   }
 
   /** A file changed: the WebContainer takes the change, the other engines run the project again. */
