@@ -5,7 +5,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    SecretStr,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+)
+from pydantic_core import CoreSchema
 
 
 class Framework(StrEnum):
@@ -105,6 +115,24 @@ Event = Annotated[
 ParsedEvent = FileStart | FileChunk | FileEnd | Edit | Delete | Deps | Text
 
 
+class _DocumentedAsSequencedEvents:
+    """Documents a list of stored events in the OpenAPI schema as `Event`s with their `seq`,
+    while the field stays a list of dicts: validating 5000 events per poll costs too much,
+    and an event the models no longer know must reach the client rather than fail the poll."""
+
+    def __get_pydantic_json_schema__(
+        self, _schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        seq = {"type": "object", "properties": {"seq": {"type": "integer"}}, "required": ["seq"]}
+        event = handler(TypeAdapter(Event).core_schema)
+        # openapi-typescript reads a discriminated base under allOf as a parent and drops `type`.
+        event.pop("discriminator", None)
+        return {"type": "array", "items": {"allOf": [event, seq]}}
+
+
+SequencedEvents = Annotated[list[dict[str, Any]], _DocumentedAsSequencedEvents()]
+
+
 # --- API bodies ----------------------------------------------------------------------
 
 
@@ -147,7 +175,7 @@ class JobPublic(BaseModel):
     model: str | None = None
     notice: str | None = None
     attempt: int = 0
-    events: list[dict[str, Any]] = []
+    events: SequencedEvents = []
     next: int = 0
     error: ErrorInfo | None = None
     usage: dict[str, Any] | None = None
@@ -174,7 +202,7 @@ class FileEntry(BaseModel):
     size: int
 
 
-class Health(BaseModel):
+class BuildHealth(BaseModel):
     """The badge: does the version build, render something, and run without page errors.
     `renders`/`page_errors` are None where no browser checked it."""
 
@@ -220,7 +248,7 @@ class VersionPublic(BaseModel):
     prompt: str | None = None
     job_id: str | None = None
     build: BuildState = BuildState.unknown
-    health: Health | None = None
+    health: BuildHealth | None = None
     build_errors: list[BuildErrorPublic] | None = None
     build_job_id: str | None = None
     fix_of: int | None = None
@@ -236,7 +264,7 @@ class VersionSummary(BaseModel):
     prompt: str | None = None
     job_id: str | None = None
     build: BuildState = BuildState.unknown
-    health: Health | None = None
+    health: BuildHealth | None = None
     build_errors: list[BuildErrorPublic] | None = None
     build_job_id: str | None = None
     fix_of: int | None = None

@@ -231,6 +231,31 @@ def test_the_openapi_document_lists_every_route(client: TestClient) -> None:
         assert path in paths
 
 
+def test_the_openapi_document_types_job_events_as_the_event_models(client: TestClient) -> None:
+    doc = client.get("/api/openapi.json").json()
+    events = doc["components"]["schemas"]["JobPublic"]["properties"]["events"]
+    event, sequenced = events["items"]["allOf"]
+    named = {ref["$ref"].rsplit("/", 1)[1] for ref in event["oneOf"]}
+    assert {"FileStart", "FileChunk", "Edit", "Status", "Usage"} <= named
+    assert named <= set(doc["components"]["schemas"])
+    assert sequenced["required"] == ["seq"]
+
+
+def test_a_stored_event_the_models_do_not_know_is_still_served(
+    client: TestClient, store: Any, auth: dict[str, str]
+) -> None:
+    from kiln.store import jobs as store_jobs
+    from kiln.store.sessions import owner_for_token
+
+    owner = owner_for_token(store, auth["Authorization"].removeprefix("Bearer "))
+    store_jobs.create_job(store, "j_newer", {"kind": "generate", "owner": owner})
+    odd = {"seq": 1, "type": "from_a_newer_worker", "detail": {"x": 1}}
+    store_jobs.append_events(store, "j_newer", [odd])
+    resp = client.get("/api/jobs/j_newer", headers=auth)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["events"] == [odd]
+
+
 def test_the_legacy_generate_route_answers_with_the_original_shape(
     client: TestClient, store: Any, settings: Any
 ) -> None:

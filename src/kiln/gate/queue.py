@@ -26,7 +26,7 @@ from kiln.gate.build import BuildError, BuildResult
 from kiln.gate.builder import build_version
 from kiln.job_runner import run_job
 from kiln.llm.pricing import estimate_cost
-from kiln.models import BuildState, Health, JobKind, Status
+from kiln.models import BuildHealth, BuildState, JobKind, Status
 from kiln.queues import enqueue
 from kiln.sink import EventSink
 from kiln.store import blobs, builds, projects
@@ -131,7 +131,7 @@ def _error_dict(err: BuildError) -> dict[str, Any]:
     }
 
 
-def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildResult, Health]:
+def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildResult, BuildHealth]:
     """Build, then render when a browser is configured; the health badge of the version."""
     item = projects.get_version_item(store, job["project_id"], int(job["version"]))
     files = blobs.get_files(store, job["project_id"], projects.manifest_of(item))
@@ -141,7 +141,7 @@ def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildRes
         store, files, framework=job["framework"], base="./", render=True, stop=sink.stopped
     )
     sink.check()  # a cancel that stopped the build ends the job, not a red version
-    health = Health(builds=built.result.ok)
+    health = BuildHealth(builds=built.result.ok)
     if built.render is not None:
         health.renders = built.render.renders
         health.page_errors = len(built.render.page_errors)
@@ -151,7 +151,7 @@ def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildRes
     return built.result, health
 
 
-def _errors_of(result: BuildResult, health: Health) -> list[dict[str, Any]]:
+def _errors_of(result: BuildResult, health: BuildHealth) -> list[dict[str, Any]]:
     errors = [_error_dict(e) for e in result.errors[:MAX_ERRORS]]
     if health.renders is False:
         errors.append(

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { ApiClient, ApiError, TOKEN_KEY, adoptToken, type TokenStore } from "./client";
 
-type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+type Handler = (url: string, call: Call) => Response | Promise<Response>;
+
+/** One request as the server would see it: path and query, method, headers, body. */
+interface Call {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: string;
+}
 
 function memoryStore(initial: Record<string, string> = {}): TokenStore & { data: Map<string, string> } {
   const data = new Map(Object.entries(initial));
@@ -18,23 +26,27 @@ function json(status: number, body: unknown): Response {
 }
 
 function client(handler: Handler, storage = memoryStore({ [TOKEN_KEY]: "t1" })) {
-  const calls: { url: string; init: RequestInit }[] = [];
+  const calls: Call[] = [];
   const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    calls.push({ url: String(input), init: init ?? {} });
-    return handler(String(input), init ?? {});
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const call = { url: url.pathname + url.search, method: request.method, headers: request.headers, body: await request.text() };
+    calls.push(call);
+    return handler(call.url, call);
   }) as typeof fetch;
-  return { api: new ApiClient({ fetch: fetchImpl, storage }), calls, storage };
+  // Node's Request needs an absolute URL; in the browser the page's origin is the default.
+  return { api: new ApiClient({ origin: "http://kiln.test", fetch: fetchImpl, storage }), calls, storage };
 }
 
-function header(init: RequestInit, name: string): string | undefined {
-  return (init.headers as Record<string, string> | undefined)?.[name];
+function header(call: Call, name: string): string | undefined {
+  return call.headers.get(name) ?? undefined;
 }
 
 describe("ApiClient", () => {
   it("sends the stored token as a bearer header", async () => {
     const { api, calls } = client(() => json(200, []));
     await api.projects();
-    expect(header(calls[0]!.init, "Authorization")).toBe("Bearer t1");
+    expect(header(calls[0]!, "Authorization")).toBe("Bearer t1");
   });
 
   it("creates a session when there is no token and stores it", async () => {
@@ -69,9 +81,9 @@ describe("ApiClient", () => {
   });
 
   it("replaces a rejected token with a new session once and retries", async () => {
-    const { api, calls, storage } = client((url, init) => {
+    const { api, calls, storage } = client((url, call) => {
       if (url.endsWith("/sessions")) return json(201, { token: "t2" });
-      return header(init, "Authorization") === "Bearer t2" ? json(200, []) : json(401, { error: { code: "unauthorized", message: "no" } });
+      return header(call, "Authorization") === "Bearer t2" ? json(200, []) : json(401, { error: { code: "unauthorized", message: "no" } });
     });
     await expect(api.projects()).resolves.toEqual([]);
     expect(calls.map((c) => c.url)).toEqual(["/api/projects", "/api/sessions", "/api/projects"]);
@@ -88,8 +100,8 @@ describe("ApiClient", () => {
   it("sends JSON bodies with a content type", async () => {
     const { api, calls } = client(() => json(202, { job_id: "j", project_id: "p", status_url: "/x", provider: "starter" }));
     await api.generate({ prompt: "hi", framework: "react" });
-    expect(header(calls[0]!.init, "Content-Type")).toBe("application/json");
-    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ prompt: "hi", framework: "react" });
+    expect(header(calls[0]!, "Content-Type")).toBe("application/json");
+    expect(JSON.parse(String(calls[0]!.body))).toEqual({ prompt: "hi", framework: "react" });
   });
 
   it("passes the event cursor when polling a job", async () => {
@@ -97,12 +109,19 @@ describe("ApiClient", () => {
     await api.job("j", 7);
     expect(calls[0]!.url).toBe("/api/jobs/j?after=7");
   });
+  it("asks for the import map alone when resolving packages without a lockfile", async () => {
+    const { api, calls } = client(() => json(200, { packages: {}, importmap: { imports: {} }, lockfile: null }));
+    await api.resolvePackages({ dependencies: { react: "^19" } }, { lockfile: false });
+    expect(calls[0]!.url).toBe("/api/packages/resolve?lockfile=false");
+    expect(JSON.parse(calls[0]!.body)).toEqual({ dependencies: { react: "^19" } });
+  });
+
   it("asks for a preview link of one version with its lifetime", async () => {
     const { api, calls } = client(() => json(201, { url: "/api/previews/tok/", token: "tok", expires_at: "2026-01-08T00:00:00Z" }));
     const link = await api.shareVersion("p1", 3, 24);
     expect(calls[0]!.url).toBe("/api/projects/p1/versions/3/preview");
-    expect(calls[0]!.init.method).toBe("POST");
-    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ ttl_hours: 24 });
+    expect(calls[0]!.method).toBe("POST");
+    expect(JSON.parse(String(calls[0]!.body))).toEqual({ ttl_hours: 24 });
     expect(link.token).toBe("tok");
   });
 
@@ -115,15 +134,15 @@ describe("ApiClient", () => {
     const { api, calls } = client(() => new Response("# Chat\n", { status: 200, headers: { "Content-Type": "text/markdown" } }));
     const blob = await api.transcript("p1");
     expect(calls[0]!.url).toBe("/api/projects/p1/transcript.md");
-    expect(header(calls[0]!.init, "Authorization")).toBe("Bearer t1");
+    expect(header(calls[0]!, "Authorization")).toBe("Bearer t1");
     expect(await blob.text()).toBe("# Chat\n");
   });
 
   it("clears a project's budget with a PATCH", async () => {
     const { api, calls } = client(() => json(200, { project_id: "p1" }));
     await api.updateProject("p1", { clear_budget: true });
-    expect(calls[0]!.init.method).toBe("PATCH");
-    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ clear_budget: true });
+    expect(calls[0]!.method).toBe("PATCH");
+    expect(JSON.parse(String(calls[0]!.body))).toEqual({ clear_budget: true });
   });
 });
 

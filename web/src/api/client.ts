@@ -2,6 +2,8 @@
  * The one place that talks HTTP to kiln. Every failure becomes an ApiError with
  * the server's stable `code`, so the UI can show a message a person can act on.
  */
+import createClient, { type Client } from "openapi-fetch";
+import type { paths } from "./schema";
 import type {
   Deployment,
   DeploymentAccepted,
@@ -10,6 +12,8 @@ import type {
   GenerationAccepted,
   GenerationRequest,
   HandEdit,
+  PackageJson,
+  ResolvedPackages,
   Job,
   PreviewLink,
   Project,
@@ -60,16 +64,21 @@ export interface TokenStore {
 }
 
 export interface ApiClientOptions {
-  base?: string;
+  /** Where kiln serves /api (the page's own origin by default). */
+  origin?: string;
   fetch?: typeof fetch;
   storage?: TokenStore | null;
 }
 
-interface RequestOptions {
-  body?: unknown;
-  auth?: boolean;
-  signal?: AbortSignal;
+/** What every openapi-fetch call answers. */
+interface Reply {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
 }
+
+/** Sends one call with these headers (the bearer token's, when it has one). */
+type Send<R extends Reply> = (headers: Record<string, string>) => Promise<R>;
 
 function isErrorBody(value: unknown): value is ErrorBody {
   if (typeof value !== "object" || value === null || !("error" in value)) return false;
@@ -77,34 +86,31 @@ function isErrorBody(value: unknown): value is ErrorBody {
   return typeof err === "object" && err !== null && "code" in err && "message" in err;
 }
 
-/** Turn a non-2xx response into an ApiError, whatever its body looks like. */
-export async function errorFromResponse(res: Response): Promise<ApiError> {
-  const text = await res.text().catch(() => "");
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
-  if (isErrorBody(parsed)) {
-    const { code, message, details } = parsed.error;
+/** Turn a non-2xx reply into an ApiError, whatever its body looks like. */
+export function errorFromReply(res: Response, body: unknown): ApiError {
+  if (isErrorBody(body)) {
+    const { code, message, details } = body.error;
     return new ApiError(res.status, code, message, details);
   }
+  const text = typeof body === "string" ? body : "";
   const fallback = text && text.length < 200 && !text.trimStart().startsWith("<") ? text : "";
   const message = fallback || `${res.status} ${res.statusText || "request failed"}`.trim();
   return new ApiError(res.status, `http_${res.status}`, message);
 }
 
 export class ApiClient {
-  private readonly base: string;
-  private readonly fetchImpl: typeof fetch;
+  private readonly http: Client<paths>;
   private readonly storage: TokenStore | null;
   private token: string | null;
   private pendingSession: Promise<string> | null = null;
 
   constructor(options: ApiClientOptions = {}) {
-    this.base = options.base ?? "/api";
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.http = createClient<paths>({
+      baseUrl: (options.origin ?? "").replace(/\/$/, ""),
+      fetch: (request) => fetchImpl(request),
+      headers: { Accept: "application/json" },
+    });
     this.storage = options.storage === undefined ? defaultStorage() : options.storage;
     this.token = this.storage?.getItem(TOKEN_KEY) ?? null;
   }
@@ -112,7 +118,7 @@ export class ApiClient {
   /** A token for this browser, created once and reused across reloads. */
   async ensureSession(): Promise<string> {
     if (this.token) return this.token;
-    this.pendingSession ??= this.send<{ token: string }>("POST", "/sessions", { auth: false })
+    this.pendingSession ??= this.send((headers) => this.http.POST("/api/sessions", { headers }))
       .then(({ token }) => {
         this.token = token;
         this.storage?.setItem(TOKEN_KEY, token);
@@ -129,138 +135,131 @@ export class ApiClient {
     this.storage?.removeItem(TOKEN_KEY);
   }
 
-  /** JSON request with the bearer token; a 401 (stale token) gets one fresh session. */
-  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const res = await this.authorized(method, path, options);
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  /** Binary download (zip) with the bearer token. */
-  async blob(path: string): Promise<Blob> {
-    const res = await this.authorized("GET", path, {});
-    return res.blob();
-  }
-
-  private async authorized(method: string, path: string, options: RequestOptions): Promise<Response> {
-    if (options.auth === false) return this.raw(method, path, options, null);
+  /** A call with the bearer token; a 401 (stale token) gets one fresh session. */
+  private async authorized<R extends Reply>(call: Send<R>): Promise<NonNullable<R["data"]>> {
     const token = await this.ensureSession();
     try {
-      return await this.raw(method, path, options, token);
+      return await this.send(call, token);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 401) throw err;
       this.forgetSession();
-      return this.raw(method, path, options, await this.ensureSession());
+      return this.send(call, await this.ensureSession());
     }
   }
 
-  private async send<T>(method: string, path: string, options: RequestOptions): Promise<T> {
-    const res = await this.raw(method, path, options, null);
-    return (await res.json()) as T;
+  /** For the replies the server types as a loose dict, narrowed in types.ts. */
+  private async narrowed<T>(call: Send<Reply>): Promise<T> {
+    return (await this.authorized(call)) as T;
   }
 
-  private async raw(
-    method: string,
-    path: string,
-    options: RequestOptions,
-    token: string | null,
-  ): Promise<Response> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (options.body !== undefined) headers["Content-Type"] = "application/json";
-    if (token) headers["Authorization"] = `Bearer ${token}`;
-    let res: Response;
+  private async send<R extends Reply>(call: Send<R>, token: string | null = null): Promise<NonNullable<R["data"]>> {
+    let reply: R;
     try {
-      res = await this.fetchImpl(this.base + path, {
-        method,
-        headers,
-        body: options.body === undefined ? null : JSON.stringify(options.body),
-        signal: options.signal ?? null,
-      });
+      reply = await call(token ? { Authorization: `Bearer ${token}` } : {});
     } catch (err) {
       if (err instanceof DOMException && err.name === "AbortError") throw err;
       throw new ApiError(0, "network_error", "Cannot reach the kiln server. Is it running?");
     }
-    if (!res.ok) throw await errorFromResponse(res);
-    return res;
+    if (!reply.response.ok) throw errorFromReply(reply.response, reply.error);
+    return reply.data as NonNullable<R["data"]>;
   }
 
   // --- endpoints -------------------------------------------------------------------
 
   /** Exact versions and the preview's import map for a package.json's dependency ranges. */
-  resolvePackages(body: { dependencies: Record<string, string>; devDependencies: Record<string, string> }): Promise<{
-    packages: Record<string, string>;
-    importmap: { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> };
-  }> {
-    return this.request("POST", "/packages/resolve", { body });
+  resolvePackages(body: PackageJson, query: { lockfile?: boolean } = {}): Promise<ResolvedPackages> {
+    return this.authorized((headers) => this.http.POST("/api/packages/resolve", { headers, body, params: { query } }));
   }
   /** The server's state and the settings the browser needs (Pyodide's package URL). */
   health(): Promise<ServerHealth> {
-    return this.request("GET", "/health");
+    return this.authorized((headers) => this.http.GET("/api/health", { headers }));
   }
   providers(): Promise<Provider[]> {
-    return this.request("GET", "/providers");
+    return this.narrowed<Provider[]>((headers) => this.http.GET("/api/providers", { headers }));
   }
   generate(body: GenerationRequest): Promise<GenerationAccepted> {
-    return this.request("POST", "/generations", { body });
+    return this.authorized((headers) => this.http.POST("/api/generations", { headers, body }));
   }
   job(jobId: string, after: number, signal?: AbortSignal): Promise<Job> {
-    const opts: RequestOptions = signal ? { signal } : {};
-    return this.request("GET", `/jobs/${enc(jobId)}?after=${after}`, opts);
+    const params = { path: { job_id: jobId }, query: { after } };
+    return this.narrowed<Job>((headers) => this.http.GET("/api/jobs/{job_id}", { headers, params, ...(signal ? { signal } : {}) }));
   }
-  cancelJob(jobId: string): Promise<void> {
-    return this.request("POST", `/jobs/${enc(jobId)}/cancel`);
+  async cancelJob(jobId: string): Promise<void> {
+    await this.authorized((headers) => this.http.POST("/api/jobs/{job_id}/cancel", { headers, params: { path: { job_id: jobId } } }));
   }
   projects(): Promise<Project[]> {
-    return this.request("GET", "/projects");
+    return this.narrowed<Project[]>((headers) => this.http.GET("/api/projects", { headers }));
   }
   project(projectId: string): Promise<Project> {
-    return this.request("GET", `/projects/${enc(projectId)}`);
+    const params = { path: { project_id: projectId } };
+    return this.narrowed<Project>((headers) => this.http.GET("/api/projects/{project_id}", { headers, params }));
   }
   versions(projectId: string): Promise<VersionSummary[]> {
-    return this.request("GET", `/projects/${enc(projectId)}/versions`);
+    const params = { path: { project_id: projectId } };
+    return this.authorized((headers) => this.http.GET("/api/projects/{project_id}/versions", { headers, params }));
   }
   version(projectId: string, version: number): Promise<Version> {
-    return this.request("GET", `/projects/${enc(projectId)}/versions/${version}`);
+    const params = { path: { project_id: projectId, number: version } };
+    return this.authorized((headers) => this.http.GET("/api/projects/{project_id}/versions/{number}", { headers, params }));
   }
   saveVersion(projectId: string, body: HandEdit): Promise<VersionSummary> {
-    return this.request("POST", `/projects/${enc(projectId)}/versions`, { body });
+    const params = { path: { project_id: projectId } };
+    return this.authorized((headers) => this.http.POST("/api/projects/{project_id}/versions", { headers, params, body }));
   }
   updateProject(projectId: string, body: ProjectUpdate): Promise<Project> {
-    return this.request("PATCH", `/projects/${enc(projectId)}`, { body });
+    const params = { path: { project_id: projectId } };
+    return this.narrowed<Project>((headers) => this.http.PATCH("/api/projects/{project_id}", { headers, params, body: withDefaults(body) }));
   }
   turns(projectId: string): Promise<ServerTurn[]> {
-    return this.request("GET", `/projects/${enc(projectId)}/turns`);
+    const params = { path: { project_id: projectId } };
+    return this.narrowed<ServerTurn[]>((headers) => this.http.GET("/api/projects/{project_id}/turns", { headers, params }));
   }
   transcript(projectId: string): Promise<Blob> {
-    return this.blob(`/projects/${enc(projectId)}/transcript.md`);
+    const params = { path: { project_id: projectId } };
+    return this.authorized((headers) =>
+      this.http.GET("/api/projects/{project_id}/transcript.md", { headers, params, parseAs: "blob" }),
+    );
   }
   shareVersion(projectId: string, version: number, ttlHours?: number): Promise<PreviewLink> {
+    const params = { path: { project_id: projectId, number: version } };
     const body = ttlHours === undefined ? {} : { ttl_hours: ttlHours };
-    return this.request("POST", `/projects/${enc(projectId)}/versions/${version}/preview`, { body });
+    return this.authorized((headers) =>
+      this.http.POST("/api/projects/{project_id}/versions/{number}/preview", { headers, params, body }),
+    );
   }
   archive(projectId: string, version: number): Promise<Blob> {
-    return this.blob(`/projects/${enc(projectId)}/versions/${version}/archive.zip`);
+    const params = { path: { project_id: projectId, number: version } };
+    return this.authorized((headers) =>
+      this.http.GET("/api/projects/{project_id}/versions/{number}/archive.zip", { headers, params, parseAs: "blob" }),
+    );
   }
   deploy(body: DeploymentRequest): Promise<DeploymentAccepted> {
-    return this.request("POST", "/deployments", { body });
+    return this.authorized((headers) => this.http.POST("/api/deployments", { headers, body: withDefaults(body) }));
   }
   deployment(deploymentId: string): Promise<Deployment> {
-    return this.request("GET", `/deployments/${enc(deploymentId)}`);
+    const params = { path: { deployment_id: deploymentId } };
+    return this.authorized((headers) => this.http.GET("/api/deployments/{deployment_id}", { headers, params }));
   }
   schedules(projectId: string): Promise<Schedule[]> {
-    return this.request("GET", `/projects/${enc(projectId)}/schedules`);
+    const params = { path: { project_id: projectId } };
+    return this.authorized((headers) => this.http.GET("/api/projects/{project_id}/schedules", { headers, params }));
   }
   createSchedule(projectId: string, body: ScheduleRequest): Promise<Schedule> {
-    return this.request("POST", `/projects/${enc(projectId)}/schedules`, { body });
+    const params = { path: { project_id: projectId } };
+    return this.authorized((headers) => this.http.POST("/api/projects/{project_id}/schedules", { headers, params, body: withDefaults(body) }));
   }
-  deleteSchedule(projectId: string, scheduleId: string): Promise<void> {
-    return this.request("DELETE", `/projects/${enc(projectId)}/schedules/${enc(scheduleId)}`);
+  async deleteSchedule(projectId: string, scheduleId: string): Promise<void> {
+    const params = { path: { project_id: projectId, schedule_id: scheduleId } };
+    await this.authorized((headers) => this.http.DELETE("/api/projects/{project_id}/schedules/{schedule_id}", { headers, params }));
   }
 }
 
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
+/**
+ * A request body whose defaulted fields are left out: openapi-typescript marks a field with
+ * a default as required (it is, in the server's reply), and the server fills it in.
+ */
+function withDefaults<T>(body: Partial<T>): T {
+  return body as T;
 }
 
 function defaultStorage(): TokenStore | null {

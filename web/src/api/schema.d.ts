@@ -485,10 +485,39 @@ export interface components {
             message: string;
         };
         /**
+         * BuildHealth
+         * @description The badge: does the version build, render something, and run without page errors.
+         *     `renders`/`page_errors` are None where no browser checked it.
+         */
+        BuildHealth: {
+            /** Builds */
+            builds: boolean;
+            /** Renders */
+            renders?: boolean | null;
+            /** Page Errors */
+            page_errors?: number | null;
+            /**
+             * Messages
+             * @default []
+             */
+            messages: string[];
+        };
+        /**
          * BuildState
          * @enum {string}
          */
         BuildState: "green" | "red" | "unknown";
+        /** Delete */
+        Delete: {
+            /**
+             * Type
+             * @default delete
+             * @constant
+             */
+            type: "delete";
+            /** Path */
+            path: string;
+        };
         /** DeploymentAccepted */
         DeploymentAccepted: {
             /** Deployment Id */
@@ -568,6 +597,35 @@ export interface components {
                 [key: string]: string | boolean | number;
             };
         };
+        /** Deps */
+        Deps: {
+            /**
+             * Type
+             * @default deps
+             * @constant
+             */
+            type: "deps";
+            /** Add */
+            add: string[];
+        };
+        /**
+         * Edit
+         * @description One SEARCH/REPLACE block applied to an existing file.
+         */
+        Edit: {
+            /**
+             * Type
+             * @default edit
+             * @constant
+             */
+            type: "edit";
+            /** Path */
+            path: string;
+            /** Search */
+            search: string;
+            /** Replace */
+            replace: string;
+        };
         /** ErrorInfo */
         ErrorInfo: {
             /** Code */
@@ -575,12 +633,47 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** FileChunk */
+        FileChunk: {
+            /**
+             * Type
+             * @default file_chunk
+             * @constant
+             */
+            type: "file_chunk";
+            /** Path */
+            path: string;
+            /** Text */
+            text: string;
+        };
+        /** FileEnd */
+        FileEnd: {
+            /**
+             * Type
+             * @default file_end
+             * @constant
+             */
+            type: "file_end";
+            /** Path */
+            path: string;
+        };
         /** FileEntry */
         FileEntry: {
             /** Sha256 */
             sha256: string;
             /** Size */
             size: number;
+        };
+        /** FileStart */
+        FileStart: {
+            /**
+             * Type
+             * @default file_start
+             * @constant
+             */
+            type: "file_start";
+            /** Path */
+            path: string;
         };
         /**
          * Framework
@@ -644,24 +737,6 @@ export interface components {
             /** Message */
             message?: string | null;
         };
-        /**
-         * Health
-         * @description The badge: does the version build, render something, and run without page errors.
-         *     `renders`/`page_errors` are None where no browser checked it.
-         */
-        Health: {
-            /** Builds */
-            builds: boolean;
-            /** Renders */
-            renders?: boolean | null;
-            /** Page Errors */
-            page_errors?: number | null;
-            /**
-             * Messages
-             * @default []
-             */
-            messages: string[];
-        };
         /** HealthPublic */
         HealthPublic: {
             /**
@@ -721,9 +796,9 @@ export interface components {
              * Events
              * @default []
              */
-            events: {
-                [key: string]: unknown;
-            }[];
+            events: ((components["schemas"]["FileStart"] | components["schemas"]["FileChunk"] | components["schemas"]["FileEnd"] | components["schemas"]["Edit"] | components["schemas"]["Delete"] | components["schemas"]["Deps"] | components["schemas"]["Text"] | components["schemas"]["Usage"] | components["schemas"]["Status"]) & {
+                seq: number;
+            })[];
             /**
              * Next
              * @default 0
@@ -966,6 +1041,39 @@ export interface components {
             /** Token */
             token: string;
         };
+        /**
+         * Status
+         * @description Progress a person can read: phase changes, retries, the starter notice.
+         */
+        Status: {
+            /**
+             * Type
+             * @default status
+             * @constant
+             */
+            type: "status";
+            /** Phase */
+            phase: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+        };
+        /**
+         * Text
+         * @description Prose outside any tag: the model's plan or remarks.
+         */
+        Text: {
+            /**
+             * Type
+             * @default text
+             * @constant
+             */
+            type: "text";
+            /** Text */
+            text: string;
+        };
         /** TurnPublic */
         TurnPublic: {
             /** Job Id */
@@ -996,6 +1104,25 @@ export interface components {
             charged?: boolean | null;
             /** Created At */
             created_at?: string | null;
+        };
+        /** Usage */
+        Usage: {
+            /**
+             * Type
+             * @default usage
+             * @constant
+             */
+            type: "usage";
+            /**
+             * Input Tokens
+             * @default 0
+             */
+            input_tokens: number;
+            /**
+             * Output Tokens
+             * @default 0
+             */
+            output_tokens: number;
         };
         /** ValidationError */
         ValidationError: {
@@ -1032,7 +1159,7 @@ export interface components {
             job_id?: string | null;
             /** @default unknown */
             build: components["schemas"]["BuildState"];
-            health?: components["schemas"]["Health"] | null;
+            health?: components["schemas"]["BuildHealth"] | null;
             /** Build Errors */
             build_errors?: components["schemas"]["BuildErrorPublic"][] | null;
             /** Build Job Id */
@@ -1062,7 +1189,7 @@ export interface components {
             job_id?: string | null;
             /** @default unknown */
             build: components["schemas"]["BuildState"];
-            health?: components["schemas"]["Health"] | null;
+            health?: components["schemas"]["BuildHealth"] | null;
             /** Build Errors */
             build_errors?: components["schemas"]["BuildErrorPublic"][] | null;
             /** Build Job Id */

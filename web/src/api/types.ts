@@ -1,9 +1,8 @@
 /**
  * Wire types of kiln's HTTP API, derived from the generated OpenAPI schema
  * (schema.d.ts, `make openapi`) so the UI cannot drift from the server. Only where the
- * server declares a loose dict (job events, usage) is the shape narrowed here.
+ * server declares a loose dict (usage) is the shape narrowed here.
  */
-import type { SequencedEvent } from "../events";
 import type { components } from "./schema";
 
 type Schemas = components["schemas"];
@@ -16,7 +15,7 @@ export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "can
 
 export type BuildState = Schemas["BuildState"];
 export type BuildError = Schemas["BuildErrorPublic"];
-export type Health = Schemas["Health"];
+export type BuildHealth = Schemas["BuildHealth"];
 export type ServerHealth = Schemas["HealthPublic"];
 
 export interface ErrorBody {
@@ -45,10 +44,8 @@ export interface ProjectUsage {
   uncharged_output_tokens?: number;
 }
 
-export type Job = Omit<Schemas["JobPublic"], "events" | "usage"> & {
-  events: SequencedEvent[];
-  usage?: Usage | null;
-};
+/** A job as polled; its events are typed by the OpenAPI schema (the server does not validate them). */
+export type Job = Omit<Schemas["JobPublic"], "usage"> & { usage?: Usage | null };
 
 export type Project = Omit<Schemas["ProjectPublic"], "usage"> & { usage?: ProjectUsage | null };
 export type ProjectUpdate = Partial<Schemas["ProjectUpdate"]>;
@@ -58,6 +55,8 @@ export type HandEdit = Schemas["HandEdit"];
 export type ServerTurn = Omit<Schemas["TurnPublic"], "usage"> & { usage?: Usage | null };
 export type PreviewLink = Schemas["PreviewLink"];
 export type PreviewRequest = Schemas["PreviewRequest"];
+export type PackageJson = Schemas["PackageJson"];
+export type ResolvedPackages = Schemas["ResolvedPackages"];
 
 /** `GET /api/providers` (untyped in the OpenAPI). */
 export interface Provider {

@@ -137,7 +137,7 @@ describe("retry", () => {
 
   it("status retry tells the preview to undo every streamed change", () => {
     const streamed = applyEvents(startStream(base), partial).state;
-    const { effects } = applyEvent(streamed, { type: "status", phase: "retry" });
+    const { effects } = applyEvent(streamed, { type: "status", phase: "retry", message: "" });
     expect(effects).toEqual(
       expect.arrayContaining([
         { kind: "delete", path: "src/new.ts" },

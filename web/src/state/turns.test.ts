@@ -98,9 +98,9 @@ describe("turns from the server", () => {
   it("lists continue, repair and retry status events as progress lines", () => {
     expect(
       progressLines([
-        { seq: 1, type: "status", phase: "writing" },
+        { seq: 1, type: "status", phase: "writing", message: "" },
         { seq: 2, type: "status", phase: "continue", message: "Continuing (2/3)" },
-        { seq: 3, type: "status", phase: "retry" },
+        { seq: 3, type: "status", phase: "retry", message: "" },
       ]),
     ).toEqual(["Continuing (2/3)", "Retrying"]);
   });
