@@ -745,3 +745,59 @@ def test_no_object_is_readable_without_the_key_however_the_path_is_spelled(
             conn.close()
         assert status == 403 and b"private" not in body and b"secret" not in body, path
         assert b"AccessDeniedException" in body, path  # refused by kiln, before moto
+
+
+def test_queries_and_updates_of_one_partition_in_many_threads_never_fail(
+    tmp_path: Path,
+) -> None:
+    """kiln dev answers its own threads in process: a query that deep-copies an item while
+    another thread's update changes it got a 500 from moto before DynamoDB took turns."""
+    import threading
+
+    running = start_emulator(None, access_key=KEY)
+    running.serve_in_process()
+    try:
+        ddb = client("dynamodb", running.endpoint_url)
+        table = unique("race")
+        create_table(ddb, table)
+        errors: list[str] = []
+        writing = threading.Event()
+
+        def update(n: int) -> None:
+            each = client("dynamodb", running.endpoint_url)
+            for i in range(300):
+                try:
+                    each.update_item(
+                        TableName=table,
+                        Key=key("p", f"{n}-{i % 3}"),
+                        UpdateExpression=f"SET a{i % 2000} = :v REMOVE a{(i + 1000) % 2000}",
+                        ExpressionAttributeValues={":v": {"S": "x" * 50}},
+                    )
+                except Exception as exc:  # in process, moto's own error arrives as it is
+                    errors.append(repr(exc))
+
+        def query() -> None:
+            each = client("dynamodb", running.endpoint_url)
+            while writing.is_set():
+                try:
+                    each.query(
+                        TableName=table,
+                        KeyConditionExpression="PK = :p",
+                        ExpressionAttributeValues={":p": {"S": "p"}},
+                    )
+                except Exception as exc:  # in process, moto's own error arrives as it is
+                    errors.append(repr(exc))
+
+        writing.set()
+        writers = [threading.Thread(target=update, args=(n,)) for n in range(3)]
+        readers = [threading.Thread(target=query) for _ in range(3)]
+        for t in writers + readers:
+            t.start()
+        for t in writers:
+            t.join()
+        writing.clear()
+        for t in readers:
+            t.join()
+        assert errors == []
+    finally:
+        running.stop()

@@ -57,6 +57,7 @@ from kiln.local.emulator.journal import (
     JournalError,
     _Journal,
     _JournalingApp,
+    _service,
     read_journal,
 )
 from kiln.local.emulator.moto_patches import _speed_up_moto
@@ -162,6 +163,22 @@ class _KilnOnly:
         return self.app(environ, without_cors)
 
 
+class _DynamoDBInTurn:
+    """moto's DynamoDB is not thread-safe: a query deep-copies items that an update in
+    another thread is changing ("dictionary changed size during iteration", a 500). Its
+    requests take turns; other services' (an SQS long poll among them) do not wait."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if _service(environ) != "dynamodb":
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 class _QuietHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -186,7 +203,7 @@ def start_emulator(
     not pay for a compaction.
     """
     _speed_up_moto()
-    moto_app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+    moto_app: WSGIApplication = _DynamoDBInTurn(DomainDispatcherApplication(create_backend_app))
     app: WSGIApplication = moto_app
     journal: _Journal | None = None
     stats: ReplayStats | None = None
