@@ -28,8 +28,11 @@ from kiln.packages.build import TOOLS
 from kiln.store.db import Store
 from kiln.store.sessions import create_session
 from tests.conftest import free_port
+from tests.e2e.servers import kiln_dev
 from tests.fakes.npm_registry import FakeRegistry, tarball
 from tests.tools import needs
+
+WEB_DIST = TOOLS.parents[1] / "web" / "dist"
 
 pytestmark = pytest.mark.integration
 
@@ -935,36 +938,6 @@ def test_on_aws_modules_are_cached_under_the_buckets_pkg_prefix(
 # --- kiln dev ---------------------------------------------------------------------------
 
 
-def _kiln_dev(data_dir: Path, registry: str) -> tuple[subprocess.Popen[bytes], str]:
-    import sys
-    import time
-
-    import httpx
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KILN_")}
-    env.update(KILN_LLM_PROVIDER="starter", KILN_NPM_REGISTRY=registry)
-    log = open(data_dir / "server.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kiln.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=TOOLS.parents[1],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, (data_dir / "server.log").read_text()[-3000:]
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("kiln dev did not start")
-
-
 @pytest.mark.slow  # two `kiln dev` processes, one after the other
 def test_kiln_dev_serves_pkg_and_after_a_restart_serves_it_with_no_registry_request(
     tmp_path: Path, npm_fake: FakeRegistry
@@ -980,8 +953,7 @@ def test_kiln_dev_serves_pkg_and_after_a_restart_serves_it_with_no_registry_requ
     urls = ["/pkg/kiln-dev-cjs@1.0.0", "/pkg/react@19.1.0/jsx-runtime"]
     bodies = []
     for round_ in range(2):
-        proc, url = _kiln_dev(tmp_path, npm_fake.url)
-        try:
+        with kiln_dev(tmp_path / "data", WEB_DIST, KILN_NPM_REGISTRY=npm_fake.url) as url:
             before = len(npm_fake.requests)
             answers = [httpx.get(url + path, timeout=120) for path in urls]
             assert [a.status_code for a in answers] == [200, 200]
@@ -990,9 +962,6 @@ def test_kiln_dev_serves_pkg_and_after_a_restart_serves_it_with_no_registry_requ
             bodies.append([a.content for a in answers])
             if round_ == 1:
                 assert len(npm_fake.requests) == before, npm_fake.requests[before:]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     assert bodies[0] == bodies[1]
     assert npm_fake.count("/-/") == 2  # each tarball fetched once, in the first run
 
