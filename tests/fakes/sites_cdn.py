@@ -10,7 +10,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
+
+from kiln.config import Settings
 
 
 @contextmanager
@@ -47,3 +50,18 @@ def sites_cdn(s3: Any, bucket: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def quick_deploys(settings: Settings) -> Iterator[dict[str, Any]]:
+    """Settings for deploy tests: kiln's hosting behind the fake CDN, deploy polls and
+    requeues at once, and no build gate or render check (they have tests of their own)."""
+    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
+    with sites_cdn(s3, settings.bucket) as cdn:
+        yield {
+            "sites_public_base": cdn,
+            "deploy_poll_interval_s": 0.01,
+            "deploy_requeue_delay_s": 0,
+            "build_gate": False,
+            "render_check": False,
+        }

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -32,7 +31,7 @@ from kiln.store import projects
 from kiln.store.db import Store
 from kiln.workers import deploy_record
 from tests.fakes.deploy_servers import TOKEN, FakeGitHub, FakeNetlify, FakeVercel
-from tests.fakes.sites_cdn import sites_cdn
+from tests.fakes.sites_cdn import quick_deploys
 
 pytestmark = pytest.mark.integration
 
@@ -51,18 +50,13 @@ def settings(
     settings: Settings, vercel_fake: FakeVercel, netlify_fake: FakeNetlify, github_fake: FakeGitHub
 ) -> Iterator[Settings]:
     """The test stack pointed at the fake providers, with quick polls and no re-enqueue delay."""
-    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
-    with sites_cdn(s3, settings.bucket) as cdn:
+    with quick_deploys(settings) as quick:
         yield settings.model_copy(
             update={
+                **quick,
                 "vercel_api": vercel_fake.url,
                 "netlify_api": netlify_fake.url,
                 "github_api": github_fake.url,
-                "deploy_poll_interval_s": 0.01,
-                "deploy_requeue_delay_s": 0,
-                "sites_public_base": cdn,
-                "build_gate": False,
-                "render_check": False,
             }
         )
 

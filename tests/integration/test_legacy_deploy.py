@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +21,7 @@ from kiln.models import Framework
 from kiln.store import deployments
 from kiln.store.db import Store
 from tests.fakes.deploy_servers import TOKEN, FakeNetlify
-from tests.fakes.sites_cdn import sites_cdn
+from tests.fakes.sites_cdn import quick_deploys
 from tests.integration.test_deployments_api import Drain, drain  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -48,17 +47,12 @@ def settings(settings: Settings, netlify_fake: FakeNetlify) -> Iterator[Settings
     CDN; the route answers at once."""
     name = f"ops/netlify-{uuid.uuid4().hex[:8]}"
     deployments.put_secret(Store(settings), name, TOKEN)
-    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
-    with sites_cdn(s3, settings.bucket) as cdn:
+    with quick_deploys(settings) as quick:
         yield settings.model_copy(
             update={
+                **quick,
                 "netlify_api": netlify_fake.url,
                 "netlify_token_secret": name,
-                "sites_public_base": cdn,
-                "deploy_poll_interval_s": 0.01,
-                "deploy_requeue_delay_s": 0,
-                "build_gate": False,
-                "render_check": False,
                 "sync_wait_s": 0.0,
             }
         )

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +21,7 @@ from kiln.store import projects
 from kiln.store.db import Store
 from kiln.store.sessions import owner_for_token
 from tests.fakes.deploy_servers import TOKEN, FakeNetlify
-from tests.fakes.sites_cdn import sites_cdn
+from tests.fakes.sites_cdn import quick_deploys
 from tests.integration.test_deployments_api import FILES, Drain, drain, secret_exists  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -32,16 +31,11 @@ T0 = datetime(2026, 3, 7, 12, 0, tzinfo=UTC).timestamp()  # a Saturday, noon UTC
 
 @pytest.fixture
 def settings(settings: Settings, netlify_fake: FakeNetlify) -> Iterator[Settings]:
-    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
-    with sites_cdn(s3, settings.bucket) as cdn:
+    with quick_deploys(settings) as quick:
         yield settings.model_copy(
             update={
+                **quick,
                 "netlify_api": netlify_fake.url,
-                "sites_public_base": cdn,
-                "deploy_poll_interval_s": 0.01,
-                "deploy_requeue_delay_s": 0,
-                "build_gate": False,
-                "render_check": False,
             }
         )
 

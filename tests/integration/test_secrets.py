@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from fastapi.testclient import TestClient
@@ -29,7 +28,7 @@ from kiln.store.sessions import owner_for_token
 from kiln.workers import deploy_record
 from tests.fakes.deploy_servers import TOKEN, FakeGitHub, FakeNetlify, FakeVercel
 from tests.fakes.llm_servers import TEST_KEY, FakeLLMServer
-from tests.fakes.sites_cdn import sites_cdn
+from tests.fakes.sites_cdn import quick_deploys
 
 pytestmark = pytest.mark.integration
 
@@ -75,10 +74,10 @@ def every_fake(
 ) -> Iterator[Settings]:
     for fake in (fake_openai, fake_anthropic, fake_ollama, fake_bedrock):
         fake.default_text = REPLY
-    s3 = boto3.client("s3", endpoint_url=settings.aws_endpoint_url, region_name="us-east-1")
-    with sites_cdn(s3, settings.bucket) as cdn:
+    with quick_deploys(settings) as quick:
         yield settings.model_copy(
             update={
+                **quick,
                 "llm_provider": "openai",
                 "openai_base_url": f"{fake_openai.url}/v1",
                 "openai_api_key": SecretStr(TEST_KEY),
@@ -90,11 +89,6 @@ def every_fake(
                 "vercel_api": vercel_fake.url,
                 "netlify_api": netlify_fake.url,
                 "github_api": github_fake.url,
-                "deploy_poll_interval_s": 0.01,
-                "deploy_requeue_delay_s": 0,
-                "sites_public_base": cdn,
-                "build_gate": False,
-                "render_check": False,
             }
         )
 
