@@ -6,7 +6,7 @@ KilnError
 ├── Forbidden           403  direct_access_refused
 ├── NotFound            404  not_found
 ├── Conflict            409  version_conflict, job_not_cancellable, too_many_schedules,
-│                            session_taken
+│                            session_taken, project_busy, project_empty
 ├── Gone                410  preview_expired
 ├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large,
 │                            context_too_long

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 
 from kiln import telemetry
+from kiln.app_titles import follow_app_title
 from kiln.errors import Conflict, KilnError, NotFound, PayloadTooLarge, Unprocessable
 from kiln.frameworks import legacy_paths, legacy_skeleton, skeleton
 from kiln.job_runner import finish_job, run_job
@@ -296,7 +297,10 @@ def _generate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, A
         if guard.usd:
             record_spend(store, guard.usd)  # the requests that ran were paid for
         raise
-    return _save(store, job, base, model, reply, ctx, started, sink)
+    saved = _save(store, job, base, model, reply, ctx, started, sink)
+    if base:
+        follow_app_title(store, project, base_files, reply.files)
+    return saved
 
 
 def _save(

@@ -304,6 +304,19 @@ class ProjectUpdate(BaseModel):
         return None if value is None else round(value, 6)
 
 
+class ProjectCopy(BaseModel):
+    """Which version to copy (default: the latest) and the copy's name
+    (default: "<name> (copy)")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1)
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+        | None
+    ) = None
+
+
 class TurnPublic(BaseModel):
     job_id: str
     prompt: str

@@ -300,6 +300,24 @@ def stale_jobs(store: Store, older_than: float, limit: int = 100) -> list[dict[s
     return [_public(from_item(i)) for i in resp.get("Items", [])]
 
 
+def active_jobs_of(store: Store, project_id: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The project's queued or running jobs of these kinds (from the active partition)."""
+    kwargs: dict[str, Any] = {
+        "TableName": store.table,
+        "IndexName": "GSI2",
+        "KeyConditionExpression": "GSI2PK = :a",
+        "FilterExpression": "project_id = :p",
+        "ExpressionAttributeValues": to_item({":a": ACTIVE, ":p": project_id}),
+    }
+    found: list[dict[str, Any]] = []
+    while True:
+        resp = store.ddb.query(**kwargs)
+        found += [_public(from_item(i)) for i in resp.get("Items", [])]
+        if "LastEvaluatedKey" not in resp:
+            return [j for j in found if j.get("kind") in kinds]
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
 # --- events ---------------------------------------------------------------------------
 
 

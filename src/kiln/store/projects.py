@@ -72,9 +72,23 @@ def get_project(store: Store, project_id: str, owner: str | None) -> dict[str, A
     """The project if it exists and belongs to `owner` (None skips the check: workers)."""
     resp = store.ddb.get_item(TableName=store.table, Key=_key(project_id), ConsistentRead=True)
     item = from_item(resp["Item"]) if "Item" in resp else None
-    if item is None or (owner is not None and item["owner"] != owner):
+    if item is None or "deleted_at" in item or (owner is not None and item["owner"] != owner):
         raise NotFound("project not found")
     return _public(item)
+
+
+def delete_project(store: Store, project_id: str) -> None:
+    """Soft delete: the project leaves its owner's list and answers 404 from now on; its
+    versions and files stay stored (a deleted project can be recovered by the operator)."""
+    write_if(
+        store.ddb.update_item,
+        TableName=store.table,
+        Key=_key(project_id),
+        UpdateExpression="SET deleted_at = :t REMOVE GSI1PK, GSI1SK",
+        ConditionExpression="attribute_exists(PK) AND attribute_not_exists(deleted_at)",
+        ExpressionAttributeValues=to_values({":t": now_iso()}),
+        otherwise=NotFound("project not found"),
+    )
 
 
 def list_projects(store: Store, owner: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -236,13 +250,14 @@ def set_budget(store: Store, project_id: str, budget_usd: float | None) -> None:
     )
 
 
-def rename_project(store: Store, project_id: str, name: str) -> None:
+def rename_project(store: Store, project_id: str, name: str, *, by_hand: bool = True) -> None:
+    """A name given by hand is kept: from then on the app's title no longer renames it."""
     store.ddb.update_item(
         TableName=store.table,
         Key=_key(project_id),
-        UpdateExpression="SET #n = :n",
+        UpdateExpression="SET #n = :n" + (", name_by_hand = :h" if by_hand else ""),
         ExpressionAttributeNames={"#n": "name"},
-        ExpressionAttributeValues=to_values({":n": name[:120]}),
+        ExpressionAttributeValues=to_values({":n": name[:120]} | ({":h": True} if by_hand else {})),
     )
 
 

@@ -140,7 +140,12 @@ export interface paths {
         get: operations["get_project_api_projects__project_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete
+         * @description Remove the project from its owner's list and stop its schedules (409 `project_busy`
+         *     while a generation or deploy of it runs).
+         */
+        delete: operations["delete_api_projects__project_id__delete"];
         options?: never;
         head?: never;
         /**
@@ -209,6 +214,26 @@ export interface paths {
         get: operations["archive_api_projects__project_id__versions__number__archive_zip_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/duplicate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Duplicate
+         * @description A new project whose v1 holds a copy of this project's latest (or given) version.
+         */
+        post: operations["duplicate_api_projects__project_id__duplicate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -906,6 +931,17 @@ export interface components {
             /** Ttl Hours */
             ttl_hours?: number | null;
         };
+        /**
+         * ProjectCopy
+         * @description Which version to copy (default: the latest) and the copy's name
+         *     (default: "<name> (copy)").
+         */
+        ProjectCopy: {
+            /** Version */
+            version?: number | null;
+            /** Name */
+            name?: string | null;
+        };
         /** ProjectPublic */
         ProjectPublic: {
             /** Project Id */
@@ -1421,6 +1457,35 @@ export interface operations {
             };
         };
     };
+    delete_api_projects__project_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     update_project_api_projects__project_id__patch: {
         parameters: {
             query?: never;
@@ -1573,6 +1638,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    duplicate_api_projects__project_id__duplicate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectCopy"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectPublic"];
                 };
             };
             /** @description Validation Error */

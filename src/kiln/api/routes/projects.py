@@ -14,6 +14,7 @@ from kiln.generate import load_version_files, save_version
 from kiln.models import (
     BuildState,
     HandEdit,
+    ProjectCopy,
     ProjectPublic,
     ProjectUpdate,
     TurnPublic,
@@ -21,6 +22,7 @@ from kiln.models import (
     VersionSummary,
 )
 from kiln.paths import normalize_path
+from kiln.project_ops import delete_project, duplicate_project
 from kiln.store import builds, projects
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
@@ -161,6 +163,27 @@ def update_project(
     if body.budget_usd is not None or body.clear_budget:
         projects.set_budget(store, project_id, None if body.clear_budget else body.budget_usd)
     return ProjectPublic(**projects.get_project(store, project_id, owner))
+
+
+@router.post(
+    "/{project_id}/duplicate",
+    status_code=201,
+    response_model=ProjectPublic,
+    dependencies=[RATE_LIMITED],
+)
+def duplicate(project_id: str, body: ProjectCopy, store: Store, owner: Owner) -> ProjectPublic:
+    """A new project whose v1 holds a copy of this project's latest (or given) version."""
+    copy = duplicate_project(store, project_id, owner, version=body.version, name=body.name)
+    queue_build(store, copy["project_id"], 1, owner)
+    return ProjectPublic(**copy)
+
+
+@router.delete("/{project_id}", status_code=204)
+def delete(project_id: str, store: Store, owner: Owner) -> Response:
+    """Remove the project from its owner's list and stop its schedules (409 `project_busy`
+    while a generation or deploy of it runs)."""
+    delete_project(store, project_id, owner)
+    return Response(status_code=204)
 
 
 @router.get("/{project_id}/turns", response_model=list[TurnPublic])
