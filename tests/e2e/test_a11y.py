@@ -90,6 +90,11 @@ def test_axe_finds_no_serious_violation_on_the_main_screens_light_and_dark(page:
     for scheme in SCHEMES:
         page.emulate_media(color_scheme=scheme)
         assert_accessible(page, f"projects home ({scheme})")
+        page.get_by_test_id("delete-project").first.click()
+        expect(page.get_by_test_id("delete-dialog")).to_be_visible()
+        assert_accessible(page, f"delete dialog ({scheme})")
+        page.keyboard.press("Escape")
+        expect(page.get_by_test_id("delete-dialog")).to_be_hidden()
 
 
 def test_the_theme_follows_the_systems_colour_scheme(page: Page) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.e2e.test_app import generate, open_file, type_at_end
+from tests.e2e.test_app import generate, open_file, type_at_end, wait_for_version
 
 
 def start_new_project(page: Page) -> None:
@@ -50,6 +50,73 @@ def test_a_project_renamed_on_the_home_keeps_its_new_name(page: Page) -> None:
     expect(page.get_by_test_id("home-name").first).to_have_text("Tally counter")
     page.get_by_test_id("home-open").first.click()
     expect(page.get_by_test_id("project-name")).to_have_text("Tally counter")
+
+
+def test_a_project_duplicated_on_the_home_is_a_new_project_with_the_same_files(
+    page: Page,
+) -> None:
+    generate(page, "A counter app called Delta")
+    open_file(page, "src/App.tsx")
+    code = page.locator('[data-testid="editor"] .cm-content')
+    expect(code).to_contain_text(">Delta</h1>")
+    original = code.text_content() or ""
+    start_new_project(page)
+    page.get_by_test_id("home-project").first.get_by_test_id("duplicate-project").click()
+    rows = page.get_by_test_id("home-project")
+    expect(rows).to_have_count(2)
+    expect(rows.first.get_by_test_id("home-name")).to_have_text(re.compile(r"\(copy\)$"))
+    page.reload()
+    expect(rows).to_have_count(2)
+    rows.first.get_by_test_id("home-open").click()
+    expect(page.get_by_test_id("project-name")).to_contain_text("(copy)")
+    open_file(page, "src/App.tsx")
+    expect(code).to_have_text(original)
+    page.get_by_test_id("history-button").click()
+    versions = page.get_by_test_id("version-item")
+    expect(versions).to_have_count(1)
+    expect(versions.first).to_contain_text("Copied from")
+
+
+def test_deleting_a_project_is_confirmed_in_a_keyboard_dialog_and_removes_it(page: Page) -> None:
+    generate(page, "A counter app called Epsilon")
+    start_new_project(page)
+    generate(page, "A stopwatch called Zeta")
+    start_new_project(page)
+    rows = page.get_by_test_id("home-project")
+    expect(rows).to_have_count(2)
+    delete = rows.filter(has_text="Epsilon").get_by_test_id("delete-project")
+    delete.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_test_id("delete-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Epsilon", ignore_case=True)
+    expect(page.get_by_test_id("delete-cancel")).to_be_focused()  # the safe choice first
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(rows).to_have_count(2)
+    expect(delete).to_be_focused()
+
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("delete-cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("delete-confirm")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Zeta", ignore_case=True)
+    page.reload()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Zeta", ignore_case=True)
+
+
+def test_renaming_the_app_in_chat_renames_the_project(page: Page) -> None:
+    generate(page, "A counter app called Tally")
+    page.get_by_test_id("prompt-input").fill("call it Budget Buddy")
+    page.get_by_test_id("send-button").click()
+    wait_for_version(page, "Saved as v2")
+    expect(page.get_by_test_id("project-name")).to_have_text("Budget Buddy")
+    start_new_project(page)
+    expect(page.get_by_test_id("home-name").first).to_have_text("Budget Buddy")
 
 
 def test_the_diff_view_shows_what_a_hand_edit_changed(

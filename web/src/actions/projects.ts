@@ -7,7 +7,7 @@ import { diffFiles, preferredFile } from "../state/files";
 import { buildProblems } from "../state/health";
 import { parseRoute } from "../state/route";
 import { turnsFromServer, turnsFromVersions, withJob } from "../state/turns";
-import { download, fail, setHash, slug, toast, type Ctx } from "./context";
+import { describeError, download, fail, setHash, slug, toast, type Ctx } from "./context";
 import { readSavedJob, resume, updateTurn } from "./generate";
 import { viewVersion, watchBuilds } from "./versions";
 
@@ -153,6 +153,35 @@ export async function renameProject(ctx: Ctx, projectId: string, name: string): 
     fail(ctx, err);
     return false;
   }
+}
+
+/** Copy a project's latest version into a new project of this owner; the copy heads the home. */
+export async function duplicateProject(ctx: Ctx, projectId: string): Promise<Project | null> {
+  try {
+    const copy = await ctx.api.duplicateProject(projectId);
+    ctx.store.set({ projects: [copy, ...ctx.store.get().projects] });
+    toast(ctx, "info", `Copied as “${copy.name}”`);
+    return copy;
+  } catch (err) {
+    fail(ctx, err);
+    return null;
+  }
+}
+
+/** Delete a project; null when done, else why not (the server refuses while it generates
+ * or deploys), for the dialog that asked to show. */
+export async function deleteProject(ctx: Ctx, projectId: string): Promise<string | null> {
+  try {
+    await ctx.api.deleteProject(projectId);
+  } catch (err) {
+    return describeError(err);
+  }
+  const s = ctx.store.get();
+  const name = s.projects.find((p) => p.project_id === projectId)?.name ?? "The project";
+  ctx.store.set({ projects: s.projects.filter((p) => p.project_id !== projectId) });
+  if (s.project?.project_id === projectId) newProject(ctx);
+  toast(ctx, "info", `Deleted “${name}”`);
+  return null;
 }
 
 /** How many files the editor holds changed but unsaved (kept as a draft on this device). */

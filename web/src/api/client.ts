@@ -17,6 +17,7 @@ import type {
   Job,
   PreviewLink,
   Project,
+  ProjectCopy,
   ProjectUpdate,
   Provider,
   ServerHealth,
@@ -209,6 +210,14 @@ export class ApiClient {
   updateProject(projectId: string, body: ProjectUpdate): Promise<Project> {
     const params = { path: { project_id: projectId } };
     return this.narrowed<Project>((headers) => this.http.PATCH("/api/projects/{project_id}", { headers, params, body: withDefaults(body) }));
+  }
+  duplicateProject(projectId: string, body: ProjectCopy = {}): Promise<Project> {
+    const params = { path: { project_id: projectId } };
+    return this.narrowed<Project>((headers) => this.http.POST("/api/projects/{project_id}/duplicate", { headers, params, body }));
+  }
+  async deleteProject(projectId: string): Promise<void> {
+    const params = { path: { project_id: projectId } };
+    await this.authorized((headers) => this.http.DELETE("/api/projects/{project_id}", { headers, params }));
   }
   turns(projectId: string): Promise<ServerTurn[]> {
     const params = { path: { project_id: projectId } };

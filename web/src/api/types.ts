@@ -49,6 +49,7 @@ export type Job = Omit<Schemas["JobPublic"], "usage"> & { usage?: Usage | null }
 
 export type Project = Omit<Schemas["ProjectPublic"], "usage"> & { usage?: ProjectUsage | null };
 export type ProjectUpdate = Partial<Schemas["ProjectUpdate"]>;
+export type ProjectCopy = Partial<Schemas["ProjectCopy"]>;
 export type VersionSummary = Schemas["VersionSummary"];
 export type Version = Schemas["VersionPublic"];
 export type HandEdit = Schemas["HandEdit"];

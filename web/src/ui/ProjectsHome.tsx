@@ -1,6 +1,7 @@
-/** The projects home: a returning user's recent work, to open or rename, beside "new app". */
-import { useState } from "preact/hooks";
-import { openProject, renameProject } from "../actions/projects";
+/** The projects home: a returning user's recent work, to open, rename, duplicate or delete,
+ * beside "new app". */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { deleteProject, duplicateProject, openProject, renameProject } from "../actions/projects";
 import type { Project } from "../api/types";
 import { formatTime } from "./format";
 import { useApp, useCtx } from "./hooks";
@@ -9,6 +10,7 @@ const FRAMEWORK_NAMES: Record<string, string> = { react: "React", vue: "Vue", va
 
 export function ProjectsHome() {
   const projects = useApp((s) => s.projects);
+  const [deleting, setDeleting] = useState<Project | null>(null);
   if (projects.length === 0) return null;
   return (
     <section class="home" data-testid="projects-home" aria-labelledby="home-title">
@@ -17,14 +19,78 @@ export function ProjectsHome() {
       </h2>
       <ul class="home-list">
         {projects.map((p) => (
-          <ProjectRow key={p.project_id} project={p} />
+          <ProjectRow key={p.project_id} project={p} onDelete={() => setDeleting(p)} />
         ))}
       </ul>
+      <DeleteDialog project={deleting} onDone={() => setDeleting(null)} />
     </section>
   );
 }
 
-function ProjectRow({ project }: { project: Project }) {
+/** "Delete this project?" as a modal dialog: focus starts on Cancel, Escape cancels, and
+ * focus goes back to the row's Delete button when it closes without deleting. */
+function DeleteDialog({ project, onDone }: { project: Project | null; onDone: () => void }) {
+  const ctx = useCtx();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    const el = dialog.current;
+    if (!el) return;
+    if (project && !el.open) {
+      opener.current = document.activeElement as HTMLElement | null;
+      setError(null);
+      el.showModal();
+    }
+    if (!project && el.open) el.close();
+  }, [project]);
+  const confirm = async (): Promise<void> => {
+    if (!project) return;
+    setBusy(true);
+    const problem = await deleteProject(ctx, project.project_id);
+    setBusy(false);
+    if (problem) setError(problem);
+    else {
+      opener.current = null;
+      onDone();
+    }
+  };
+  return (
+    <dialog
+      class="dialog confirm-dialog"
+      data-testid="delete-dialog"
+      ref={dialog}
+      aria-labelledby="delete-title"
+      aria-describedby="delete-text"
+      onClose={() => {
+        onDone();
+        if (opener.current?.isConnected) opener.current.focus();
+      }}
+    >
+      <h2 id="delete-title">Delete “{project?.name}”?</h2>
+      <p id="delete-text">
+        It leaves your projects with all its versions, and any scheduled deploys of it stop. Share links end when they expire; sites
+        you already deployed stay online.
+      </p>
+      {error ? (
+        <p class="dialog-error" role="alert" data-testid="delete-error">
+          {error}
+        </p>
+      ) : null}
+      <div class="dialog-foot">
+        <button class="btn" data-testid="delete-cancel" autofocus onClick={() => dialog.current?.close()}>
+          Cancel
+        </button>
+        <button class="btn btn-danger" data-testid="delete-confirm" disabled={busy} onClick={() => void confirm()}>
+          Delete project
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+function ProjectRow({ project, onDelete }: { project: Project; onDelete: () => void }) {
   const ctx = useCtx();
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(project.name);
@@ -73,17 +139,32 @@ function ProjectRow({ project }: { project: Project }) {
               {FRAMEWORK_NAMES[project.framework] ?? project.framework} · v{project.latest_version} · {formatTime(project.updated_at)}
             </span>
           </button>
-          <button
-            class="btn btn-small btn-ghost"
-            data-testid="rename-project"
-            aria-label={`Rename ${project.name}`}
-            onClick={() => {
-              setName(project.name);
-              setEditing(true);
-            }}
-          >
-            Rename
-          </button>
+          <div class="home-actions">
+            <button
+              class="btn btn-small btn-ghost"
+              data-testid="rename-project"
+              aria-label={`Rename ${project.name}`}
+              onClick={() => {
+                setName(project.name);
+                setEditing(true);
+              }}
+            >
+              Rename
+            </button>
+            <button
+              class="btn btn-small btn-ghost"
+              data-testid="duplicate-project"
+              aria-label={`Duplicate ${project.name}`}
+              title="A new project starting from this one's latest version"
+              disabled={project.latest_version < 1}
+              onClick={() => void duplicateProject(ctx, project.project_id)}
+            >
+              Duplicate
+            </button>
+            <button class="btn btn-small btn-ghost btn-danger-text" data-testid="delete-project" aria-label={`Delete ${project.name}`} onClick={onDelete}>
+              Delete
+            </button>
+          </div>
         </>
       )}
     </li>
