@@ -55,9 +55,13 @@ export function fail(ctx: Ctx, err: unknown): void {
   toast(ctx, "error", describeError(err));
 }
 
+/** Add a problem unless it is already listed: the same message, or a build error at the same
+ * place (the preview's bundler and the build gate word one error differently). */
 export function addProblem(ctx: Ctx, problem: Problem): void {
   const { problems } = ctx.store.get();
-  const same = (p: Problem): boolean => p.source === problem.source && p.message === problem.message;
+  const samePlace = (p: Problem): boolean =>
+    p.source === "build" && problem.source === "build" && !!p.file && p.file === problem.file && p.line === problem.line;
+  const same = (p: Problem): boolean => (p.source === problem.source && p.message === problem.message) || samePlace(p);
   if (problems.some(same)) return;
   ctx.store.set({ problems: [...problems, problem].slice(-50) });
 }

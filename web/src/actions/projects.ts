@@ -4,7 +4,7 @@ import type { Project } from "../api/types";
 import { isBusy, type Turn } from "../state/app";
 import { draftFor, withDraft } from "../state/drafts";
 import { diffFiles, preferredFile } from "../state/files";
-import { buildProblems } from "../state/health";
+import { buildProblems, landingVersion } from "../state/health";
 import { parseRoute } from "../state/route";
 import { turnsFromServer, turnsFromVersions, withJob } from "../state/turns";
 import { describeError, download, fail, setHash, slug, toast, type Ctx } from "./context";
@@ -81,7 +81,7 @@ export async function openProject(ctx: Ctx, projectId: string, version: number |
       ctx.api.versions(projectId),
       ctx.api.turns(projectId).catch(() => null),
     ]);
-    const wanted = version ?? project.latest_version;
+    const wanted = version ?? landingVersion(project, versions);
     const turns = serverTurns ? turnsFromServer(serverTurns, versions) : turnsFromVersions(versions);
     ctx.store.set({ project, versions, turns, framework: project.framework, problems: [], job: null });
     if (wanted > 0) await showVersion(ctx, project, wanted);

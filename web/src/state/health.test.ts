@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { badgeOf, buildProblems, isChecking, keptVersion, screenBadge } from "./health";
+import { badgeOf, buildProblems, isChecking, keptVersion, landingVersion, screenBadge } from "./health";
 
 const red = {
   build: "red" as const,
@@ -22,6 +22,29 @@ describe("build health", () => {
 
   it("falls back to the health messages when a red version has no located errors", () => {
     expect(badgeOf({ ...red, build_errors: [] }).detail).toBe("vite failed");
+  });
+
+  it("lists one problem per place when tsc and Vite both report a line", () => {
+    const twice = {
+      ...red,
+      build_errors: [
+        { file: "src/App.tsx", line: 4, column: 16, message: "TS1109: Expression expected." },
+        { file: "src/App.tsx", line: 4, column: 16, message: 'Unexpected ";"' },
+        { file: "src/App.tsx", line: 9, column: 1, message: "another" },
+      ],
+    };
+    expect(buildProblems(twice).map((p) => `${p.line}: ${p.message}`)).toEqual(["4: TS1109: Expression expected.", "9: another"]);
+    expect(badgeOf(twice).label).toBe("✕ 2 errors");
+  });
+
+  it("opens a project on the version kiln kept when its latest failed, else on the latest", () => {
+    const versions = [
+      { version: 3, build: "red" as const },
+      { version: 1, build: "green" as const },
+    ];
+    expect(landingVersion({ latest_version: 3, last_green_version: 1 }, versions)).toBe(1);
+    expect(landingVersion({ latest_version: 3, last_green_version: 1 }, [{ version: 3, build: "unknown" as const }])).toBe(3);
+    expect(landingVersion({ latest_version: 2, last_green_version: null }, [{ version: 2, build: "red" as const }])).toBe(2);
   });
 
   it("shows an unknown build as checking", () => {

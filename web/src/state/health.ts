@@ -45,15 +45,32 @@ export function screenBadge(v: Gated, problems: readonly Problem[]): Badge {
   };
 }
 
-/** The gate's build errors as problems for the problems panel (each with a Fix it). */
+/** The gate's build errors as problems for the problems panel (each with a Fix it): one per
+ * place, as tsc and Vite may both report the same line. */
 export function buildProblems(v: Gated): Problem[] {
-  return (v.build_errors ?? []).map((e) => ({
-    source: "build" as const,
-    message: e.message,
-    ...(e.file ? { file: e.file } : {}),
-    ...(e.line ? { line: e.line } : {}),
-    ...(e.column ? { column: e.column } : {}),
-  }));
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  for (const e of v.build_errors ?? []) {
+    const place = e.file ? `${e.file}:${e.line ?? ""}` : `:${e.message}`;
+    if (seen.has(place)) continue;
+    seen.add(place);
+    out.push({
+      source: "build" as const,
+      message: e.message,
+      ...(e.file ? { file: e.file } : {}),
+      ...(e.line ? { line: e.line } : {}),
+      ...(e.column ? { column: e.column } : {}),
+    });
+  }
+  return out;
+}
+
+/** The version a project opens on: the one kiln kept when the latest failed, else the latest. */
+export function landingVersion(
+  project: Pick<Project, "latest_version" | "last_green_version">,
+  versions: readonly Pick<VersionSummary, "version" | "build">[],
+): number {
+  return keptVersion(project, versions)?.kept ?? project.latest_version;
 }
 
 function formatWhere(p: Problem): string {

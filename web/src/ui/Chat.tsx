@@ -3,6 +3,7 @@ import { useLayoutEffect, useRef } from "preact/hooks";
 import { retry } from "../actions/generate";
 import { exportChat } from "../actions/projects";
 import { viewVersion } from "../actions/versions";
+import type { BuildState } from "../api/types";
 import type { Turn } from "../state/app";
 import { keptVersion } from "../state/health";
 import { Composer } from "./Composer";
@@ -109,16 +110,38 @@ function statusLabel(turn: Turn): string {
   }
 }
 
-/** A version made without the model (hand edit, restore): one quiet line. */
+/** What the gate said about the version a turn saved: "red" when it does not build. */
+function useTurnBuild(turn: Turn): BuildState | null {
+  return useApp((s) => (turn.version ? (s.versions.find((v) => v.version === turn.version)?.build ?? null) : null));
+}
+
+/** A saved turn's dot: green only once its version is not known to fail. */
+function dotClass(turn: Turn, build: BuildState | null): string {
+  return turn.status === "succeeded" && build === "red" ? "failed" : turn.status;
+}
+
+function TurnBuild({ build }: { build: BuildState | null }) {
+  if (build !== "red") return null;
+  return (
+    <span class="turn-build" data-testid="turn-build">
+      did not build
+    </span>
+  );
+}
+
+/** A version made without the model (hand edit, restore, fix round): one quiet line. */
 function EditTurn({ turn }: { turn: Turn }) {
   const icon = turn.prompt.startsWith("Restored") ? "history" : turn.prompt.startsWith("Fix round") ? "wrench" : "save";
+  const build = useTurnBuild(turn);
   return (
     <div class="turn event" data-testid="turn" data-status={turn.status}>
       <Icon name={icon} size={13} />
       <span class="event-text">{turn.prompt}</span>
+      <span class={`status-dot ${dotClass(turn, build)}`} />
       <span class="turn-status" data-testid="turn-status">
         {statusLabel(turn)}
       </span>
+      <TurnBuild build={build} />
     </div>
   );
 }
@@ -159,6 +182,7 @@ function TurnError({ turn, busy }: { turn: Turn; busy: boolean }) {
 }
 
 function TurnView({ turn, repeatNotice, busy }: { turn: Turn; repeatNotice: boolean; busy: boolean }) {
+  const build = useTurnBuild(turn);
   if (turn.jobId === null && turn.status === "succeeded") return <EditTurn turn={turn} />;
   const running = turn.status === "queued" || turn.status === "running" || turn.status === "sending";
   const meta = [turn.provider, turn.model].filter(Boolean);
@@ -192,10 +216,11 @@ function TurnView({ turn, repeatNotice, busy }: { turn: Turn; repeatNotice: bool
         ) : null}
         {turn.error || turn.status === "failed" ? <TurnError turn={turn} busy={busy} /> : null}
         <div class="turn-foot">
-          <span class={`status-dot ${turn.status}`} />
+          <span class={`status-dot ${dotClass(turn, build)}`} />
           <span class="turn-status" data-testid="turn-status">
             {running ? <span class="shimmer">{statusLabel(turn)}</span> : statusLabel(turn)}
           </span>
+          <TurnBuild build={build} />
           {turn.usage ? (
             <span class="usage" data-testid="usage">
               {formatUsage(turn.usage)}
