@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.e2e.test_app import generate, open_file, type_at_end, wait_for_version
+from tests.e2e.test_app import (
+    PREVIEW_TIMEOUT,
+    generate,
+    open_file,
+    type_at_end,
+    wait_for_version,
+)
 
 
 def start_new_project(page: Page) -> None:
@@ -190,6 +196,28 @@ def test_a_newcomer_is_told_before_sending_that_no_model_is_connected(page: Page
     notice = page.get_by_test_id("no-model-notice")
     expect(notice).to_contain_text("No AI model is connected")
     expect(page.get_by_test_id("turn")).to_have_count(0)
+
+
+# What each example builds with the offline starter: the component the preview must show.
+STARTER_EXAMPLES = {
+    "A todo list that keeps my tasks": "todo",
+    "A stopwatch with laps": "timer",
+    "A kanban board for my week": "kanban",
+}
+
+
+def test_each_example_chip_is_an_app_the_offline_starter_builds_and_previews(page: Page) -> None:
+    chips = page.get_by_test_id("example")
+    expect(chips).to_have_count(len(STARTER_EXAMPLES))
+    assert sorted(chips.all_inner_texts()) == sorted(STARTER_EXAMPLES)
+    for text, component in STARTER_EXAMPLES.items():
+        page.get_by_test_id("example").filter(has_text=text).click()
+        expect(page.get_by_test_id("prompt-input")).to_have_value(text)
+        page.get_by_test_id("send-button").click()
+        wait_for_version(page, "Saved as v1")
+        frame = page.frame_locator('[data-testid="preview-frame-container"] iframe')
+        expect(frame.get_by_test_id(component)).to_be_visible(timeout=PREVIEW_TIMEOUT)
+        start_new_project(page)
 
 
 def test_the_deploy_dialog_says_what_each_target_needs_in_plain_words(page: Page) -> None:

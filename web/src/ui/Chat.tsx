@@ -12,11 +12,14 @@ import { useApp, useCtx } from "./hooks";
 import { Icon } from "./Icon";
 import { ProjectsHome } from "./ProjectsHome";
 
-const EXAMPLES = [
+/** Ideas for a model: anything goes. */
+const MODEL_EXAMPLES = [
   "A todo list with filters and local storage",
   "A pomodoro timer with a progress ring",
   "A markdown note editor with live preview",
 ];
+/** Without a model the offline starter answers: only what its templates build. */
+const STARTER_EXAMPLES = ["A todo list that keeps my tasks", "A stopwatch with laps", "A kanban board for my week"];
 
 export function Chat() {
   const ctx = useCtx();
@@ -54,6 +57,8 @@ export function Chat() {
 
 function Turns({ onExample, hasProject }: { onExample: (text: string) => void; hasProject: boolean }) {
   const turns = useApp((s) => s.turns);
+  const starter = useApp((s) => s.providers.find((p) => (s.provider ? p.name === s.provider : p.default))?.is_model === false);
+  const examples = starter ? STARTER_EXAMPLES : MODEL_EXAMPLES;
   const busy = useApp((s) => s.job !== null);
   const list = useRef<HTMLDivElement>(null);
   // Whether the list was scrolled to the bottom before this draw: then it follows new lines.
@@ -73,8 +78,8 @@ function Turns({ onExample, hasProject }: { onExample: (text: string) => void; h
           <p>Describe an app in plain words. kiln writes the files, runs them in the preview and keeps every version.</p>
           {hasProject ? null : <ProjectsHome />}
           <div class="examples">
-            {EXAMPLES.map((text) => (
-              <button key={text} class="example" onClick={() => onExample(text)}>
+            {examples.map((text) => (
+              <button key={text} class="example" data-testid="example" onClick={() => onExample(text)}>
                 {text}
               </button>
             ))}
