@@ -1,5 +1,6 @@
-/** The editor pane: header with the path and Save, CodeMirror loaded on first use. */
-import { useEffect, useRef } from "preact/hooks";
+/** The editor pane: header with the path and Save, CodeMirror loaded on first use (until it
+ * is, the file shows as plain text, so a generation's first files are never a blank pane). */
+import { useEffect, useRef, useState } from "preact/hooks";
 import { editFile, previewFile } from "../actions/editing";
 import { save } from "../actions/versions";
 import { type AppState, isLatest, isStreaming } from "../state/app";
@@ -24,6 +25,7 @@ export function Editor({ terminal }: { terminal: TerminalSink }) {
   const dirty = useApp((s) => s.job === null && hasChanges(diffFiles(s.saved, s.files)));
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<Promise<EditorHandle> | null>(null);
+  const [ready, setReady] = useState(false);
 
   const hasFile = file !== null && content !== undefined;
   const runnable = hasFile && /\.(m?js|cjs)$/.test(file);
@@ -52,11 +54,18 @@ export function Editor({ terminal }: { terminal: TerminalSink }) {
       });
     });
     void editor.current.then((e) => {
+      setReady(true);
       const now = ctx.store.get();
       const f = now.selected;
       if (f !== null && now.files[f] !== undefined) e.show(f, now.files[f], now.job !== null || !isLatest(now));
     });
   }, [ctx, hasFile, file, content, readOnly]);
+
+  // A generation is about to write files: fetch the editor's code now, not at the first file.
+  const generating = job !== null;
+  useEffect(() => {
+    if (generating) void import("./codemirror");
+  }, [generating]);
 
   const writing = streaming && job?.stream.writing === file;
   const badge = streaming ? (writing ? "writing…" : "read-only") : !latest ? `v${version} · read-only` : "";
@@ -91,7 +100,12 @@ export function Editor({ terminal }: { terminal: TerminalSink }) {
           Save
         </button>
       </div>
-      <div class="editor" data-testid="editor" ref={host} hidden={!hasFile} />
+      <div class="editor" data-testid="editor" ref={host} hidden={!hasFile || !ready} />
+      {hasFile && !ready ? (
+        <pre class="editor-fallback" data-testid="editor-fallback" tabIndex={0} aria-label={`${file} (the editor is loading)`}>
+          {content}
+        </pre>
+      ) : null}
       <div class="editor-empty" hidden={hasFile}>
         {anyFiles ? "Select a file to edit it." : job ? "Waiting for the first file…" : "No files yet."}
       </div>

@@ -4,7 +4,7 @@ import { refreshVersions, restore, viewVersion } from "../actions/versions";
 import type { VersionSummary } from "../api/types";
 import { isBusy } from "../state/app";
 import { BuildBadge, BuildErrors } from "./Badge";
-import { formatTime } from "./format";
+import { Time } from "./Time";
 import { useApp, useCtx } from "./hooks";
 import { Icon } from "./Icon";
 
@@ -107,7 +107,7 @@ function VersionItem({ v, current, latest, busy, onView, onRestore, onCompare }:
           </span>
         ) : null}
         <span class="spacer" />
-        <span class="muted small">{formatTime(v.created_at)}</span>
+        <Time iso={v.created_at} testid="version-time" />
       </div>
       <div class="version-prompt">{v.fix_of ? `Fix round for v${v.fix_of}` : (v.prompt ?? (v.job_id ? "Generated" : "Edited by hand"))}</div>
       <BuildErrors v={v} />

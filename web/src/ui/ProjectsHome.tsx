@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { deleteProject, duplicateProject, openProject, renameProject } from "../actions/projects";
 import type { Project } from "../api/types";
-import { formatTime } from "./format";
+import { Time } from "./Time";
 import { useApp, useCtx } from "./hooks";
 
 const FRAMEWORK_NAMES: Record<string, string> = { react: "React", vue: "Vue", vanilla: "Vanilla JS", python: "Python" };
@@ -136,7 +136,7 @@ function ProjectRow({ project, onDelete }: { project: Project; onDelete: () => v
               {project.name}
             </span>
             <span class="home-meta">
-              {FRAMEWORK_NAMES[project.framework] ?? project.framework} · v{project.latest_version} · {formatTime(project.updated_at)}
+              {FRAMEWORK_NAMES[project.framework] ?? project.framework} · v{project.latest_version} · <Time iso={project.updated_at} testid="home-time" />
             </span>
           </button>
           <div class="home-actions">

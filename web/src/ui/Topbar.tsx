@@ -6,7 +6,7 @@ import { downloadZip } from "../actions/versions";
 import { isBusy, isLatest, isStreaming } from "../state/app";
 import { screenBadge } from "../state/health";
 import { BuildBadge } from "./Badge";
-import { formatTime } from "./format";
+import { Time } from "./Time";
 import { useApp, useCtx } from "./hooks";
 import { Icon } from "./Icon";
 import { Settings } from "./Settings";
@@ -24,7 +24,16 @@ export function Topbar() {
   }, [project]);
   return (
     <header class="topbar">
-      <a class="brand" href="#/" title="kiln: start a new project" aria-label="kiln: start a new project">
+      <a
+        class="brand"
+        href="#/"
+        title="kiln: start a new project"
+        aria-label="kiln: start a new project"
+        onClick={(e) => {
+          // the same question as switching project: unsaved hand edits stay as a draft
+          if (!confirmLeave(ctx)) e.preventDefault();
+        }}
+      >
         <span class="brand-mark" />
         <span class="brand-text">kiln</span>
       </a>
@@ -165,7 +174,7 @@ function ProjectSwitcher({ name }: { name: string }) {
             >
               <span class="menu-name">{p.name}</span>
               <span class="menu-meta">
-                {p.framework} · v{p.latest_version} · {formatTime(p.updated_at)}
+                {p.framework} · v{p.latest_version} · <Time iso={p.updated_at} testid="menu-time" />
               </span>
             </button>
           ))}
