@@ -141,7 +141,9 @@ def test_the_tablet_toggle_runs_the_app_at_768_px_even_in_a_narrower_pane(page: 
 def test_every_main_screen_fits_phone_tablet_and_desktop_in_light_and_dark(
     page: Page, screenshot: Callable[[str], Path]
 ) -> None:
-    """Also the screenshots for the issue's note: test-artifacts/screenshots/screen-*.png."""
+    """Also the screenshots for the issue's note: test-artifacts/screenshots/screen-*.png
+    (start, workspace panes, history, deploy dialog, share, diff, projects home, the
+    delete dialog), each at 390, 820 and 1440 px, light and dark."""
     page.emulate_media(reduced_motion="reduce")
 
     def each_size_and_scheme(screen: str) -> None:
@@ -158,6 +160,18 @@ def test_every_main_screen_fits_phone_tablet_and_desktop_in_light_and_dark(
                 if size["width"] < 1024:
                     page.get_by_test_id("pane-chat").click()
 
+    def each_size_and_scheme_of_overlay(screen: str, shown: Locator) -> None:
+        """An open drawer, dialog or popover: it stays open while the window changes."""
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            for width, size in SIZES.items():
+                page.set_viewport_size(size)
+                expect(shown).to_be_visible()
+                assert_fits(page)
+                assert_on_screen(page, shown)
+                screenshot(f"screen-{screen}-{width}-{scheme}")
+        page.set_viewport_size(DESKTOP)
+
     each_size_and_scheme("start")
     generate(page)
     title = page.frame_locator('[data-testid="preview-frame-container"] iframe').get_by_test_id(
@@ -165,9 +179,32 @@ def test_every_main_screen_fits_phone_tablet_and_desktop_in_light_and_dark(
     )
     expect(title).to_have_text("Tally", timeout=PREVIEW_TIMEOUT)
     each_size_and_scheme("project")
+
+    page.get_by_test_id("history-button").click()
+    each_size_and_scheme_of_overlay("history", page.get_by_test_id("history-drawer"))
+    page.get_by_test_id("compare-version").first.click()
+    each_size_and_scheme_of_overlay("diff", page.get_by_test_id("diff-dialog"))
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("diff-dialog")).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("history-drawer")).to_be_hidden()
+
+    page.get_by_test_id("deploy-button").click()
+    each_size_and_scheme_of_overlay("deploy", page.get_by_test_id("deploy-dialog"))
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("deploy-dialog")).to_be_hidden()
+
+    page.get_by_test_id("share-button").click()
+    expect(page.get_by_test_id("share-url")).to_have_value(re.compile(r"^http"), timeout=60_000)
+    each_size_and_scheme_of_overlay("share", page.get_by_test_id("share-popover"))
+    page.keyboard.press("Escape")
+
     page.set_viewport_size(DESKTOP)
     start = page.get_by_test_id("project-switcher")
     start.click()
     page.get_by_test_id("new-project").click()
     expect(page.get_by_test_id("projects-home")).to_be_visible()
     each_size_and_scheme("home")
+    page.get_by_test_id("delete-project").first.click()
+    each_size_and_scheme_of_overlay("delete", page.get_by_test_id("delete-dialog"))
+    page.keyboard.press("Escape")
