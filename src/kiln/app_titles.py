@@ -47,5 +47,5 @@ def follow_app_title(
     new = app_title(after)
     if new is None or new == app_title(before) or new == project.get("name"):
         return None
-    projects.rename_project(store, str(project["project_id"]), new, by_hand=False)
-    return new
+    renamed = projects.rename_project(store, str(project["project_id"]), new, by_hand=False)
+    return new if renamed else None

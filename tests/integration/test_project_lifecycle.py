@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from kiln.app_titles import follow_app_title
 from kiln.deploy.schedules import secret_name
 from kiln.models import Framework
 from kiln.store import projects
@@ -226,6 +227,24 @@ def test_a_name_given_by_hand_stays_when_the_chat_renames_the_app(
 
     assert "Budget Buddy" in files_of(client, auth, pid, 2)["index.html"]
     assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == "Groceries"
+
+
+def test_a_name_typed_while_a_generation_ran_wins_over_the_title_it_wrote(
+    client: TestClient, auth: dict[str, str], run_worker: Drain, store: Store
+) -> None:
+    pid = generate(client, auth, run_worker)["project_id"]
+    seen_by_the_worker = projects.get_project(store, pid, None)
+    client.patch(f"/api/projects/{pid}", headers=auth, json={"name": "Typed meanwhile"})
+
+    renamed = follow_app_title(
+        store,
+        seen_by_the_worker,
+        {"index.html": "<title>Old</title>"},
+        {"index.html": "<title>New title</title>"},
+    )
+
+    assert renamed is None
+    assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == "Typed meanwhile"
 
 
 def test_a_change_that_keeps_the_apps_title_keeps_the_prompt_given_name(

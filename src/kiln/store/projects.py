@@ -250,15 +250,28 @@ def set_budget(store: Store, project_id: str, budget_usd: float | None) -> None:
     )
 
 
-def rename_project(store: Store, project_id: str, name: str, *, by_hand: bool = True) -> None:
-    """A name given by hand is kept: from then on the app's title no longer renames it."""
-    store.ddb.update_item(
+def rename_project(store: Store, project_id: str, name: str, *, by_hand: bool = True) -> bool:
+    """A name given by hand is kept: from then on the app's title no longer renames it (a
+    rename after the title is refused in the same write, so one typed meanwhile wins)."""
+    if by_hand:
+        store.ddb.update_item(
+            TableName=store.table,
+            Key=_key(project_id),
+            UpdateExpression="SET #n = :n, name_by_hand = :h",
+            ExpressionAttributeNames={"#n": "name"},
+            ExpressionAttributeValues=to_values({":n": name[:120], ":h": True}),
+        )
+        return True
+    written = write_if(
+        store.ddb.update_item,
         TableName=store.table,
         Key=_key(project_id),
-        UpdateExpression="SET #n = :n" + (", name_by_hand = :h" if by_hand else ""),
+        UpdateExpression="SET #n = :n",
+        ConditionExpression="attribute_exists(PK) AND attribute_not_exists(name_by_hand)",
         ExpressionAttributeNames={"#n": "name"},
-        ExpressionAttributeValues=to_values({":n": name[:120]} | ({":h": True} if by_hand else {})),
+        ExpressionAttributeValues=to_values({":n": name[:120]}),
     )
+    return written is not None
 
 
 def put_turn(
