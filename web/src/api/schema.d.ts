@@ -1660,9 +1660,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["ProjectCopy"];
+                "application/json": components["schemas"]["ProjectCopy"] | null;
             };
         };
         responses: {

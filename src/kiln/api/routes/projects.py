@@ -171,8 +171,11 @@ def update_project(
     response_model=ProjectPublic,
     dependencies=[RATE_LIMITED],
 )
-def duplicate(project_id: str, body: ProjectCopy, store: Store, owner: Owner) -> ProjectPublic:
+def duplicate(
+    project_id: str, store: Store, owner: Owner, body: ProjectCopy | None = None
+) -> ProjectPublic:
     """A new project whose v1 holds a copy of this project's latest (or given) version."""
+    body = body or ProjectCopy()
     copy = duplicate_project(store, project_id, owner, version=body.version, name=body.name)
     queue_build(store, copy["project_id"], 1, owner)
     return ProjectPublic(**copy)
