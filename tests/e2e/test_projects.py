@@ -18,6 +18,9 @@ from tests.e2e.test_app import (
     type_at_end,
     wait_for_version,
 )
+from tests.e2e.test_app_packages import scripted_kiln  # noqa: F401
+from tests.e2e.test_fix_state import GOOD, reply
+from tests.fakes.llm_servers import FakeLLMServer
 
 
 def start_new_project(page: Page) -> None:
@@ -259,3 +262,47 @@ def test_a_daily_schedule_at_a_local_time_is_written_in_utc(tokyo_page: Page) ->
     item = page.get_by_test_id("schedule-item")
     expect(item).to_have_count(1)
     expect(item.first).to_contain_text("cron(0 21 * * ? *)")
+
+
+def test_deleting_a_project_while_it_generates_is_refused_in_the_dialog_with_the_reason(
+    browser: Browser,
+    scripted_kiln: str,  # noqa: F811
+    fake_openai: FakeLLMServer,
+) -> None:
+    fake_openai.queue_text(reply(GOOD, "A heading."))
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(20_000)
+    try:
+        working = context.new_page()
+        working.goto(scripted_kiln + "/")
+        working.get_by_test_id("framework-select").select_option("react")
+        working.get_by_test_id("prompt-input").fill("A heading called Busy")
+        working.get_by_test_id("send-button").click()
+        wait_for_version(working, "Saved as v1")
+        # the next reply starts a file and then holds the stream open: a running generation
+        fake_openai.queue_text('Working.\n<kiln-file path="src/App.tsx">\nexport', end="stall")
+        fake_openai.replies[-1].stall_s = 120
+        working.get_by_test_id("prompt-input").fill("Add a footer")
+        working.get_by_test_id("send-button").click()
+        expect(working.get_by_test_id("job-status")).to_have_attribute("data-status", "running")
+
+        home = context.new_page()  # the same owner in a second tab
+        home.goto(scripted_kiln + "/#/")
+        row = home.get_by_test_id("home-project")
+        expect(row).to_have_count(1)
+        row.get_by_test_id("delete-project").click()
+        home.get_by_test_id("delete-confirm").click()
+        error = home.get_by_test_id("delete-error")
+        expect(error).to_contain_text("a generation of this project is running")
+        expect(home.get_by_test_id("delete-dialog")).to_be_visible()
+        home.keyboard.press("Escape")
+        expect(row).to_have_count(1)
+
+        fake_openai.released.set()  # the stream drops; the generation ends
+        settled = re.compile(r"Saved as v\d+|Failed|Cancelled|Done")
+        expect(working.get_by_test_id("turn-status").last).to_have_text(settled, timeout=60_000)
+        row.get_by_test_id("delete-project").click()
+        home.get_by_test_id("delete-confirm").click()
+        expect(row).to_have_count(0)
+    finally:
+        context.close()
