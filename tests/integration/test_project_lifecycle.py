@@ -256,3 +256,18 @@ def test_a_change_that_keeps_the_apps_title_keeps_the_prompt_given_name(
     generate(client, auth, run_worker, prompt="make the header blue", project_id=pid)
 
     assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == before
+
+
+def test_deleting_a_project_while_its_deploy_waits_is_409_project_busy(
+    client: TestClient, auth: dict[str, str], run_worker: Drain
+) -> None:
+    pid = generate(client, auth, run_worker)["project_id"]
+    queued = client.post("/api/deployments", headers=auth, json={"project_id": pid, "target": "s3"})
+    assert queued.status_code == 202, queued.text
+
+    resp = client.delete(f"/api/projects/{pid}", headers=auth)
+
+    error = resp.json()["error"]
+    assert (resp.status_code, error["code"]) == (409, "project_busy")
+    assert "a deploy of this project is running" in error["message"]
+    assert pid in listed(client, auth)
