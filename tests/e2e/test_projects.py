@@ -223,6 +223,22 @@ def test_each_example_chip_is_an_app_the_offline_starter_builds_and_previews(pag
         start_new_project(page)
 
 
+def test_with_a_model_connected_the_example_chips_are_open_ideas(
+    browser: Browser,
+    scripted_kiln: str,  # noqa: F811
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(scripted_kiln + "/")
+        chips = page.get_by_test_id("example")
+        expect(chips.filter(has_text="A pomodoro timer")).to_have_count(1)
+        assert not set(chips.all_inner_texts()) & set(STARTER_EXAMPLES)
+        expect(page.get_by_test_id("no-model-notice")).to_have_count(0)
+    finally:
+        context.close()
+
+
 def test_the_deploy_dialog_says_what_each_target_needs_in_plain_words(page: Page) -> None:
     generate(page)
     page.get_by_test_id("deploy-button").click()

@@ -217,6 +217,17 @@ def test_renaming_the_app_in_chat_renames_the_project(
     assert listed(client, auth)[pid]["name"] == "Budget Buddy"
 
 
+def test_renaming_a_python_app_in_chat_renames_the_project(
+    client: TestClient, auth: dict[str, str], run_worker: Drain
+) -> None:
+    pid = generate(client, auth, run_worker, framework="python")["project_id"]
+
+    generate(client, auth, run_worker, prompt="call it Plant Diary", project_id=pid)
+
+    assert 'TITLE = "Plant Diary"' in files_of(client, auth, pid, 2)["main.py"]
+    assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == "Plant Diary"
+
+
 def test_a_name_given_by_hand_stays_when_the_chat_renames_the_app(
     client: TestClient, auth: dict[str, str], run_worker: Drain
 ) -> None:

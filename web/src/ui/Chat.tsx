@@ -57,8 +57,9 @@ export function Chat() {
 
 function Turns({ onExample, hasProject }: { onExample: (text: string) => void; hasProject: boolean }) {
   const turns = useApp((s) => s.turns);
-  const starter = useApp((s) => s.providers.find((p) => (s.provider ? p.name === s.provider : p.default))?.is_model === false);
-  const examples = starter ? STARTER_EXAMPLES : MODEL_EXAMPLES;
+  // Until the providers are known, the examples any provider builds.
+  const model = useApp((s) => s.providers.find((p) => (s.provider ? p.name === s.provider : p.default))?.is_model === true);
+  const examples = model ? MODEL_EXAMPLES : STARTER_EXAMPLES;
   const busy = useApp((s) => s.job !== null);
   const list = useRef<HTMLDivElement>(null);
   // Whether the list was scrolled to the bottom before this draw: then it follows new lines.
