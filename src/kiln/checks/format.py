@@ -45,6 +45,7 @@ __all__ = [
     "parse_check",
     "parse_steps",
     "read_checks",
+    "safe_name",
     "with_check",
     "write_checks",
 ]
@@ -286,6 +287,12 @@ def check_name(raw: str) -> str:
             details={"name": raw[:MAX_NAME]},
         )
     return name
+
+
+def safe_name(raw: str) -> str:
+    """A model's check name made storable: what would break the checks file goes."""
+    name = " ".join(_CONTROL.sub(" ", raw.replace('"', "'").replace("<", " ")).split())
+    return name[:MAX_NAME] or "check"
 
 
 def parse_check(name: str, body: str) -> Check:

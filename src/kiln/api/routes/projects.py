@@ -26,7 +26,7 @@ from kiln.store import builds, projects
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
-def _summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
+def version_summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
     return VersionSummary(
         version=item["version"],
         parent=item.get("parent"),
@@ -56,7 +56,7 @@ def get_project(project_id: str, store: Store, owner: Owner) -> ProjectPublic:
 def list_versions(project_id: str, store: Store, owner: Owner) -> list[VersionSummary]:
     """Every version, newest first."""
     projects.get_project(store, project_id, owner)
-    return [_summary(v) for v in projects.list_versions(store, project_id)]
+    return [version_summary(v) for v in projects.list_versions(store, project_id)]
 
 
 @router.get("/{project_id}/versions/{number}", response_model=VersionPublic)
@@ -121,7 +121,7 @@ def create_version(project_id: str, body: HandEdit, store: Store, owner: Owner) 
         job_id=None,
     )
     queue_build(store, project_id, number, owner)
-    return _summary(projects.get_version_item(store, project_id, number))
+    return version_summary(projects.get_version_item(store, project_id, number))
 
 
 @router.get("/{project_id}/versions/{number}/archive.zip")
