@@ -45,7 +45,7 @@ def test_open_refuses_anything_but_a_path_on_the_app(path: str) -> None:
     [
         "click css \"#app'); fetch('//evil\"",
         'click xpath "//button"',
-        "click selector \"button >> nth=0\"",
+        'click selector "button >> nth=0"',
         "evaluate \"fetch('http://evil.test')\"",
         'expect role "button"; alert(1) "x"',
     ],
@@ -105,8 +105,7 @@ def test_an_unknown_step_names_its_line_and_the_steps_that_exist() -> None:
     with pytest.raises(InvalidCheck) as err:
         parse_steps('open /\nhover text "menu"')
     assert err.value.message == (
-        "line 2: expected open or click or fill or select or press or wait or expect, "
-        "not 'hover'"
+        "line 2: expected open or click or fill or select or press or wait or expect, not 'hover'"
     )
     assert err.value.details == {"line": 2}
 
@@ -117,8 +116,8 @@ def test_an_unclosed_string_is_an_error() -> None:
 
 
 def test_a_bare_word_where_a_string_belongs_is_an_error() -> None:
-    with pytest.raises(InvalidCheck, match='line 1: expected the text in double quotes'):
-        parse_steps("fill label \"Task\" with milk")
+    with pytest.raises(InvalidCheck, match="line 1: expected the text in double quotes"):
+        parse_steps('fill label "Task" with milk')
 
 
 def test_trailing_words_are_an_error() -> None:
