@@ -14,6 +14,16 @@ describe("build health", () => {
     expect(badge.detail).toBe("Checked: builds, renders, no page errors");
   });
 
+  it("says what was checked, checks included", () => {
+    const check = (passed: boolean) => ({ name: "adds", passed, blocked: [], screenshot: false, steps: 2, seconds: 0.1 });
+    const health = { builds: true, renders: true, page_errors: 0, messages: [], checks: [check(true), check(true), check(true), check(true)] };
+    expect(badgeOf({ build: "green", health }).label).toBe("✓ builds · renders · 4/4 checks");
+    const failing = { ...health, checks: [check(true), check(false)] };
+    const badge = badgeOf({ build: "red", health: failing, build_errors: [{ message: 'the check "adds" failed' }] });
+    expect(badge.label).toBe("✕ builds · renders · 1/2 checks");
+    expect(badge.detail).toBe('the check "adds" failed');
+  });
+
   it("badges a red version with its errors at file:line", () => {
     const badge = badgeOf(red);
     expect(badge.label).toBe("✕ 1 error");

@@ -1,5 +1,5 @@
 /** What the build gate said about a version, in words the UI shows. */
-import type { Project, VersionSummary } from "../api/types";
+import type { BuildHealth, Project, VersionSummary } from "../api/types";
 import type { Problem } from "./app";
 
 export interface Badge {
@@ -11,20 +11,33 @@ export interface Badge {
 
 type Gated = Pick<VersionSummary, "build" | "health" | "build_errors">;
 
+/** "builds · renders · 4/4 checks": what the gate checked, for a version with checks. */
+export function checkedLine(health: BuildHealth | null | undefined): string | null {
+  const checks = health?.checks;
+  if (!health || !checks?.length) return null;
+  const parts = [health.builds ? "builds" : "does not build"];
+  if (health.renders != null) parts.push(health.renders ? "renders" : "renders nothing");
+  parts.push(`${checks.filter((c) => c.passed).length}/${checks.length} checks`);
+  return parts.join(" · ");
+}
+
 export function badgeOf(v: Gated): Badge {
+  const line = checkedLine(v.health);
   if (v.build === "green") {
     const checks = ["builds"];
     if (v.health?.renders) checks.push("renders");
     if (v.health && v.health.page_errors === 0) checks.push("no page errors");
-    return { kind: "green", label: "✓ works", detail: `Checked: ${checks.join(", ")}` };
+    if (v.health?.checks?.length) checks.push(`${v.health.checks.length}/${v.health.checks.length} checks`);
+    return { kind: "green", label: line ? `✓ ${line}` : "✓ works", detail: `Checked: ${checks.join(", ")}` };
   }
   if (v.build === "red") {
     const errors = buildProblems(v).map((p) => formatWhere(p) + p.message);
     const messages = errors.length ? errors : (v.health?.messages ?? []);
     const count = messages.length;
+    const checksFailed = v.health?.builds && v.health.checks?.some((c) => !c.passed);
     return {
       kind: "red",
-      label: count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
+      label: checksFailed && line ? `✕ ${line}` : count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
       detail: messages.join("\n") || "The build failed.",
     };
   }
