@@ -78,7 +78,7 @@ function CheckRow({ check, index, version, onEdit }: { check: CheckPublic; index
   const state = check.error ? "invalid" : r ? (r.passed ? "passed" : "failed") : "pending";
   useEffect(() => () => void (shot && URL.revokeObjectURL(shot)), [shot]);
   return (
-    <li class={`check ${state}`} data-testid="check" data-state={state}>
+    <li class={`check-item ${state}`} data-testid="check" data-state={state}>
       <div class="check-head">
         <span class={`check-state ${state}`}>{{ passed: "✓", failed: "✕", invalid: "✕", pending: "…" }[state]}</span>
         <strong class="check-name">{check.name}</strong>
