@@ -20,46 +20,11 @@ from kiln.generate import save_version
 from kiln.models import Framework
 from kiln.store import projects
 from kiln.store.db import Store
+from tests.fakes.checked_apps import reply, todo_main
 from tests.fakes.gate_support import drain_all, needs_chromium, needs_node
 from tests.fakes.llm_servers import FakeLLMServer
 
 pytestmark = [pytest.mark.integration, needs_node, needs_chromium]
-
-
-def todo_main(bug: bool = False) -> str:
-    """A to-do list; the bug empties the input before reading it, so tasks come out blank."""
-    add = (
-        "input.value = ''; li.textContent = input.value"
-        if bug
-        else "li.textContent = input.value; input.value = ''"
-    )
-    return (
-        "import './style.css'\n"
-        "const main = document.querySelector('#app-main')\n"
-        "main.innerHTML = '<label>New task <input></label><button>Add</button><ul></ul>'\n"
-        "const input = main.querySelector('input'), list = main.querySelector('ul')\n"
-        "main.querySelector('button').addEventListener('click', () => {\n"
-        f"  const li = document.createElement('li'); {add}; list.append(li)\n"
-        "})\n"
-    )
-
-
-CHECKS = (
-    '<kiln-check name="adds a task">\n'
-    'fill label "New task" with "milk"\n'
-    'click role button "Add"\n'
-    "expect role listitem count 1\n"
-    'expect role listitem text "milk"\n'
-    "</kiln-check>\n"
-    '<kiln-check name="starts empty">\n'
-    "expect no role listitem\n"
-    "expect no page errors\n"
-    "</kiln-check>\n"
-)
-
-
-def reply(main: str, checks: str = CHECKS, plan: str = "Plan: a to-do list.") -> str:
-    return f'{plan}\n<kiln-file path="src/main.js">\n{main}</kiln-file>\n{checks}'
 
 
 @pytest.fixture
