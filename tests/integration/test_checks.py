@@ -228,3 +228,103 @@ def test_a_check_that_does_not_parse_fails_with_its_parse_error(gstore: Store) -
     assert health["build"] == "red"
     assert "line 1: expected open or click" in health["checks"][0]["observed"]
     assert "line 1: expected open or click" in json.dumps(health["errors"])
+
+
+def test_a_fix_round_that_still_fails_its_checks_leaves_both_rounds_uncharged(
+    client: TestClient, gstore: Store, fake_openai: FakeLLMServer
+) -> None:
+    fake_openai.queue_text(reply(todo_main(bug=True)))
+    fake_openai.queue_text(reply(todo_main(bug=True), checks="", plan="Plan: try again."))
+    project = generate(client, gstore, "a to-do list")
+    found = versions(client, project["project_id"])
+    assert [(n, found[n]["build"], found[n]["charged"]) for n in sorted(found)] == [
+        (1, "red", False),
+        (2, "red", False),
+    ]
+    assert project.get("last_green_version") is None
+    assert len(fake_openai.posts) == 2
+
+
+# --- by hand, through the API (no browser needed to store a check) ------------------------
+
+
+@pytest.fixture
+def hand_project(gate_settings: Settings) -> Iterator[tuple[TestClient, str]]:
+    store = Store(gate_settings.model_copy(update={"build_gate": False}))
+    with TestClient(create_app(routes.ALL, settings=store.settings, store=store)) as c:
+        c.headers["Authorization"] = "Bearer " + c.post("/api/sessions").json()["token"]
+        pid = c.post("/api/generations", json={"prompt": "x", "provider": "starter"}).json()[
+            "project_id"
+        ]
+        drain_all(store)
+        yield c, pid
+
+
+def test_a_check_added_edited_and_removed_by_hand_makes_a_version_each(
+    hand_project: tuple[TestClient, str],
+) -> None:
+    client, pid = hand_project
+    before = [c["name"] for c in checks_of(client, pid, 1)["checks"]]
+    added = client.put(
+        f"/api/projects/{pid}/checks",
+        json={"base_version": 1, "name": "has a title", "body": 'expect role heading "X"'},
+    )
+    assert added.status_code == 201, added.text
+    assert added.json()["version"] == 2
+    assert [c["name"] for c in checks_of(client, pid, 2)["checks"]] == [*before, "has a title"]
+    edited = client.put(
+        f"/api/projects/{pid}/checks",
+        json={
+            "base_version": 2,
+            "name": "shows the title",
+            "body": 'expect role heading "Y"',
+            "replaces": "has a title",
+        },
+    )
+    assert edited.json()["version"] == 3
+    after = checks_of(client, pid, 3)["checks"]
+    assert after[-1]["name"] == "shows the title"
+    assert after[-1]["steps"] == ["open /", "expect the heading 'Y'"]
+    removed = client.delete(
+        f"/api/projects/{pid}/checks/shows the title", params={"base_version": 3}
+    )
+    assert removed.status_code == 200, removed.text
+    assert [c["name"] for c in checks_of(client, pid, 4)["checks"]] == before
+    assert [c["name"] for c in checks_of(client, pid, 2)["checks"]] == [*before, "has a title"]
+
+
+def test_a_hand_written_check_that_does_not_parse_is_refused_with_its_line(
+    hand_project: tuple[TestClient, str],
+) -> None:
+    client, pid = hand_project
+    resp = client.put(
+        f"/api/projects/{pid}/checks",
+        json={"base_version": 1, "name": "bad", "body": "open /\nopen http://evil.test/"},
+    )
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "check_invalid"
+    assert resp.json()["error"]["message"].startswith("line 2: open takes a path on the app")
+    assert client.get(f"/api/projects/{pid}").json()["latest_version"] == 1
+
+
+def test_a_check_edit_on_a_stale_version_is_a_conflict(
+    hand_project: tuple[TestClient, str],
+) -> None:
+    client, pid = hand_project
+    body = {"base_version": 1, "name": "a", "body": 'expect text "a"'}
+    assert client.put(f"/api/projects/{pid}/checks", json=body).status_code == 201
+    stale = client.put(f"/api/projects/{pid}/checks", json=body)
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "version_conflict"
+
+
+def test_another_owner_cannot_read_or_change_the_checks(
+    hand_project: tuple[TestClient, str],
+) -> None:
+    client, pid = hand_project
+    other = {"Authorization": "Bearer " + client.post("/api/sessions").json()["token"]}
+    assert client.get(f"/api/projects/{pid}/versions/1/checks", headers=other).status_code == 404
+    body = {"base_version": 1, "name": "a", "body": 'expect text "a"'}
+    assert client.put(f"/api/projects/{pid}/checks", json=body, headers=other).status_code == 404
+    shot = client.get(f"/api/projects/{pid}/versions/1/checks/0/screenshot.png", headers=other)
+    assert shot.status_code == 404
