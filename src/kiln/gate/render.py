@@ -1,5 +1,7 @@
-"""The render check: open a built app in headless Chromium, served from memory, and report
-whether it shows anything and what it logged as errors."""
+"""The render check: open a built app in headless Chromium, served from memory, report
+whether it shows anything and what it logged as errors, then run the version's
+acceptance checks (kiln.checks) against it. One Chromium per worker process stays warm
+across versions; every version (and every check) gets a fresh browser context."""
 
 from __future__ import annotations
 
