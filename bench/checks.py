@@ -37,8 +37,11 @@ def run() -> list[Figure]:
     try:
         stack = DevStack(model.url, {"KILN_BUILD_GATE": "true", "KILN_RENDER_CHECK": "true"})
         try:
-            with stack.client() as client:
+            client = stack.client()
+            try:
                 runs = run_eval(client, PROMPTS, provider="openai", timeout_s=600)
+            finally:
+                client.close()
         finally:
             stack.stop()
     finally:
