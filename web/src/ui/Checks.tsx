@@ -101,7 +101,7 @@ function CheckRow({ check, index, version, onEdit }: { check: CheckPublic; index
       {r && !r.passed && !check.error ? (
         <div class="check-failure small" data-testid="check-failure">
           <div>
-            Failed at: <code>{r.step}</code>
+            Failed at step {(r.failed_step ?? 0) + 1}: <code>{r.source}</code>
           </div>
           <div>Expected: {r.expected}</div>
           <div>The page showed: {r.observed}</div>
