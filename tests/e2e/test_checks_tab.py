@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.servers import kiln_dev
+from tests.e2e.test_a11y import assert_accessible
 from tests.e2e.test_app import generate
 from tests.e2e.test_app_gate import BUILD_TIMEOUT, wait_for_green
 from tests.fakes.checked_apps import reply, todo_main
@@ -75,6 +76,8 @@ def test_the_user_adds_and_edits_a_check_in_the_checks_tab(
     expect(failure.get_by_test_id("check-screenshot")).to_be_visible()
     assert failure.get_by_test_id("check-screenshot").evaluate("img => img.naturalWidth") > 0
     screenshot("31-checks-tab-failed")
+    panel.get_by_test_id("add-check").click()
+    assert_accessible(page, "the Checks tab with a failed check and the check form")
 
 
 @pytest.fixture
