@@ -47,3 +47,19 @@ def test_a_builder_answer_whose_checks_are_not_checks_is_refused() -> None:
     packed["render"]["checks"] = [{"passed": True}]
     with pytest.raises(BuilderFailed):
         _unpack(packed)
+
+
+def test_every_check_gets_a_result_even_when_the_page_never_loaded() -> None:
+    from kiln.checks.format import read_checks
+    from kiln.gate.builder import _outcomes
+
+    sources = read_checks(
+        '<kiln-check name="a">\nclick text "x"\n</kiln-check>\n'
+        '<kiln-check name="b">\nhover text "x"\n</kiln-check>\n'
+        '<kiln-check name="c">\nclick text "y"\n</kiln-check>\n'
+    )
+    ran = [CheckOutcome("a", True, 2)]
+    a, b, c = _outcomes(sources, ran)
+    assert a.passed
+    assert (b.passed, b.expected) == (False, "a check that parses")
+    assert (c.passed, c.observed) == (False, "not run: the page did not load")

@@ -28,7 +28,7 @@ import httpx
 from botocore.config import Config
 
 from kiln import telemetry
-from kiln.checks.format import CHECKS_PATH, Check, read_checks
+from kiln.checks.format import CHECKS_PATH, Check, CheckSource, read_checks
 from kiln.checks.run import CheckOutcome
 from kiln.config import Settings, find_chromium
 from kiln.errors import KilnError
@@ -122,17 +122,39 @@ def build_here(
     except ImportError:
         built.render_skipped = "render check skipped: playwright is not installed"
         return built
-    ran = iter(seen.checks)
-    outcomes = [
-        next(ran)
-        if c.steps is not None
-        else CheckOutcome(
-            c.name, False, 0, expected="a check that parses", observed=c.error or "invalid"
-        )
-        for c in sources
-    ]
-    built.render = RenderOutcome(seen.renders, seen.page_errors, outcomes)
+    built.render = RenderOutcome(seen.renders, seen.page_errors, _outcomes(sources, seen.checks))
     return built
+
+
+def _outcomes(sources: list[CheckSource], ran: list[CheckOutcome]) -> list[CheckOutcome]:
+    """A result for every check in the file, in its order: a check that does not parse
+    fails with its error, one the browser never reached (the page did not load) fails too."""
+    results = iter(ran)
+    out = []
+    for source in sources:
+        if source.steps is None:
+            out.append(
+                CheckOutcome(
+                    source.name,
+                    False,
+                    0,
+                    expected="a check that parses",
+                    observed=source.error or "invalid",
+                )
+            )
+            continue
+        done = next(results, None)
+        out.append(
+            done
+            or CheckOutcome(
+                source.name,
+                False,
+                len(source.steps),
+                expected="the app to load",
+                observed="not run: the page did not load",
+            )
+        )
+    return out
 
 
 # --- AWS: the orchestrating side -----------------------------------------------------

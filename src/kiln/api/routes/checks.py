@@ -61,7 +61,13 @@ def get_screenshot(
 
 
 def _save(
-    store: Store, owner: str, project_id: str, base: int, name: str, body: str | None, **kw: str
+    store: Store,
+    owner: str,
+    project_id: str,
+    base: int,
+    name: str,
+    body: str | None,
+    replaces: str | None = None,
 ) -> VersionSummary:
     project = projects.get_project(store, project_id, owner)
     if base != project["latest_version"]:
@@ -74,8 +80,8 @@ def _save(
     current = read_checks(files.get(CHECKS_PATH))
     if body is None and name not in {c.name for c in current}:
         raise NotFound(f"version {base} has no check named {name!r}")
-    files[CHECKS_PATH] = with_check(files.get(CHECKS_PATH), name, body, kw.get("replaces"))
-    verb = "Removed" if body is None else "Edited" if kw.get("replaces") else "Saved"
+    files[CHECKS_PATH] = with_check(files.get(CHECKS_PATH), name, body, replaces)
+    verb = "Removed" if body is None else "Edited" if replaces else "Saved"
     number = save_version(
         store,
         project_id,
@@ -99,8 +105,9 @@ def put_check(project_id: str, body: CheckEdit, store: Store, owner: Owner) -> V
     version on top of `base_version`. A check that does not parse is refused
     (422 check_invalid, with the line)."""
     check = parse_check(body.name, body.body)
-    extra = {"replaces": body.replaces} if body.replaces else {}
-    return _save(store, owner, project_id, body.base_version, check.name, body.body, **extra)
+    return _save(
+        store, owner, project_id, body.base_version, check.name, body.body, body.replaces or None
+    )
 
 
 @router.delete(
