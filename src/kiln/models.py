@@ -238,7 +238,9 @@ class BuildHealth(BaseModel):
     page_errors: int | None = None
     messages: list[str] = []
     checks: list[CheckResult] | None = None
+    """Each check's result; version lists leave it out (GET .../checks has it)."""
     checks_passed: int | None = None
+    checks_total: int | None = None
 
 
 class BuildErrorPublic(BaseModel):

@@ -151,6 +151,7 @@ def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildRes
         if built.render.checks:
             health.checks = _check_results(store, job, built.render.checks)
             health.checks_passed = sum(c.passed for c in health.checks)
+            health.checks_total = len(health.checks)
     elif built.render_skipped:
         health.messages = [built.render_skipped]
     return built.result, health

@@ -587,6 +587,8 @@ export interface components {
             checks?: components["schemas"]["CheckResult"][] | null;
             /** Checks Passed */
             checks_passed?: number | null;
+            /** Checks Total */
+            checks_total?: number | null;
         };
         /**
          * BuildState

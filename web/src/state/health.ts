@@ -13,12 +13,16 @@ type Gated = Pick<VersionSummary, "build" | "health" | "build_errors">;
 
 /** "builds · renders · 4/4 checks": what the gate checked, for a version with checks. */
 export function checkedLine(health: BuildHealth | null | undefined): string | null {
-  const checks = health?.checks;
-  if (!health || !checks?.length) return null;
+  const total = health?.checks_total ?? 0;
+  if (!health || !total) return null;
   const parts = [health.builds ? "builds" : "does not build"];
   if (health.renders != null) parts.push(health.renders ? "renders" : "renders nothing");
-  parts.push(`${checks.filter((c) => c.passed).length}/${checks.length} checks`);
+  parts.push(`${health.checks_passed ?? 0}/${total} checks`);
   return parts.join(" · ");
+}
+
+function checksFailed(health: BuildHealth | null | undefined): boolean {
+  return !!health?.checks_total && (health.checks_passed ?? 0) < health.checks_total;
 }
 
 export function badgeOf(v: Gated): Badge {
@@ -27,17 +31,16 @@ export function badgeOf(v: Gated): Badge {
     const checks = ["builds"];
     if (v.health?.renders) checks.push("renders");
     if (v.health && v.health.page_errors === 0) checks.push("no page errors");
-    if (v.health?.checks?.length) checks.push(`${v.health.checks.length}/${v.health.checks.length} checks`);
+    if (v.health?.checks_total) checks.push(`${v.health.checks_total}/${v.health.checks_total} checks`);
     return { kind: "green", label: line ? `✓ ${line}` : "✓ works", detail: `Checked: ${checks.join(", ")}` };
   }
   if (v.build === "red") {
     const errors = buildProblems(v).map((p) => formatWhere(p) + p.message);
     const messages = errors.length ? errors : (v.health?.messages ?? []);
     const count = messages.length;
-    const checksFailed = v.health?.builds && v.health.checks?.some((c) => !c.passed);
     return {
       kind: "red",
-      label: checksFailed && line ? `✕ ${line}` : count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
+      label: v.health?.builds && checksFailed(v.health) && line ? `✕ ${line}` : count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
       detail: messages.join("\n") || "The build failed.",
     };
   }

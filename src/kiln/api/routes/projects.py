@@ -27,6 +27,11 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
 def version_summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
+    """A version in lists: its checks as counts (the list is polled; each check's result
+    is one GET .../checks away)."""
+    gate = builds.gate_fields(item)
+    if gate.get("health"):
+        gate["health"] = {k: v for k, v in gate["health"].items() if k != "checks"}
     return VersionSummary(
         version=item["version"],
         parent=item.get("parent"),
@@ -36,7 +41,7 @@ def version_summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
         files=len(item.get("manifest") or {}),
         created_at=item["created_at"],
         packages_error=item.get("packages_error"),
-        **builds.gate_fields(item),
+        **gate,
     )
 
 
