@@ -22,7 +22,7 @@ from typing import Any
 from bench.stats import Figure, table
 
 RESULTS = Path(__file__).with_name("results.json")
-ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
+ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "Q1")
 
 
 class _Stack:
@@ -107,6 +107,11 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
 
         return [web.run()]
 
+    def q1(_: set[str]) -> list[Figure]:
+        from bench import checks
+
+        return checks.run()
+
     # cheap and deterministic first; the browser last (it is the heaviest on 2 cores)
     return [
         ({"P7"}, p7),
@@ -117,6 +122,7 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
         ({"P6"}, p6),
         ({"P1"}, p1),
         ({"P9"}, p9),
+        ({"Q1"}, q1),
     ]
 
 

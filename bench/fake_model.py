@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -133,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         marker = _MARKER.search(text.replace('\\"', '"'))
         if marker:
             tokens, rate = int(marker.group(1)), float(marker.group(2))
-        reply = fake.reply_for(tokens)
+        reply = (fake.script(text) if fake.script else None) or fake.reply_for(tokens)
         pieces = [reply[i : i + CHARS_PER_TOKEN] for i in range(0, len(reply), CHARS_PER_TOKEN)]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -173,9 +174,16 @@ class _Server(ThreadingHTTPServer):
 class PacedModel:
     """The server; `streams` holds one `Stream` per answered request."""
 
-    def __init__(self, tokens: int = 1000, rate: float = 500.0) -> None:
+    def __init__(
+        self,
+        tokens: int = 1000,
+        rate: float = 500.0,
+        script: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """`script(request body)` may answer a request with a reply of its own (Q1)."""
         self.tokens = tokens
         self.rate = rate
+        self.script = script
         self.streams: list[Stream] = []
         self._replies: dict[int, str] = {}
         self._lock = threading.Lock()

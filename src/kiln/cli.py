@@ -182,6 +182,22 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def eval_table(summary: dict[str, Any]) -> str:
+    """Per prompt and in total: builds, renders, checks passed, before -> after the fix round."""
+
+    def cells(stage: dict[str, Any]) -> tuple[str, str, str]:
+        checks = f"{stage['checks_passed']}/{stage['checks_total']}"
+        return str(stage["builds"]), str(stage["renders"]), checks
+
+    rows = [("prompt", "builds", "renders", "checks passed")]
+    stages = [*summary["by_prompt"].items(), ("total", summary)]
+    for name, data in stages:
+        before, after = cells(data["before"]), cells(data["after"])
+        rows.append((name, *(f"{b} -> {a}" for b, a in zip(before, after, strict=True))))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Against `--url`, or in-process: an emulator, the three apps and their queue pumps."""
     from kiln.eval import load_prompts, run_eval, write_report
@@ -214,7 +230,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 stack.stop()
     meta = {"prompts": args.prompts, "k": args.k, "provider": args.provider, "model": args.model}
     json_path, html_path = write_report(runs, Path(args.out), meta=meta)
-    print(json.dumps(json.loads(json_path.read_text())["summary"], indent=2))
+    summary = json.loads(json_path.read_text())["summary"]
+    print(json.dumps(summary, indent=2))
+    print(eval_table(summary), file=sys.stderr)
     print(f"wrote {json_path} and {html_path}", file=sys.stderr)
     return 0
 

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     render_check: bool = Field(default_factory=lambda: find_chromium() is not None)
     chromium_path: str | None = None  # default: /usr/bin/chromium or `chromium` on PATH
     render_wait_s: float = 1.5  # how long the rendered page may log errors
+    # Acceptance checks (kiln.checks): time limits per step and per version
+    check_step_timeout_s: float = 5.0
+    checks_timeout_s: float = 60.0
     # where untrusted builds run: bubblewrap when installed ("auto"), required, or not at
     # all ("none": only where the process holds no credential, i.e. the builder function)
     build_sandbox: Literal["auto", "bwrap", "none"] = "auto"

@@ -12,6 +12,7 @@ KilnError
 │                            context_too_long
 ├── Unprocessable       422  validation_error, unsafe_path, too_many_files, own_token_required,
 │                            model_not_allowed, budget_above_cap, invalid_session_id
+│   └── InvalidCheck         check_invalid (an acceptance check that does not parse)
 ├── RateLimited         429  rate_limited, quota_exceeded, spend_ceiling_reached
 ├── ProviderError       502  provider_*, deploy_*, output_truncated (job failures)
 ├── Unavailable         503  registry_unavailable (retryable)
@@ -76,6 +77,12 @@ class PayloadTooLarge(KilnError):
 class Unprocessable(KilnError):
     status = 422
     code = "validation_error"
+
+
+class InvalidCheck(Unprocessable):
+    """An acceptance check (kiln.checks) that breaks its grammar or its limits."""
+
+    code = "check_invalid"
 
 
 class RateLimited(KilnError):

@@ -1,5 +1,6 @@
 """`kiln eval`: run a prompt set through generation and the build gate, k times each, and
-report build rate, render rate, page-error-free rate, fix rounds, tokens and dollars.
+report build rate, render rate, page-error-free rate, acceptance checks passed (kiln.checks),
+each before and after the fix round, per prompt and in total, fix rounds, tokens and dollars.
 
 It speaks only the HTTP API, so the same code measures a running `kiln dev` (or a
 deployed stack) and, in tests, the in-process app; `step` lets a caller without queue
@@ -43,6 +44,7 @@ class EvalRun(BaseModel):
     first_build: str = "unknown"
     first_health: dict[str, Any] | None = None
     final_build: str = "unknown"
+    final_health: dict[str, Any] | None = None
     fix_rounds: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -114,7 +116,7 @@ def _one(
             run.versions.append(version["version"])
             if len(run.versions) == 1:
                 run.first_build, run.first_health = version["build"], version.get("health")
-            run.final_build = version["build"]
+            run.final_build, run.final_health = version["build"], version.get("health")
             run.status = "done"
             job_id = version.get("fix_job_id")
             if job_id:
@@ -156,9 +158,53 @@ def _rate(hits: int, total: int) -> float | None:
     return round(hits / total, 3) if total else None
 
 
+def _checks(health: dict[str, Any] | None) -> tuple[int, int]:
+    """(passed, total) acceptance checks of a version; (0, 0) where none ran."""
+    checks = (health or {}).get("checks") or []
+    return sum(1 for c in checks if c.get("passed")), len(checks)
+
+
+def _valid(health: dict[str, Any] | None) -> bool:
+    """A valid app: it builds and renders (what its own checks are then measured on)."""
+    return bool(health and health.get("builds") and health.get("renders"))
+
+
+def _stage(runs: list[EvalRun], stage: str) -> dict[str, Any]:
+    """Builds, renders and checks of the runs' first (`first`) or final (`final`) versions."""
+    healths = [getattr(r, f"{stage}_health") for r in runs]
+    healths = [h for h in healths if h is not None]
+    passed = total = 0
+    for h in healths:
+        p, t = _checks(h)
+        passed, total = passed + p, total + t
+    valid = [h for h in healths if _valid(h) and _checks(h)[1]]
+    return {
+        "builds": sum(1 for h in healths if h.get("builds")),
+        "renders": sum(1 for h in healths if h.get("renders")),
+        "checks_passed": passed,
+        "checks_total": total,
+        "valid_apps_passing_own_checks": _rate(
+            sum(1 for h in valid if _checks(h)[0] == _checks(h)[1]), len(valid)
+        ),
+    }
+
+
+def by_prompt(runs: list[EvalRun]) -> dict[str, dict[str, Any]]:
+    """Per prompt: builds, renders and checks passed, before and after the fix round."""
+    ids = list(dict.fromkeys(r.id for r in runs))
+    out = {}
+    for prompt_id in ids:
+        mine = [r for r in runs if r.id == prompt_id and r.first_health is not None]
+        out[prompt_id] = {"runs": len(mine), "before": _stage(mine, "first")}
+        out[prompt_id]["after"] = _stage(mine, "final")
+    return out
+
+
 def summarise(runs: list[EvalRun]) -> dict[str, Any]:
     """Rates over the model's first version of each run; `green_after_fix_rate` over the
-    version each run ended on. Render rates count only runs a browser checked."""
+    version each run ended on. Render rates count only runs a browser checked. `before` /
+    `after` count builds, renders and checks passed before and after the fix round; Q1 is
+    the share of valid apps (they build and render) passing their own checks, after it."""
     done = [r for r in runs if r.first_health is not None]
     rendered = [r for r in done if (r.first_health or {}).get("renders") is not None]
     return {
@@ -175,6 +221,10 @@ def summarise(runs: list[EvalRun]) -> dict[str, Any]:
         ),
         "green_first_rate": _rate(sum(1 for r in done if r.first_build == "green"), len(done)),
         "green_after_fix_rate": _rate(sum(1 for r in done if r.final_build == "green"), len(done)),
+        "before": _stage(done, "first"),
+        "after": _stage(done, "final"),
+        "q1_valid_apps_passing_own_checks": _stage(done, "final")["valid_apps_passing_own_checks"],
+        "by_prompt": by_prompt(runs),
         "fix_rounds": sum(r.fix_rounds for r in runs),
         "input_tokens": sum(r.input_tokens for r in runs),
         "output_tokens": sum(r.output_tokens for r in runs),
@@ -221,6 +271,8 @@ def _html(summary: dict[str, Any], runs: list[EvalRun], meta: dict[str, Any]) ->
         "status",
         "first_build",
         "final_build",
+        "first_checks",
+        "final_checks",
         "fix_rounds",
         "input_tokens",
         "output_tokens",
@@ -228,7 +280,7 @@ def _html(summary: dict[str, Any], runs: list[EvalRun], meta: dict[str, Any]) ->
         "seconds",
         "error",
     ]
-    rows = "".join("<tr>" + "".join(_cell(getattr(r, c)) for c in cols) + "</tr>" for r in runs)
+    rows = "".join("<tr>" + "".join(_cell(_column(r, c)) for c in cols) + "</tr>" for r in runs)
     return (
         "<!doctype html><meta charset=utf-8><title>kiln eval</title><style>"
         "body{font:14px system-ui;margin:2em}table{border-collapse:collapse;margin:1em 0}"
@@ -237,6 +289,13 @@ def _html(summary: dict[str, Any], runs: list[EvalRun], meta: dict[str, Any]) ->
         f"<h1>kiln eval</h1><table>{head}</table>"
         f"<table><tr>{''.join(f'<th>{c}</th>' for c in cols)}</tr>{rows}</table>"
     )
+
+
+def _column(run: EvalRun, name: str) -> object:
+    if name in ("first_checks", "final_checks"):
+        passed, total = _checks(getattr(run, name.replace("checks", "health")))
+        return f"{passed}/{total}" if total else "-"
+    return getattr(run, name)
 
 
 def _cell(value: object) -> str:

@@ -87,6 +87,16 @@ class Deps(BaseModel):
     add: list[str]
 
 
+class CheckBlock(BaseModel):
+    """A `<kiln-check name>` block of the reply: an acceptance check (kiln.checks), added or
+    replaced by name; `body` None (`<kiln-check name="x"/>`) removes it. The job's events
+    show it as the new content of the checks file, so it is not an `Event` of its own."""
+
+    type: Literal["check"] = "check"
+    name: str
+    body: str | None = None
+
+
 class Text(BaseModel):
     """Prose outside any tag: the model's plan or remarks."""
 
@@ -112,7 +122,7 @@ Event = Annotated[
     FileStart | FileChunk | FileEnd | Edit | Delete | Deps | Text | Usage | Status,
     Field(discriminator="type"),
 ]
-ParsedEvent = FileStart | FileChunk | FileEnd | Edit | Delete | Deps | Text
+ParsedEvent = FileStart | FileChunk | FileEnd | Edit | Delete | Deps | CheckBlock | Text
 
 
 class _DocumentedAsSequencedEvents:
@@ -202,14 +212,35 @@ class FileEntry(BaseModel):
     size: int
 
 
+class CheckResult(BaseModel):
+    """One acceptance check's run (kiln.checks): where it failed, what the step expected,
+    what the page showed, and whether a screenshot of the failure is stored."""
+
+    name: str
+    passed: bool
+    steps: int = 0
+    failed_step: int | None = None
+    step: str | None = None
+    source: str | None = None
+    expected: str | None = None
+    observed: str | None = None
+    blocked: list[str] = []
+    screenshot: bool = False
+    seconds: float = 0.0
+
+
 class BuildHealth(BaseModel):
-    """The badge: does the version build, render something, and run without page errors.
-    `renders`/`page_errors` are None where no browser checked it."""
+    """The badge: does the version build, render something, run without page errors and
+    pass its checks. `renders`/`page_errors`/`checks` are None where no browser checked."""
 
     builds: bool
     renders: bool | None = None
     page_errors: int | None = None
     messages: list[str] = []
+    checks: list[CheckResult] | None = None
+    """Each check's result; version lists leave it out (GET .../checks has it)."""
+    checks_passed: int | None = None
+    checks_total: int | None = None
 
 
 class BuildErrorPublic(BaseModel):
@@ -284,6 +315,34 @@ class HandEdit(BaseModel):
     files: dict[str, str] = {}
     deleted: list[str] = []
     message: str | None = None
+
+
+class CheckEdit(BaseModel):
+    """A check written by hand: its name and steps (the kiln.checks grammar, one per line)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_version: int = Field(ge=0)
+    name: str = Field(min_length=1, max_length=80)
+    body: str = Field(min_length=1, max_length=16_000)
+    replaces: str | None = Field(default=None, max_length=80)
+
+
+class CheckPublic(BaseModel):
+    name: str
+    body: str
+    steps: list[str]
+    """The steps in plain words."""
+    error: str | None = None
+    """Why the check does not parse (it then fails in the gate with this message)."""
+    result: CheckResult | None = None
+
+
+class VersionChecks(BaseModel):
+    version: int
+    checks: list[CheckPublic]
+    ran: bool
+    """Whether the gate ran this version's checks (no browser: no results)."""
 
 
 class ProjectUpdate(BaseModel):

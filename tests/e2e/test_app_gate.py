@@ -32,7 +32,9 @@ def test_the_build_badge_turns_green_for_a_starter_generation(
     expect(page.get_by_test_id("current-build-badge")).to_be_visible()
     screenshot("10-build-checking")
     wait_for_green(page)
-    expect(page.get_by_test_id("current-build-badge")).to_contain_text("works")
+    expect(page.get_by_test_id("current-build-badge")).to_contain_text(
+        "builds · renders · 1/1 checks"
+    )
     page.get_by_test_id("history-button").click()
     item = page.get_by_test_id("version-item").first
     expect(item.get_by_test_id("build-badge")).to_have_attribute("data-build", "green")

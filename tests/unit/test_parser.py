@@ -333,3 +333,24 @@ def test_a_fence_wrapping_a_files_content_is_not_content() -> None:
 def test_a_markdown_file_keeps_a_leading_fence() -> None:
     events = merge(run(['<kiln-file path="README.md">\n```sh\nnpm i\n```\n</kiln-file>']))
     assert events[1]["text"] == "```sh\nnpm i\n```"
+
+
+def test_a_check_block_longer_than_the_limit_is_cut_not_held_whole() -> None:
+    from kiln.llm.parser import MAX_CHECK_CHARS
+    from kiln.models import CheckBlock
+
+    body = 'click text "a"\n' * (MAX_CHECK_CHARS // 10)
+    events, _ = parse(
+        [
+            '<kiln-check name="huge">\n',
+            *[body[i : i + 97] for i in range(0, len(body), 97)],
+            "</kiln-check>",
+        ]
+    )
+    (check,) = [e for e in events if isinstance(e, CheckBlock)]
+    assert check.body is not None and len(check.body) <= MAX_CHECK_CHARS
+
+
+def test_a_check_tag_without_a_name_is_text() -> None:
+    events, _ = parse(['<kiln-check>\nclick text "a"\n</kiln-check>'])
+    assert [e.type for e in events] == ["text"]

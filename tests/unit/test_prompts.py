@@ -106,3 +106,32 @@ def test_the_react_and_vue_skeletons_wire_tailwind_v4_and_keep_plain_css() -> No
         assert dev["@tailwindcss/vite"] == dev["tailwindcss"]
         assert "tailwindcss()" in files["vite.config.ts"]
         assert '@import "tailwindcss"' not in files[css]
+
+
+def test_the_system_prompt_asks_for_two_to_five_checks_and_to_keep_them_current() -> None:
+    from kiln.llm.prompts import system_prompt
+
+    text = system_prompt(Framework.react)
+    assert '<kiln-check name="' in text
+    assert "write 2-5 checks that cover the main features" in text
+    assert "When an edit changes behaviour a check covers, rewrite that check" in text
+    assert "<kiln-check" not in system_prompt(Framework.python)
+
+
+def test_an_edit_always_shows_the_current_checks_in_full() -> None:
+    from kiln.checks.format import CHECKS_PATH
+
+    files = {
+        **thirty_file_project(),
+        CHECKS_PATH: '<kiln-check name="adds">\nclick text "Add"\n</kiln-check>\n',
+    }
+    request, ctx = build_request(
+        framework=Framework.react,
+        prompt="In Widget7 change the label to 'Seven'",
+        files=files,
+        is_edit=True,
+        model="m",
+        max_tokens=1000,
+    )
+    assert ctx.full_files[0] == CHECKS_PATH
+    assert '<kiln-check name="adds">' in request.messages[-1].content

@@ -338,3 +338,27 @@ def test_unrecognised_change_is_answered_with_what_the_starter_cannot_do() -> No
     assert all(isinstance(e, Text) for e in events)
     assert NOTICE in text_of(events)
     assert "connect it to Stripe" in text_of(events)
+
+
+@pytest.mark.parametrize("framework", [Framework.react, Framework.vue, Framework.vanilla])
+def test_a_new_app_ships_the_checks_of_its_components(framework: Framework) -> None:
+    from kiln.checks.format import CHECKS_PATH, read_checks
+
+    checks = read_checks(generate("a todo list and a counter", framework)[CHECKS_PATH])
+    assert [c.name for c in checks] == ["adds a task", "ticks off a task", "counts clicks"]
+    assert all(c.error is None for c in checks)
+
+
+def test_a_python_app_ships_no_checks() -> None:
+    from kiln.checks.format import CHECKS_PATH
+
+    assert CHECKS_PATH not in generate("a todo list", Framework.python)
+
+
+def test_adding_a_component_adds_its_checks_and_keeps_the_others() -> None:
+    from kiln.checks.format import CHECKS_PATH, read_checks
+
+    files, events = edit("add a counter", Framework.react)
+    written = written_files(events)
+    names = [c.name for c in read_checks(written[CHECKS_PATH])]
+    assert names == [c.name for c in read_checks(files[CHECKS_PATH])] + ["counts clicks"]

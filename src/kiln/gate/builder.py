@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import boto3
@@ -28,6 +28,8 @@ import httpx
 from botocore.config import Config
 
 from kiln import telemetry
+from kiln.checks.format import CHECKS_PATH, Check, CheckSource, read_checks
+from kiln.checks.run import CheckOutcome
 from kiln.config import Settings, find_chromium
 from kiln.errors import KilnError
 from kiln.gate.build import BuildError, BuildResult, build_project
@@ -46,6 +48,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 class RenderOutcome:
     renders: bool
     page_errors: list[str]
+    checks: list[CheckOutcome] = field(default_factory=list)
 
 
 @dataclass
@@ -105,15 +108,53 @@ def build_here(
         return built
     from kiln.gate.render import render_check
 
+    sources = read_checks(files.get(CHECKS_PATH))
     try:
         seen = render_check(
-            result.dist, chromium=chromium, sandbox=sandbox, wait_s=settings.render_wait_s
+            result.dist,
+            chromium=chromium,
+            sandbox=sandbox,
+            wait_s=settings.render_wait_s,
+            checks=[Check(name=c.name, steps=c.steps) for c in sources if c.steps is not None],
+            step_s=settings.check_step_timeout_s,
+            checks_s=settings.checks_timeout_s,
         )
     except ImportError:
         built.render_skipped = "render check skipped: playwright is not installed"
         return built
-    built.render = RenderOutcome(seen.renders, seen.page_errors)
+    built.render = RenderOutcome(seen.renders, seen.page_errors, _outcomes(sources, seen.checks))
     return built
+
+
+def _outcomes(sources: list[CheckSource], ran: list[CheckOutcome]) -> list[CheckOutcome]:
+    """A result for every check in the file, in its order: a check that does not parse
+    fails with its error, one the browser never reached (the page did not load) fails too."""
+    results = iter(ran)
+    out = []
+    for source in sources:
+        if source.steps is None:
+            out.append(
+                CheckOutcome(
+                    source.name,
+                    False,
+                    0,
+                    expected="a check that parses",
+                    observed=source.error or "invalid",
+                )
+            )
+            continue
+        done = next(results, None)
+        out.append(
+            done
+            or CheckOutcome(
+                source.name,
+                False,
+                len(source.steps),
+                expected="the app to load",
+                observed="not run: the page did not load",
+            )
+        )
+    return out
 
 
 # --- AWS: the orchestrating side -----------------------------------------------------
@@ -187,9 +228,35 @@ def _pack(built: Built) -> dict[str, Any]:
         "errors": [asdict(e) for e in result.errors],
         "log": result.log,
         "seconds": result.seconds,
-        "render": asdict(built.render) if built.render else None,
+        "render": _pack_render(built.render) if built.render else None,
         "render_skipped": built.render_skipped,
     }
+
+
+def _pack_render(render: RenderOutcome) -> dict[str, Any]:
+    out = asdict(render)
+    for check in out["checks"]:
+        shot = check["screenshot"]
+        check["screenshot"] = base64.b64encode(shot).decode() if shot else None
+    return out
+
+
+def _unpack_check(raw: dict[str, Any]) -> CheckOutcome:
+    shot = raw.get("screenshot")
+    text = {
+        k: (None if raw.get(k) is None else str(raw[k])[:1000])
+        for k in ("step", "source", "expected", "observed")
+    }
+    return CheckOutcome(
+        name=str(raw["name"])[:200],
+        passed=bool(raw["passed"]),
+        steps=int(raw["steps"]),
+        failed_step=None if raw.get("failed_step") is None else int(raw["failed_step"]),
+        blocked=[str(u)[:200] for u in list(raw.get("blocked") or [])[:10]],
+        screenshot=base64.b64decode(shot)[:2_000_000] if shot else None,
+        seconds=float(raw.get("seconds") or 0),
+        **text,
+    )
 
 
 def _unpack(data: dict[str, Any]) -> Built:
@@ -206,7 +273,11 @@ def _unpack(data: dict[str, Any]) -> Built:
         render = (
             None
             if seen is None
-            else RenderOutcome(bool(seen["renders"]), [str(m) for m in seen["page_errors"]])
+            else RenderOutcome(
+                bool(seen["renders"]),
+                [str(m) for m in seen["page_errors"]],
+                [_unpack_check(dict(c)) for c in list(seen.get("checks") or [])[:20]],
+            )
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BuilderFailed("the builder answered something that is not a build") from exc

@@ -15,18 +15,20 @@ so a user prompt costs at most one fix round.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict
 from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from kiln import telemetry
+from kiln.checks.run import CheckOutcome
 from kiln.errors import KilnError
 from kiln.gate.build import BuildError, BuildResult
 from kiln.gate.builder import build_version
 from kiln.job_runner import run_job
 from kiln.llm.pricing import estimate_cost
-from kiln.models import BuildHealth, BuildState, JobKind, Status
+from kiln.models import BuildHealth, BuildState, CheckResult, JobKind, Status
 from kiln.queues import enqueue
 from kiln.sink import EventSink
 from kiln.store import blobs, builds, projects
@@ -44,7 +46,7 @@ logger = Logger(service="kiln")
 
 MAX_ERRORS = 20
 MAX_MESSAGE = 500
-FIX_PROMPT_HEAD = "The app fails to build/render. Fix these errors:"
+FIX_PROMPT_HEAD = "The app fails to build/render or to pass its checks. Fix these errors:"
 
 
 def _derived_id(*parts: object) -> str:
@@ -146,9 +148,32 @@ def _check(store: Store, job: dict[str, Any], sink: EventSink) -> tuple[BuildRes
         health.renders = built.render.renders
         health.page_errors = len(built.render.page_errors)
         health.messages = [m[:MAX_MESSAGE] for m in built.render.page_errors[:MAX_ERRORS]]
+        if built.render.checks:
+            health.checks = _check_results(store, job, built.render.checks)
+            health.checks_passed = sum(c.passed for c in health.checks)
+            health.checks_total = len(health.checks)
     elif built.render_skipped:
         health.messages = [built.render_skipped]
     return built.result, health
+
+
+def _check_results(
+    store: Store, job: dict[str, Any], outcomes: list[CheckOutcome]
+) -> list[CheckResult]:
+    """The health's check results; a failure's screenshot goes to S3 next to the build."""
+    results = []
+    for index, outcome in enumerate(outcomes[:MAX_ERRORS]):
+        if outcome.screenshot:
+            builds.save_check_screenshot(
+                store, job["project_id"], int(job["version"]), index, outcome.screenshot
+            )
+        results.append(
+            CheckResult(
+                **{k: v for k, v in asdict(outcome).items() if k != "screenshot"},
+                screenshot=bool(outcome.screenshot),
+            )
+        )
+    return results
 
 
 def _errors_of(result: BuildResult, health: BuildHealth) -> list[dict[str, Any]]:
@@ -158,13 +183,35 @@ def _errors_of(result: BuildResult, health: BuildHealth) -> list[dict[str, Any]]
             {"message": "the built page renders nothing: #root/#app and the body stay empty"}
         )
     errors += [{"message": m} for m in health.messages if health.page_errors]
+    errors += [{"message": check_failure(c)} for c in health.checks or [] if not c.passed]
     return errors[:MAX_ERRORS]
+
+
+def check_failure(check: CheckResult) -> str:
+    """A failed check as the fix round and the Problems list read it."""
+    where = (
+        f", step {check.failed_step + 1} ({check.source})" if check.failed_step is not None else ""
+    )
+    text = (
+        f'the check "{check.name}" failed{where}: expected {check.expected}; '
+        f"the page showed {check.observed}"
+    )
+    if check.blocked:
+        text += (
+            f"; requests blocked (the app may reach only itself): {', '.join(check.blocked[:3])}"
+        )
+    return text[: MAX_MESSAGE * 2]
 
 
 def _gate(store: Store, job: dict[str, Any], sink: EventSink) -> dict[str, Any]:
     pid, number = job["project_id"], int(job["version"])
     result, health = _check(store, job, sink)
-    green = result.ok and health.renders is not False and not health.page_errors
+    green = (
+        result.ok
+        and health.renders is not False
+        and not health.page_errors
+        and all(c.passed for c in health.checks or [])
+    )
     errors = _errors_of(result, health)
     state = BuildState.green if green else BuildState.red
     telemetry.count(f"Build{state.value.title()}")

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field, replace
 from pydantic import BaseModel
 
 from kiln import telemetry
+from kiln.checks.format import CHECKS_PATH, safe_name, with_check
 from kiln.errors import KilnError, PayloadTooLarge, Unprocessable
 from kiln.llm import edits
 from kiln.llm.base import ChatRequest, Finish, Message, Provider
 from kiln.llm.parser import StreamParser
 from kiln.models import (
+    CheckBlock,
     Delete,
     Deps,
     Edit,
@@ -96,6 +98,9 @@ class Applier:
             self._changed("package.json")
             self.emit(event)
             return
+        if isinstance(event, CheckBlock):
+            self._check(event)
+            return
         path = self._paths.get(event.path)
         if path is None:
             path = self._paths[event.path] = normalize_path(event.path)
@@ -117,6 +122,24 @@ class Applier:
         elif isinstance(event, Edit | Delete):
             self._edit(event, path)
         self.emit(event)
+
+    def _check(self, event: CheckBlock) -> None:
+        """A check lands in the project's checks file; the client sees that file rewritten."""
+        content = with_check(self.files.get(CHECKS_PATH), safe_name(event.name), event.body)
+        if len(content.encode()) > self.max_file_bytes:
+            raise PayloadTooLarge(
+                f"the model wrote more than {self.max_file_bytes} bytes of checks",
+                code="file_too_large",
+                details={"path": CHECKS_PATH},
+            )
+        self.files[CHECKS_PATH] = content
+        self._changed(CHECKS_PATH)
+        for out in (
+            FileStart(path=CHECKS_PATH),
+            FileChunk(path=CHECKS_PATH, text=content),
+            FileEnd(path=CHECKS_PATH),
+        ):
+            self.emit(out)
 
     def _write(self, path: str, content: str) -> None:
         lazy = edits.find_placeholder(content)

@@ -8,7 +8,8 @@ between chunks is bounded too (a partial tag, a closing-tag prefix, one short li
 Recognised, in order of preference:
 
 * kiln tags: `<kiln-file path>`, `<kiln-edit path>` with SEARCH/REPLACE blocks,
-  `<kiln-delete path/>`, `<kiln-deps add/>`; prose between them becomes `Text`.
+  `<kiln-delete path/>`, `<kiln-deps add/>`, `<kiln-check name>` (an acceptance check,
+  kiln.checks; `<kiln-check name/>` removes one); prose between them becomes `Text`.
   A Markdown fence wrapping a file's content by mistake is unwrapped.
 * the original JSON shape `{app, main, html, css, js}` (optionally in a ```json
   fence), decided at `close()` because only the whole reply tells;
@@ -30,7 +31,17 @@ from collections.abc import Callable, Mapping
 from enum import Enum, auto
 from typing import Any
 
-from kiln.models import Delete, Deps, Edit, FileChunk, FileEnd, FileStart, ParsedEvent, Text
+from kiln.models import (
+    CheckBlock,
+    Delete,
+    Deps,
+    Edit,
+    FileChunk,
+    FileEnd,
+    FileStart,
+    ParsedEvent,
+    Text,
+)
 
 __all__ = ["DEFAULT_LEGACY_PATHS", "LEGACY_KEYS", "StreamParser"]
 
@@ -45,6 +56,8 @@ DEFAULT_LEGACY_PATHS: Mapping[str, str] = {
 
 _FILE_CLOSE = "</kiln-file>"
 _EDIT_CLOSE = "</kiln-edit>"
+_CHECK_CLOSE = "</kiln-check>"
+MAX_CHECK_CHARS = 16_000  # a check's body beyond this is cut (its grammar allows far less)
 _TAG_PREFIXES = ("<kiln-", "</kiln-")
 _MAX_TAG = 1024  # longer than this without `>` is not a tag
 _MAX_HELD_LINE = 300  # a header or fence line is never longer than this
@@ -91,6 +104,7 @@ class _Mode:
     FILE = "file"  # content of <kiln-file>
     EDIT = "edit"  # body of <kiln-edit>
     FENCE = "fence"  # content of a fenced block that names a path
+    CHECK = "check"  # body of <kiln-check>
     DONE = "done"
 
 
@@ -125,6 +139,9 @@ class StreamParser:
         self._fence_line_start = True
         self._fence_newline = False  # newline owed before the next fence content line
         self._edit_parts: list[str] = []
+        self._check_name = ""
+        self._check_parts: list[str] = []
+        self._check_size = 0
         self._edit_state = ""  # "", "search" or "replace"
         self._search: list[str] = []
         self._replace: list[str] = []
@@ -135,6 +152,7 @@ class StreamParser:
             _Mode.FILE: self._step_file,
             _Mode.EDIT: self._step_edit,
             _Mode.FENCE: self._step_fence,
+            _Mode.CHECK: self._step_check,
         }
 
     @property
@@ -331,7 +349,7 @@ class StreamParser:
     def _open_tag(self, out: list[ParsedEvent], m: re.Match[str], end: int) -> bool:
         name = m["name"]
         if m["close"]:
-            if name not in ("file", "edit", "delete", "deps"):
+            if name not in ("file", "edit", "delete", "deps", "check"):
                 return False
             self._accept_tag(out, end)  # a stray closing tag: drop it
             self._mode = _Mode.TEXT
@@ -344,6 +362,15 @@ class StreamParser:
             if specs:
                 out.append(Deps(add=specs))
             self._mode = _Mode.TEXT
+            return True
+        if name == "check" and attrs.get("name", "").strip():
+            self._accept_tag(out, end)
+            if m["selfclose"]:
+                out.append(CheckBlock(name=attrs["name"].strip()))
+                self._mode = _Mode.TEXT
+            else:
+                self._mode, self._check_name = _Mode.CHECK, attrs["name"].strip()
+                self._check_parts, self._check_size = [], 0
             return True
         if name not in ("file", "edit", "delete") or not path:
             return False
@@ -416,6 +443,28 @@ class StreamParser:
             self._file_bol = buf[end - 1] == "\n"
         self._pos = end
         return False
+
+    def _step_check(self, out: list[ParsedEvent], final: bool) -> bool:
+        buf, pos = self._buf, self._pos
+        i = buf.find(_CHECK_CLOSE, pos)
+        end = i if i != -1 else len(buf) - (0 if final else _partial_suffix(buf, pos, _CHECK_CLOSE))
+        self._keep_check(buf[pos:end])
+        self._pos = end
+        if i == -1:
+            return False
+        body = "".join(self._check_parts).strip("\r\n")
+        out.append(CheckBlock(name=self._check_name, body=body))
+        self._check_parts, self._check_size = [], 0
+        self._pos = i + len(_CHECK_CLOSE)
+        self._mode = _Mode.TEXT
+        self._new_segment()
+        return True
+
+    def _keep_check(self, text: str) -> None:
+        room = MAX_CHECK_CHARS - self._check_size
+        if room > 0 and text:
+            self._check_parts.append(text[:room])
+            self._check_size += min(room, len(text))
 
     def _path_is_markdown(self) -> bool:
         return (self._path or "").lower().endswith((".md", ".mdx", ".markdown"))

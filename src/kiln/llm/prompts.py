@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kiln.checks.format import CHECKS_PATH
 from kiln.frameworks import describe, entry_files, legacy_paths
 from kiln.llm.base import ChatRequest, Message
 from kiln.models import Framework
@@ -39,6 +40,26 @@ Rules: paths are relative to the project root; never touch node_modules/ or .git
 never write placeholders such as "// ... rest of the code" or "/* existing code */":
 every kiln-file holds the whole file. Never ask the user to run shell commands.
 Keep the app self-contained (no external APIs or keys); use sample data where needed."""
+
+CHECK_RULES = """\
+Acceptance checks: kiln tests the app in a browser with checks you write, one step per line:
+<kiln-check name="adds a task">
+open /
+fill label "New task" with "milk"
+click role button "Add"
+expect role listitem count 1
+expect text "milk"
+</kiln-check>
+Steps: open /path | click T | fill T with "text" | select T option "text" |
+press T key "Enter" | wait T | wait 300 ms | expect T | expect no T | expect T count N |
+expect T text "text" | expect T value "text" | expect T attribute "name" "value" |
+expect no page errors. T finds an element as a user does: role button "Name",
+label "Label", placeholder "Placeholder", text "Visible text" or testid "id"
+(data-testid). Strings in double quotes. Each check starts from a fresh page.
+With a new app, write 2-5 checks that cover the main features the user asked for.
+When an edit changes behaviour a check covers, rewrite that check (same name replaces
+it); remove one with <kiln-check name="..."/>. When the user asks for a check, write it
+and change nothing else. The project's current checks are in kiln.checks."""
 
 PACKAGES_AND_STYLES = {
     Framework.react: "src/index.css",
@@ -97,11 +118,12 @@ def single_file_rules(framework: Framework) -> str:
 
 def system_prompt(framework: Framework, layout: str = "files") -> str:
     single = single_file_rules(framework) if layout == "single_file" else ""
+    checks = f"\n\n{CHECK_RULES}" if framework is not Framework.python else ""
     return (
         "You are kiln, an expert front-end engineer who builds small, polished, working "
         "web apps from a user's description.\n\n"
         f"Project: {describe(framework)}\n\n{single}{_packages_and_styles(framework)}\n"
-        f"{FORMAT_RULES}"
+        f"{FORMAT_RULES}{checks}"
     )
 
 
@@ -223,7 +245,10 @@ def build_request(
     if is_edit:
         chosen: list[str] = []
         budget = FULL_FILE_BUDGET_TOKENS
-        for path in relevant_files(prompt, files, framework, recent):
+        always = [CHECKS_PATH] if CHECKS_PATH in files else []
+        for path in [*always, *relevant_files(prompt, files, framework, recent)]:
+            if path in chosen:
+                continue
             cost = estimate_tokens(files[path])
             if cost <= budget:
                 chosen.append(path)

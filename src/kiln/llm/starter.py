@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from kiln.checks.format import CHECKS_PATH, CheckSource, with_check, write_checks
 from kiln.config import Settings
 from kiln.frameworks import legacy_paths, skeleton
 from kiln.llm.base import ChatRequest, Finish
@@ -114,6 +115,38 @@ COMPONENTS: tuple[Component, ...] = (
     ),
 )
 LANDING = Component("landing", "Landing", "a card restating your idea", ())
+
+CHECKS: dict[str, dict[str, str]] = {
+    "todo": {
+        "adds a task": 'fill label "New task" with "Buy milk"\n'
+        'press label "New task" key "Enter"\nexpect text "Buy milk"\nexpect text "1 left"',
+        "ticks off a task": 'fill label "New task" with "Call mum"\n'
+        'press label "New task" key "Enter"\nclick label "Done: Call mum"\n'
+        'expect text "0 left"',
+    },
+    "counter": {
+        "counts clicks": 'expect testid "counter" text "0"\nclick role button "+"\n'
+        'click role button "+"\nexpect testid "counter" text "2"',
+    },
+    "notes": {
+        "saves a note": 'fill label "New note" with "Remember the milk"\n'
+        'click role button "Save note"\nexpect text "Remember the milk"',
+    },
+    "calculator": {
+        "calculates": 'fill label "First number" with "6"\nfill label "Second number" with "7"\n'
+        'select label "Operator" option "+"\nexpect text "= 13"',
+    },
+    "chart": {"shows the chart": 'expect role heading "Overview"\nexpect label "Bar chart"'},
+    "quiz": {"asks a question": 'expect role heading "Question 1 of 3"'},
+    "kanban": {
+        "adds a card": 'fill label "New card" with "Write docs"\npress label "New card" key '
+        '"Enter"\nexpect text "Write docs"',
+    },
+    "timer": {"has a stopwatch": 'expect role heading "Stopwatch"\nexpect role button "Start"'},
+    "weather": {"shows the weather": 'expect role heading "Weather"'},
+    "landing": {"restates the idea": 'expect role heading "Your idea"'},
+}
+"""The starter's acceptance checks per component: the same UI in every framework."""
 _BY_KEY = {c.key: c for c in (*COMPONENTS, LANDING)}
 
 _SUFFIXES = ("", "s", "es", "ing", "er", "ers", "ed")
@@ -387,6 +420,13 @@ def starter_files(prompt: str, framework: Framework) -> dict[str, str]:
     for component in components:
         out.update(_component_files(fw, component, prompt))
     out["index.html"] = _set_html_title(out["index.html"], title)
+    out[CHECKS_PATH] = write_checks(
+        [
+            CheckSource(name=name, body=f"{body}\nexpect no page errors")
+            for c in components
+            for name, body in CHECKS[c.key].items()
+        ]
+    )
     if fw is Framework.react:
         out["src/App.tsx"] = _react_app(title, components)
     elif fw is Framework.vue:
@@ -606,6 +646,11 @@ def render_edit(prompt: str, framework: Framework, files: dict[str, str]) -> str
             files = _applied(files, more)
             edits += more
             new_files.update(created)
+            if fw is not Framework.python:
+                checks = files.get(CHECKS_PATH)
+                for name, body in CHECKS[component.key].items():
+                    checks = with_check(checks, name, f"{body}\nexpect no page errors")
+                new_files[CHECKS_PATH] = checks or ""
             done.append(f"added {component.label}")
     if not edits:
         return _cannot(prompt)

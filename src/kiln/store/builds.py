@@ -174,6 +174,32 @@ def save_dist(store: Store, project_id: str, number: int, dist: dict[str, bytes]
         list(pool.map(upload, dist.items()))
 
 
+def check_screenshot_key(project_id: str, number: int, index: int) -> str:
+    return f"projects/{project_id}/checks/{number:06d}/{index}.png"
+
+
+def save_check_screenshot(
+    store: Store, project_id: str, number: int, index: int, png: bytes
+) -> None:
+    """The page as a failed check left it, next to the version's build."""
+    store.s3.put_object(
+        Bucket=store.bucket,
+        Key=check_screenshot_key(project_id, number, index),
+        Body=png,
+        ContentType="image/png",
+    )
+
+
+def check_screenshot(store: Store, project_id: str, number: int, index: int) -> bytes | None:
+    try:
+        obj = store.s3.get_object(
+            Bucket=store.bucket, Key=check_screenshot_key(project_id, number, index)
+        )
+    except store.s3.exceptions.NoSuchKey:
+        return None
+    return bytes(obj["Body"].read())
+
+
 def dist_paths(store: Store, project_id: str, number: int) -> list[str]:
     """Paths of the stored build output of a version (empty when it was never built green)."""
     prefix = dist_prefix(project_id, number)

@@ -167,7 +167,10 @@ export async function watchBuilds(ctx: Ctx): Promise<void> {
   }
 }
 
-/** Versions whose build the gate has not judged yet, among the newest few. */
-function pendingBuild(versions: readonly VersionSummary[]): boolean {
-  return [...versions].sort((a, b) => b.version - a.version).slice(0, 3).some((v) => v.build === "unknown");
+/** Versions whose build the gate has not judged yet, among the newest few, or a newest
+ * version that is red with its fix round under way (the fix's version is still to come). */
+export function pendingBuild(versions: readonly VersionSummary[]): boolean {
+  const newest = [...versions].sort((a, b) => b.version - a.version);
+  const fixing = newest[0]?.build === "red" && !!newest[0].fix_job_id;
+  return fixing || newest.slice(0, 3).some((v) => v.build === "unknown");
 }

@@ -11,6 +11,7 @@ import type {
   ErrorBody,
   GenerationAccepted,
   GenerationRequest,
+  CheckEdit,
   HandEdit,
   PackageJson,
   ResolvedPackages,
@@ -25,6 +26,7 @@ import type {
   ScheduleRequest,
   ServerTurn,
   Version,
+  VersionChecks,
   VersionSummary,
 } from "./types";
 
@@ -206,6 +208,25 @@ export class ApiClient {
   saveVersion(projectId: string, body: HandEdit): Promise<VersionSummary> {
     const params = { path: { project_id: projectId } };
     return this.authorized((headers) => this.http.POST("/api/projects/{project_id}/versions", { headers, params, body }));
+  }
+  checks(projectId: string, version: number): Promise<VersionChecks> {
+    const params = { path: { project_id: projectId, number: version } };
+    return this.authorized((headers) => this.http.GET("/api/projects/{project_id}/versions/{number}/checks", { headers, params }));
+  }
+  /** Add or replace a check by hand: a new version, like a hand edit. */
+  putCheck(projectId: string, body: CheckEdit): Promise<VersionSummary> {
+    const params = { path: { project_id: projectId } };
+    return this.authorized((headers) => this.http.PUT("/api/projects/{project_id}/checks", { headers, params, body }));
+  }
+  deleteCheck(projectId: string, name: string, baseVersion: number): Promise<VersionSummary> {
+    const params = { path: { project_id: projectId, name }, query: { base_version: baseVersion } };
+    return this.authorized((headers) => this.http.DELETE("/api/projects/{project_id}/checks/{name}", { headers, params }));
+  }
+  checkScreenshot(projectId: string, version: number, index: number): Promise<Blob> {
+    const params = { path: { project_id: projectId, number: version, index } };
+    return this.authorized((headers) =>
+      this.http.GET("/api/projects/{project_id}/versions/{number}/checks/{index}/screenshot.png", { headers, params, parseAs: "blob" }),
+    );
   }
   updateProject(projectId: string, body: ProjectUpdate): Promise<Project> {
     const params = { path: { project_id: projectId } };

@@ -280,6 +280,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/versions/{number}/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Checks
+         * @description A version's checks in plain steps, each with its result once the gate ran it.
+         */
+        get: operations["get_checks_api_projects__project_id__versions__number__checks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/versions/{number}/checks/{index}/screenshot.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Screenshot
+         * @description The page as the failed check left it.
+         */
+        get: operations["get_screenshot_api_projects__project_id__versions__number__checks__index__screenshot_png_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Check
+         * @description Add a check, or replace the one with its name (or `replaces`, to rename it): a new
+         *     version on top of `base_version`. A check that does not parse is refused
+         *     (422 check_invalid, with the line).
+         */
+        put: operations["put_check_api_projects__project_id__checks_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/checks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Check
+         * @description Remove a check: a new version on top of `base_version`.
+         */
+        delete: operations["delete_check_api_projects__project_id__checks__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/versions/{number}/preview": {
         parameters: {
             query?: never;
@@ -511,8 +593,8 @@ export interface components {
         };
         /**
          * BuildHealth
-         * @description The badge: does the version build, render something, and run without page errors.
-         *     `renders`/`page_errors` are None where no browser checked it.
+         * @description The badge: does the version build, render something, run without page errors and
+         *     pass its checks. `renders`/`page_errors`/`checks` are None where no browser checked.
          */
         BuildHealth: {
             /** Builds */
@@ -526,12 +608,85 @@ export interface components {
              * @default []
              */
             messages: string[];
+            /** Checks */
+            checks?: components["schemas"]["CheckResult"][] | null;
+            /** Checks Passed */
+            checks_passed?: number | null;
+            /** Checks Total */
+            checks_total?: number | null;
         };
         /**
          * BuildState
          * @enum {string}
          */
         BuildState: "green" | "red" | "unknown";
+        /**
+         * CheckEdit
+         * @description A check written by hand: its name and steps (the kiln.checks grammar, one per line).
+         */
+        CheckEdit: {
+            /** Base Version */
+            base_version: number;
+            /** Name */
+            name: string;
+            /** Body */
+            body: string;
+            /** Replaces */
+            replaces?: string | null;
+        };
+        /** CheckPublic */
+        CheckPublic: {
+            /** Name */
+            name: string;
+            /** Body */
+            body: string;
+            /** Steps */
+            steps: string[];
+            /** Error */
+            error?: string | null;
+            result?: components["schemas"]["CheckResult"] | null;
+        };
+        /**
+         * CheckResult
+         * @description One acceptance check's run (kiln.checks): where it failed, what the step expected,
+         *     what the page showed, and whether a screenshot of the failure is stored.
+         */
+        CheckResult: {
+            /** Name */
+            name: string;
+            /** Passed */
+            passed: boolean;
+            /**
+             * Steps
+             * @default 0
+             */
+            steps: number;
+            /** Failed Step */
+            failed_step?: number | null;
+            /** Step */
+            step?: string | null;
+            /** Source */
+            source?: string | null;
+            /** Expected */
+            expected?: string | null;
+            /** Observed */
+            observed?: string | null;
+            /**
+             * Blocked
+             * @default []
+             */
+            blocked: string[];
+            /**
+             * Screenshot
+             * @default false
+             */
+            screenshot: boolean;
+            /**
+             * Seconds
+             * @default 0
+             */
+            seconds: number;
+        };
         /** Delete */
         Delete: {
             /**
@@ -1173,6 +1328,15 @@ export interface components {
             /** Context */
             ctx?: Record<string, never>;
         };
+        /** VersionChecks */
+        VersionChecks: {
+            /** Version */
+            version: number;
+            /** Checks */
+            checks: components["schemas"]["CheckPublic"][];
+            /** Ran */
+            ran: boolean;
+        };
         /** VersionPublic */
         VersionPublic: {
             /** Project Id */
@@ -1735,6 +1899,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_checks_api_projects__project_id__versions__number__checks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionChecks"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_screenshot_api_projects__project_id__versions__number__checks__index__screenshot_png_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                number: number;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_check_api_projects__project_id__checks_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionSummary"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_check_api_projects__project_id__checks__name__delete: {
+        parameters: {
+            query: {
+                base_version: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionSummary"];
                 };
             };
             /** @description Validation Error */

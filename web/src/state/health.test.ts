@@ -14,6 +14,15 @@ describe("build health", () => {
     expect(badge.detail).toBe("Checked: builds, renders, no page errors");
   });
 
+  it("says what was checked, checks included", () => {
+    const health = { builds: true, renders: true, page_errors: 0, messages: [], checks_passed: 4, checks_total: 4 };
+    expect(badgeOf({ build: "green", health }).label).toBe("✓ builds · renders · 4/4 checks");
+    const failing = { ...health, checks_passed: 1, checks_total: 2 };
+    const badge = badgeOf({ build: "red", health: failing, build_errors: [{ message: 'the check "adds" failed' }] });
+    expect(badge.label).toBe("✕ builds · renders · 1/2 checks");
+    expect(badge.detail).toBe('the check "adds" failed');
+  });
+
   it("badges a red version with its errors at file:line", () => {
     const badge = badgeOf(red);
     expect(badge.label).toBe("✕ 1 error");

@@ -1,5 +1,5 @@
 /** What the build gate said about a version, in words the UI shows. */
-import type { Project, VersionSummary } from "../api/types";
+import type { BuildHealth, Project, VersionSummary } from "../api/types";
 import type { Problem } from "./app";
 
 export interface Badge {
@@ -11,12 +11,28 @@ export interface Badge {
 
 type Gated = Pick<VersionSummary, "build" | "health" | "build_errors">;
 
+/** "builds · renders · 4/4 checks": what the gate checked, for a version with checks. */
+export function checkedLine(health: BuildHealth | null | undefined): string | null {
+  const total = health?.checks_total ?? 0;
+  if (!health || !total) return null;
+  const parts = [health.builds ? "builds" : "does not build"];
+  if (health.renders != null) parts.push(health.renders ? "renders" : "renders nothing");
+  parts.push(`${health.checks_passed ?? 0}/${total} checks`);
+  return parts.join(" · ");
+}
+
+function checksFailed(health: BuildHealth | null | undefined): boolean {
+  return !!health?.checks_total && (health.checks_passed ?? 0) < health.checks_total;
+}
+
 export function badgeOf(v: Gated): Badge {
+  const line = checkedLine(v.health);
   if (v.build === "green") {
     const checks = ["builds"];
     if (v.health?.renders) checks.push("renders");
     if (v.health && v.health.page_errors === 0) checks.push("no page errors");
-    return { kind: "green", label: "✓ works", detail: `Checked: ${checks.join(", ")}` };
+    if (v.health?.checks_total) checks.push(`${v.health.checks_total}/${v.health.checks_total} checks`);
+    return { kind: "green", label: line ? `✓ ${line}` : "✓ works", detail: `Checked: ${checks.join(", ")}` };
   }
   if (v.build === "red") {
     const errors = buildProblems(v).map((p) => formatWhere(p) + p.message);
@@ -24,7 +40,7 @@ export function badgeOf(v: Gated): Badge {
     const count = messages.length;
     return {
       kind: "red",
-      label: count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
+      label: v.health?.builds && checksFailed(v.health) && line ? `✕ ${line}` : count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
       detail: messages.join("\n") || "The build failed.",
     };
   }

@@ -7,6 +7,7 @@ import type { Problem } from "../state/app";
 import { useApp, useCtx } from "./hooks";
 import { Icon, type IconName } from "./Icon";
 import type { BufferedTerminal } from "./terminal";
+import { ChecksPanel } from "./Checks";
 
 const DEVICES: readonly { key: string; label: string; width: number | null; icon: IconName }[] = [
   { key: "full", label: "Full width", width: null, icon: "monitor" },
@@ -76,7 +77,7 @@ function Dock({ terminal }: { terminal: BufferedTerminal }) {
   const ctx = useCtx();
   const problems = useApp((s) => s.problems);
   const busy = useApp((s) => s.job !== null);
-  const [tab, setTab] = useState<"problems" | "terminal">("problems");
+  const [tab, setTab] = useState<"problems" | "terminal" | "checks">("problems");
   const [hasOutput, setHasOutput] = useState(false);
   const term = useRef<HTMLDivElement>(null);
   useEffect(() => terminal.onWrite(() => setHasOutput(true)), [terminal]);
@@ -87,7 +88,7 @@ function Dock({ terminal }: { terminal: BufferedTerminal }) {
   return (
     <div class="dock">
       <div class="dock-tabs">
-        <div class="dock-tablist" role="tablist" aria-label="Problems and terminal">
+        <div class="dock-tablist" role="tablist" aria-label="Problems, checks and terminal">
         <button
           class={`tab${tab === "problems" ? " active" : ""}${count ? " has-problems" : ""}`}
           role="tab"
@@ -96,6 +97,9 @@ function Dock({ terminal }: { terminal: BufferedTerminal }) {
           onClick={() => setTab("problems")}
         >
           {count ? `Problems (${count})` : "Problems"}
+        </button>
+        <button class={`tab${tab === "checks" ? " active" : ""}`} role="tab" aria-selected={tab === "checks"} data-testid="checks-tab" onClick={() => setTab("checks")}>
+          Checks
         </button>
         <button
           class={`tab${tab === "terminal" ? " active" : ""}${hasOutput ? " has-output" : ""}`}
@@ -118,6 +122,9 @@ function Dock({ terminal }: { terminal: BufferedTerminal }) {
         ) : (
           problems.map((p, i) => <ProblemRow key={`${i}:${p.source}:${p.file ?? ""}:${p.message}`} problem={p} busy={busy} />)
         )}
+      </div>
+      <div class="checks-tabpanel" role="tabpanel" aria-label="Checks" hidden={tab !== "checks"}>
+        {tab === "checks" ? <ChecksPanel /> : null}
       </div>
       <div class="terminal" data-testid="terminal" role="tabpanel" aria-label="Terminal" ref={term} hidden={tab !== "terminal"} />
     </div>

@@ -1,6 +1,7 @@
 """Routers, one module per noun; `ALL` feeds the combined OpenAPI document."""
 
 from kiln.api.routes import (
+    checks,
     deployments,
     generations,
     health,
@@ -13,7 +14,14 @@ from kiln.api.routes import (
 )
 
 GENERATE = [sessions.router, generations.router]
-STATUS = [jobs.router, projects.router, previews.router, health.router, packages.router]
+STATUS = [
+    jobs.router,
+    projects.router,
+    checks.router,
+    previews.router,
+    health.router,
+    packages.router,
+]
 PACKAGES = [packages.modules]
 DEPLOY = [deployments.router, schedules.router]
 ALL = [*GENERATE, *STATUS, *DEPLOY, *PACKAGES]

@@ -28,7 +28,12 @@ from kiln.store import builds, projects
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
-def _summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
+def version_summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
+    """A version in lists: its checks as counts (the list is polled; each check's result
+    is one GET .../checks away)."""
+    gate = builds.gate_fields(item)
+    if gate.get("health"):
+        gate["health"] = {k: v for k, v in gate["health"].items() if k != "checks"}
     return VersionSummary(
         version=item["version"],
         parent=item.get("parent"),
@@ -38,7 +43,7 @@ def _summary(item: dict) -> VersionSummary:  # type: ignore[type-arg]
         files=len(item.get("manifest") or {}),
         created_at=item["created_at"],
         packages_error=item.get("packages_error"),
-        **builds.gate_fields(item),
+        **gate,
     )
 
 
@@ -58,7 +63,7 @@ def get_project(project_id: str, store: Store, owner: Owner) -> ProjectPublic:
 def list_versions(project_id: str, store: Store, owner: Owner) -> list[VersionSummary]:
     """Every version, newest first."""
     projects.get_project(store, project_id, owner)
-    return [_summary(v) for v in projects.list_versions(store, project_id)]
+    return [version_summary(v) for v in projects.list_versions(store, project_id)]
 
 
 @router.get("/{project_id}/versions/{number}", response_model=VersionPublic)
@@ -123,7 +128,7 @@ def create_version(project_id: str, body: HandEdit, store: Store, owner: Owner) 
         job_id=None,
     )
     queue_build(store, project_id, number, owner)
-    return _summary(projects.get_version_item(store, project_id, number))
+    return version_summary(projects.get_version_item(store, project_id, number))
 
 
 @router.get("/{project_id}/versions/{number}/archive.zip")
