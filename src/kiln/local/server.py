@@ -177,6 +177,10 @@ def start_stack(
     start the queue pumps and the scheduler tick. Environment variables are how Lambda
     configures the functions, so they are how the local stack configures them too."""
     stoppers: list[Callable[[], None]] = []
+    # before any boto3 session is made: sessions copy the built-in handlers when made
+    connections = Connections()
+    connections.install()
+    stoppers.append(connections.uninstall)
     # Lambda's log agent turns stdout's EMF lines into metrics; here nothing reads them and
     # stdout is the user's (`kiln eval` prints its report there).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -212,7 +216,7 @@ def start_stack(
         get_settings.cache_clear()
         settings = get_settings()
     modules = {name: load_function(name) for name in FUNCTIONS}
-    stack = LocalStack(settings=settings, stoppers=stoppers)
+    stack = LocalStack(settings=settings, stoppers=stoppers, connections=connections)
     stack.apps = {name: mod.app for name, mod in modules.items()}
     store = stack.apps["status"].state.store
     from kiln.job_control import sweep
@@ -241,8 +245,6 @@ def start_stack(
     stoppers.append(ticker.stop)
     push = load_function("push")
     stack.push_handler = push.websocket
-    stack.connections.install()
-    stoppers.append(stack.connections.uninstall)
     stack.stream_pump = StreamPump(
         store.ddb, store.client("dynamodbstreams"), settings.table_name, push.stream
     ).start()
