@@ -50,6 +50,7 @@ from kiln.store.sessions import owner_for_token
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "ROUTES",
     "handle_stream",
     "handle_websocket",
     "management_client",
@@ -58,6 +59,8 @@ __all__ = [
 
 logger = Logger(service="kiln-push")
 
+# The WebSocket API's routes (infra/template.yaml), each served by `handle_websocket`.
+ROUTES = frozenset({"$connect", "$disconnect", "subscribe"})
 PROTOCOL = "kiln"
 # API Gateway refuses messages over 128 KB; events are split well below that.
 MAX_MESSAGE_BYTES = 96_000
