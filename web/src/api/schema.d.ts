@@ -752,6 +752,8 @@ export interface components {
             provider: string;
             /** Pyodide Packages Url */
             pyodide_packages_url?: string | null;
+            /** Push Url */
+            push_url?: string | null;
         };
         /** ImportMap */
         ImportMap: {
