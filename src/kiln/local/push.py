@@ -284,7 +284,7 @@ class StreamPump:
         handler: Handler,
         *,
         filters: list[dict[str, Any]] | None = None,
-        interval_s: float = 0.05,
+        interval_s: float = 0.025,
     ) -> None:
         self.streams = streams
         self.handler = handler
@@ -297,6 +297,7 @@ class StreamPump:
             StreamArn=self.stream_arn, ShardId=self.shard_id, ShardIteratorType="LATEST"
         )["ShardIterator"]
         self.invocations = 0
+        self.polls = 0
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="pump-push-stream")
 
@@ -310,6 +311,7 @@ class StreamPump:
     def poll(self) -> int:
         """One GetRecords and, when records pass the filters, one invocation."""
         resp = self.streams.get_records(ShardIterator=self.iterator, Limit=100)
+        self.polls += 1
         self.iterator = resp["NextShardIterator"]
         records = [
             _lambda_record(r, self.stream_arn)
