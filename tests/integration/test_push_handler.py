@@ -368,3 +368,31 @@ def test_a_connection_that_is_gone_is_removed_with_its_subscriptions(
     assert item(store, f"SUBS#{job_id}", f"CONN#{stale}") is None
     assert item(store, f"SUBS#{other}", f"CONN#{stale}") is None
     assert item(store, f"SUBS#{job_id}", f"CONN#{live}") is not None
+
+
+def test_the_local_stream_pump_delivers_the_filtered_records_as_lambda_does(
+    store: Store,
+) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from kiln.local.push import StreamPump
+
+    batches: list[dict[str, Any]] = []
+    pump = StreamPump(
+        store.ddb, store.client("dynamodbstreams"), store.table, lambda e, _: batches.append(e)
+    )
+    iterators = dynamodbstreams_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].shard_iterators
+    held = len(iterators)
+    _, owner = create_session(store)
+    job_id = running_job(store, owner)
+    write_batch(store, job_id, 0, ["a"])
+    for _ in range(20):
+        pump.poll()
+    (event,) = batches
+    (record,) = event["Records"]
+    assert record["eventName"] == "INSERT" and record["eventSource"] == "aws:dynamodb"
+    assert record["dynamodb"]["Keys"]["SK"] == {"S": "EVENT#00000001"}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    assert record["eventSourceARN"] == _stream_arn(store)
+    assert len(iterators) <= held + 1, "moto's used shard iterators are let go"

@@ -272,6 +272,16 @@ def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     }
 
 
+def forget_iterator(arn: str) -> None:
+    """moto keeps every shard iterator it hands out, and a pump polling 40 times a second
+    would grow that map without end: the one just used is dropped (in-process moto only)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    region = arn.split(":")[3]
+    dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][region].shard_iterators.pop(arn, None)
+
+
 class StreamPump:
     """Reads the table's stream from its latest record on and invokes `handler` with each
     poll's records that pass the filters, like the DynamoDB event source mapping."""
@@ -285,8 +295,10 @@ class StreamPump:
         *,
         filters: list[dict[str, Any]] | None = None,
         interval_s: float = 0.025,
+        emulated: bool = True,
     ) -> None:
         self.streams = streams
+        self.emulated = emulated
         self.handler = handler
         self.filters = filters if filters is not None else push_filters()
         self.interval_s = interval_s
@@ -312,6 +324,8 @@ class StreamPump:
         """One GetRecords and, when records pass the filters, one invocation."""
         resp = self.streams.get_records(ShardIterator=self.iterator, Limit=100)
         self.polls += 1
+        if self.emulated:
+            forget_iterator(self.iterator)
         self.iterator = resp["NextShardIterator"]
         records = [
             _lambda_record(r, self.stream_arn)

@@ -246,7 +246,11 @@ def start_stack(
     push = load_function("push")
     stack.push_handler = push.websocket
     stack.stream_pump = StreamPump(
-        store.ddb, store.client("dynamodbstreams"), settings.table_name, push.stream
+        store.ddb,
+        store.client("dynamodbstreams"),
+        settings.table_name,
+        push.stream,
+        emulated=not aws,
     ).start()
     stoppers.append(stack.stream_pump.stop)
     return stack
