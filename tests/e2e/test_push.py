@@ -19,9 +19,11 @@ def test_the_web_app_streams_a_generation_over_the_websocket_without_polling(pag
     frames: list[str] = []
     page.on(
         "websocket",
-        lambda ws: ws.on("framereceived", lambda f: frames.append(str(f)))
-        if ws.url.endswith("/push")
-        else None,
+        lambda ws: (
+            ws.on("framereceived", lambda f: frames.append(str(f)))
+            if ws.url.endswith("/push")
+            else None
+        ),
     )
     generate(page)
     expect(page.get_by_test_id("editor")).to_contain_text("export default")

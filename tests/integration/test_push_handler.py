@@ -373,7 +373,7 @@ def test_a_connection_that_is_gone_is_removed_with_its_subscriptions(
 def test_the_local_stream_pump_delivers_the_filtered_records_as_lambda_does(
     store: Store,
 ) -> None:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
     from kiln.local.push import StreamPump

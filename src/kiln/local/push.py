@@ -275,7 +275,7 @@ def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 def forget_iterator(arn: str) -> None:
     """moto keeps every shard iterator it hands out, and a pump polling 40 times a second
     would grow that map without end: the one just used is dropped (in-process moto only)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
     region = arn.split(":")[3]
