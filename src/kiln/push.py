@@ -273,6 +273,7 @@ def handle_stream(store: Store, event: dict[str, Any], client: Any | None = None
         for cid in connections.subscribers(store, job_id):
             for message in messages:
                 if not post(client, cid, message):
+                    logger.info("connection gone", extra={"connection_id": cid})
                     connections.remove_connection(store, cid)
                     gone += 1
                     break

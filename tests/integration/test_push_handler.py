@@ -267,6 +267,23 @@ def test_subscribe_to_another_owners_job_answers_not_found_and_subscribes_nothin
     assert item(store, f"SUBS#{job_id}", f"CONN#{cid}") is None
 
 
+def test_a_long_jobs_catch_up_comes_in_messages_api_gateway_accepts(
+    push: ModuleType, store: Store, management: FakeManagementApi
+) -> None:
+    """API Gateway refuses a message over 128 KB: the catch-up is split, nothing lost."""
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    for n in range(4):
+        write_batch(store, job_id, n * 10, ["x" * 6_000] * 10)
+    cid = open_connection(push, management, token)
+    body = {"action": "subscribe", "job_id": job_id, "after": 0}
+    push.websocket(message_event(cid, "subscribe", body), LambdaContext())
+    sent = management.received(cid)
+    assert all(len(json.dumps(m)) < 128 * 1024 for m in sent)
+    assert [e["seq"] for m in sent[:-1] for e in m["events"]] == list(range(1, 41))
+    assert len(sent) > 2
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
