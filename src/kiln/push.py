@@ -38,10 +38,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field, ValidationError
 
-from kiln.api.legacy import origin_allowed
 from kiln.config import Settings, allowed_origins
 from kiln.errors import KilnError, Unauthorized, Unprocessable
 from kiln.models import JobStatus
+from kiln.origins import origin_allowed
 from kiln.store import connections
 from kiln.store.db import Store, aws_session, from_item
 from kiln.store.job_polls import poll_job, public_job
