@@ -405,6 +405,8 @@ print("ok", sys.version_info[:2])
         ("GenerateWorkerFunction", "worker", "no-fastapi"),
         ("DeployWorkerFunction", "worker", "no-fastapi"),
         ("DeployScheduledFunction", "scheduled", "no-fastapi"),
+        ("WebSocketFunction", "websocket", "no-fastapi"),
+        ("PushFunction", "stream", "no-fastapi"),
     ],
 )
 def test_built_handler_imports_with_only_the_layer_on_python_313(
