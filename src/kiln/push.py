@@ -12,6 +12,8 @@ Routes (`RouteSelectionExpression: $request.body.action`):
                  than the site's or KILN_ALLOWED_ORIGINS is refused, as on /ws
     $disconnect  the connection and its subscriptions are forgotten
     subscribe    `{action: "subscribe", job_id, after}`: the connection follows the job
+    generate_code, update_context (and `$default` for `{type: ...}`): the original
+                 protocol, for connections made with `?session_id=` (kiln.push_original)
 
 Messages to the client:
 
@@ -60,7 +62,12 @@ __all__ = [
 logger = Logger(service="kiln-push")
 
 # The WebSocket API's routes (infra/template.yaml), each served by `handle_websocket`.
-ROUTES = frozenset({"$connect", "$disconnect", "subscribe"})
+ROUTES = frozenset(
+    {"$connect", "$disconnect", "subscribe", "generate_code", "update_context", "$default"}
+)
+# The original protocol's messages (kiln.push_original); its clients send `type`, which
+# reaches `$default`, or `action`, which reaches the route of that name.
+ORIGINAL_ACTIONS = ("generate_code", "update_context")
 PROTOCOL = "kiln"
 # API Gateway refuses messages over 128 KB; events are split well below that.
 MAX_MESSAGE_BYTES = 96_000
@@ -165,6 +172,11 @@ def connect(store: Store, event: dict[str, Any]) -> dict[str, Any]:
     ):
         return {"statusCode": 403, "body": "origin not allowed"}
     token, as_protocol = _offered_token(event)
+    session_id = (event.get("queryStringParameters") or {}).get("session_id")
+    if session_id:
+        from kiln import push_original
+
+        return {"statusCode": push_original.connect(store, event, session_id, token)}
     owner = owner_for_token(store, token) if token else None
     if owner is None:
         return {"statusCode": 401, "body": "a valid session token is needed"}
@@ -218,7 +230,9 @@ def handle_websocket(
         if not isinstance(body, dict):
             raise Unprocessable("messages must be JSON objects", code="invalid_json")
         job_id = body.get("job_id") if isinstance(body.get("job_id"), str) else None
-        action = body.get("action") if route == "$default" else route
+        action = (body.get("action") or body.get("type")) if route == "$default" else route
+        if action in ORIGINAL_ACTIONS:
+            return _original(store, client, event, body)
         if action != "subscribe":
             raise Unprocessable(f"unknown action {action!r}", code="unknown_message")
         subscribe(store, client, connection_id, body)
@@ -230,6 +244,25 @@ def handle_websocket(
         )
     except KilnError as exc:
         post(client, connection_id, _error(exc, job_id))
+    return {"statusCode": 200}
+
+
+def _original(
+    store: Store, client: Any, event: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    """A message of the original protocol (kiln.push_original), answered in its shapes."""
+    from kiln import push_original
+
+    connection_id = event["requestContext"]["connectionId"]
+    connection = connections.get_connection(store, connection_id)
+    try:
+        if connection is None:
+            raise Unauthorized("this connection is not open")
+        replies = push_original.handle(store, event, connection, body)
+    except KilnError as exc:
+        replies = [push_original.error(exc)]
+    for reply in replies:
+        post(client, connection_id, reply)
     return {"statusCode": 200}
 
 
@@ -270,8 +303,16 @@ def handle_stream(store: Store, event: dict[str, Any], client: Any | None = None
         client = management_client(store.settings)
     posted = gone = 0
     for job_id, messages in by_job.items():
-        for cid in connections.subscribers(store, job_id):
-            for message in messages:
+        original: list[dict[str, Any]] | None = None
+        for cid, framework in connections.subscribers(store, job_id):
+            sending = messages
+            if framework:
+                from kiln import push_original
+
+                if original is None:
+                    original = push_original.translate(store, messages, framework)
+                sending = original
+            for message in sending:
                 if not post(client, cid, message):
                     logger.info("connection gone", extra={"connection_id": cid})
                     connections.remove_connection(store, cid)

@@ -8,7 +8,6 @@ import contextlib
 import json
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -196,12 +195,34 @@ def test_a_handshake_without_a_valid_token_or_from_another_site_is_refused(base:
     assert foreign.value.response.status_code == 403
 
 
-def test_kiln_dev_serves_push_on_the_routes_of_the_templates_websocket_api(
-    base: str, tmp_path: Path
-) -> None:
-    """An action the WebSocket API has no route for is refused as API Gateway refuses it."""
+def test_an_unknown_action_reaches_default_and_gets_unknown_message(base: str) -> None:
+    """As on the WebSocket API: no route of that name, so `$default` answers it."""
     token = session(base)
     with open_socket(base, token) as ws:
         ws.send(json.dumps({"action": "dance"}))
         reply = json.loads(ws.recv(timeout=RECV_S))
-    assert reply["message"] == "Forbidden"
+    assert reply["type"] == "error" and reply["code"] == "unknown_message"
+
+
+def test_an_original_client_generates_over_push_with_a_session_id(base: str) -> None:
+    """The original protocol on the WebSocket API's routes: `?session_id=`, no token,
+    `{type: "generate_code"}`; events one by one, then code_generated and completed."""
+    url = (
+        base.replace("http://", "ws://")
+        + "/push?session_id="
+        + "9c1f6a2e-3b4d-4e5f-8a7b-0c1d2e3f4a5b"
+    )
+    messages: list[dict[str, Any]] = []
+    with connect(url, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "generate_code", "prompt": "a list", "framework": "react"}))
+        while not messages or messages[-1].get("status") != "completed":
+            messages.append(json.loads(ws.recv(timeout=RECV_S)))
+            assert messages[-1]["type"] != "error", messages[-1]
+    kinds = [m["type"] for m in messages]
+    assert kinds[0] == "status" and messages[0]["status"] == "generating"
+    assert "file_start" in kinds and "file_end" in kinds
+    final = next(m for m in messages if m["type"] == "code_generated")
+    assert set(final["code"]) == {"app", "main", "html", "css", "js"}
+    assert final["code"]["app"] == final["files"]["src/App.tsx"]
+    seqs = [m["seq"] for m in messages if "seq" in m]
+    assert seqs == sorted(set(seqs)), "each event once, in order"

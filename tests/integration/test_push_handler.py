@@ -413,3 +413,71 @@ def test_the_local_stream_pump_delivers_the_filtered_records_as_lambda_does(
     assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
     assert record["eventSourceARN"] == _stream_arn(store)
     assert len(iterators) <= held + 1, "moto's used shard iterators are let go"
+
+
+# --- the original protocol ---------------------------------------------------------------
+
+SID = "5b0e1f2a-6c7d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+def test_an_original_client_connects_with_its_session_id_and_no_token(
+    push: ModuleType, store: Store
+) -> None:
+    answer = push.websocket(connect_event("o1=", query={"session_id": SID}), LambdaContext())
+    assert answer == {"statusCode": 200}
+    conn = item(store, "CONN#o1=", "META")
+    assert conn is not None and conn["owner"].startswith("o_")
+
+
+def test_a_guessable_session_id_is_refused_at_connect(push: ModuleType, store: Store) -> None:
+    answer = push.websocket(connect_event("o2=", query={"session_id": "short"}), LambdaContext())
+    assert answer["statusCode"] == 422
+    assert item(store, "CONN#o2=", "META") is None
+
+
+def test_generate_code_by_type_streams_events_then_code_generated_and_completed(
+    push: ModuleType,
+    store: Store,
+    management: FakeManagementApi,
+    run_worker: Callable[[], list[str]],
+) -> None:
+    push.websocket(connect_event("o3=", query={"session_id": SID}), LambdaContext())
+    management.open.add("o3=")
+    since = latest(store)
+    body = {"type": "generate_code", "prompt": "a counter", "framework": "react"}
+    push.websocket(message_event("o3=", "$default", body), LambdaContext())
+    (started,) = management.received("o3=")
+    assert started["type"] == "status" and started["status"] == "generating"
+    run_worker()
+    records, _ = stream_records(store, since)
+    push.stream({"Records": filtered(records)}, LambdaContext())
+    sent = management.received("o3=")[1:]
+    kinds = [m["type"] for m in sent]
+    assert "file_start" in kinds and "file_end" in kinds
+    assert kinds[-2:] == ["code_generated", "status"] and sent[-1]["status"] == "completed"
+    final = sent[-2]
+    assert set(final["code"]) == {"app", "main", "html", "css", "js"}
+    assert final["code"]["app"] == final["files"]["src/App.tsx"]
+    statuses = [m for m in sent if m["type"] == "status" and "phase" in m]
+    assert all(m["status"] == m["phase"] for m in statuses)
+
+
+def test_update_context_by_action_is_acknowledged(
+    push: ModuleType, store: Store, management: FakeManagementApi
+) -> None:
+    push.websocket(connect_event("o4=", query={"session_id": SID}), LambdaContext())
+    management.open.add("o4=")
+    body = {"action": "update_context", "context": {"theme": "dark"}}
+    push.websocket(message_event("o4=", "update_context", body), LambdaContext())
+    assert management.received("o4=") == [{"type": "context_updated", "context": {"theme": "dark"}}]
+
+
+def test_original_messages_need_a_connection_made_with_a_session_id(
+    push: ModuleType, store: Store, management: FakeManagementApi
+) -> None:
+    token, _ = create_session(store)
+    cid = open_connection(push, management, token)
+    body = {"type": "generate_code", "prompt": "a counter"}
+    push.websocket(message_event(cid, "$default", body), LambdaContext())
+    (reply,) = management.received(cid)
+    assert reply["type"] == "error" and reply["code"] == "session_required"

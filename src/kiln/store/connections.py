@@ -17,6 +17,7 @@ TTL_S = 2 * 3600 + 600
 __all__ = [
     "add_connection",
     "connection_owner",
+    "get_connection",
     "remove_connection",
     "subscribe",
     "subscribers",
@@ -31,29 +32,34 @@ def _sub_key(job_id: str, connection_id: str) -> dict[str, Any]:
     return to_item({"PK": f"SUBS#{job_id}", "SK": f"CONN#{connection_id}"})
 
 
-def add_connection(store: Store, connection_id: str, owner: str) -> None:
-    store.ddb.put_item(
-        TableName=store.table,
-        Item={
-            **_conn_key(connection_id),
-            **to_item({"owner": owner, "expires_at": int(now()) + TTL_S}),
-        },
-    )
+def add_connection(
+    store: Store, connection_id: str, owner: str, session_id: str | None = None
+) -> None:
+    """`session_id`: the original protocol's conversation the connection continues."""
+    fields = {"owner": owner, "session_id": session_id, "expires_at": int(now()) + TTL_S}
+    store.ddb.put_item(TableName=store.table, Item={**_conn_key(connection_id), **to_item(fields)})
 
 
-def connection_owner(store: Store, connection_id: str) -> str | None:
+def get_connection(store: Store, connection_id: str) -> dict[str, Any] | None:
     resp = store.ddb.get_item(
         TableName=store.table, Key=_conn_key(connection_id), ConsistentRead=True
     )
     item = from_item(resp["Item"]) if "Item" in resp else None
     if item is None or int(item.get("expires_at", 0)) < now():
         return None
-    return str(item["owner"])
+    return item
 
 
-def subscribe(store: Store, connection_id: str, job_id: str) -> None:
-    """Follow `job_id` on this connection (listed on the connection for `$disconnect`)."""
-    item = {**_sub_key(job_id, connection_id), **to_item({"expires_at": int(now()) + TTL_S})}
+def connection_owner(store: Store, connection_id: str) -> str | None:
+    item = get_connection(store, connection_id)
+    return None if item is None else str(item["owner"])
+
+
+def subscribe(store: Store, connection_id: str, job_id: str, original: str | None = None) -> None:
+    """Follow `job_id` on this connection (listed on the connection for `$disconnect`);
+    `original` names the framework when the connection speaks the original protocol."""
+    fields = {"expires_at": int(now()) + TTL_S, "original": original}
+    item = {**_sub_key(job_id, connection_id), **to_item(fields)}
     store.ddb.put_item(TableName=store.table, Item=item)
     store.ddb.update_item(
         TableName=store.table,
@@ -63,14 +69,17 @@ def subscribe(store: Store, connection_id: str, job_id: str) -> None:
     )
 
 
-def subscribers(store: Store, job_id: str) -> list[str]:
-    """The ids of the connections following a job."""
+def subscribers(store: Store, job_id: str) -> list[tuple[str, str | None]]:
+    """The connections following a job: (id, the original protocol's framework or None)."""
     resp = store.ddb.query(
         TableName=store.table,
         KeyConditionExpression="PK = :pk",
         ExpressionAttributeValues=to_item({":pk": f"SUBS#{job_id}"}),
     )
-    return [row["SK"]["S"].removeprefix("CONN#") for row in resp.get("Items", [])]
+    return [
+        (row["SK"]["S"].removeprefix("CONN#"), row["original"]["S"] if "original" in row else None)
+        for row in resp.get("Items", [])
+    ]
 
 
 def remove_connection(store: Store, connection_id: str) -> None:
