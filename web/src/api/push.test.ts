@@ -42,7 +42,7 @@ class FakeSocket {
   }
 }
 
-function follow(after = 0) {
+function follow(after = 0, idleMs = 1000) {
   const seen: Job[] = [];
   const done: Promise<PushEnd> = followPushed({
     url: "ws://kiln.test/push",
@@ -53,6 +53,7 @@ function follow(after = 0) {
     wanted: () => true,
     openTimeoutMs: 1000,
     tailMs: 10,
+    idleMs,
     socket: (url, protocols) => new FakeSocket(url, protocols) as unknown as WebSocket,
   });
   return { seen, done, socket: FakeSocket.last };
@@ -102,6 +103,13 @@ describe("followPushed", () => {
     const { socket, done } = follow();
     socket.open();
     socket.push({ type: "job", job: job("succeeded", 5, [ev(1)]) });
+    expect((await done).kind).toBe("lost");
+  });
+
+  it("treats a socket that stays silent as lost, so the caller resubscribes", async () => {
+    const { socket, done } = follow(0, 20);
+    socket.open();
+    socket.push({ type: "job", job: job("running", 0) });
     expect((await done).kind).toBe("lost");
   });
 

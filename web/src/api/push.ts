@@ -67,6 +67,9 @@ export interface PushOptions {
   openTimeoutMs?: number;
   /** How long a finished job may wait for batches still on their way before polling. */
   tailMs?: number;
+  /** A socket that says nothing this long is treated as lost (the caller resubscribes,
+   * and the catch-up brings whatever a stalled push missed). */
+  idleMs?: number;
   socket?: (url: string, protocols: string[]) => WebSocket;
 }
 
@@ -90,11 +93,17 @@ export function followPushed(options: PushOptions): Promise<PushEnd> {
     let job: Job | null = null;
     let held: JobEvents = [];
     let tail: ReturnType<typeof setTimeout> | undefined;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const quiet = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => end({ kind: "lost" }), options.idleMs ?? 20_000);
+    };
     const end = (result: PushEnd): void => {
       if (settled) return;
       settled = true;
       clearTimeout(openTimer);
       clearTimeout(tail);
+      clearTimeout(idle);
       ws.onclose = ws.onerror = ws.onmessage = null;
       if (ws.readyState === CONNECTING || ws.readyState === OPEN) ws.close();
       resolve(result);
@@ -116,10 +125,12 @@ export function followPushed(options: PushOptions): Promise<PushEnd> {
     ws.onopen = () => {
       opened = true;
       clearTimeout(openTimer);
+      quiet();
       ws.send(JSON.stringify({ action: "subscribe", job_id: jobId, after: options.after }));
     };
     ws.onmessage = (message: MessageEvent) => {
       if (!wanted()) return end({ kind: "lost" });
+      quiet();
       let data: PushMessage;
       try {
         data = JSON.parse(String(message.data)) as PushMessage;
