@@ -826,3 +826,27 @@ def test_the_local_table_has_the_templates_stream(moto_endpoint: str) -> None:
         "StreamEnabled": True,
         "StreamViewType": "NEW_AND_OLD_IMAGES",
     }
+
+
+def test_a_local_table_from_an_older_template_gains_the_stream(
+    moto_endpoint: str, template: dict[str, Any]
+) -> None:
+    """kiln dev's data from before push keeps its items and gets the stream its pump reads."""
+    table = template["Resources"]["Table"]
+    older_props = {k: v for k, v in table["Properties"].items() if k != "StreamSpecification"}
+    older = {
+        **template,
+        "Resources": {**template["Resources"], "Table": {**table, "Properties": older_props}},
+    }
+    args = {
+        "table_name": "tpl-old-table",
+        "bucket": "tpl-old-bucket",
+        "prefix": "tpl-old",
+        "endpoint_url": moto_endpoint,
+        "region": "us-east-1",
+    }
+    create_resources(boto3.session.Session(), template=older, **args)
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    assert "LatestStreamArn" not in ddb.describe_table(TableName="tpl-old-table")["Table"]
+    create_resources(boto3.session.Session(), **args)
+    assert ddb.describe_table(TableName="tpl-old-table")["Table"]["LatestStreamArn"]
