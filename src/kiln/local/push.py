@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -185,7 +186,7 @@ def disconnect_event(ws: WebSocket, connection_id: str) -> dict[str, Any]:
     }
 
 
-def route_of(body: str, routes: set[str]) -> str | None:
+def route_of(body: str, routes: frozenset[str] | set[str]) -> str | None:
     """`$request.body.action` selects the route; unknown actions go to `$default` if any."""
     try:
         action = json.loads(body).get("action")
@@ -196,9 +197,14 @@ def route_of(body: str, routes: set[str]) -> str | None:
     return "$default" if "$default" in routes else None
 
 
+@cache
+def _routes() -> frozenset[str]:
+    return frozenset(websocket_routes(load_template()))
+
+
 async def serve_push(ws: WebSocket, handler: Handler, connections: Connections) -> None:
     """One WebSocket on `/push`, played as API Gateway plays it for the handler."""
-    routes = websocket_routes(load_template())
+    routes = _routes()
     connection_id = secrets.token_urlsafe(12)
     context = LambdaContext("kiln-push-websocket")
     answer = await asyncio.to_thread(handler, connect_event(ws, connection_id), context)
