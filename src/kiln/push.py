@@ -226,7 +226,10 @@ def handle_websocket(
     client = client or management_client(store.settings)
     job_id = None
     try:
-        body = json.loads(event.get("body") or "null")
+        try:
+            body = json.loads(event.get("body") or "null")
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
             raise Unprocessable("messages must be JSON objects", code="invalid_json")
         job_id = body.get("job_id") if isinstance(body.get("job_id"), str) else None
@@ -236,12 +239,6 @@ def handle_websocket(
         if action != "subscribe":
             raise Unprocessable(f"unknown action {action!r}", code="unknown_message")
         subscribe(store, client, connection_id, body)
-    except ValueError:
-        post(
-            client,
-            connection_id,
-            _error(Unprocessable("messages must be JSON", code="invalid_json")),
-        )
     except KilnError as exc:
         post(client, connection_id, _error(exc, job_id))
     return {"statusCode": 200}
