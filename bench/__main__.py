@@ -22,7 +22,7 @@ from typing import Any
 from bench.stats import Figure, table
 
 RESULTS = Path(__file__).with_name("results.json")
-ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "Q1")
+ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P11", "Q1")
 
 
 class _Stack:
@@ -112,12 +112,18 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
 
         return checks.run()
 
+    def p11(_: set[str]) -> list[Figure]:
+        from bench import push
+
+        return push.run()
+
     # cheap and deterministic first; the browser last (it is the heaviest on 2 cores)
     return [
         ({"P7"}, p7),
         ({"P8"}, p8),
         ({"P4"}, p4),
         ({"P3"}, p3),
+        ({"P11"}, p11),
         ({"P2", "P5"}, p2_p5),
         ({"P6"}, p6),
         ({"P1"}, p1),

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     # Pyodide's package repository (pyodide-lock.json + wheels); "": the official CDN
     pyodide_packages_url: str = ""
 
+    # Push (kiln.push): the WebSocket URL browsers open ("": the site's own /push, as kiln
+    # dev serves it) and the API Gateway Management API endpoint connections are posted to
+    push_url: str = ""
+    push_endpoint: str = ""
+
     # Telemetry: the CloudWatch namespace the template sets for powertools' Metrics
     metrics_namespace: str = Field(
         default="kiln",

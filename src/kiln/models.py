@@ -398,6 +398,7 @@ class HealthPublic(BaseModel):
     store: bool
     provider: str
     pyodide_packages_url: str | None = None  # None: the official CDN
+    push_url: str | None = None  # the WebSocket for pushed job events; None: the site's /push
 
 
 # --- deployments and schedules ---------------------------------------------------------

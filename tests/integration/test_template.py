@@ -195,6 +195,7 @@ def test_the_api_has_no_catch_all_route(template: dict[str, Any]) -> None:
     keys = [
         r["Properties"]["RouteKey"]
         for r in resources_of(template, "AWS::ApiGatewayV2::Route").values()
+        if r["Properties"]["ApiId"] == {"Ref": "HttpApi"}
     ]
     assert "$default" not in keys
     assert all(key.split(" ", 1)[1].startswith("/api/") for key in keys)
@@ -255,6 +256,8 @@ def test_owner_routes_use_the_jwt_authorizer_only_with_cognito(template: dict[st
     }
     for logical_id, res in resources_of(template, "AWS::ApiGatewayV2::Route").items():
         props = res["Properties"]
+        if props["ApiId"] != {"Ref": "HttpApi"}:
+            continue  # the WebSocket API's $connect authorises in kiln.push
         if props["RouteKey"] in public:
             assert "AuthorizationType" not in props, logical_id
         else:
@@ -402,6 +405,8 @@ print("ok", sys.version_info[:2])
         ("GenerateWorkerFunction", "worker", "no-fastapi"),
         ("DeployWorkerFunction", "worker", "no-fastapi"),
         ("DeployScheduledFunction", "scheduled", "no-fastapi"),
+        ("WebSocketFunction", "websocket", "no-fastapi"),
+        ("PushFunction", "stream", "no-fastapi"),
     ],
 )
 def test_built_handler_imports_with_only_the_layer_on_python_313(
@@ -726,3 +731,122 @@ def test_the_sites_public_base_is_the_user_content_origin_not_its_sites_folder(
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     base = env["KILN_SITES_PUBLIC_BASE"]
     assert base == {"Fn::Sub": "https://${UserContentDistribution.DomainName}"}
+
+
+# --- push (issue 18) ---------------------------------------------------------------------
+
+
+def _integration_function(template: dict[str, Any], target: dict[str, Any]) -> str:
+    integration = target["Fn::Sub"].split("${")[1].rstrip("}")
+    uri = template["Resources"][integration]["Properties"]["IntegrationUri"]["Fn::Sub"]
+    (function,) = re.findall(r"\$\{(\w+)\.Arn\}", uri)
+    return str(function)
+
+
+def test_the_websocket_api_routes_are_the_ones_kiln_push_serves(template: dict[str, Any]) -> None:
+    from kiln.local.routes import websocket_routes
+    from kiln.push import ROUTES
+
+    api = template["Resources"]["WebSocketApi"]["Properties"]
+    assert api["ProtocolType"] == "WEBSOCKET"
+    assert api["RouteSelectionExpression"] == "$request.body.action"
+    assert websocket_routes(template) == ROUTES
+    for res in resources_of(template, "AWS::ApiGatewayV2::Route").values():
+        props = res["Properties"]
+        if props["ApiId"] == {"Ref": "WebSocketApi"}:
+            assert _integration_function(template, props["Target"]) == "WebSocketFunction"
+    ws = function_props(template, "WebSocketFunction")
+    assert (ws["CodeUri"], ws["Handler"]) == ("../functions/push/", "app.websocket")
+    assert (ROOT / "functions" / "push" / "app.py").read_text().count("def websocket(") == 1
+
+
+def test_the_push_function_reads_the_tables_stream_filtered_to_batches_and_final_states(
+    template: dict[str, Any],
+) -> None:
+    from kiln.local.push import push_filters
+    from kiln.models import JobStatus
+
+    table = template["Resources"]["Table"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    push = function_props(template, "PushFunction")
+    assert (push["CodeUri"], push["Handler"]) == ("../functions/push/", "app.stream")
+    (event,) = push["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    batches, states = push_filters(template)
+    assert batches["dynamodb"]["Keys"]["SK"]["S"] == [{"prefix": "EVENT#"}]
+    final = {s.value for s in JobStatus if s.finished}
+    assert set(states["dynamodb"]["NewImage"]["status"]["S"]) == final
+
+
+def test_only_the_push_functions_manage_connections_and_only_of_their_api(
+    template: dict[str, Any],
+) -> None:
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        props = function_props(template, logical_id)
+        manage = [s for s in _statements(props) if s["Action"] == "execute-api:ManageConnections"]
+        if logical_id not in ("WebSocketFunction", "PushFunction"):
+            assert not manage, logical_id
+            continue
+        (statement,) = manage
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            assert "${WebSocketApi}/live/" in resource["Fn::Sub"], logical_id
+            assert "/@connections/*" in resource["Fn::Sub"], logical_id
+        endpoint = props["Environment"]["Variables"]["KILN_PUSH_ENDPOINT"]["Fn::Sub"]
+        assert endpoint.startswith("https://${WebSocketApi}.execute-api.")
+        assert endpoint.endswith("/live")
+    stage = template["Resources"]["WebSocketStage"]["Properties"]["StageName"]
+    assert stage == "live"
+    status_env = function_props(template, "StatusApiFunction")["Environment"]["Variables"]
+    assert status_env["KILN_PUSH_URL"]["Fn::Sub"].startswith("wss://${WebSocketApi}.")
+
+
+def test_the_push_function_alarms_on_errors_and_iterator_age(template: dict[str, Any]) -> None:
+    watched = {
+        (a["Properties"]["MetricName"], a["Properties"]["Dimensions"][0]["Value"]["Ref"])
+        for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/Lambda"
+    }
+    assert {("Errors", "PushFunction"), ("IteratorAge", "PushFunction")} <= watched
+
+
+def test_the_local_table_has_the_templates_stream(moto_endpoint: str) -> None:
+    names = create_resources(
+        boto3.session.Session(),
+        table_name="tpl-stream-table",
+        bucket="tpl-stream-bucket",
+        prefix="tpl-stream",
+        endpoint_url=moto_endpoint,
+        region="us-east-1",
+    )
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    table = ddb.describe_table(TableName=names["table"])["Table"]
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+
+
+def test_a_local_table_from_an_older_template_gains_the_stream(
+    moto_endpoint: str, template: dict[str, Any]
+) -> None:
+    """kiln dev's data from before push keeps its items and gets the stream its pump reads."""
+    table = template["Resources"]["Table"]
+    older_props = {k: v for k, v in table["Properties"].items() if k != "StreamSpecification"}
+    older = {
+        **template,
+        "Resources": {**template["Resources"], "Table": {**table, "Properties": older_props}},
+    }
+    args = {
+        "table_name": "tpl-old-table",
+        "bucket": "tpl-old-bucket",
+        "prefix": "tpl-old",
+        "endpoint_url": moto_endpoint,
+        "region": "us-east-1",
+    }
+    create_resources(boto3.session.Session(), template=older, **args)
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    assert "LatestStreamArn" not in ddb.describe_table(TableName="tpl-old-table")["Table"]
+    create_resources(boto3.session.Session(), **args)
+    assert ddb.describe_table(TableName="tpl-old-table")["Table"]["LatestStreamArn"]

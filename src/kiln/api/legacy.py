@@ -14,7 +14,6 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from kiln.api.limits import count_address, count_request
 from kiln.errors import Unauthorized, Unprocessable
@@ -122,25 +121,3 @@ def set_context(store: Store, caller: Caller, context: Any) -> None:
         stored = json.dumps(context)
         conversations.update_conversation(store, caller.session_id, context=stored)
         caller.conversation = {**(caller.conversation or {}), "context": stored}
-
-
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
-    """Whether a WebSocket handshake may proceed. Browsers always send Origin, so a
-    handshake without one is not a page's. A page may connect from an allowed origin, or
-    from the site itself when kiln is reached by a loopback name: a name that merely
-    resolves to 127.0.0.1 (DNS rebinding) makes Origin and Host agree, but is not kiln's."""
-    if origin is None:
-        return True
-    origin = origin.rstrip("/")
-    if origin in allowed or "*" in allowed:
-        return True
-    parsed = urlsplit(origin)
-    hostname = urlsplit(f"//{host or ''}").hostname
-    return (
-        parsed.scheme in ("http", "https")
-        and parsed.netloc == (host or "")
-        and hostname in LOOPBACK_NAMES
-    )

@@ -3,7 +3,7 @@
 The local stack (moto) and the tests call this instead of describing the resources
 a second time, so the template stays the single source of truth and the two cannot
 drift. Only the properties that an emulator honours and the code depends on are
-translated (keys, indexes, TTL, redrive, visibility timeout, versioning, lifecycle).
+translated (keys, indexes, TTL, the stream, redrive, visibility timeout, versioning, lifecycle).
 """
 
 from __future__ import annotations
@@ -95,6 +95,11 @@ def create_table(dynamodb: Any, props: Mapping[str, Any], table_name: str) -> No
         {k: g[k] for k in ("IndexName", "KeySchema", "Projection")}
         for g in props.get("GlobalSecondaryIndexes", [])
     ]
+    stream = (
+        {"StreamEnabled": True, "StreamViewType": props["StreamSpecification"]["StreamViewType"]}
+        if "StreamSpecification" in props
+        else None
+    )
     try:
         dynamodb.create_table(
             TableName=table_name,
@@ -107,11 +112,14 @@ def create_table(dynamodb: Any, props: Mapping[str, Any], table_name: str) -> No
                 if props.get("SSESpecification", {}).get("SSEEnabled")
                 else {}
             ),
+            **({"StreamSpecification": stream} if stream else {}),
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceInUseException":
             raise
         _add_missing_indexes(dynamodb, table_name, props["AttributeDefinitions"], gsis)
+        if stream:
+            _enable_stream(dynamodb, table_name, stream)
     dynamodb.get_waiter("table_exists").wait(
         TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
     )
@@ -129,6 +137,13 @@ def create_table(dynamodb: Any, props: Mapping[str, Any], table_name: str) -> No
             TableName=table_name,
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
+
+
+def _enable_stream(dynamodb: Any, table_name: str, stream: dict[str, Any]) -> None:
+    """A table kept from an older template gains the stream added since (kiln.push)."""
+    table = dynamodb.describe_table(TableName=table_name)["Table"]
+    if not table.get("StreamSpecification", {}).get("StreamEnabled"):
+        dynamodb.update_table(TableName=table_name, StreamSpecification=stream)
 
 
 def _add_missing_indexes(

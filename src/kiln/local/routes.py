@@ -17,7 +17,7 @@ from typing import Any
 
 from kiln.local.resources import load_template
 
-__all__ = ["ApiRoute", "api_routes", "function_for", "route_for", "web_csp"]
+__all__ = ["ApiRoute", "api_routes", "function_for", "route_for", "web_csp", "websocket_routes"]
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,31 @@ def _resources(template: Mapping[str, Any], kind: str) -> dict[str, Any]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
+def _of_api(template: Mapping[str, Any], kind: str, api: str) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in _resources(template, kind).items()
+        if v["Properties"].get("ApiId") == {"Ref": api}
+    }
+
+
+def websocket_routes(template: Mapping[str, Any]) -> set[str]:
+    """The WebSocket API's route keys (`$connect`, `subscribe`, ...): kiln dev's /push
+    accepts the same actions (kiln.local.push)."""
+    return {
+        res["Properties"]["RouteKey"]
+        for res in _of_api(template, "AWS::ApiGatewayV2::Route", "WebSocketApi").values()
+    }
+
+
 def api_routes(template: Mapping[str, Any]) -> list[ApiRoute]:
     """Every HttpApi route with the function its integration invokes."""
     function_of = {
         name: res["Properties"]["IntegrationUri"]["Ref"].split(".")[0]
-        for name, res in _resources(template, "AWS::ApiGatewayV2::Integration").items()
+        for name, res in _of_api(template, "AWS::ApiGatewayV2::Integration", "HttpApi").items()
     }
     routes = []
-    for res in _resources(template, "AWS::ApiGatewayV2::Route").values():
+    for res in _of_api(template, "AWS::ApiGatewayV2::Route", "HttpApi").values():
         method, path = res["Properties"]["RouteKey"].split(" ", 1)
         integration = res["Properties"]["Target"]["Fn::Sub"].split("${")[1].rstrip("}")
         routes.append(ApiRoute(method, path, function_of[integration]))

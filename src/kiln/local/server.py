@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from kiln.config import Settings, get_settings
 from kiln.local.functions import FUNCTIONS, load_function
 from kiln.local.pump import QueuePump, Ticker
+from kiln.local.push import LOCAL_ENDPOINT, Connections, StreamPump, serve_push
 from kiln.local.routes import function_for, web_csp
 from kiln.sandbox import find_sandbox
 from kiln.store.db import aws_session
@@ -157,6 +158,9 @@ class LocalStack:
     settings: Settings
     apps: dict[str, Any] = field(default_factory=dict)
     stoppers: list[Callable[[], None]] = field(default_factory=list)
+    connections: Connections = field(default_factory=Connections)
+    push_handler: Callable[[dict[str, Any], Any], Any] | None = None
+    stream_pump: StreamPump | None = None
 
     def stop(self) -> None:
         for stop in reversed(self.stoppers):
@@ -173,6 +177,10 @@ def start_stack(
     start the queue pumps and the scheduler tick. Environment variables are how Lambda
     configures the functions, so they are how the local stack configures them too."""
     stoppers: list[Callable[[], None]] = []
+    # before any boto3 session is made: sessions copy the built-in handlers when made
+    connections = Connections()
+    connections.install()
+    stoppers.append(connections.uninstall)
     # Lambda's log agent turns stdout's EMF lines into metrics; here nothing reads them and
     # stdout is the user's (`kiln eval` prints its report there).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -189,6 +197,8 @@ def start_stack(
         os.environ["KILN_AWS_ACCESS_KEY_ID"] = emulator.access_key
     if data_dir is not None:  # built packages are cached under it (kiln.packages)
         os.environ["KILN_DATA_DIR"] = str(data_dir.resolve())
+    # the push functions' Management API calls are answered by this process (kiln.local.push)
+    os.environ["KILN_PUSH_ENDPOINT"] = LOCAL_ENDPOINT
     get_settings.cache_clear()
     settings = get_settings()
     if not aws:
@@ -206,7 +216,7 @@ def start_stack(
         get_settings.cache_clear()
         settings = get_settings()
     modules = {name: load_function(name) for name in FUNCTIONS}
-    stack = LocalStack(settings=settings, stoppers=stoppers)
+    stack = LocalStack(settings=settings, stoppers=stoppers, connections=connections)
     stack.apps = {name: mod.app for name, mod in modules.items()}
     store = stack.apps["status"].state.store
     from kiln.job_control import sweep
@@ -233,6 +243,16 @@ def start_stack(
         stoppers.append(pump.stop)
     ticker = Ticker(modules["deploy"].scheduled, tick_s, "kiln-deploy-scheduled").start()
     stoppers.append(ticker.stop)
+    push = load_function("push")
+    stack.push_handler = push.websocket
+    stack.stream_pump = StreamPump(
+        store.ddb,
+        store.client("dynamodbstreams"),
+        settings.table_name,
+        push.stream,
+        emulated=not aws,
+    ).start()
+    stoppers.append(stack.stream_pump.stop)
     return stack
 
 
@@ -249,9 +269,13 @@ def asgi_app(stack: LocalStack, web_dist: Path) -> ASGIApp:
         except asyncio.CancelledError:
             raise
 
+    async def push(websocket: WebSocket) -> None:
+        assert stack.push_handler is not None
+        await serve_push(websocket, stack.push_handler, stack.connections)
+
     from kiln.local.sites import site_route
 
-    web = web_app(web_dist, ws, [site_route(store)])
+    web = web_app(web_dist, ws, [site_route(store), WebSocketRoute("/push", push)])
     return SecurityHeaders(Dispatch(stack.apps, web), app_csp(stack.settings))
 
 

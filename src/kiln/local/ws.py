@@ -25,7 +25,6 @@ from kiln.api.legacy import (
     Caller,
     conversation_context,
     legacy_code,
-    origin_allowed,
     resolve_caller,
     set_context,
     start_legacy_generation,
@@ -35,6 +34,7 @@ from kiln.config import allowed_origins
 from kiln.errors import KilnError, RateLimited
 from kiln.generate import load_version_files
 from kiln.models import Framework
+from kiln.origins import origin_allowed
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiln.errors import NotFound
-from kiln.models import JobStatus
+from kiln.models import ErrorInfo, JobPublic, JobStatus
 from kiln.store.db import Store, from_item, to_item
 from kiln.store.jobs import MAX_EVENTS, _public, get_job
 
-__all__ = ["poll_job"]
+__all__ = ["poll_job", "public_job"]
 
 # Event batches are written once and finished jobs never change (every write is
 # conditional on queued or running), so this process remembers the last jobs it served,
@@ -122,3 +122,33 @@ def _after(events: list[dict[str, Any]], after: int) -> list[dict[str, Any]]:
     """The events after sequence number `after` (events are in sequence order)."""
     first = bisect.bisect_right(events, after, key=lambda e: int(e["seq"]))
     return events[first : first + MAX_EVENTS]
+
+
+def public_job(
+    job_id: str, job: dict[str, Any], events: list[dict[str, Any]], after: int
+) -> JobPublic:
+    """What a client is told of a job: a poll's answer, and what kiln.push sends."""
+    error = (
+        ErrorInfo(code=job["error_code"], message=job.get("error_message", ""))
+        if job.get("error_code")
+        else None
+    )
+    return JobPublic(
+        job_id=job_id,
+        kind=job["kind"],
+        status=job["status"],
+        project_id=job.get("project_id"),
+        version=job.get("version"),
+        provider=job.get("provider"),
+        model=job.get("model"),
+        notice=job.get("notice"),
+        attempt=job.get("attempt", 0),
+        events=events,
+        next=events[-1]["seq"] if events else after,
+        error=error,
+        usage=job.get("usage"),
+        created_at=job.get("created_at"),
+        finished_at=job.get("finished_at"),
+        plan=job.get("plan"),
+        context=job.get("context"),
+    )

@@ -1,5 +1,6 @@
 /** Generations: send a prompt, follow its job into the editor and preview, finish or fail it. */
 import { ApiError } from "../api/client";
+import { followPushed } from "../api/push";
 import { FINAL_STATUSES, type Job } from "../api/types";
 import { isBusy, isLatest, type AppState, type Problem, type Turn } from "../state/app";
 import { diffFiles, hasChanges, preferredFile } from "../state/files";
@@ -125,7 +126,36 @@ function follow(ctx: Ctx, jobId: string, projectId: string, turnKey: string): vo
   ctx.store.set({
     job: { jobId, projectId, turnKey, status: "queued", stream: startStream(ctx.store.get().saved), next: 0, livePreview },
   });
-  void poll(ctx, jobId);
+  void watch(ctx, jobId);
+}
+
+const PUSH_ATTEMPTS = 3;
+
+/** Follow the job over the WebSocket, resuming from `next` when it drops; poll instead
+ * when it cannot be opened (a proxy or a policy in the way) or keeps dropping. */
+async function watch(ctx: Ctx, jobId: string): Promise<void> {
+  ctx.polling = jobId;
+  for (let attempt = 0; attempt < PUSH_ATTEMPTS && ctx.polling === jobId; attempt++) {
+    const active = ctx.store.get().job;
+    if (!active || active.jobId !== jobId) return;
+    let target: { url: string; token: string };
+    try {
+      target = await ctx.api.pushTarget();
+    } catch {
+      break;
+    }
+    const end = await followPushed({
+      ...target,
+      jobId,
+      after: active.next,
+      onJob: (job) => applyJob(ctx, job),
+      wanted: () => ctx.polling === jobId,
+    });
+    if (end.kind === "finished") return finishJob(ctx, end.job, null);
+    if (end.kind === "gone") return finishJob(ctx, null, "This job no longer exists.");
+    if (end.kind === "refused") break;
+  }
+  if (ctx.polling === jobId) await poll(ctx, jobId);
 }
 
 async function poll(ctx: Ctx, jobId: string): Promise<void> {

@@ -3,6 +3,7 @@
  * the server's stable `code`, so the UI can show a message a person can act on.
  */
 import createClient, { type Client } from "openapi-fetch";
+import { pushUrl } from "./push";
 import type { paths } from "./schema";
 import type {
   Deployment,
@@ -106,6 +107,8 @@ export class ApiClient {
   private readonly storage: TokenStore | null;
   private token: string | null;
   private pendingSession: Promise<string> | null = null;
+  private readonly origin: string;
+  private pushConfigured: Promise<string | null> | null = null;
 
   constructor(options: ApiClientOptions = {}) {
     const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
@@ -114,6 +117,7 @@ export class ApiClient {
       fetch: (request) => fetchImpl(request),
       headers: { Accept: "application/json" },
     });
+    this.origin = options.origin ?? (typeof location === "undefined" ? "http://localhost/" : location.href);
     this.storage = options.storage === undefined ? defaultStorage() : options.storage;
     this.token = this.storage?.getItem(TOKEN_KEY) ?? null;
   }
@@ -172,6 +176,15 @@ export class ApiClient {
   /** Exact versions and the preview's import map for a package.json's dependency ranges. */
   resolvePackages(body: PackageJson, query: { lockfile?: boolean } = {}): Promise<ResolvedPackages> {
     return this.authorized((headers) => this.http.POST("/api/packages/resolve", { headers, body, params: { query } }));
+  }
+  /** Where to open the WebSocket for pushed job events, and the token to open it with. */
+  async pushTarget(): Promise<{ url: string; token: string }> {
+    this.pushConfigured ??= this.health().then(
+      (h) => h.push_url ?? null,
+      () => null,
+    );
+    const [configured, token] = await Promise.all([this.pushConfigured, this.ensureSession()]);
+    return { url: pushUrl(configured, this.origin), token };
   }
   /** The server's state and the settings the browser needs (Pyodide's package URL). */
   health(): Promise<ServerHealth> {

@@ -932,6 +932,8 @@ export interface components {
             provider: string;
             /** Pyodide Packages Url */
             pyodide_packages_url?: string | null;
+            /** Push Url */
+            push_url?: string | null;
         };
         /** ImportMap */
         ImportMap: {

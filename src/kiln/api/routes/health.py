@@ -25,6 +25,7 @@ def health(store: Store) -> HealthPublic:
         store=ok,
         provider=resolve_provider_name(store.settings),
         pyodide_packages_url=store.settings.pyodide_packages_url or None,
+        push_url=store.settings.push_url or None,
     )
 
 
