@@ -225,17 +225,31 @@ def test_every_api_route_reaches_the_function_that_serves_it(template: dict[str,
         assert route_for(routes, "GET", path) == "StatusApiFunction"
 
 
+def test_the_web_app_may_open_the_push_websocket_api_on_aws(template: dict[str, Any]) -> None:
+    """Without it in connect-src the browser refuses the socket and every viewer polls."""
+    policy = template["Resources"]["SiteHeadersPolicy"]["Properties"]
+    csp = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    connect = csp["ContentSecurityPolicy"]["Fn::Sub"].split("connect-src", 1)[1].split()
+    push_url = template["Outputs"]["PushUrl"]["Value"]["Fn::Sub"]
+    assert push_url.rsplit("/", 1)[0] in connect
+    assert "connect-src" not in template["Parameters"]["ContentSecurityPolicy"]["Default"]
+
+
 def test_kiln_dev_sends_the_web_apps_csp_from_the_template(template: dict[str, Any]) -> None:
     from starlette.testclient import TestClient
 
     from kiln.local.server import SecurityHeaders, web_app
 
-    csp = " ".join(template["Parameters"]["ContentSecurityPolicy"]["Default"].split())
+    params = template["Parameters"]
+    csp = " ".join(
+        f"{params['ContentSecurityPolicy']['Default']}; "
+        f"connect-src 'self' {params['ConnectSources']['Default']}".split()
+    )
     policy = template["Resources"]["SiteHeadersPolicy"]["Properties"]
     site = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert site["ContentSecurityPolicy"]["ContentSecurityPolicy"] == {
-        "Ref": "ContentSecurityPolicy"
-    }
+    composed = " ".join(site["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"].split())
+    assert composed.startswith("${ContentSecurityPolicy}; connect-src 'self' ")
+    assert composed.endswith(" ${ConnectSources}")
 
     async def no_ws(ws: Any) -> None:
         await ws.close()

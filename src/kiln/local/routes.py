@@ -108,7 +108,10 @@ def function_for(path: str, method: str | None = None) -> str | None:
     return found.removesuffix("ApiFunction").lower() if found else "status"
 
 
-def web_csp(template: Mapping[str, Any] | None = None) -> str:
-    """The web app's Content-Security-Policy: the template parameter's default."""
+def web_csp(template: Mapping[str, Any] | None = None, *, connect: str = "") -> str:
+    """The web app's Content-Security-Policy as the template composes it from its parameters'
+    defaults; kiln dev's push WebSocket is its own origin, so connect-src needs no API there.
+    `connect`: more origins the app may reach."""
     params = (template or load_template())["Parameters"]
-    return " ".join(str(params["ContentSecurityPolicy"]["Default"]).split())
+    sources = " ".join(["'self'", str(params["ConnectSources"]["Default"]), connect])
+    return " ".join(f"{params['ContentSecurityPolicy']['Default']}; connect-src {sources}".split())

@@ -69,11 +69,8 @@ class Dispatch:
 def app_csp(settings: Settings) -> str:
     """The template's CSP for the web app, plus the Pyodide package repository the
     settings name (the template's default allows only the official CDN)."""
-    csp = web_csp()
     url = urlsplit(settings.pyodide_packages_url)
-    if not url.netloc:
-        return csp
-    return csp.replace(f"{PYODIDE_CDN};", f"{PYODIDE_CDN} {url.scheme}://{url.netloc};", 1)
+    return web_csp(connect=f"{url.scheme}://{url.netloc}" if url.netloc else "")
 
 
 class SecurityHeaders:
