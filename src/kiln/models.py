@@ -47,6 +47,7 @@ class BuildState(StrEnum):
     green = "green"
     red = "red"
     unknown = "unknown"
+    unchecked = "unchecked"  # saved while the build gate was off: nothing will check it
 
 
 # --- stream events (the same names are used by web/src/events.ts) ---------------------

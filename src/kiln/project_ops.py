@@ -13,7 +13,7 @@ from typing import Any
 
 from kiln.deploy import schedules
 from kiln.errors import Conflict
-from kiln.models import BuildState, Framework, JobKind
+from kiln.models import Framework, JobKind
 from kiln.store import blobs, projects
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
@@ -49,7 +49,6 @@ def duplicate_project(
         parent=None,
         prompt=f"Copied from “{source['name']}” v{number}",
         job_id=None,
-        build=BuildState.unknown,
         packages_error=item.get("packages_error"),
     )
     return projects.get_project(store, copy["project_id"], owner)

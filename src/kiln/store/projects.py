@@ -126,11 +126,14 @@ def put_version(
     parent: int | None,
     prompt: str | None,
     job_id: str | None,
-    build: BuildState = BuildState.unknown,
+    build: BuildState | None = None,
     usage: dict[str, Any] | None = None,
     packages_error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write version `number` once; raise Conflict(version_conflict) if it exists."""
+    """Write version `number` once; raise Conflict(version_conflict) if it exists. Without
+    a gate no build will come, so the version says so instead of waiting for one."""
+    if build is None:
+        build = BuildState.unknown if store.settings.build_gate else BuildState.unchecked
     ts = now_iso()
     item = {
         "PK": f"PROJECT#{project_id}",

@@ -619,7 +619,7 @@ export interface components {
          * BuildState
          * @enum {string}
          */
-        BuildState: "green" | "red" | "unknown";
+        BuildState: "green" | "red" | "unknown" | "unchecked";
         /**
          * CheckEdit
          * @description A check written by hand: its name and steps (the kiln.checks grammar, one per line).

@@ -60,6 +60,12 @@ describe("build health", () => {
     expect(badgeOf({ build: "unknown" }).kind).toBe("checking");
   });
 
+  it("says a version saved with the gate off is not checked, without a spinner's promise", () => {
+    const badge = badgeOf({ build: "unchecked" });
+    expect(badge.kind).toBe("unchecked");
+    expect(badge.label).toBe("not checked");
+  });
+
   it("turns build errors into problems with file, line and column", () => {
     expect(buildProblems(red)).toEqual([
       { source: "build", message: "Unexpected token", file: "src/App.tsx", line: 3, column: 7 },

@@ -3,7 +3,7 @@ import type { BuildHealth, Project, VersionSummary } from "../api/types";
 import type { Problem } from "./app";
 
 export interface Badge {
-  kind: "green" | "red" | "checking";
+  kind: "green" | "red" | "checking" | "unchecked";
   label: string;
   /** The longer story: the checks that passed, or the errors. */
   detail: string;
@@ -43,6 +43,9 @@ export function badgeOf(v: Gated): Badge {
       label: v.health?.builds && checksFailed(v.health) && line ? `✕ ${line}` : count ? `✕ ${count} error${count === 1 ? "" : "s"}` : "✕ failed",
       detail: messages.join("\n") || "The build failed.",
     };
+  }
+  if (v.build === "unchecked") {
+    return { kind: "unchecked", label: "not checked", detail: "This server's build gate is off: kiln did not build or test this version" };
   }
   return { kind: "checking", label: "checking…", detail: "kiln is building this version" };
 }
