@@ -17,8 +17,10 @@ from fastapi.testclient import TestClient
 
 from kiln.api import routes
 from kiln.api.app import create_app
+from kiln.checks.format import CHECKS_PATH, with_check
 from kiln.config import Settings
 from kiln.generate import save_version
+from kiln.store.builds import save_check_screenshot
 from kiln.store.db import Store, from_item
 from kiln.store.projects import new_id
 
@@ -37,6 +39,15 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/projects/{project_id}"): {"name": "taken"},
     ("POST", "/api/projects/{project_id}/schedules"): {"expression": "rate(1 day)", "target": "s3"},
     ("POST", "/api/projects/{project_id}/versions/{number}/preview"): {"ttl_hours": 1},
+    ("PUT", "/api/projects/{project_id}/checks"): {
+        "base_version": 1,
+        "name": "adds a task",
+        "body": "open /\nexpect no page errors",
+    },
+}
+# A valid query string per route, for the same reason.
+QUERIES: dict[tuple[str, str], str] = {
+    ("DELETE", "/api/projects/{project_id}/checks/{name}"): "?base_version=1",
 }
 ID_SHAPE = re.compile(r"^[a-z]_[0-9a-f]{32}$")
 
@@ -55,7 +66,8 @@ def _bearer(client: TestClient) -> dict[str, str]:
 
 @pytest.fixture
 def world(settings: Settings, store: Store) -> Iterator[World]:
-    """Alice owns a project with a version, a generation job, a deployment and a schedule."""
+    """Alice owns a project with a version (one failed check's screenshot with it), a
+    generation job, a deployment and a schedule."""
     with TestClient(create_app(routes.ALL, settings=settings, store=store)) as client:
         alice, mallory = _bearer(client), _bearer(client)
         gen = client.post(
@@ -65,8 +77,17 @@ def world(settings: Settings, store: Store) -> Iterator[World]:
         ).json()
         pid = gen["project_id"]
         save_version(
-            store, pid, {"index.html": "<h1>v1</h1>"}, parent=None, prompt="p", job_id=None
+            store,
+            pid,
+            {
+                "index.html": "<h1>v1</h1>",
+                CHECKS_PATH: with_check(None, "adds a task", "open /\nexpect no page errors"),
+            },
+            parent=None,
+            prompt="p",
+            job_id=None,
         )
+        save_check_screenshot(store, pid, 1, 0, b"\x89PNG\r\n\x1a\n")
         dep = client.post(
             "/api/deployments", json={"project_id": pid, "target": "s3"}, headers=alice
         )
@@ -83,6 +104,8 @@ def world(settings: Settings, store: Store) -> Iterator[World]:
             "deployment_id": dep.json()["deployment_id"],
             "schedule_id": sched.json()["schedule_id"],
             "number": "1",
+            "index": "0",
+            "name": "adds a task",
         }
         yield World(client, alice, mallory, ids)
 
@@ -110,7 +133,7 @@ def test_every_route_with_an_id_hides_another_owners_resource_behind_404(world: 
     for method, path, params in routes_with_ids():
         unknown = set(params) - set(world.ids)
         assert not unknown, f"{method} {path}: no fixture id for {unknown}; add one to `world`"
-        url = path.format(**world.ids)
+        url = path.format(**world.ids) + QUERIES.get((method, path), "")
         body = BODIES.get((method, path))
         resp = world.client.request(method, url, json=body, headers=world.mallory)
         assert resp.status_code == 404, f"{method} {path}: {resp.status_code} {resp.text[:200]}"
