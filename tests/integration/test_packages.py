@@ -668,6 +668,76 @@ def test_resolving_builds_the_packages_before_the_browser_asks_for_them(
     assert modules["/pkg/kiln-inner@1.0.0"] == []
 
 
+# --- just the exports the app imports ----------------------------------------------------
+
+
+def test_the_resolution_names_the_packages_only_the_app_imports(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """kiln-inner is also imported by kiln-outer, so only one copy of it may ever load."""
+    npm_fake.publish("kiln-inner", "1.0.0", {"index.js": "export const inner = 'in';"})
+    npm_fake.publish("kiln-alone", "1.0.0", {"index.js": "export const alone = 1;"})
+    npm_fake.publish(
+        "kiln-outer",
+        "1.0.0",
+        {"index.js": "export { inner as outer } from 'kiln-inner';"},
+        manifest={"dependencies": {"kiln-inner": "^1.0.0"}},
+    )
+    deps = {"kiln-outer": "^1.0.0", "kiln-inner": "^1.0.0", "kiln-alone": "^1.0.0"}
+    tuned = on(settings, npm_fake.url)
+    assert _resolve(tuned, deps)["app_only"] == ["kiln-alone", "kiln-outer"]
+    kept = service.resolve_project(tuned, {"dependencies": deps})
+    assert kept.kept and kept.app_only == ["kiln-alone", "kiln-outer"]
+
+
+def test_a_package_only_the_app_imports_is_served_with_just_the_exports_asked_for(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    icons = {f"icons/{n}.js": f"export const {n} = '<svg {n}-{'z' * 2000}>';" for n in "ABCDEF"}
+    index = "".join(f"export {{ {n} }} from './icons/{n}.js';\n" for n in "ABCDEF")
+    npm_fake.publish(
+        "kiln-icons",
+        "1.0.0",
+        {**icons, "index.js": index + "export default 'set';"},
+        manifest={"module": "index.js", "sideEffects": False},
+    )
+    tuned = on(settings, npm_fake.url)
+    with served(tuned) as client:
+        whole = client.get("/pkg/kiln-icons@1.0.0")
+        only = client.get("/pkg/kiln-icons@1.0.0/-/only/B,default")
+    assert whole.status_code == only.status_code == 200, only.text
+    assert only.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "<svg B-" in only.text and "'set'" in only.text.replace('"', "'")
+    assert "<svg A-" not in only.text and "<svg F-" not in only.text
+    assert all(f"<svg {n}-" in whole.text for n in "ABCDEF")
+    tail = only.text[only.text.rindex("export{") :]
+    assert " as B" in tail and " as default" in tail and " as A" not in tail
+
+
+@pytest.mark.parametrize(
+    "only", ["B,A", "A,A", "A-B", "A,B,", "A,,B", "a%2Fb", ",".join(f"n{i:04}" for i in range(501))]
+)
+def test_exports_asked_for_out_of_order_twice_or_not_as_names_are_refused(
+    settings: Settings, npm_fake: FakeRegistry, only: str
+) -> None:
+    """One set of exports has one URL, built and cached once."""
+    with served(settings, npm_registry=npm_fake.url) as client:
+        resp = client.get(f"/pkg/kiln-icons@1.0.0/-/only/{only}")
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "package_spec_refused"
+    assert npm_fake.requests == []
+
+
+def test_exports_a_package_does_not_have_are_a_build_failure_naming_them(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-few", "1.0.0", {"index.js": "export const a = 1;"})
+    resp = _fetch(settings, npm_fake, "kiln-few@1.0.0/-/only/missing")
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "package_build_failed"
+    assert "missing" in resp.json()["error"]["message"]
+
+
 # --- hostile registries and tarballs (fake registry) --------------------------------------
 
 

@@ -1,6 +1,7 @@
 // kiln's package builder: one npm package folder + a specifier -> browser ESM.
 // A long-lived process: each stdin line is a request {"id", "root", "dir", "specifier",
-// "subpath", "dependencies", "url" (the package's /pkg/name@version/)}, each stdout line the answer with the same id (builds overlap).
+// "subpath", "dependencies", "url" (the package's /pkg/name@version/), "only" (null, or the
+// only exports of an ES module entry to keep: esbuild drops the rest)}, each stdout line the answer with the same id (builds overlap).
 // It never runs the package's code: esbuild only parses it, and cjs-module-lexer finds a
 // CommonJS module's export names statically.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -183,7 +184,7 @@ async function main(input) {
   });
   const common = {
     bundle: true, write: false, format: "esm", platform: "browser", target: "es2022",
-    minify: true, legalComments: "none", logLevel: "silent",
+    minify: true, legalComments: "none", logLevel: "silent", metafile: true,
     conditions: CONDITIONS, mainFields: MAIN_FIELDS,
     define: {
       "process.env.NODE_ENV": '"production"', "process.env": "{}", global: "globalThis",
@@ -195,9 +196,12 @@ async function main(input) {
       ".gif": "dataurl", ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl" },
   };
   const cjs = isCommonJS(entry);
+  const only = !cjs && Array.isArray(input.only) ? input.only.filter((n) => IDENT.test(n)) : null;
   const options = cjs
     ? { ...common, stdin: { contents: wrapper(entry), resolveDir: path.dirname(entry), sourcefile: "kiln-entry.js" } }
-    : { ...common, entryPoints: [entry] };
+    : only
+      ? { ...common, stdin: { contents: `export { ${only.join(", ")} } from ${JSON.stringify(entry)};`, resolveDir: path.dirname(entry), sourcefile: "kiln-entry.js" } }
+      : { ...common, entryPoints: [entry] };
   try {
     let result = await esbuild.build({ ...options, plugins: [external(null)] });
     // Minified code keeps the names of globals, so a module that uses Node's shows them.
@@ -217,7 +221,9 @@ async function main(input) {
         rmSync(injectFile, { force: true });
       }
     }
-    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry), imports: [...imports] };
+    // what the module still imports once unused code is dropped (the service builds these ahead)
+    const kept = new Set(Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)));
+    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry), imports: [...imports].filter((i) => kept.has(i)) };
   } catch (e) {
     const errors = e.errors ?? [{ text: String(e) }];
     const builtins = [...new Set(errors

@@ -162,8 +162,10 @@ def build_module(
     subpath: str,
     dependencies: list[str],
     version: str,
+    only: tuple[str, ...] | None = None,
 ) -> Built:
-    """Build `name[/subpath]` from `root/node_modules/name` into ESM."""
+    """Build `name[/subpath]` from `root/node_modules/name` into ESM; `only`: just these
+    exports of an ES module entry (esbuild drops the rest; a CommonJS one keeps them all)."""
     root = root.resolve()
     request = {
         "root": str(root),
@@ -172,6 +174,7 @@ def build_module(
         "subpath": subpath,
         "dependencies": dependencies,
         "url": f"/pkg/{name}@{version}/",
+        "only": list(only) if only is not None else None,
     }
     answer = builder(tools_dir(settings).resolve()).run(request, settings.pkg_build_timeout_s)
     if "error" in answer:

@@ -373,6 +373,17 @@ def packages_of(tree: Tree) -> dict[str, str]:
     return {n.name: n.version for n in runtime(tree) if n.location == child("", n.name)}
 
 
+def app_only(tree: Tree) -> list[str]:
+    """Top-level runtime packages no other runtime package imports: only the app's own code
+    loads them, so the preview may ask for just the exports it uses and still load one copy."""
+    nodes = runtime(tree)
+    live = {n.location for n in nodes}
+    imported = {e.target for e in tree.edges if e.source in live and e.target}
+    return sorted(
+        n.name for n in nodes if n.location == child("", n.name) and n.location not in imported
+    )
+
+
 def importmap(tree: Tree, prefix: str = "/pkg/") -> dict[str, Any]:
     """The preview's import map: top-level runtime packages in `imports`, and for a package
     whose dependency resolves to a nested copy, that copy in its `scopes` entry."""

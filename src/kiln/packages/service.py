@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from kiln.errors import KilnError, NotFound, Unprocessable
 from kiln.packages import build, resolve, sources, warm
 from kiln.packages.cache import DirCache, Entry, ModuleCache, S3Cache, cache_key
 from kiln.packages.registry import PackageTooLarge, Registry
-from kiln.packages.specs import SpecRefused, check_name, split_package_path
+from kiln.packages.specs import SpecRefused, check_name, split_only, split_package_path
 
 JS = "text/javascript; charset=utf-8"
 logger = Logger(service="kiln")
@@ -55,6 +55,7 @@ class Resolution:
     lockfile: dict[str, Any]
     warnings: list[str]
     kept: bool = False  # answered from a graph resolved before, not from the registry
+    app_only: list[str] = field(default_factory=list)
 
 
 def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
@@ -99,6 +100,7 @@ def resolve_project(
             "importmap": resolve.importmap(tree),
             "locked": {k: v for k, v in locked["packages"].items() if k},
             "warnings": tree.warnings,
+            "app_only": resolve.app_only(tree),
         }
         try:
             cache.put(key, Entry(json.dumps(kept).encode(), "application/json"))
@@ -112,6 +114,7 @@ def resolve_project(
         lockfile=lock,
         warnings=kept["warnings"],
         kept=was_kept,
+        app_only=list(kept.get("app_only") or []),
     )
 
 
@@ -157,6 +160,7 @@ def resolve_runtime_first(
             importmap=resolve.importmap(tree),
             lockfile={},
             warnings=list(tree.warnings),
+            app_only=resolve.app_only(tree),
         )
         warm.ahead_of_resolution(settings, cache, answer, list(deps))
         early.set_result(answer)
@@ -228,13 +232,15 @@ def cached_or_built(
 ) -> Entry:
     """The cache entry of `/pkg/<path>`, built once per process however many ask at once."""
     name, version, subpath = split_package_path(path)
+    sub, only = split_only(subpath)
     key = cache_key(name, version, subpath, build.build_id(build.tools_dir(settings)))
     entry = cache.get(key)
     if entry is None:
         with _one_at_a_time(key):
             entry = cache.get(key)
             if entry is None:
-                entry = _build(settings, registry or registry_for(settings), name, version, subpath)
+                reg = registry or registry_for(settings)
+                entry = _build(settings, reg, name, version, sub, only)
                 cache.put(key, entry)
     return entry
 
@@ -251,8 +257,16 @@ def _one_at_a_time(key: str) -> Iterator[None]:
         yield
 
 
-def _build(settings: Settings, registry: Registry, name: str, version: str, sub: str) -> Entry:
-    """Build one module; deterministic failures come back as an error Entry to cache."""
+def _build(
+    settings: Settings,
+    registry: Registry,
+    name: str,
+    version: str,
+    sub: str,
+    only: tuple[str, ...] | None = None,
+) -> Entry:
+    """Build one module (`only`: just these exports of the entry); deterministic failures
+    come back as an error Entry to cache."""
     manifest = registry.manifest(check_name(name), version)
     try:
         root = _unpacked(settings, registry, name, version)
@@ -265,7 +279,7 @@ def _build(settings: Settings, registry: Registry, name: str, version: str, sub:
             *(manifest.get("optionalDependencies") or {}),
         }
     )
-    built = build.build_module(settings, root, name, sub, deps, version)
+    built = build.build_module(settings, root, name, sub, deps, version, only)
     return _entry(settings, name, version, sub, root / "node_modules" / name, built)
 
 

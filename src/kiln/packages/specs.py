@@ -107,6 +107,33 @@ def parse_spec(name: str, spec: str) -> Spec:
     )
 
 
+ONLY = "-/only/"
+"""`/pkg/<name>@<version>/-/only/a,b`: the package's entry with just the exports a and b
+(sorted, each once), for a package only the app imports (resolve.app_only)."""
+MAX_ONLY = 500
+_EXPORT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def split_only(subpath: str) -> tuple[str, tuple[str, ...] | None]:
+    """(subpath, the exports asked for) of a /pkg subpath; None: the whole module.
+
+    One set of exports has one URL (sorted, each once), so it is built and cached once."""
+    if not subpath.startswith(ONLY):
+        return subpath, None
+    names = tuple(subpath[len(ONLY) :].split(","))
+    if (
+        not 0 < len(names) <= MAX_ONLY
+        or not all(_EXPORT.match(n) for n in names)
+        or list(names) != sorted(set(names))
+    ):
+        raise BadRequest(
+            f"{subpath[:200]!r}: {ONLY}<exports> takes 1 to {MAX_ONLY} export names, sorted, "
+            "each once",
+            code="package_spec_refused",
+        )
+    return "", names
+
+
 def split_package_path(path: str) -> tuple[str, str, str]:
     """`@scope/name@1.2.3/sub/file.js` -> (name, version, subpath); the version must be exact."""
     scoped = path.startswith("@")

@@ -966,6 +966,11 @@ export interface components {
             modules?: {
                 [key: string]: string[];
             };
+            /**
+             * App Only
+             * @description packages only the app imports: the preview may load just the exports it uses, from /pkg/<name>@<version>/-/only/<sorted,names>
+             */
+            app_only?: string[];
         };
         /** SchedulePublic */
         SchedulePublic: {

@@ -6,7 +6,7 @@
 import { ApiClient, type TokenStore } from "../api/client";
 import { bundle, bundleModule, findEntry, initBundler } from "./bundler";
 import { appDocument, linkedStylesheets, type TailwindInput } from "./frame";
-import { createPackageResolver, PACKAGE_ADVICE, type ResolveFn } from "./packages";
+import { createPackageResolver, onlyImportedExports, PACKAGE_ADVICE, type ResolveFn } from "./packages";
 import { BuildError } from "./problems";
 import type { ImportMap } from "./resolver";
 import { scanCandidates, tailwindConfigPath, toV4Source } from "./tailwind";
@@ -46,18 +46,20 @@ export function createFallbackBuild(origin: string, resolvePackages?: ResolveFn)
     }
     const [map] = await Promise.all([packagesFor(files), bundlerReady]);
     const out = await bundle({ files, entry, importMap: map });
+    const only = onlyImportedExports(out.js, packagesFor.appOnly(files), map);
+    const bundled = out.packageUrls.map((u) => [...only.urls].find(([spec]) => map.imports[spec] === u)?.[1] ?? u);
     const indexHtml = files.get("index.html");
     const linked = indexHtml ? linkedStylesheets(indexHtml).map((p) => files.get(p) ?? "") : [];
     return appDocument({
       indexHtml,
-      js: out.js,
+      js: only.js,
       css: [...linked, out.css].join("\n"),
       importMap: map,
       parentOrigin: location.origin,
       packageCss: out.packageCss,
-      preload: packagesFor.graphOf(files, out.packageUrls),
+      preload: packagesFor.graphOf(files, bundled),
       // the bundle's own imports first, then every package, for one that fails deeper down
-      packageUrls: [...new Set([...out.packageUrls, ...Object.entries(map.imports).filter(([k]) => !k.endsWith("/")).map(([, u]) => u)])],
+      packageUrls: [...new Set([...bundled, ...Object.entries(map.imports).filter(([k]) => !k.endsWith("/")).map(([, u]) => u)])],
       tailwind: out.tailwind.length ? await tailwindInput(origin, files, out.tailwind, map) : null,
       advice: PACKAGE_ADVICE,
     });

@@ -165,7 +165,8 @@ function starter(doc: AppDocument): string {
     tw: doc.tailwind ?? null,
     advice: doc.advice ?? {},
   };
-  return `const K = ${JSON.stringify(data)};
+  return `performance.mark("kiln:frame-start");
+const K = ${JSON.stringify(data)};
 const P = ${JSON.stringify(doc.parentOrigin)};
 function send(m) { m.kiln = "preview"; try { parent.postMessage(m, P); } catch (e) {} }
 function shown(title, message) {
@@ -193,6 +194,7 @@ function join(base, id) {
 function blobModule(code) { return URL.createObjectURL(new Blob([code], { type: "text/javascript" })); }
 async function tailwind(T) {
   const { compile } = await import(T.compiler);
+  performance.mark("kiln:tailwind-loaded");
   const root = T.compiler.slice(0, T.compiler.lastIndexOf("/") + 1);
   async function loadStylesheet(id, base) {
     if (id === "tailwindcss" || id.startsWith("tailwindcss/")) {
@@ -216,6 +218,7 @@ async function tailwind(T) {
     const c = await compile(T.sources[p], { base: dir(p), from: p, loadStylesheet, loadModule });
     css += c.build(T.candidates);
   }
+  performance.mark("kiln:tailwind-compiled");
   const style = document.createElement("style");
   style.dataset.kiln = "tailwind";
   style.textContent = css;
@@ -242,7 +245,8 @@ globalThis.__kilnStyled = K.tw ? tailwind(K.tw).catch((e) => {
   send({ type: "problem", problem: { source: "build", message: "Tailwind: " + (e && e.message || e) } });
 }) : null;
 try {
-  await import(blobModule("await globalThis.__kilnStyled;\\n" + K.js));
+  await import(blobModule('performance.mark("kiln:packages-evaluated");await globalThis.__kilnStyled;\\n' + K.js));
+  performance.mark("kiln:app-started");
   window.__kilnReady();
 } catch (err) {
   const why = await explain(err);
