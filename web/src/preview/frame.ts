@@ -110,6 +110,8 @@ export interface AppDocument {
    * frame is still busy, instead of one level of imports after another. */
   preload?: string[];
   tailwind?: TailwindInput | null;
+  /** Tailwind's CSS compiled by the page (then `tailwind` is null): styled from the start. */
+  tailwindCss?: string;
   /** Package-service error code -> what a person can do about it. */
   advice?: Record<string, string>;
 }
@@ -145,7 +147,8 @@ export function appDocument(doc: AppDocument): string {
   const head =
     `<meta charset="utf-8">${reporter(doc.parentOrigin)}` +
     `<script type="importmap">${scriptSafe(JSON.stringify(doc.importMap))}</script>${links}`;
-  const style = doc.css ? `<style data-kiln="bundle">${doc.css.replace(/<\/style/gi, "<\\/style")}</style>` : "";
+  const styleTag = (kind: string, css: string): string => `<style data-kiln="${kind}">${css.replace(/<\/style/gi, "<\\/style")}</style>`;
+  const style = (doc.tailwindCss ? styleTag("tailwind", doc.tailwindCss) : "") + (doc.css ? styleTag("bundle", doc.css) : "");
   const body = `<script type="module">${scriptSafe(starter(doc))}</script>`;
   html = /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => m + head) : head + html;
   html = /<\/head>/i.test(html) ? html.replace(/<\/head>/i, `${style}</head>`) : style + html;
