@@ -685,9 +685,74 @@ def test_the_resolution_names_the_packages_only_the_app_imports(
     )
     deps = {"kiln-outer": "^1.0.0", "kiln-inner": "^1.0.0", "kiln-alone": "^1.0.0"}
     tuned = on(settings, npm_fake.url)
-    assert _resolve(tuned, deps)["app_only"] == ["kiln-alone", "kiln-outer"]
+    only = {"kiln-alone": "/pkg/kiln-alone@1.0.0", "kiln-outer": "/pkg/kiln-outer@1.0.0"}
+    assert _resolve(tuned, deps)["app_only"] == only
     kept = service.resolve_project(tuned, {"dependencies": deps})
-    assert kept.kept and kept.app_only == ["kiln-alone", "kiln-outer"]
+    assert kept.kept and kept.app_only == only
+
+
+def _chart_graph(npm_fake: FakeRegistry) -> None:
+    """kiln-chart uses kiln-util (itself using kiln-deep) alone, and kiln-shared as the app
+    does; kiln-util has its own CommonJS files and stylesheet."""
+    npm_fake.publish("kiln-deep", "1.0.0", {"index.js": "exports.deep = () => 'DEEP-CODE';"})
+    npm_fake.publish(
+        "kiln-util",
+        "2.0.0",
+        {
+            "index.js": "require('./util.css'); const { deep } = require('kiln-deep');"
+            " exports.util = () => 'UTIL-CODE ' + deep();",
+            "util.css": ".u{color:red}",
+        },
+        manifest={"dependencies": {"kiln-deep": "^1.0.0"}},
+    )
+    npm_fake.publish("kiln-shared", "1.0.0", {"index.js": "export const shared = 'S';"})
+    npm_fake.publish(
+        "kiln-chart",
+        "1.0.0",
+        {
+            "index.js": "import { util } from 'kiln-util'; import { shared } from 'kiln-shared';\n"
+            "export const chart = () => util() + shared;\nexport const unused = () => 'UNUSED';"
+        },
+        manifest={
+            "module": "index.js",
+            "dependencies": {"kiln-util": "^2.0.0", "kiln-shared": "^1.0.0"},
+        },
+    )
+
+
+def test_a_package_only_the_app_imports_comes_with_its_private_dependencies_bundled(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """One request for the chart and what only it uses; what the app shares stays one copy."""
+    _chart_graph(npm_fake)
+    tuned = on(settings, npm_fake.url)
+    answer = _resolve(tuned, {"kiln-chart": "^1.0.0", "kiln-shared": "^1.0.0"})
+    base = answer["app_only"]["kiln-chart"]
+    assert base.startswith("/pkg/kiln-chart@1.0.0/-/with/")
+    with served(tuned) as client:
+        resp = client.get(f"{base}/-/only/chart")
+    assert resp.status_code == 200, resp.text
+    body = resp.text
+    assert "UTIL-CODE" in body and "DEEP-CODE" in body and "UNUSED" not in body
+    assert 'from"kiln-shared"' in body.replace(" ", "")
+    assert "kiln-util" not in body.replace("/pkg/kiln-util@2.0.0/util.css", "")
+    assert "/pkg/kiln-util@2.0.0/util.css" in body  # its stylesheet, linked by its own URL
+
+
+def test_a_bundle_never_resolved_for_the_package_is_404(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    _chart_graph(npm_fake)
+    tuned = on(settings, npm_fake.url)
+    base = _resolve(tuned, {"kiln-chart": "^1.0.0"})["app_only"]["kiln-chart"]
+    digest = base.rsplit("/", 1)[1]
+    with served(tuned) as client:
+        other = client.get(f"/pkg/kiln-chart@1.0.0/-/with/{'0' * 40}/-/only/chart")
+        stolen = client.get(f"/pkg/kiln-util@2.0.0/-/with/{digest}/-/only/util")
+        whole = client.get(f"{base}")
+    assert other.status_code == stolen.status_code == 404
+    assert other.json()["error"]["code"] == stolen.json()["error"]["code"] == "package_not_found"
+    assert whole.status_code == 400 and whole.json()["error"]["code"] == "package_spec_refused"
 
 
 def test_a_package_only_the_app_imports_is_served_with_just_the_exports_asked_for(

@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from kiln.config import Settings
 from kiln.errors import KilnError, NotFound, Unprocessable
-from kiln.packages import build, resolve, sources, warm
+from kiln.packages import build, resolve, sources, specs, warm
 from kiln.packages.cache import DirCache, Entry, ModuleCache, S3Cache, cache_key
 from kiln.packages.registry import PackageTooLarge, Registry
 from kiln.packages.specs import SpecRefused, check_name, split_only, split_package_path
@@ -55,7 +55,7 @@ class Resolution:
     lockfile: dict[str, Any]
     warnings: list[str]
     kept: bool = False  # answered from a graph resolved before, not from the registry
-    app_only: list[str] = field(default_factory=list)
+    app_only: dict[str, str] = field(default_factory=dict)
 
 
 def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
@@ -100,7 +100,7 @@ def resolve_project(
             "importmap": resolve.importmap(tree),
             "locked": {k: v for k, v in locked["packages"].items() if k},
             "warnings": tree.warnings,
-            "app_only": resolve.app_only(tree),
+            "app_only": _app_only(tree, cache),
         }
         try:
             cache.put(key, Entry(json.dumps(kept).encode(), "application/json"))
@@ -114,7 +114,7 @@ def resolve_project(
         lockfile=lock,
         warnings=kept["warnings"],
         kept=was_kept,
-        app_only=list(kept.get("app_only") or []),
+        app_only=kept["app_only"] if isinstance(kept.get("app_only"), dict) else {},
     )
 
 
@@ -160,7 +160,7 @@ def resolve_runtime_first(
             importmap=resolve.importmap(tree),
             lockfile={},
             warnings=list(tree.warnings),
-            app_only=resolve.app_only(tree),
+            app_only=_app_only(tree, cache),
         )
         warm.ahead_of_resolution(settings, cache, answer, list(deps))
         early.set_result(answer)
@@ -176,6 +176,27 @@ def resolve_runtime_first(
 
     threading.Thread(target=whole, name="kiln-pkg-resolve", daemon=True).start()
     return early.result()
+
+
+def _app_only(tree: resolve.Tree, cache: ModuleCache) -> dict[str, str]:
+    """name -> where the preview asks for just the exports it uses of a package only the app
+    imports: its own URL, or one naming its private dependencies to bundle with it (the
+    spec kept content-addressed under pkg/with/, so the URL alone rebuilds it anywhere)."""
+    out: dict[str, str] = {}
+    for name in resolve.app_only(tree):
+        node = tree.nodes[resolve.child("", name)]
+        base = f"/pkg/{node.name}@{node.version}"
+        spec = resolve.bundle_spec(tree, node.location)
+        if spec is not None:
+            body = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
+            digest = hashlib.sha256(body).hexdigest()[:40]
+            cache.put(f"{WITH}{digest}", Entry(body, "application/json"))
+            base += f"/{specs.BUNDLED}{digest}"
+        out[name] = base
+    return out
+
+
+WITH = "pkg/with/"
 
 
 def resolution_key(settings: Settings, deps: dict[str, str], dev: dict[str, str]) -> str:
@@ -232,7 +253,7 @@ def cached_or_built(
 ) -> Entry:
     """The cache entry of `/pkg/<path>`, built once per process however many ask at once."""
     name, version, subpath = split_package_path(path)
-    sub, only = split_only(subpath)
+    sub, only, bundled = split_only(subpath)
     key = cache_key(name, version, subpath, build.build_id(build.tools_dir(settings)))
     entry = cache.get(key)
     if entry is None:
@@ -240,7 +261,7 @@ def cached_or_built(
             entry = cache.get(key)
             if entry is None:
                 reg = registry or registry_for(settings)
-                entry = _build(settings, reg, name, version, sub, only)
+                entry = _build(settings, reg, name, version, sub, only, bundled, cache)
                 cache.put(key, entry)
     return entry
 
@@ -264,9 +285,12 @@ def _build(
     version: str,
     sub: str,
     only: tuple[str, ...] | None = None,
+    bundled: str | None = None,
+    cache: ModuleCache | None = None,
 ) -> Entry:
-    """Build one module (`only`: just these exports of the entry); deterministic failures
-    come back as an error Entry to cache."""
+    """Build one module (`only`: just these exports of the entry; `bundled`: the digest of
+    the private dependencies to bundle into it); deterministic failures come back as an
+    error Entry to cache."""
     manifest = registry.manifest(check_name(name), version)
     try:
         root = _unpacked(settings, registry, name, version)
@@ -279,8 +303,37 @@ def _build(
             *(manifest.get("optionalDependencies") or {}),
         }
     )
-    built = build.build_module(settings, root, name, sub, deps, version, only)
+    inline: dict[str, dict[str, Any]] = {}
+    if bundled is not None:
+        try:
+            inline = _inlined(settings, registry, cache, f"{name}@{version}", bundled)
+        except (PackageTooLarge, NotFound) as exc:
+            return _failure(exc)
+    built = build.build_module(settings, root, name, sub, deps, version, only, inline)
     return _entry(settings, name, version, sub, root / "node_modules" / name, built)
+
+
+def _inlined(
+    settings: Settings, registry: Registry, cache: ModuleCache | None, root: str, digest: str
+) -> dict[str, dict[str, Any]]:
+    """The builder's view of a bundle spec: for the folder of the package and of each private
+    dependency (unpacked here), its /pkg URL and the folders of its dependencies bundled too."""
+    entry = cache.get(f"{WITH}{digest}") if cache is not None else None
+    spec = json.loads(entry.body) if entry is not None and not entry.error else None
+    if not isinstance(spec, dict) or spec.get("root") != root:
+        raise NotFound(f"{root}: no bundle {digest} was resolved for it", code="package_not_found")
+    folders: dict[str, Path] = {}
+    for ident in spec["packages"]:
+        dep, _, ver = str(ident).rpartition("@")
+        check_name(dep)
+        folders[ident] = _unpacked(settings, registry, dep, ver).resolve()
+    return {
+        str(folders[ident] / "node_modules" / ident.rpartition("@")[0]): {
+            "url": f"/pkg/{ident}/",
+            "deps": {dep: str(folders[target]) for dep, target in table.items()},
+        }
+        for ident, table in spec["packages"].items()
+    }
 
 
 def _unpacked(settings: Settings, registry: Registry, name: str, version: str) -> Path:

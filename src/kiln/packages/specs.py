@@ -114,12 +114,27 @@ MAX_ONLY = 500
 _EXPORT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
-def split_only(subpath: str) -> tuple[str, tuple[str, ...] | None]:
-    """(subpath, the exports asked for) of a /pkg subpath; None: the whole module.
+BUNDLED = "-/with/"
+"""`/pkg/<name>@<version>/-/with/<digest>/-/only/a,b`: the same, with the package's private
+dependencies (the spec kept under pkg/with/<digest> at resolution) bundled into it."""
+_DIGEST = re.compile(r"^[0-9a-f]{40}$")
+
+
+def split_only(subpath: str) -> tuple[str, tuple[str, ...] | None, str | None]:
+    """(subpath, the exports asked for, the digest of the dependencies bundled with them) of
+    a /pkg subpath; (subpath, None, None): the whole module.
 
     One set of exports has one URL (sorted, each once), so it is built and cached once."""
+    bundled = None
+    if subpath.startswith(BUNDLED):
+        bundled, _, subpath = subpath[len(BUNDLED) :].partition("/")
+        if not _DIGEST.match(bundled) or not subpath.startswith(ONLY):
+            raise BadRequest(
+                f"{BUNDLED}<digest> is 40 hex digits and is followed by {ONLY}<exports>",
+                code="package_spec_refused",
+            )
     if not subpath.startswith(ONLY):
-        return subpath, None
+        return subpath, None, None
     names = tuple(subpath[len(ONLY) :].split(","))
     if (
         not 0 < len(names) <= MAX_ONLY
@@ -131,7 +146,7 @@ def split_only(subpath: str) -> tuple[str, tuple[str, ...] | None]:
             "each once",
             code="package_spec_refused",
         )
-    return "", names
+    return "", names, bundled
 
 
 def split_package_path(path: str) -> tuple[str, str, str]:

@@ -968,9 +968,11 @@ export interface components {
             };
             /**
              * App Only
-             * @description packages only the app imports: the preview may load just the exports it uses, from /pkg/<name>@<version>/-/only/<sorted,names>
+             * @description package only the app imports -> the URL under which the preview may load just the exports it uses: <url>/-/only/<sorted,names>
              */
-            app_only?: string[];
+            app_only?: {
+                [key: string]: string;
+            };
         };
         /** SchedulePublic */
         SchedulePublic: {

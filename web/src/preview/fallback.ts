@@ -56,7 +56,7 @@ export function createFallbackBuild(origin: string, resolvePackages?: ResolveFn)
     performance.mark("kiln:packages-resolved");
     const out = await bundle({ files, entry, importMap: map });
     performance.mark("kiln:bundled");
-    const only = onlyImportedExports(out.js, packagesFor.appOnly(files), map);
+    const only = onlyImportedExports(out.js, packagesFor.appOnly(files));
     const bundled = out.packageUrls.map((u) => [...only.urls].find(([spec]) => map.imports[spec] === u)?.[1] ?? u);
     const indexHtml = files.get("index.html");
     const linked = indexHtml ? linkedStylesheets(indexHtml).map((p) => files.get(p) ?? "") : [];

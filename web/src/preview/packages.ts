@@ -19,8 +19,8 @@ export interface ResolvedPackages {
   importmap: ImportMap;
   /** Modules the service has built: URL -> the module URLs it imports. */
   modules?: Record<string, string[]>;
-  /** Packages only the app imports: it may load just the exports it uses. */
-  app_only?: string[];
+  /** Package only the app imports -> where it may load just the exports it uses. */
+  app_only?: Record<string, string>;
 }
 
 /** A version's import map, and how to find the whole module graph under some of its URLs. */
@@ -28,8 +28,8 @@ export interface PackageResolver {
   (files: ReadonlyMap<string, string>): Promise<ImportMap>;
   /** `urls` and every module they import, as far as the service knows (after the map). */
   graphOf(files: ReadonlyMap<string, string>, urls: string[]): string[];
-  /** Packages only the app imports (after the map), see onlyImportedExports. */
-  appOnly(files: ReadonlyMap<string, string>): ReadonlySet<string>;
+  /** Packages only the app imports -> their base URL (after the map), see onlyImportedExports. */
+  appOnly(files: ReadonlyMap<string, string>): ReadonlyMap<string, string>;
 }
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
@@ -38,16 +38,13 @@ const STATIC_IMPORT = /^import\s+(?:([A-Za-z_$][\w$]*)\s*(?:,\s*)?)?(?:\{([^}]*)
 
 /**
  * The bundle with each package only the app imports asked for with just the exports it
- * uses (/pkg/name@version/-/only/a,b: the service drops the rest, an icon set's thousands of
- * icons, say). Only where every mention of the package is a static named or default import,
- * so no other copy of it is ever loaded (a namespace or dynamic import keeps the whole
- * module). `urls` maps the rewritten specifiers to their new URLs.
+ * uses (<base>/-/only/a,b: the service drops the rest, an icon set's thousands of icons,
+ * say, and bundles the package's private dependencies into it). Only where every mention of
+ * the package is a static named or default import of its entry, so no other copy of it or
+ * of what it bundles is ever loaded (a namespace, dynamic or subpath import keeps the whole
+ * module). `appOnly`: package -> base URL; `urls` maps the rewritten specifiers to theirs.
  */
-export function onlyImportedExports(
-  js: string,
-  appOnly: ReadonlySet<string>,
-  map: ImportMap,
-): { js: string; urls: Map<string, string> } {
+export function onlyImportedExports(js: string, appOnly: ReadonlyMap<string, string>): { js: string; urls: Map<string, string> } {
   const names = new Map<string, Set<string> | null>();
   const statements = new Map<string, number>();
   for (const m of js.matchAll(STATIC_IMPORT)) {
@@ -68,9 +65,9 @@ export function onlyImportedExports(
   }
   const urls = new Map<string, string>();
   for (const [spec, wanted] of names) {
-    const base = map.imports[spec];
+    const base = appOnly.get(spec);
     const mentions = js.split(JSON.stringify(spec)).length - 1;
-    if (!wanted || wanted.size === 0 || !base || mentions !== statements.get(spec)) continue;
+    if (!wanted || wanted.size === 0 || !base || mentions !== statements.get(spec) || js.includes(`"${spec}/`)) continue;
     urls.set(spec, `${base}/-/only/${[...wanted].sort().join(",")}`);
   }
   if (urls.size === 0) return { js, urls };
@@ -189,12 +186,12 @@ export interface MapStore {
   setItem(key: string, value: string): void;
 }
 
-const STORE_KEY = "kiln.packages.2";
+const STORE_KEY = "kiln.packages.3";
 const STORE_LIMIT = 30;
 
 interface Kept {
   importmap: ImportMap;
-  appOnly: string[];
+  appOnly: Record<string, string>;
 }
 
 function remembered(store: MapStore | null, key: string): Kept | null {
@@ -224,7 +221,9 @@ function remember(store: MapStore | null, key: string, kept: Kept): void {
 export function createPackageResolver(resolve: ResolveFn, origin: string, store: MapStore | null = null): PackageResolver {
   const memo = new Map<string, Promise<ImportMap>>();
   const graphs = new Map<string, Record<string, string[]>>();
-  const appOnly = new Map<string, ReadonlySet<string>>();
+  const appOnly = new Map<string, ReadonlyMap<string, string>>();
+  const absolute = (bases: Record<string, string>): ReadonlyMap<string, string> =>
+    new Map(Object.entries(bases).map(([name, url]) => [name, url.startsWith("/") && !url.startsWith("//") ? origin.replace(/\/$/, "") + url : url]));
   const keyOf = (files: ReadonlyMap<string, string>): string =>
     dependencyKey(pinnedByLockfile(dependencySet(files.get("package.json")), files.get("package-lock.json")));
   const resolver = (files: ReadonlyMap<string, string>): Promise<ImportMap> => {
@@ -233,15 +232,15 @@ export function createPackageResolver(resolve: ResolveFn, origin: string, store:
     let answer = memo.get(key);
     const kept = answer ? null : remembered(store, key);
     if (kept) {
-      appOnly.set(key, new Set(kept.appOnly));
+      appOnly.set(key, absolute(kept.appOnly));
       answer = Promise.resolve(absoluteImportMap(kept.importmap, origin));
       memo.set(key, answer);
     }
     if (!answer) {
       answer = resolve(set).then(
         (r) => {
-          remember(store, key, { importmap: r.importmap, appOnly: r.app_only ?? [] });
-          appOnly.set(key, new Set(r.app_only ?? []));
+          remember(store, key, { importmap: r.importmap, appOnly: r.app_only ?? {} });
+          appOnly.set(key, absolute(r.app_only ?? {}));
           graphs.set(key, absoluteGraph(r.modules ?? {}, origin));
           return absoluteImportMap(r.importmap, origin);
         },
@@ -255,7 +254,7 @@ export function createPackageResolver(resolve: ResolveFn, origin: string, store:
     return answer;
   };
   resolver.graphOf = (files: ReadonlyMap<string, string>, urls: string[]): string[] => moduleClosure(urls, graphs.get(keyOf(files)) ?? {});
-  resolver.appOnly = (files: ReadonlyMap<string, string>): ReadonlySet<string> => appOnly.get(keyOf(files)) ?? new Set();
+  resolver.appOnly = (files: ReadonlyMap<string, string>): ReadonlyMap<string, string> => appOnly.get(keyOf(files)) ?? new Map();
   return resolver;
 }
 

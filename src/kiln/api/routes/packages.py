@@ -52,10 +52,10 @@ class ResolvedPackages(BaseModel):
     modules: dict[str, list[str]] = Field(
         default_factory=dict, description="module URL -> the module URLs it imports (built)"
     )
-    app_only: list[str] = Field(
-        default_factory=list,
-        description="packages only the app imports: the preview may load just the exports "
-        "it uses, from /pkg/<name>@<version>/-/only/<sorted,names>",
+    app_only: dict[str, str] = Field(
+        default_factory=dict,
+        description="package only the app imports -> the URL under which the preview may "
+        "load just the exports it uses: <url>/-/only/<sorted,names>",
     )
 
 
