@@ -52,9 +52,13 @@ export function createFallbackBuild(origin: string, resolvePackages?: ResolveFn)
     const guessed = [...files].filter(([p, c]) => p.endsWith(".css") && isTailwindCss(c)).map(([p]) => p);
     const early = tailwindInPage && guessed.length ? cssOnlyJob(files, guessed.sort()) : null;
     if (early) tailwindInPage?.(early).catch(() => undefined);
-    const [map] = await Promise.all([packagesFor(files), bundlerReady]);
+    // the bundle reads the project while its packages resolve; a package problem is the answer
+    const resolving = packagesFor(files);
+    const bundling = bundlerReady.then(() => bundle({ files, entry, importMap: resolving }));
+    bundling.catch(() => undefined);
+    const [map] = await Promise.all([resolving, bundlerReady]);
     performance.mark("kiln:packages-resolved");
-    const out = await bundle({ files, entry, importMap: map });
+    const out = await bundling;
     performance.mark("kiln:bundled");
     const only = onlyImportedExports(out.js, packagesFor.appOnly(files));
     const bundled = out.packageUrls.map((u) => [...only.urls].find(([spec]) => map.imports[spec] === u)?.[1] ?? u);

@@ -19,6 +19,14 @@ const OWN: Record<string, string> = {
   "utilities.css": utilitiesCss,
 };
 
+// One compile as soon as the worker starts, while the page waits for the model: the first
+// app's Tailwind then runs on warm (optimised) code, in a fraction of the time.
+void compileTailwind(
+  compile,
+  { entries: ["warm.css"], sources: { "warm.css": '@import "tailwindcss";' }, candidates: ["flex", "p-4", "text-sm", "bg-sky-500", "hover:bg-sky-600", "md:grid-cols-2"] },
+  (file) => OWN[file] ?? null,
+).catch(() => undefined);
+
 addEventListener("message", (e: MessageEvent<{ id: number; job: TailwindJob }>) => {
   const { id, job } = e.data;
   compileTailwind(compile, job, (file) => OWN[file] ?? null).then(
