@@ -596,6 +596,35 @@ def test_the_preview_gets_its_import_map_without_waiting_for_the_development_too
     assert whole.json()["error"]["code"] == "package_not_found"
 
 
+def test_on_aws_the_preview_gets_its_import_map_without_resolving_the_development_tools(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """A Lambda is frozen once it answers: it stops at the runtime packages, keeps nothing
+    half-resolved, and the version's lockfile resolves the whole graph."""
+    npm_fake.publish("kiln-app-lib", "1.0.0", {"index.js": "export const lib = 1;"})
+    npm_fake.publish(
+        "kiln-dev-tool", "1.0.0", manifest={"dependencies": {"kiln-dev-only-dep": "^1.0.0"}}
+    )
+    npm_fake.publish("kiln-dev-only-dep", "1.0.0", {"index.js": "module.exports = 1;"})
+    tuned = on(settings, npm_fake.url).model_copy(update={"pkg_store": "s3"})
+    client, auth = resolving(tuned)
+    pj = {
+        "dependencies": {"kiln-app-lib": "^1.0.0"},
+        "devDependencies": {"kiln-dev-tool": "^1.0.0"},
+    }
+    with client:
+        preview = client.post("/api/packages/resolve?lockfile=false", json=pj, headers=auth)
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["importmap"]["imports"] == {
+            "kiln-app-lib": "/pkg/kiln-app-lib@1.0.0",
+            "kiln-app-lib/": "/pkg/kiln-app-lib@1.0.0/",
+        }
+        assert not [r for r in npm_fake.requests if "kiln-dev-only-dep" in r]
+        whole = client.post("/api/packages/resolve", json=pj, headers=auth)
+    assert whole.status_code == 200, whole.text
+    assert "node_modules/kiln-dev-only-dep" in whole.json()["lockfile"]["packages"]
+
+
 def test_the_runtime_import_map_first_is_the_one_of_the_whole_graph(settings: Settings) -> None:
     """Nodes never move once placed: what the preview gets early is what the lockfile holds."""
     pj = {"dependencies": REACT_APP, "devDependencies": REACT_TOOLS}

@@ -138,19 +138,23 @@ def resolve_and_warm(
     return resolution
 
 
+class _RuntimePlaced(Exception):
+    """Stops a resolution once the preview has its answer (on Lambda)."""
+
+
 def resolve_runtime_first(
     settings: Settings, package_json: dict[str, Any], cache: ModuleCache | None = None
 ) -> Resolution:
     """For the preview: the runtime packages and import map as soon as they are final
-    (lockfile empty); the development tools, often most of the graph, resolve on in the
-    background, and the whole graph is kept and built ahead as by resolve_and_warm.
-
-    Only where this process outlives its answer (`kiln dev`; a Lambda is frozen once it has
-    answered): elsewhere, and for ranges already kept, the whole graph at once."""
+    (lockfile empty). Where this process outlives its answer (`kiln dev`) the development
+    tools, often most of the graph, resolve on in the background, and the whole graph is
+    kept and built ahead as by resolve_and_warm; a Lambda, frozen once it has answered,
+    stops there (the version's lockfile resolves and keeps the whole graph). Ranges
+    already kept answer from the kept graph."""
     cache = cache or module_cache(settings)
     deps, dev = _deps(package_json, "dependencies"), _deps(package_json, "devDependencies")
     kept = _kept_resolution(settings, cache, resolution_key(settings, deps, dev))
-    if settings.pkg_store != "dir" or kept is not None:
+    if kept is not None:
         return resolve_and_warm(settings, package_json, cache)
     early: Future[Resolution] = Future()
 
@@ -164,6 +168,19 @@ def resolve_runtime_first(
         )
         warm.ahead_of_resolution(settings, cache, answer, list(deps))
         early.set_result(answer)
+        if settings.pkg_store != "dir":
+            raise _RuntimePlaced
+
+    if settings.pkg_store != "dir":
+        with contextlib.suppress(_RuntimePlaced):
+            resolve.build_tree(
+                registry_for(settings),
+                deps,
+                dev,
+                max_packages=settings.pkg_max_packages,
+                on_runtime=runtime,
+            )
+        return early.result()
 
     def whole() -> None:
         try:
