@@ -198,7 +198,7 @@ def resolve_runtime_first(
 def _app_only(tree: resolve.Tree, cache: ModuleCache) -> dict[str, str]:
     """name -> where the preview asks for just the exports it uses of a package only the app
     imports: its own URL, or one naming its private dependencies to bundle with it (the
-    spec kept content-addressed under pkg/with/, so the URL alone rebuilds it anywhere)."""
+    spec kept content-addressed under pkg/resolved/with/, so the URL alone rebuilds it)."""
     out: dict[str, str] = {}
     for name in resolve.app_only(tree):
         node = tree.nodes[resolve.child("", name)]
@@ -207,13 +207,17 @@ def _app_only(tree: resolve.Tree, cache: ModuleCache) -> dict[str, str]:
         if spec is not None:
             body = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
             digest = hashlib.sha256(body).hexdigest()[:40]
-            cache.put(f"{WITH}{digest}", Entry(body, "application/json"))
-            base += f"/{specs.BUNDLED}{digest}"
+            try:
+                cache.put(f"{WITH}{digest}", Entry(body, "application/json"))
+                base += f"/{specs.BUNDLED}{digest}"
+            except Exception:  # the package still loads, its dependencies apart
+                logger.warning("could not keep a bundle spec", extra={"key": digest}, exc_info=True)
         out[name] = base
     return out
 
 
-WITH = "pkg/with/"
+WITH = "pkg/resolved/with/"
+"""Bundle specs: written where the resolving functions may write (pkg/resolved/*)."""
 
 
 def resolution_key(settings: Settings, deps: dict[str, str], dev: dict[str, str]) -> str:

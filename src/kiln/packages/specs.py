@@ -116,7 +116,7 @@ _EXPORT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 BUNDLED = "-/with/"
 """`/pkg/<name>@<version>/-/with/<digest>/-/only/a,b`: the same, with the package's private
-dependencies (the spec kept under pkg/with/<digest> at resolution) bundled into it."""
+dependencies (the spec kept under pkg/resolved/with/<digest> at resolution) bundled in."""
 _DIGEST = re.compile(r"^[0-9a-f]{40}$")
 
 
