@@ -721,8 +721,8 @@ def test_the_resolution_names_the_packages_only_the_app_imports(
 
 
 def _chart_graph(npm_fake: FakeRegistry) -> None:
-    """kiln-chart uses kiln-util (itself using kiln-deep) alone, and kiln-shared as the app
-    does; kiln-util has its own CommonJS files and stylesheet."""
+    """kiln-chart uses kiln-util (itself using kiln-deep) alone, kiln-shared as the app does,
+    and a subpath of its own; kiln-util has its own CommonJS files and stylesheet."""
     npm_fake.publish("kiln-deep", "1.0.0", {"index.js": "exports.deep = () => 'DEEP-CODE';"})
     npm_fake.publish(
         "kiln-util",
@@ -740,7 +740,10 @@ def _chart_graph(npm_fake: FakeRegistry) -> None:
         "1.0.0",
         {
             "index.js": "import { util } from 'kiln-util'; import { shared } from 'kiln-shared';\n"
-            "export const chart = () => util() + shared;\nexport const unused = () => 'UNUSED';"
+            "import { extra } from 'kiln-chart/extra.js';\n"
+            "export const chart = () => util() + shared + extra;\n"
+            "export const unused = () => 'UNUSED';",
+            "extra.js": "export const extra = 'EXTRA-CODE';",
         },
         manifest={
             "module": "index.js",
@@ -763,6 +766,7 @@ def test_a_package_only_the_app_imports_comes_with_its_private_dependencies_bund
     assert resp.status_code == 200, resp.text
     body = resp.text
     assert "UTIL-CODE" in body and "DEEP-CODE" in body and "UNUSED" not in body
+    assert "EXTRA-CODE" in body and "kiln-chart/" not in body  # its own subpath, bundled too
     assert 'from"kiln-shared"' in body.replace(" ", "")
     assert "kiln-util" not in body.replace("/pkg/kiln-util@2.0.0/util.css", "")
     assert "/pkg/kiln-util@2.0.0/util.css" in body  # its stylesheet, linked by its own URL

@@ -422,7 +422,8 @@ def bundle_spec(tree: Tree, location: str) -> dict[str, Any] | None:
     def ident(loc: str) -> str:
         return f"{tree.nodes[loc].name}@{tree.nodes[loc].version}"
 
-    table: dict[str, dict[str, str]] = {ident(loc): {} for loc in inside}
+    # each also finds itself (a package importing its own name), so nothing bundled loads twice
+    table = {ident(loc): {tree.nodes[loc].name: ident(loc)} for loc in inside}
     for e in tree.edges:
         if e.source in inside and e.target in inside:
             table[ident(e.source)][e.name] = ident(e.target)
