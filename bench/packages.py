@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -158,7 +159,7 @@ def _preview(browser: Any, url: str, breakdown: dict[str, Any] | None = None) ->
         page.evaluate("([fw, f]) => window.kilnPreview.load(fw, f)", ["react", FIRST_FILES])
         frame.locator("#root:text-is('starting')").wait_for()
         requests: list[Any] = []
-        page.on("requestfinished", requests.append)
+        page.on("requestfinished", lambda r: requests.append(r))
         started = float(page.evaluate("performance.now()"))
         since = float(page.evaluate("performance.timeOrigin")) + started
         page.evaluate("([fw, f]) => window.kilnPreview.load(fw, f)", ["react", APP])
@@ -195,7 +196,7 @@ def run() -> list[Figure]:
         npm_cache = work / "npm-cache"
         cold_base = _npm_then_vite(work / "app", npm_cache)
         warm_base = [_npm_then_vite(work / "app", npm_cache) for _ in range(2)]
-    wb = sorted(warm_base)[len(warm_base) // 2]
+    wb = statistics.median(warm_base)
     warm_value = sorted(warm)[len(warm) // 2]
     return [
         figure(
