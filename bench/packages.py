@@ -189,7 +189,8 @@ def _preview(browser: Any, url: str, breakdown: dict[str, Any] | None = None) ->
 def run() -> list[Figure]:
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="kiln-bench-p9-") as tmp:
+    # a Vite dev server stopped a moment ago may still write its cache into the folder
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-p9-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         site = work / "site"
         build_harness(site)
