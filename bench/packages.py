@@ -8,6 +8,11 @@ booted by the stream's first files (index.html and a main module without package
   baseline: `npm install` with an empty npm cache + the Vite dev server answering.
 - warm: the packages built by the service, a fresh browser (no HTTP cache, no storage);
   baseline: `npm install` with the npm cache warm + the Vite dev server answering.
+
+Each run's `breakdown` holds the preview's performance marks (ms from the last file: packages
+resolved, bundled, Tailwind compiled in the page, the frame's module started, its packages
+evaluated), the requests and bytes after the last file, and the same app loaded again in the
+same page (HTTP and code caches warm, as P1 measures).
 """
 
 from __future__ import annotations
