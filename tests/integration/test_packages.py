@@ -596,6 +596,35 @@ def test_the_preview_gets_its_import_map_without_waiting_for_the_development_too
     assert whole.json()["error"]["code"] == "package_not_found"
 
 
+def test_on_aws_the_preview_gets_its_import_map_without_resolving_the_development_tools(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """A Lambda is frozen once it answers: it stops at the runtime packages, keeps nothing
+    half-resolved, and the version's lockfile resolves the whole graph."""
+    npm_fake.publish("kiln-app-lib", "1.0.0", {"index.js": "export const lib = 1;"})
+    npm_fake.publish(
+        "kiln-dev-tool", "1.0.0", manifest={"dependencies": {"kiln-dev-only-dep": "^1.0.0"}}
+    )
+    npm_fake.publish("kiln-dev-only-dep", "1.0.0", {"index.js": "module.exports = 1;"})
+    tuned = on(settings, npm_fake.url).model_copy(update={"pkg_store": "s3"})
+    client, auth = resolving(tuned)
+    pj = {
+        "dependencies": {"kiln-app-lib": "^1.0.0"},
+        "devDependencies": {"kiln-dev-tool": "^1.0.0"},
+    }
+    with client:
+        preview = client.post("/api/packages/resolve?lockfile=false", json=pj, headers=auth)
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["importmap"]["imports"] == {
+            "kiln-app-lib": "/pkg/kiln-app-lib@1.0.0",
+            "kiln-app-lib/": "/pkg/kiln-app-lib@1.0.0/",
+        }
+        assert not [r for r in npm_fake.requests if "kiln-dev-only-dep" in r]
+        whole = client.post("/api/packages/resolve", json=pj, headers=auth)
+    assert whole.status_code == 200, whole.text
+    assert "node_modules/kiln-dev-only-dep" in whole.json()["lockfile"]["packages"]
+
+
 def test_the_runtime_import_map_first_is_the_one_of_the_whole_graph(settings: Settings) -> None:
     """Nodes never move once placed: what the preview gets early is what the lockfile holds."""
     pj = {"dependencies": REACT_APP, "devDependencies": REACT_TOOLS}
@@ -666,6 +695,145 @@ def test_resolving_builds_the_packages_before_the_browser_asks_for_them(
     modules = _resolve(tuned, {"kiln-outer": "^1.0.0"})["modules"]
     assert modules["/pkg/kiln-outer@1.0.0"] == ["/pkg/kiln-inner@1.0.0"]
     assert modules["/pkg/kiln-inner@1.0.0"] == []
+
+
+# --- just the exports the app imports ----------------------------------------------------
+
+
+def test_the_resolution_names_the_packages_only_the_app_imports(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """kiln-inner is also imported by kiln-outer, so only one copy of it may ever load."""
+    npm_fake.publish("kiln-inner", "1.0.0", {"index.js": "export const inner = 'in';"})
+    npm_fake.publish("kiln-alone", "1.0.0", {"index.js": "export const alone = 1;"})
+    npm_fake.publish(
+        "kiln-outer",
+        "1.0.0",
+        {"index.js": "export { inner as outer } from 'kiln-inner';"},
+        manifest={"dependencies": {"kiln-inner": "^1.0.0"}},
+    )
+    deps = {"kiln-outer": "^1.0.0", "kiln-inner": "^1.0.0", "kiln-alone": "^1.0.0"}
+    tuned = on(settings, npm_fake.url)
+    only = {"kiln-alone": "/pkg/kiln-alone@1.0.0", "kiln-outer": "/pkg/kiln-outer@1.0.0"}
+    assert _resolve(tuned, deps)["app_only"] == only
+    kept = service.resolve_project(tuned, {"dependencies": deps})
+    assert kept.kept and kept.app_only == only
+
+
+def _chart_graph(npm_fake: FakeRegistry) -> None:
+    """kiln-chart uses kiln-util (itself using kiln-deep) alone, kiln-shared as the app does,
+    and a subpath of its own; kiln-util has its own CommonJS files and stylesheet."""
+    npm_fake.publish("kiln-deep", "1.0.0", {"index.js": "exports.deep = () => 'DEEP-CODE';"})
+    npm_fake.publish(
+        "kiln-util",
+        "2.0.0",
+        {
+            "index.js": "require('./util.css'); const { deep } = require('kiln-deep');"
+            " exports.util = () => 'UTIL-CODE ' + deep();",
+            "util.css": ".u{color:red}",
+        },
+        manifest={"dependencies": {"kiln-deep": "^1.0.0"}},
+    )
+    npm_fake.publish("kiln-shared", "1.0.0", {"index.js": "export const shared = 'S';"})
+    npm_fake.publish(
+        "kiln-chart",
+        "1.0.0",
+        {
+            "index.js": "import { util } from 'kiln-util'; import { shared } from 'kiln-shared';\n"
+            "import { extra } from 'kiln-chart/extra.js';\n"
+            "export const chart = () => util() + shared + extra;\n"
+            "export const unused = () => 'UNUSED';",
+            "extra.js": "export const extra = 'EXTRA-CODE';",
+        },
+        manifest={
+            "module": "index.js",
+            "dependencies": {"kiln-util": "^2.0.0", "kiln-shared": "^1.0.0"},
+        },
+    )
+
+
+def test_a_package_only_the_app_imports_comes_with_its_private_dependencies_bundled(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    """One request for the chart and what only it uses; what the app shares stays one copy."""
+    _chart_graph(npm_fake)
+    tuned = on(settings, npm_fake.url)
+    answer = _resolve(tuned, {"kiln-chart": "^1.0.0", "kiln-shared": "^1.0.0"})
+    base = answer["app_only"]["kiln-chart"]
+    assert base.startswith("/pkg/kiln-chart@1.0.0/-/with/")
+    with served(tuned) as client:
+        resp = client.get(f"{base}/-/only/chart")
+    assert resp.status_code == 200, resp.text
+    body = resp.text
+    assert "UTIL-CODE" in body and "DEEP-CODE" in body and "UNUSED" not in body
+    assert "EXTRA-CODE" in body and "kiln-chart/" not in body  # its own subpath, bundled too
+    assert 'from"kiln-shared"' in body.replace(" ", "")
+    assert "kiln-util" not in body.replace("/pkg/kiln-util@2.0.0/util.css", "")
+    assert "/pkg/kiln-util@2.0.0/util.css" in body  # its stylesheet, linked by its own URL
+
+
+def test_a_bundle_never_resolved_for_the_package_is_404(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    _chart_graph(npm_fake)
+    tuned = on(settings, npm_fake.url)
+    base = _resolve(tuned, {"kiln-chart": "^1.0.0"})["app_only"]["kiln-chart"]
+    digest = base.rsplit("/", 1)[1]
+    with served(tuned) as client:
+        other = client.get(f"/pkg/kiln-chart@1.0.0/-/with/{'0' * 40}/-/only/chart")
+        stolen = client.get(f"/pkg/kiln-util@2.0.0/-/with/{digest}/-/only/util")
+        whole = client.get(f"{base}")
+    assert other.status_code == stolen.status_code == 404
+    assert other.json()["error"]["code"] == stolen.json()["error"]["code"] == "package_not_found"
+    assert whole.status_code == 400 and whole.json()["error"]["code"] == "package_spec_refused"
+
+
+def test_a_package_only_the_app_imports_is_served_with_just_the_exports_asked_for(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    icons = {f"icons/{n}.js": f"export const {n} = '<svg {n}-{'z' * 2000}>';" for n in "ABCDEF"}
+    index = "".join(f"export {{ {n} }} from './icons/{n}.js';\n" for n in "ABCDEF")
+    npm_fake.publish(
+        "kiln-icons",
+        "1.0.0",
+        {**icons, "index.js": index + "export default 'set';"},
+        manifest={"module": "index.js", "sideEffects": False},
+    )
+    tuned = on(settings, npm_fake.url)
+    with served(tuned) as client:
+        whole = client.get("/pkg/kiln-icons@1.0.0")
+        only = client.get("/pkg/kiln-icons@1.0.0/-/only/B,default")
+    assert whole.status_code == only.status_code == 200, only.text
+    assert only.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "<svg B-" in only.text and "'set'" in only.text.replace('"', "'")
+    assert "<svg A-" not in only.text and "<svg F-" not in only.text
+    assert all(f"<svg {n}-" in whole.text for n in "ABCDEF")
+    tail = only.text[only.text.rindex("export{") :]
+    assert " as B" in tail and " as default" in tail and " as A" not in tail
+
+
+@pytest.mark.parametrize(
+    "only", ["B,A", "A,A", "A-B", "A,B,", "A,,B", "a%2Fb", ",".join(f"n{i:04}" for i in range(501))]
+)
+def test_exports_asked_for_out_of_order_twice_or_not_as_names_are_refused(
+    settings: Settings, npm_fake: FakeRegistry, only: str
+) -> None:
+    """One set of exports has one URL, built and cached once."""
+    with served(settings, npm_registry=npm_fake.url) as client:
+        resp = client.get(f"/pkg/kiln-icons@1.0.0/-/only/{only}")
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "package_spec_refused"
+    assert npm_fake.requests == []
+
+
+def test_exports_a_package_does_not_have_are_a_build_failure_naming_them(
+    settings: Settings, npm_fake: FakeRegistry
+) -> None:
+    npm_fake.publish("kiln-few", "1.0.0", {"index.js": "export const a = 1;"})
+    resp = _fetch(settings, npm_fake, "kiln-few@1.0.0/-/only/missing")
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "package_build_failed"
+    assert "missing" in resp.json()["error"]["message"]
 
 
 # --- hostile registries and tarballs (fake registry) --------------------------------------

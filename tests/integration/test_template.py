@@ -618,9 +618,10 @@ def test_functions_that_resolve_packages_keep_the_graphs_only_under_pkg_resolved
     """POST /api/packages/resolve (status) and save_version (status for hand edits, the
     generation worker, the deploy API's original /api/deploy) keep resolved graphs in S3
     under the keys the service makes, and nowhere else in pkg/."""
-    from kiln.packages.service import resolution_key
+    from kiln.packages.service import WITH, resolution_key
 
     assert resolution_key(Settings(), {"react": "^19.0.0"}, {}).startswith("pkg/resolved/")
+    assert WITH.startswith("pkg/resolved/")  # bundle specs, written while resolving
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["KILN_PKG_STORE"] == "s3"
     for logical_id in ("StatusApiFunction", "GenerateWorkerFunction", "DeployApiFunction"):

@@ -1,6 +1,10 @@
 // kiln's package builder: one npm package folder + a specifier -> browser ESM.
 // A long-lived process: each stdin line is a request {"id", "root", "dir", "specifier",
-// "subpath", "dependencies", "url" (the package's /pkg/name@version/)}, each stdout line the answer with the same id (builds overlap).
+// "subpath", "dependencies", "url" (the package's /pkg/name@version/), "only" (null, or the
+// only exports of an ES module entry to keep: esbuild drops the rest), "inline" ({package
+// folder: {"url", "deps": {name: the folder its node_modules/name is unpacked in}}}: those
+// imports are bundled, not left to the import map)}; each stdout line the answer with the
+// same id (builds overlap).
 // It never runs the package's code: esbuild only parses it, and cjs-module-lexer finds a
 // CommonJS module's export names statically.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -134,6 +138,10 @@ function wrapper(file) {
 async function main(input) {
   const declared = new Set(input.dependencies ?? []);
   const dir = input.dir;
+  const inline = input.inline ?? {};
+  const folders = Object.keys(inline).sort((a, b) => b.length - a.length);
+  const folderOf = (file) => folders.find((f) => file.startsWith(f + path.sep));
+  const packageOf = (spec) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
   let entry = await resolveEntry(input.root, input.specifier).catch((e) => ({ error: e.message }));
   const literal = input.subpath ? path.join(dir, input.subpath) : null;
   if ((!entry || entry.error) && literal && existsSync(literal) && statSync(literal).isFile()) {
@@ -152,8 +160,16 @@ async function main(input) {
   const external = (inject) => ({
     name: "external",
     setup(build) {
-      build.onResolve({ filter: /^[^.]/ }, (args) => { // relative imports never need the plugin (a round trip to JS each)
+      build.onResolve({ filter: /^[^.]/ }, async (args) => { // relative imports never need the plugin (a round trip to JS each)
+        if (args.pluginData === "kiln-inline") return undefined;
         if (args.path === BUFFER) return { path: BUFFER, sideEffects: false };
+        const owner = bare(args.path) && args.kind !== "entry-point" ? folderOf(args.importer) : undefined;
+        const into = owner && inline[owner].deps[packageOf(args.path)];
+        if (into) { // a private dependency: bundled, resolved from the folder of its version
+          const r = await build.resolve(args.path, { kind: args.kind, resolveDir: into, importer: args.importer, pluginData: "kiln-inline" });
+          if (r.errors.length) return { errors: r.errors };
+          return { path: r.path, namespace: r.namespace, sideEffects: r.sideEffects };
+        }
         if (args.kind === "entry-point" || args.namespace === "kiln-require" || !bare(args.path)) return undefined;
         if (args.importer.startsWith(SHIMS) || args.importer.startsWith(TOOL_MODULES)) return undefined;
         const builtin = BUILTINS.has(args.path) && !declared.has(args.path.split("/")[0]);
@@ -174,16 +190,17 @@ async function main(input) {
         contents: stylesheet(`import.meta.resolve(${JSON.stringify(args.path)})`), loader: "js",
       }));
       build.onLoad({ filter: /\.css$/i }, (args) => {
-        const rel = path.relative(dir, args.path);
+        const own = folderOf(args.path);
+        const rel = path.relative(own ?? dir, args.path);
         if (rel.startsWith("..") || path.isAbsolute(rel)) return { contents: "", loader: "js" };
-        const url = input.url + rel.split(path.sep).map(encodeURIComponent).join("/");
+        const url = (own ? inline[own].url : input.url) + rel.split(path.sep).map(encodeURIComponent).join("/");
         return { contents: stylesheet(JSON.stringify(url)), loader: "js" };
       });
     },
   });
   const common = {
     bundle: true, write: false, format: "esm", platform: "browser", target: "es2022",
-    minify: true, legalComments: "none", logLevel: "silent",
+    minify: true, legalComments: "none", logLevel: "silent", metafile: true,
     conditions: CONDITIONS, mainFields: MAIN_FIELDS,
     define: {
       "process.env.NODE_ENV": '"production"', "process.env": "{}", global: "globalThis",
@@ -195,9 +212,12 @@ async function main(input) {
       ".gif": "dataurl", ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl" },
   };
   const cjs = isCommonJS(entry);
+  const only = !cjs && Array.isArray(input.only) ? input.only.filter((n) => IDENT.test(n)) : null;
   const options = cjs
     ? { ...common, stdin: { contents: wrapper(entry), resolveDir: path.dirname(entry), sourcefile: "kiln-entry.js" } }
-    : { ...common, entryPoints: [entry] };
+    : only
+      ? { ...common, stdin: { contents: `export { ${only.join(", ")} } from ${JSON.stringify(entry)};`, resolveDir: path.dirname(entry), sourcefile: "kiln-entry.js" } }
+      : { ...common, entryPoints: [entry] };
   try {
     let result = await esbuild.build({ ...options, plugins: [external(null)] });
     // Minified code keeps the names of globals, so a module that uses Node's shows them.
@@ -217,7 +237,9 @@ async function main(input) {
         rmSync(injectFile, { force: true });
       }
     }
-    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry), imports: [...imports] };
+    // what the module still imports once unused code is dropped (the service builds these ahead)
+    const kept = new Set(Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)));
+    return { code: result.outputFiles[0].text, cjs, entry: path.relative(dir, entry), imports: [...imports].filter((i) => kept.has(i)) };
   } catch (e) {
     const errors = e.errors ?? [{ text: String(e) }];
     const builtins = [...new Set(errors

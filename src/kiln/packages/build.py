@@ -162,8 +162,13 @@ def build_module(
     subpath: str,
     dependencies: list[str],
     version: str,
+    only: tuple[str, ...] | None = None,
+    inline: dict[str, dict[str, Any]] | None = None,
 ) -> Built:
-    """Build `name[/subpath]` from `root/node_modules/name` into ESM."""
+    """Build `name[/subpath]` from `root/node_modules/name` into ESM; `only`: just these
+    exports of an ES module entry (esbuild drops the rest; a CommonJS one keeps them all);
+    `inline`: package folder -> its /pkg `url` and `deps`, {dependency: the folder it is
+    unpacked in}, for the imports to bundle rather than leave to the import map."""
     root = root.resolve()
     request = {
         "root": str(root),
@@ -172,6 +177,8 @@ def build_module(
         "subpath": subpath,
         "dependencies": dependencies,
         "url": f"/pkg/{name}@{version}/",
+        "only": list(only) if only is not None else None,
+        "inline": inline or {},
     }
     answer = builder(tools_dir(settings).resolve()).run(request, settings.pkg_build_timeout_s)
     if "error" in answer:

@@ -373,6 +373,63 @@ def packages_of(tree: Tree) -> dict[str, str]:
     return {n.name: n.version for n in runtime(tree) if n.location == child("", n.name)}
 
 
+def app_only(tree: Tree) -> list[str]:
+    """Top-level runtime packages no other runtime package imports: only the app's own code
+    loads them, so the preview may ask for just the exports it uses and still load one copy."""
+    nodes = runtime(tree)
+    live = {n.location for n in nodes}
+    imported = {e.target for e in tree.edges if e.source in live and e.target}
+    return sorted(
+        n.name for n in nodes if n.location == child("", n.name) and n.location not in imported
+    )
+
+
+SHARED = frozenset({"react", "react-dom", "vue", "scheduler", "preact"})
+"""Never bundled into another package: the app and its packages share one copy."""
+
+
+def private_deps(tree: Tree, location: str) -> list[Node]:
+    """The runtime packages only the package at `location` loads, itself or through one
+    another of them: bundled into it, they are still loaded once, and a graph of dozens of
+    small modules (lodash's functions, d3's parts) becomes one request."""
+    live = {n.location for n in runtime(tree)}
+    importers: dict[str, set[str]] = {}
+    deps: dict[str, set[str]] = {}
+    for e in tree.edges:
+        if e.target and e.target in live and (e.source in live or not e.source):
+            importers.setdefault(e.target, set()).add(e.source)
+            deps.setdefault(e.source, set()).add(e.target)
+    inside = {location}
+    grew = True
+    while grew:
+        grew = False
+        for loc in sorted({d for i in inside for d in deps.get(i, ())} - inside):
+            node = tree.nodes[loc]
+            if node.name not in SHARED and importers.get(loc, set()) <= inside:
+                inside.add(loc)
+                grew = True
+    return [tree.nodes[loc] for loc in sorted(inside - {location})]
+
+
+def bundle_spec(tree: Tree, location: str) -> dict[str, Any] | None:
+    """What the builder needs to bundle a package with its private dependencies: for it and
+    each of them, the exact version its imports of the others land on; None: there are none."""
+    bundled = private_deps(tree, location)
+    if not bundled:
+        return None
+    inside = {location, *(n.location for n in bundled)}
+
+    def ident(loc: str) -> str:
+        return f"{tree.nodes[loc].name}@{tree.nodes[loc].version}"
+
+    # each also finds itself (a package importing its own name), so nothing bundled loads twice
+    table = {ident(loc): {tree.nodes[loc].name: ident(loc)} for loc in inside}
+    for e in tree.edges:
+        if e.source in inside and e.target in inside:
+            table[ident(e.source)][e.name] = ident(e.target)
+    return {"root": ident(location), "packages": table}
+
+
 def importmap(tree: Tree, prefix: str = "/pkg/") -> dict[str, Any]:
     """The preview's import map: top-level runtime packages in `imports`, and for a package
     whose dependency resolves to a nested copy, that copy in its `scopes` entry."""

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from aws_lambda_powertools import Logger
 
 from kiln.config import Settings
 from kiln.errors import KilnError, NotFound, Unprocessable
-from kiln.packages import build, resolve, sources, warm
+from kiln.packages import build, resolve, sources, specs, warm
 from kiln.packages.cache import DirCache, Entry, ModuleCache, S3Cache, cache_key
 from kiln.packages.registry import PackageTooLarge, Registry
-from kiln.packages.specs import SpecRefused, check_name, split_package_path
+from kiln.packages.specs import SpecRefused, check_name, split_only, split_package_path
 
 JS = "text/javascript; charset=utf-8"
 logger = Logger(service="kiln")
@@ -55,6 +55,7 @@ class Resolution:
     lockfile: dict[str, Any]
     warnings: list[str]
     kept: bool = False  # answered from a graph resolved before, not from the registry
+    app_only: dict[str, str] = field(default_factory=dict)
 
 
 def _deps(package_json: dict[str, Any], key: str) -> dict[str, str]:
@@ -99,6 +100,7 @@ def resolve_project(
             "importmap": resolve.importmap(tree),
             "locked": {k: v for k, v in locked["packages"].items() if k},
             "warnings": tree.warnings,
+            "app_only": _app_only(tree, cache),
         }
         try:
             cache.put(key, Entry(json.dumps(kept).encode(), "application/json"))
@@ -112,6 +114,7 @@ def resolve_project(
         lockfile=lock,
         warnings=kept["warnings"],
         kept=was_kept,
+        app_only=kept["app_only"] if isinstance(kept.get("app_only"), dict) else {},
     )
 
 
@@ -135,19 +138,23 @@ def resolve_and_warm(
     return resolution
 
 
+class _RuntimePlaced(Exception):
+    """Stops a resolution once the preview has its answer (on Lambda)."""
+
+
 def resolve_runtime_first(
     settings: Settings, package_json: dict[str, Any], cache: ModuleCache | None = None
 ) -> Resolution:
     """For the preview: the runtime packages and import map as soon as they are final
-    (lockfile empty); the development tools, often most of the graph, resolve on in the
-    background, and the whole graph is kept and built ahead as by resolve_and_warm.
-
-    Only where this process outlives its answer (`kiln dev`; a Lambda is frozen once it has
-    answered): elsewhere, and for ranges already kept, the whole graph at once."""
+    (lockfile empty). Where this process outlives its answer (`kiln dev`) the development
+    tools, often most of the graph, resolve on in the background, and the whole graph is
+    kept and built ahead as by resolve_and_warm; a Lambda, frozen once it has answered,
+    stops there (the version's lockfile resolves and keeps the whole graph). Ranges
+    already kept answer from the kept graph."""
     cache = cache or module_cache(settings)
     deps, dev = _deps(package_json, "dependencies"), _deps(package_json, "devDependencies")
     kept = _kept_resolution(settings, cache, resolution_key(settings, deps, dev))
-    if settings.pkg_store != "dir" or kept is not None:
+    if kept is not None:
         return resolve_and_warm(settings, package_json, cache)
     early: Future[Resolution] = Future()
 
@@ -157,9 +164,23 @@ def resolve_runtime_first(
             importmap=resolve.importmap(tree),
             lockfile={},
             warnings=list(tree.warnings),
+            app_only=_app_only(tree, cache),
         )
         warm.ahead_of_resolution(settings, cache, answer, list(deps))
         early.set_result(answer)
+        if settings.pkg_store != "dir":
+            raise _RuntimePlaced
+
+    if settings.pkg_store != "dir":
+        with contextlib.suppress(_RuntimePlaced):
+            resolve.build_tree(
+                registry_for(settings),
+                deps,
+                dev,
+                max_packages=settings.pkg_max_packages,
+                on_runtime=runtime,
+            )
+        return early.result()
 
     def whole() -> None:
         try:
@@ -172,6 +193,31 @@ def resolve_runtime_first(
 
     threading.Thread(target=whole, name="kiln-pkg-resolve", daemon=True).start()
     return early.result()
+
+
+def _app_only(tree: resolve.Tree, cache: ModuleCache) -> dict[str, str]:
+    """name -> where the preview asks for just the exports it uses of a package only the app
+    imports: its own URL, or one naming its private dependencies to bundle with it (the
+    spec kept content-addressed under pkg/resolved/with/, so the URL alone rebuilds it)."""
+    out: dict[str, str] = {}
+    for name in resolve.app_only(tree):
+        node = tree.nodes[resolve.child("", name)]
+        base = f"/pkg/{node.name}@{node.version}"
+        spec = resolve.bundle_spec(tree, node.location)
+        if spec is not None:
+            body = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
+            digest = hashlib.sha256(body).hexdigest()[:40]
+            try:
+                cache.put(f"{WITH}{digest}", Entry(body, "application/json"))
+                base += f"/{specs.BUNDLED}{digest}"
+            except Exception:  # the package still loads, its dependencies apart
+                logger.warning("could not keep a bundle spec", extra={"key": digest}, exc_info=True)
+        out[name] = base
+    return out
+
+
+WITH = "pkg/resolved/with/"
+"""Bundle specs: written where the resolving functions may write (pkg/resolved/*)."""
 
 
 def resolution_key(settings: Settings, deps: dict[str, str], dev: dict[str, str]) -> str:
@@ -228,13 +274,15 @@ def cached_or_built(
 ) -> Entry:
     """The cache entry of `/pkg/<path>`, built once per process however many ask at once."""
     name, version, subpath = split_package_path(path)
+    sub, only, bundled = split_only(subpath)
     key = cache_key(name, version, subpath, build.build_id(build.tools_dir(settings)))
     entry = cache.get(key)
     if entry is None:
         with _one_at_a_time(key):
             entry = cache.get(key)
             if entry is None:
-                entry = _build(settings, registry or registry_for(settings), name, version, subpath)
+                reg = registry or registry_for(settings)
+                entry = _build(settings, reg, name, version, sub, only, bundled, cache)
                 cache.put(key, entry)
     return entry
 
@@ -251,8 +299,19 @@ def _one_at_a_time(key: str) -> Iterator[None]:
         yield
 
 
-def _build(settings: Settings, registry: Registry, name: str, version: str, sub: str) -> Entry:
-    """Build one module; deterministic failures come back as an error Entry to cache."""
+def _build(
+    settings: Settings,
+    registry: Registry,
+    name: str,
+    version: str,
+    sub: str,
+    only: tuple[str, ...] | None = None,
+    bundled: str | None = None,
+    cache: ModuleCache | None = None,
+) -> Entry:
+    """Build one module (`only`: just these exports of the entry; `bundled`: the digest of
+    the private dependencies to bundle into it); deterministic failures come back as an
+    error Entry to cache."""
     manifest = registry.manifest(check_name(name), version)
     try:
         root = _unpacked(settings, registry, name, version)
@@ -265,8 +324,37 @@ def _build(settings: Settings, registry: Registry, name: str, version: str, sub:
             *(manifest.get("optionalDependencies") or {}),
         }
     )
-    built = build.build_module(settings, root, name, sub, deps, version)
+    inline: dict[str, dict[str, Any]] = {}
+    if bundled is not None:
+        try:
+            inline = _inlined(settings, registry, cache, f"{name}@{version}", bundled)
+        except (PackageTooLarge, NotFound) as exc:
+            return _failure(exc)
+    built = build.build_module(settings, root, name, sub, deps, version, only, inline)
     return _entry(settings, name, version, sub, root / "node_modules" / name, built)
+
+
+def _inlined(
+    settings: Settings, registry: Registry, cache: ModuleCache | None, root: str, digest: str
+) -> dict[str, dict[str, Any]]:
+    """The builder's view of a bundle spec: for the folder of the package and of each private
+    dependency (unpacked here), its /pkg URL and the folders of its dependencies bundled too."""
+    entry = cache.get(f"{WITH}{digest}") if cache is not None else None
+    spec = json.loads(entry.body) if entry is not None and not entry.error else None
+    if not isinstance(spec, dict) or spec.get("root") != root:
+        raise NotFound(f"{root}: no bundle {digest} was resolved for it", code="package_not_found")
+    folders: dict[str, Path] = {}
+    for ident in spec["packages"]:
+        dep, _, ver = str(ident).rpartition("@")
+        check_name(dep)
+        folders[ident] = _unpacked(settings, registry, dep, ver).resolve()
+    return {
+        str(folders[ident] / "node_modules" / ident.rpartition("@")[0]): {
+            "url": f"/pkg/{ident}/",
+            "deps": {dep: str(folders[target]) for dep, target in table.items()},
+        }
+        for ident, table in spec["packages"].items()
+    }
 
 
 def _unpacked(settings: Settings, registry: Registry, name: str, version: str) -> Path:

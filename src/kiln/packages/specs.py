@@ -107,6 +107,48 @@ def parse_spec(name: str, spec: str) -> Spec:
     )
 
 
+ONLY = "-/only/"
+"""`/pkg/<name>@<version>/-/only/a,b`: the package's entry with just the exports a and b
+(sorted, each once), for a package only the app imports (resolve.app_only)."""
+MAX_ONLY = 500
+_EXPORT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+BUNDLED = "-/with/"
+"""`/pkg/<name>@<version>/-/with/<digest>/-/only/a,b`: the same, with the package's private
+dependencies (the spec kept under pkg/resolved/with/<digest> at resolution) bundled in."""
+_DIGEST = re.compile(r"^[0-9a-f]{40}$")
+
+
+def split_only(subpath: str) -> tuple[str, tuple[str, ...] | None, str | None]:
+    """(subpath, the exports asked for, the digest of the dependencies bundled with them) of
+    a /pkg subpath; (subpath, None, None): the whole module.
+
+    One set of exports has one URL (sorted, each once), so it is built and cached once."""
+    bundled = None
+    if subpath.startswith(BUNDLED):
+        bundled, _, subpath = subpath[len(BUNDLED) :].partition("/")
+        if not _DIGEST.match(bundled) or not subpath.startswith(ONLY):
+            raise BadRequest(
+                f"{BUNDLED}<digest> is 40 hex digits and is followed by {ONLY}<exports>",
+                code="package_spec_refused",
+            )
+    if not subpath.startswith(ONLY):
+        return subpath, None, None
+    names = tuple(subpath[len(ONLY) :].split(","))
+    if (
+        not 0 < len(names) <= MAX_ONLY
+        or not all(_EXPORT.match(n) for n in names)
+        or list(names) != sorted(set(names))
+    ):
+        raise BadRequest(
+            f"{subpath[:200]!r}: {ONLY}<exports> takes 1 to {MAX_ONLY} export names, sorted, "
+            "each once",
+            code="package_spec_refused",
+        )
+    return "", names, bundled
+
+
 def split_package_path(path: str) -> tuple[str, str, str]:
     """`@scope/name@1.2.3/sub/file.js` -> (name, version, subpath); the version must be exact."""
     scoped = path.startswith("@")

@@ -1159,6 +1159,13 @@ export interface components {
             modules?: {
                 [key: string]: string[];
             };
+            /**
+             * App Only
+             * @description package only the app imports -> the URL under which the preview may load just the exports it uses: <url>/-/only/<sorted,names>
+             */
+            app_only?: {
+                [key: string]: string;
+            };
         };
         /** SchedulePublic */
         SchedulePublic: {

@@ -8,13 +8,14 @@
  */
 import * as esbuild from "esbuild-wasm";
 import { BuildError, type Problem } from "./problems";
-import { resolveImport, type ImportMap } from "./resolver";
+import { isBare, resolveImport, type ImportMap } from "./resolver";
 import { isTailwindCss } from "./tailwind";
 
 export interface BundleInput {
   files: ReadonlyMap<string, string>;
   entry: string;
-  importMap: ImportMap;
+  /** Awaited only by bare imports, so the project's own files are read while it resolves. */
+  importMap: ImportMap | Promise<ImportMap>;
 }
 
 export interface BundleOutput {
@@ -60,6 +61,8 @@ function extension(path: string): string {
   return m ? (m[1] ?? "").toLowerCase() : "";
 }
 
+const NO_PACKAGES: ImportMap = { imports: {} };
+
 function projectPlugin(input: BundleInput, out: BundleOutput): esbuild.Plugin {
   const paths = new Set(input.files.keys());
   const add = (list: string[], item: string): void => {
@@ -68,10 +71,10 @@ function projectPlugin(input: BundleInput, out: BundleOutput): esbuild.Plugin {
   return {
     name: "kiln-project",
     setup(build) {
-      build.onResolve({ filter: /.*/ }, (args) => {
+      build.onResolve({ filter: /.*/ }, async (args) => {
         if (args.kind === "entry-point") return { path: input.entry, namespace: "kiln" };
         const importer = args.namespace === "kiln" ? args.importer : "";
-        const r = resolveImport(args.path, importer, paths, input.importMap);
+        const r = resolveImport(args.path, importer, paths, isBare(args.path) ? await input.importMap : NO_PACKAGES);
         if (r.kind === "file") return { path: r.path, namespace: "kiln" };
         if (r.kind === "package" && /\.css$/i.test(r.specifier)) {
           add(out.packageCss, r.url);

@@ -6,10 +6,10 @@
 import { ApiClient, type TokenStore } from "../api/client";
 import { bundle, bundleModule, findEntry, initBundler } from "./bundler";
 import { appDocument, linkedStylesheets, type TailwindInput } from "./frame";
-import { createPackageResolver, PACKAGE_ADVICE, type ResolveFn } from "./packages";
+import { createPackageResolver, onlyImportedExports, PACKAGE_ADVICE, type ResolveFn } from "./packages";
 import { BuildError } from "./problems";
 import type { ImportMap } from "./resolver";
-import { scanCandidates, tailwindConfigPath, toV4Source } from "./tailwind";
+import { createTailwindWorker, cssOnly, isTailwindCss, scanCandidates, tailwindConfigPath, toV4Source, type TailwindJob } from "./tailwind";
 
 /** Builds the document that runs the project; throws BuildError for what the author must fix. */
 export type FallbackBuild = (files: Map<string, string>) => Promise<string>;
@@ -38,30 +38,60 @@ export function createFallbackBuild(origin: string, resolvePackages?: ResolveFn)
   const bundlerReady = initBundler(`${origin}/vendor/esbuild.wasm`);
   bundlerReady.catch(() => undefined);
   const packagesFor = createPackageResolver(resolvePackages ?? resolveThroughApi(origin), origin, pageStorage());
+  const tailwindInPage = createTailwindWorker(() => new Worker(new URL("./tailwind-worker.ts", import.meta.url), { type: "module" }));
 
   return async (files) => {
     const entry = findEntry(files);
     if (!entry) {
       throw new BuildError([{ source: "build", message: "no entry module: index.html loads none and there is no src/main.*" }]);
     }
-    const [map] = await Promise.all([packagesFor(files), bundlerReady]);
-    const out = await bundle({ files, entry, importMap: map });
+    performance.mark("kiln:build-start");
+    // Tailwind compiles in the page's worker while packages resolve and the bundle builds,
+    // on a guess of its entries (the Tailwind stylesheets in path order; kept per job, so a
+    // right guess is the answer below, a wrong one costs only the worker's time)
+    const guessed = [...files].filter(([p, c]) => p.endsWith(".css") && isTailwindCss(c)).map(([p]) => p);
+    const early = tailwindInPage && guessed.length ? cssOnlyJob(files, guessed.sort()) : null;
+    if (early) tailwindInPage?.(early).catch(() => undefined);
+    // the bundle reads the project while its packages resolve; a package problem is the answer
+    const resolving = packagesFor(files);
+    const bundling = bundlerReady.then(() => bundle({ files, entry, importMap: resolving }));
+    bundling.catch(() => undefined);
+    const [map] = await Promise.all([resolving, bundlerReady]);
+    performance.mark("kiln:packages-resolved");
+    const out = await bundling;
+    performance.mark("kiln:bundled");
+    const only = onlyImportedExports(out.js, packagesFor.appOnly(files));
+    const bundled = out.packageUrls.map((u) => [...only.urls].find(([spec]) => map.imports[spec] === u)?.[1] ?? u);
     const indexHtml = files.get("index.html");
     const linked = indexHtml ? linkedStylesheets(indexHtml).map((p) => files.get(p) ?? "") : [];
+    const job = tailwindInPage && out.tailwind.length ? cssOnlyJob(files, out.tailwind) : null;
+    // a compile error is left to the frame's compiler, which reports it with the app running
+    const tailwindCss = job && tailwindInPage ? await tailwindInPage(job).catch(() => undefined) : undefined;
+    performance.mark("kiln:tailwind-compiled");
+    const tailwind = out.tailwind.length && tailwindCss === undefined ? await tailwindInput(origin, files, out.tailwind, map) : null;
     return appDocument({
       indexHtml,
-      js: out.js,
+      js: only.js,
       css: [...linked, out.css].join("\n"),
       importMap: map,
       parentOrigin: location.origin,
       packageCss: out.packageCss,
-      preload: packagesFor.graphOf(files, out.packageUrls),
+      preload: packagesFor.graphOf(files, bundled),
       // the bundle's own imports first, then every package, for one that fails deeper down
-      packageUrls: [...new Set([...out.packageUrls, ...Object.entries(map.imports).filter(([k]) => !k.endsWith("/")).map(([, u]) => u)])],
-      tailwind: out.tailwind.length ? await tailwindInput(origin, files, out.tailwind, map) : null,
+      packageUrls: [...new Set([...bundled, ...Object.entries(map.imports).filter(([k]) => !k.endsWith("/")).map(([, u]) => u)])],
+      tailwind,
+      ...(tailwindCss !== undefined ? { tailwindCss } : {}),
       advice: PACKAGE_ADVICE,
     });
   };
+}
+
+/** The page worker's Tailwind job, or null where Tailwind loads code (a config or plugin). */
+function cssOnlyJob(files: Map<string, string>, entries: string[]): TailwindJob | null {
+  if (tailwindConfigPath(files)) return null;
+  const sources: Record<string, string> = {};
+  for (const [p, c] of files) if (p.endsWith(".css")) sources[p] = toV4Source(p, c, null);
+  return cssOnly(sources) ? { entries, sources, candidates: scanCandidates(files) } : null;
 }
 
 /** The frame's Tailwind job: stylesheets in v4 form, the config bundled (not run), candidates. */

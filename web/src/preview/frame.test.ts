@@ -97,7 +97,16 @@ describe("packages and Tailwind in the app document", () => {
     expect(html).toContain('"compiler":"http://o/vendor/tailwind/tailwind.js"');
     expect(html).toContain('"candidates":["bg-brand"]');
     expect(html).toContain("globalThis.__kilnStyled = K.tw ? tailwind(K.tw)");
-    expect(html).toContain('await import(blobModule("await globalThis.__kilnStyled;\\n" + K.js))');
+    expect(html).toContain('await globalThis.__kilnStyled;\\n\' + K.js))');
+  });
+
+  it("takes Tailwind's CSS compiled by the page as a style before the app's, with no compiler", () => {
+    const html = appDocument({ indexHtml: INDEX, js: "1", css: ".app{}", importMap: { imports: {} }, parentOrigin: "http://o", tailwind: null, tailwindCss: ".bg-brand{x:y}</style><script>" });
+    const tw = html.indexOf('<style data-kiln="tailwind">.bg-brand{x:y}<\\/style><script></style>');
+    expect(tw).toBeGreaterThan(0);
+    expect(tw).toBeLessThan(html.indexOf('<style data-kiln="bundle">.app{}</style>'));
+    expect(html).not.toContain("tailwind.js");
+    expect(html).toContain('"tw":null');
   });
 
   it("keeps the package URLs and advice to name a package that fails to load", () => {

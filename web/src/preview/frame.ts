@@ -110,6 +110,8 @@ export interface AppDocument {
    * frame is still busy, instead of one level of imports after another. */
   preload?: string[];
   tailwind?: TailwindInput | null;
+  /** Tailwind's CSS compiled by the page (then `tailwind` is null): styled from the start. */
+  tailwindCss?: string;
   /** Package-service error code -> what a person can do about it. */
   advice?: Record<string, string>;
 }
@@ -145,7 +147,8 @@ export function appDocument(doc: AppDocument): string {
   const head =
     `<meta charset="utf-8">${reporter(doc.parentOrigin)}` +
     `<script type="importmap">${scriptSafe(JSON.stringify(doc.importMap))}</script>${links}`;
-  const style = doc.css ? `<style data-kiln="bundle">${doc.css.replace(/<\/style/gi, "<\\/style")}</style>` : "";
+  const styleTag = (kind: string, css: string): string => `<style data-kiln="${kind}">${css.replace(/<\/style/gi, "<\\/style")}</style>`;
+  const style = (doc.tailwindCss ? styleTag("tailwind", doc.tailwindCss) : "") + (doc.css ? styleTag("bundle", doc.css) : "");
   const body = `<script type="module">${scriptSafe(starter(doc))}</script>`;
   html = /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => m + head) : head + html;
   html = /<\/head>/i.test(html) ? html.replace(/<\/head>/i, `${style}</head>`) : style + html;
@@ -165,7 +168,8 @@ function starter(doc: AppDocument): string {
     tw: doc.tailwind ?? null,
     advice: doc.advice ?? {},
   };
-  return `const K = ${JSON.stringify(data)};
+  return `performance.mark("kiln:frame-start");
+const K = ${JSON.stringify(data)};
 const P = ${JSON.stringify(doc.parentOrigin)};
 function send(m) { m.kiln = "preview"; try { parent.postMessage(m, P); } catch (e) {} }
 function shown(title, message) {
@@ -193,6 +197,7 @@ function join(base, id) {
 function blobModule(code) { return URL.createObjectURL(new Blob([code], { type: "text/javascript" })); }
 async function tailwind(T) {
   const { compile } = await import(T.compiler);
+  performance.mark("kiln:tailwind-loaded");
   const root = T.compiler.slice(0, T.compiler.lastIndexOf("/") + 1);
   async function loadStylesheet(id, base) {
     if (id === "tailwindcss" || id.startsWith("tailwindcss/")) {
@@ -216,6 +221,7 @@ async function tailwind(T) {
     const c = await compile(T.sources[p], { base: dir(p), from: p, loadStylesheet, loadModule });
     css += c.build(T.candidates);
   }
+  performance.mark("kiln:tailwind-compiled");
   const style = document.createElement("style");
   style.dataset.kiln = "tailwind";
   style.textContent = css;
@@ -242,7 +248,8 @@ globalThis.__kilnStyled = K.tw ? tailwind(K.tw).catch((e) => {
   send({ type: "problem", problem: { source: "build", message: "Tailwind: " + (e && e.message || e) } });
 }) : null;
 try {
-  await import(blobModule("await globalThis.__kilnStyled;\\n" + K.js));
+  await import(blobModule('performance.mark("kiln:packages-evaluated");await globalThis.__kilnStyled;\\n' + K.js));
+  performance.mark("kiln:app-started");
   window.__kilnReady();
 } catch (err) {
   const why = await explain(err);

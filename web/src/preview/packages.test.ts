@@ -1,5 +1,6 @@
+import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { absoluteImportMap, createPackageResolver, dependencyKey, dependencySet, moduleClosure, packageProblem, type DependencySet, type ResolvedPackages } from "./packages";
+import { absoluteImportMap, createPackageResolver, dependencyKey, dependencySet, moduleClosure, onlyImportedExports, packageProblem, type DependencySet, type ResolvedPackages } from "./packages";
 import { BuildError } from "./problems";
 
 const ORIGIN = "http://127.0.0.1:8000";
@@ -207,5 +208,78 @@ describe("the module graph the service knows", () => {
       `${ORIGIN}/pkg/lodash@4.17.21/get`,
     ]);
     expect(resolve.graphOf(project({ other: "^1" }), [`${ORIGIN}/pkg/x@1.0.0`])).toEqual([`${ORIGIN}/pkg/x@1.0.0`]);
+  });
+});
+
+describe("packages only the app imports", () => {
+  const BASES = new Map([
+    ["icons", `${ORIGIN}/pkg/icons@1.0.0`],
+    ["charts", `${ORIGIN}/pkg/charts@2.0.0/-/with/${"a".repeat(40)}`],
+  ]);
+  const only = (names: string[]): Map<string, string> => new Map([...BASES].filter(([n]) => names.includes(n)));
+  /** The app bundled as the preview's bundler does: packages left as bare imports. */
+  async function bundled(files: Record<string, string>): Promise<string> {
+    const out = await build({
+      entryPoints: ["main.js"],
+      bundle: true,
+      write: false,
+      format: "esm",
+      logLevel: "silent",
+      plugins: [
+        {
+          name: "memory",
+          setup(b) {
+            b.onResolve({ filter: /^\.\/|^main/ }, (a) => ({ path: a.path.replace(/^\.\//, ""), namespace: "m" }));
+            b.onResolve({ filter: /.*/ }, (a) => ({ path: a.path, external: true }));
+            b.onLoad({ filter: /.*/, namespace: "m" }, (a) => ({ contents: files[a.path] ?? "", loader: "js" }));
+          },
+        },
+      ],
+    });
+    return out.outputFiles[0]?.text ?? "";
+  }
+
+  it("are asked for with just the exports the app imports, sorted, from all its modules", async () => {
+    const js = await bundled({
+      "main.js": 'import Icons, { Star } from "icons"; import { Zap as Z } from "icons"; import "./b.js"; console.log(Icons, Star, Z)',
+      "b.js": 'import { Bar, Axis } from "charts"; console.log(Bar, Axis)',
+    });
+    const { js: out, urls } = onlyImportedExports(js, BASES);
+    const charts = `${ORIGIN}/pkg/charts@2.0.0/-/with/${"a".repeat(40)}/-/only/Axis,Bar`;
+    expect(urls.get("icons")).toBe(`${ORIGIN}/pkg/icons@1.0.0/-/only/Star,Zap,default`);
+    expect(urls.get("charts")).toBe(charts);
+    expect(out).not.toMatch(/from\s*"(icons|charts)"/);
+    expect(out).toContain(`from "${charts}"`);
+  });
+
+  it("are whole where another package imports them too", async () => {
+    const js = await bundled({ "main.js": 'import { Star } from "icons"; console.log(Star)' });
+    const { js: out, urls } = onlyImportedExports(js, only(["charts"]));
+    expect(urls.size).toBe(0);
+    expect(out).toBe(js);
+  });
+
+  it("are whole where the app imports them as a namespace, dynamically, for side effects or by a subpath", async () => {
+    for (const use of ['import * as I from "icons"; console.log(I)', 'import("icons")', 'import "icons"', 'import { Sun } from "icons/sun"; console.log(Sun)']) {
+      const js = await bundled({ "main.js": `import { Star } from "icons"; console.log(Star); ${use}` });
+      const { js: out, urls } = onlyImportedExports(js, only(["icons"]));
+      expect(urls.size, use).toBe(0);
+      expect(out).toBe(js);
+    }
+  });
+
+  it("are whole where the app names the package in a string of its own", async () => {
+    const js = await bundled({ "main.js": 'import { Star } from "icons"; console.log(Star, "icons")' });
+    expect(onlyImportedExports(js, only(["icons"])).urls.size).toBe(0);
+  });
+
+  it("are remembered with the import map for a reloaded page", async () => {
+    const data = new Map<string, string>();
+    const store = { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v) };
+    const files = project({ icons: "^1" });
+    await createPackageResolver(async (s) => ({ ...answer(s), app_only: { icons: "/pkg/icons@1.0.0" } }), ORIGIN, store)(files);
+    const again = createPackageResolver(async () => Promise.reject(new Error("not asked")), ORIGIN, store);
+    await again(files);
+    expect([...again.appOnly(files)]).toEqual([["icons", `${ORIGIN}/pkg/icons@1.0.0`]]);
   });
 });

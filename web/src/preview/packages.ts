@@ -19,6 +19,8 @@ export interface ResolvedPackages {
   importmap: ImportMap;
   /** Modules the service has built: URL -> the module URLs it imports. */
   modules?: Record<string, string[]>;
+  /** Package only the app imports -> where it may load just the exports it uses. */
+  app_only?: Record<string, string>;
 }
 
 /** A version's import map, and how to find the whole module graph under some of its URLs. */
@@ -26,6 +28,54 @@ export interface PackageResolver {
   (files: ReadonlyMap<string, string>): Promise<ImportMap>;
   /** `urls` and every module they import, as far as the service knows (after the map). */
   graphOf(files: ReadonlyMap<string, string>, urls: string[]): string[];
+  /** Packages only the app imports -> their base URL (after the map), see onlyImportedExports. */
+  appOnly(files: ReadonlyMap<string, string>): ReadonlyMap<string, string>;
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+/** esbuild's static imports of an external package: `import d, { a, b as c } from "x";`. */
+const STATIC_IMPORT = /^import\s+(?:([A-Za-z_$][\w$]*)\s*(?:,\s*)?)?(?:\{([^}]*)\}\s*)?from\s*"([^"\\]+)";$/gm;
+
+/**
+ * The bundle with each package only the app imports asked for with just the exports it
+ * uses (<base>/-/only/a,b: the service drops the rest, an icon set's thousands of icons,
+ * say, and bundles the package's private dependencies into it). Only where every mention of
+ * the package is a static named or default import of its entry, so no other copy of it or
+ * of what it bundles is ever loaded (a namespace, dynamic or subpath import keeps the whole
+ * module). `appOnly`: package -> base URL; `urls` maps the rewritten specifiers to theirs.
+ */
+export function onlyImportedExports(js: string, appOnly: ReadonlyMap<string, string>): { js: string; urls: Map<string, string> } {
+  const names = new Map<string, Set<string> | null>();
+  const statements = new Map<string, number>();
+  for (const m of js.matchAll(STATIC_IMPORT)) {
+    const [, def, list, spec = ""] = m;
+    if (!appOnly.has(spec)) continue;
+    statements.set(spec, (statements.get(spec) ?? 0) + 1);
+    let wanted = names.get(spec);
+    if (wanted === null) continue;
+    wanted ??= new Set();
+    names.set(spec, wanted);
+    if (def) wanted.add("default");
+    for (const part of (list ?? "").split(",")) {
+      const name = part.trim().split(/\s+as\s+/)[0] ?? "";
+      if (!name) continue;
+      if (IDENT.test(name)) wanted.add(name);
+      else names.set(spec, null);
+    }
+  }
+  const urls = new Map<string, string>();
+  for (const [spec, wanted] of names) {
+    const base = appOnly.get(spec);
+    const mentions = js.split(JSON.stringify(spec)).length - 1;
+    if (!wanted || wanted.size === 0 || !base || mentions !== statements.get(spec) || js.includes(`"${spec}/`)) continue;
+    urls.set(spec, `${base}/-/only/${[...wanted].sort().join(",")}`);
+  }
+  if (urls.size === 0) return { js, urls };
+  const out = js.replace(STATIC_IMPORT, (stmt: string, _d: string, _l: string, spec: string) => {
+    const url = urls.get(spec);
+    return url ? stmt.slice(0, stmt.lastIndexOf('"' + spec + '"')) + JSON.stringify(url) + ";" : stmt;
+  });
+  return { js: out, urls };
 }
 
 /** `urls` and, through `modules`, everything they import, each once (breadth first). */
@@ -136,24 +186,29 @@ export interface MapStore {
   setItem(key: string, value: string): void;
 }
 
-const STORE_KEY = "kiln.packages";
+const STORE_KEY = "kiln.packages.3";
 const STORE_LIMIT = 30;
 
-function remembered(store: MapStore | null, key: string): ImportMap | null {
+interface Kept {
+  importmap: ImportMap;
+  appOnly: Record<string, string>;
+}
+
+function remembered(store: MapStore | null, key: string): Kept | null {
   try {
-    const all = JSON.parse(store?.getItem(STORE_KEY) ?? "{}") as Record<string, ImportMap>;
+    const all = JSON.parse(store?.getItem(STORE_KEY) ?? "{}") as Record<string, Kept>;
     return all[key] ?? null;
   } catch {
     return null;
   }
 }
 
-function remember(store: MapStore | null, key: string, map: ImportMap): void {
+function remember(store: MapStore | null, key: string, kept: Kept): void {
   if (!store) return;
   try {
-    const all = JSON.parse(store.getItem(STORE_KEY) ?? "{}") as Record<string, ImportMap>;
+    const all = JSON.parse(store.getItem(STORE_KEY) ?? "{}") as Record<string, Kept>;
     delete all[key];
-    all[key] = map;
+    all[key] = kept;
     const keys = Object.keys(all);
     for (const old of keys.slice(0, Math.max(0, keys.length - STORE_LIMIT))) delete all[old];
     store.setItem(STORE_KEY, JSON.stringify(all));
@@ -166,6 +221,9 @@ function remember(store: MapStore | null, key: string, map: ImportMap): void {
 export function createPackageResolver(resolve: ResolveFn, origin: string, store: MapStore | null = null): PackageResolver {
   const memo = new Map<string, Promise<ImportMap>>();
   const graphs = new Map<string, Record<string, string[]>>();
+  const appOnly = new Map<string, ReadonlyMap<string, string>>();
+  const absolute = (bases: Record<string, string>): ReadonlyMap<string, string> =>
+    new Map(Object.entries(bases).map(([name, url]) => [name, url.startsWith("/") && !url.startsWith("//") ? origin.replace(/\/$/, "") + url : url]));
   const keyOf = (files: ReadonlyMap<string, string>): string =>
     dependencyKey(pinnedByLockfile(dependencySet(files.get("package.json")), files.get("package-lock.json")));
   const resolver = (files: ReadonlyMap<string, string>): Promise<ImportMap> => {
@@ -174,13 +232,15 @@ export function createPackageResolver(resolve: ResolveFn, origin: string, store:
     let answer = memo.get(key);
     const kept = answer ? null : remembered(store, key);
     if (kept) {
-      answer = Promise.resolve(absoluteImportMap(kept, origin));
+      appOnly.set(key, absolute(kept.appOnly));
+      answer = Promise.resolve(absoluteImportMap(kept.importmap, origin));
       memo.set(key, answer);
     }
     if (!answer) {
       answer = resolve(set).then(
         (r) => {
-          remember(store, key, r.importmap);
+          remember(store, key, { importmap: r.importmap, appOnly: r.app_only ?? {} });
+          appOnly.set(key, absolute(r.app_only ?? {}));
           graphs.set(key, absoluteGraph(r.modules ?? {}, origin));
           return absoluteImportMap(r.importmap, origin);
         },
@@ -194,6 +254,7 @@ export function createPackageResolver(resolve: ResolveFn, origin: string, store:
     return answer;
   };
   resolver.graphOf = (files: ReadonlyMap<string, string>, urls: string[]): string[] => moduleClosure(urls, graphs.get(keyOf(files)) ?? {});
+  resolver.appOnly = (files: ReadonlyMap<string, string>): ReadonlyMap<string, string> => appOnly.get(keyOf(files)) ?? new Map();
   return resolver;
 }
 

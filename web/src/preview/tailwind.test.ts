@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { isTailwindCss, scanCandidates, tailwindConfigPath, toV4Source } from "./tailwind";
+import { compile } from "tailwindcss";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compileTailwind, createTailwindWorker, cssOnly, isTailwindCss, scanCandidates, tailwindConfigPath, toV4Source, type TailwindJob } from "./tailwind";
 
 function candidates(path: string, content: string): string[] {
   return scanCandidates(new Map([[path, content]]));
@@ -103,5 +104,62 @@ describe("with the real tailwindcss compiler (as the frame runs it)", () => {
     const out = await build(css, new Map([["src/App.tsx", '<div className="text-ocean p-2">']]), config);
     expect(out).toMatch(/\.text-ocean\s*{[^}]*#123456/);
     expect(out).toMatch(/\.p-2\s*{/);
+  });
+});
+
+describe("Tailwind compiled by the page", () => {
+  // Tailwind's own stylesheets, as the worker bundles them (vitest's ?raw leaves CSS out)
+  const stylesheets: Record<string, string> = {};
+  const own = (file: string): string | null => stylesheets[file] ?? null;
+  beforeAll(async () => {
+    const fsModule: string = "node:fs/promises";
+    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as { readFile(u: URL, enc: string): Promise<string> };
+    for (const f of ["index.css", "theme.css", "preflight.css", "utilities.css"]) {
+      stylesheets[f] = await readFile(new URL(`../../node_modules/tailwindcss/${f}`, import.meta.url), "utf8");
+    }
+  });
+  const job = (css: string, extra: Record<string, string> = {}): TailwindJob => ({
+    entries: ["src/index.css"],
+    sources: { "src/index.css": css, ...extra },
+    candidates: ["bg-brand", "p-6", "card", "text-white"],
+  });
+
+  it("builds the app's utilities, its @theme and its @apply with tailwindcss's compiler", async () => {
+    const css = await compileTailwind(
+      compile,
+      job('@import "tailwindcss";\n@import "./card.css";\n@theme { --color-brand: #0ea5e9; }', { "src/card.css": ".card { @apply p-6 text-white; }" }),
+      own,
+    );
+    expect(css).toContain("--color-brand: #0ea5e9");
+    expect(css).toMatch(/\.bg-brand\s*\{[^}]*var\(--color-brand\)/);
+    expect(css).toMatch(/\.card\s*\{[^}]*padding/);
+    expect(css).toContain("box-sizing: border-box"); // preflight
+  });
+
+  it("refuses a plugin or config, whose code only ever runs in the frame", async () => {
+    await expect(compileTailwind(compile, job('@import "tailwindcss";\n@plugin "./evil.js";'), own)).rejects.toThrow(/frame/);
+    expect(cssOnly({ "a.css": '@import "tailwindcss";' })).toBe(true);
+    expect(cssOnly({ "a.css": '@plugin "@tailwindcss/typography";' })).toBe(false);
+    expect(cssOnly({ "a.css": '@config "../tailwind.config.js";' })).toBe(false);
+    expect(cssOnly({ "a.css": '/* @plugin "x"; */ @import "tailwindcss";' })).toBe(true);
+  });
+
+  it("compiles a job once however many rebuilds ask for it", async () => {
+    const posted: unknown[] = [];
+    const listeners: ((e: MessageEvent) => void)[] = [];
+    const worker = {
+      addEventListener: (type: string, cb: (e: MessageEvent) => void) => type === "message" && listeners.push(cb),
+      postMessage: (m: { id: number }) => {
+        posted.push(m);
+        queueMicrotask(() => listeners.forEach((cb) => cb({ data: { id: m.id, css: `css ${m.id}` } } as MessageEvent)));
+      },
+    } as unknown as Worker;
+    const tw = createTailwindWorker(() => worker);
+    expect(tw).not.toBeNull();
+    const a = await tw!(job("@import 'tailwindcss';"));
+    const b = await tw!({ ...job("@import 'tailwindcss';"), candidates: ["text-white", "card", "p-6", "bg-brand"] });
+    const c = await tw!(job("@import 'tailwindcss'; .x{}"));
+    expect([a, b, c]).toEqual(["css 1", "css 1", "css 2"]);
+    expect(posted).toHaveLength(2);
   });
 });

@@ -63,3 +63,110 @@ function add(out: Set<string>, token: string): void {
     for (const part of t.split(/[()]+/)) if (part && part !== t) add(out, part);
   }
 }
+
+/** What the page's Tailwind worker compiles: project stylesheets and class candidates. */
+export interface TailwindJob {
+  entries: string[];
+  sources: Record<string, string>;
+  candidates: string[];
+}
+
+type Compile = (
+  css: string,
+  opts: {
+    base: string;
+    from?: string;
+    loadStylesheet: (id: string, base: string) => Promise<{ path: string; base: string; content: string }>;
+    loadModule: (id: string, base: string) => Promise<never>;
+  },
+) => Promise<{ build(candidates: string[]): string }>;
+
+function dirOf(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? "" : p.slice(0, i);
+}
+
+function joinPath(base: string, id: string): string {
+  const out: string[] = [];
+  for (const part of ((base ? `${base}/` : "") + id).split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return out.join("/");
+}
+
+/**
+ * The CSS of a Tailwind job, by `compile` (tailwindcss's own): `@import "tailwindcss[/x]"`
+ * from `own` (Tailwind's stylesheets), other imports from the project's stylesheets. Loading
+ * a module (`@config`, `@plugin`) is refused: the user's code runs only in the frame.
+ */
+export async function compileTailwind(compile: Compile, job: TailwindJob, own: (file: string) => string | null): Promise<string> {
+  async function loadStylesheet(id: string, base: string): Promise<{ path: string; base: string; content: string }> {
+    if (id === "tailwindcss" || id.startsWith("tailwindcss/")) {
+      const file = id === "tailwindcss" ? "index.css" : id.slice("tailwindcss/".length);
+      const content = own(file) ?? own(`${file}.css`);
+      if (content === null) throw new Error(`Tailwind has no stylesheet ${id}`);
+      return { path: id, base: "", content };
+    }
+    const path = joinPath(base, id);
+    const content = job.sources[path];
+    if (content === undefined) throw new Error(`cannot find stylesheet ${id} (from ${base || "the project root"})`);
+    return { path, base: dirOf(path), content };
+  }
+  async function loadModule(id: string): Promise<never> {
+    throw new Error(`${id}: Tailwind modules are loaded in the preview frame only`);
+  }
+  let css = "";
+  for (const p of job.entries) {
+    const compiler = await compile(job.sources[p] ?? "", { base: dirOf(p), from: p, loadStylesheet, loadModule });
+    css += compiler.build(job.candidates);
+  }
+  return css;
+}
+
+/** Whether a job's Tailwind is CSS alone (no `@config`/`@plugin`, which load code). */
+export function cssOnly(sources: Record<string, string>): boolean {
+  return !Object.values(sources).some((css) => /@(?:config|plugin)\s/.test(css.replace(/\/\*[\s\S]*?\*\//g, "")));
+}
+
+/**
+ * The page's Tailwind compiler (one worker, kept warm), or null where workers cannot start.
+ * Answers are kept per job, so a rebuild that changes neither CSS nor classes costs nothing.
+ */
+export function createTailwindWorker(make: () => Worker): ((job: TailwindJob) => Promise<string>) | null {
+  let worker: Worker;
+  try {
+    worker = make();
+  } catch {
+    return null;
+  }
+  let ids = 0;
+  const waiting = new Map<number, { resolve: (css: string) => void; reject: (e: Error) => void }>();
+  const kept = new Map<string, Promise<string>>();
+  worker.addEventListener("message", (e: MessageEvent<{ id: number; css?: string; error?: string }>) => {
+    const w = waiting.get(e.data.id);
+    waiting.delete(e.data.id);
+    if (e.data.error !== undefined || e.data.css === undefined) w?.reject(new Error(e.data.error ?? "no CSS"));
+    else w?.resolve(e.data.css);
+  });
+  worker.addEventListener("error", () => {
+    for (const w of waiting.values()) w.reject(new Error("the Tailwind worker failed to start"));
+    waiting.clear();
+  });
+  return (job) => {
+    const key = JSON.stringify([job.entries, job.sources, [...job.candidates].sort()]);
+    let css = kept.get(key);
+    if (!css) {
+      const id = ++ids;
+      css = new Promise<string>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker.postMessage({ id, job });
+      });
+      css.catch(() => kept.delete(key));
+      kept.set(key, css);
+      for (const old of [...kept.keys()].slice(0, Math.max(0, kept.size - 8))) kept.delete(old);
+    }
+    return css;
+  };
+}

@@ -52,6 +52,11 @@ class ResolvedPackages(BaseModel):
     modules: dict[str, list[str]] = Field(
         default_factory=dict, description="module URL -> the module URLs it imports (built)"
     )
+    app_only: dict[str, str] = Field(
+        default_factory=dict,
+        description="package only the app imports -> the URL under which the preview may "
+        "load just the exports it uses: <url>/-/only/<sorted,names>",
+    )
 
 
 @router.post("/resolve", response_model=ResolvedPackages, dependencies=[RATE_LIMITED])
@@ -72,6 +77,7 @@ def resolve_packages(
         lockfile=result.lockfile if lockfile else None,
         warnings=result.warnings,
         modules=warm.module_graph(store.settings, result.importmap),
+        app_only=result.app_only,
     )
 
 
