@@ -197,7 +197,9 @@ def run() -> list[Figure]:
         raise RuntimeError("web/node_modules is missing (make setup)")
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="kiln-bench-preview-") as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="kiln-bench-preview-", ignore_cleanup_errors=True
+    ) as tmp:
         work = Path(tmp)
         site = work / "site"
         build_harness(site)
