@@ -34,10 +34,6 @@ def auth(client: TestClient) -> dict[str, str]:
 
 @pytest.fixture
 def run_worker(store: Store) -> Callable[[], list[str]]:
-    return generation_drain(store)
-
-
-def generation_drain(store: Store) -> Callable[[], list[str]]:
     """Deliver every queued generation message to the worker, as Lambda's SQS trigger would."""
 
     def drain() -> list[str]:

@@ -10,12 +10,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kiln.api import routes
-from kiln.api.app import create_app
-from kiln.config import Settings
-from kiln.store.db import Store
-from tests.integration.conftest import generation_drain
-
 pytestmark = pytest.mark.integration
 
 Drain = Callable[[], list[str]]
@@ -350,19 +344,3 @@ def test_renaming_another_owners_project_is_404_not_found_and_changes_nothing(
 
     assert (resp.status_code, resp.json()["error"]["code"]) == (404, "not_found")
     assert client.get(f"/api/projects/{pid}", headers=auth).json()["name"] == before
-
-
-def test_a_version_saved_with_the_build_gate_off_says_it_is_unchecked_not_pending(
-    settings: Settings,
-) -> None:
-    """Nothing will ever build it, so 'unknown' (which the web app shows as checking and
-    polls for) would be a promise no one keeps."""
-    ungated = settings.model_copy(update={"build_gate": False})
-    store = Store(ungated)
-    with TestClient(create_app(routes.ALL, settings=ungated, store=store)) as client:
-        auth = {"Authorization": f"Bearer {client.post('/api/sessions').json()['token']}"}
-        job = generate(client, auth, generation_drain(store))
-        versions = client.get(f"/api/projects/{job['project_id']}/versions", headers=auth).json()
-        assert [v["build"] for v in versions] == ["unchecked"]
-        one = client.get(f"/api/projects/{job['project_id']}/versions/1", headers=auth).json()
-        assert one["build"] == "unchecked" and one.get("build_job_id") is None

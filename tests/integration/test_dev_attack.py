@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kiln.checks.format import CHECKS_PATH
 from tests.integration.test_build_sandbox import _probe_project
 from tests.integration.test_dev_server import DevServer, _client, _generate
 from tests.tools import needs
@@ -43,6 +44,7 @@ def test_a_hand_edit_that_hunts_for_secrets_ships_none_through_a_share_link(
         job = _generate(client, framework="vanilla")
         pid = job["project_id"]
         probe = _probe_project(["/proc/1/environ", str(tmp_path / "kiln.sqlite")], [dev.port])
+        probe[CHECKS_PATH] = ""  # the probe replaces the starter's app, and so its checks
         saved = client.post(
             f"/api/projects/{pid}/versions",
             json={"base_version": 1, "files": probe, "message": "a hand edit"},

@@ -215,7 +215,7 @@ def test_the_generation_leads_the_client_to_its_build_job(
     assert (job["kind"], job["status"], job["version"]) == ("build", "succeeded", 1)
 
 
-def test_with_the_gate_off_versions_stay_unknown_and_no_build_is_queued(
+def test_with_the_gate_off_versions_say_unchecked_and_no_build_is_queued(
     model_settings: Settings, fake_openai: FakeLLMServer
 ) -> None:
     store = Store(model_settings.model_copy(update={"build_gate": False}))
@@ -225,7 +225,8 @@ def test_with_the_gate_off_versions_stay_unknown_and_no_build_is_queued(
         resp = client.post("/api/generations", json={"prompt": "hi", "framework": "vanilla"})
         drain_queue(store, store.settings.generate_queue_url, generation_record)
         found = versions(client, resp.json()["project_id"])
-    assert found[1]["build"] == "unknown"
+    assert found[1]["build"] == "unchecked"  # not "unknown": the web app would wait for it
+    assert found[1].get("build_job_id") is None
     assert queued_bodies(store, store.settings.deploy_queue_url) == []
 
 
