@@ -42,6 +42,7 @@ __all__ = [
     "build_project",
     "find_node",
     "foreign_sources",
+    "gate_install_key",
     "parse_errors",
 ]
 
@@ -54,6 +55,8 @@ _PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_prox
 _IGNORED_FILES = (".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs")
 """Package-manager config a project may not bring: it could point npm anywhere."""
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
+INSTALL_FLAGS = ("--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline")
+"""--prefer-offline: the reused npm cache answers without a registry round-trip each."""
 
 
 class NodeNotFound(RuntimeError):
@@ -185,20 +188,16 @@ def _build_steps(
 ) -> BuildResult | None:
     """Install (or restore), then type-check and build side by side; return a failed
     result, or None when dist is ready."""
-    # --prefer-offline: the reused cache answers without a registry round-trip per package
-    flags = ["--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"]
-    install = "ci" if "package-lock.json" in files else "install"
+    install = _install_command(files)
     restored = False
     if installs is not None:
-        registry = run.env["npm_config_registry"]
-        key = install_key(
-            files, node_version=node_version(tools.node), registry=registry, flags=[install, *flags]
-        )
+        key = gate_install_key(files, node_version=node_version(tools.node))
         outcome = installs.restore(key, run.root, files.get("package-lock.json"))
         run.note(outcome.note)
         restored = outcome.hit
     if not restored:
-        if not run.step("install", [*tools.npm, install, *flags], network=True, cache=True):
+        argv = [*tools.npm, install, *INSTALL_FLAGS]
+        if not run.step("install", argv, network=True, cache=True):
             return BuildResult(ok=False, errors=run.errors)
         if installs is not None:
             run.note(installs.save(key, run.root))
@@ -214,6 +213,20 @@ def _build_steps(
     if not run.steps(steps):
         return BuildResult(ok=False, errors=run.errors)
     return None
+
+
+def _install_command(files: dict[str, str]) -> str:
+    return "ci" if "package-lock.json" in files else "install"
+
+
+def gate_install_key(files: dict[str, str], *, node_version: str) -> str:
+    """The install cache's key for `files` as the gate installs them."""
+    return install_key(
+        files,
+        node_version=node_version,
+        registry=_registry() or DEFAULT_REGISTRY,
+        flags=[_install_command(files), *INSTALL_FLAGS],
+    )
 
 
 @functools.cache

@@ -3,7 +3,7 @@
 The gate paid `npm ci` for every version and every fix round although most versions
 change no dependency. An entry is keyed by what decides the installed tree (the lockfile,
 else the manifest and the registry; package.json's dependency fields; Node's version,
-the platform and npm's flags) and holds `node_modules` as a gzipped tar with a manifest
+the platform and npm's flags) and holds `node_modules` as a tar with a manifest
 of every file's SHA-256.
 
 Trust:
@@ -37,7 +37,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 __all__ = ["FORMAT", "InstallCache", "Remote", "Restored", "install_key"]
 
@@ -105,7 +104,7 @@ Upload = Callable[[str, bytes], bool]
 
 
 class InstallCache:
-    """A directory of entries `<key>.tar.gz`, plus an optional `Remote` level."""
+    """A directory of entries `<key>.tar`, plus an optional `Remote` level."""
 
     def __init__(
         self,
@@ -123,7 +122,7 @@ class InstallCache:
         self.upload = upload
 
     def entry(self, key: str) -> Path:
-        return self.root / f"{key}.tar.gz"
+        return self.root / f"{key}.tar"
 
     def restore(self, key: str, project: Path, lockfile: str | None) -> Restored:
         """Unpack a verified entry into `project/node_modules`, or leave none there."""
@@ -182,7 +181,7 @@ class InstallCache:
     def _evict(self) -> None:
         """Drop the least recently used entries until the directory fits `max_bytes`."""
         entries = []
-        for path in self.root.glob("*.tar.gz"):
+        for path in self.root.glob("*.tar"):
             with contextlib.suppress(OSError):
                 stat = path.stat()
                 entries.append((stat.st_mtime, stat.st_size, path))
@@ -196,7 +195,8 @@ class InstallCache:
 
 
 def pack(node_modules: Path, key: str) -> bytes:
-    """`node_modules` as a gzipped tar, led by a manifest of every file's SHA-256."""
+    """`node_modules` as a tar, led by a manifest of every file's SHA-256. Not compressed:
+    unpacking is on every warm build's path, and inflating costs more than it saves."""
     files: dict[str, str] = {}
     links: dict[str, str] = {}
     members: list[tuple[Path, str]] = []
@@ -211,7 +211,7 @@ def pack(node_modules: Path, key: str) -> bytes:
         members.append((path, rel))
     manifest = json.dumps({"format": FORMAT, "key": key, "files": files, "links": links}).encode()
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         info = tarfile.TarInfo(MANIFEST)
         info.size = len(manifest)
         tar.addfile(info, io.BytesIO(manifest))
@@ -221,11 +221,14 @@ def pack(node_modules: Path, key: str) -> bytes:
 
 
 def _unpack(entry: Path, project: Path, key: str, lockfile: str | None) -> None:
-    """Extract and verify; raises EntryInvalid with what was wrong."""
+    """Extract in one streaming pass, hashing each file as it is written, then check the
+    tree against the manifest (and the lockfile); raises EntryInvalid with what was wrong."""
     target = project / "node_modules"
     _discard(target)
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
     try:
-        with tarfile.open(entry, mode="r:gz") as tar:
+        with tarfile.open(entry, mode="r:") as tar:
             first = tar.next()
             if first is None or first.name != MANIFEST or not first.isfile():
                 raise EntryInvalid("no manifest")
@@ -233,39 +236,53 @@ def _unpack(entry: Path, project: Path, key: str, lockfile: str | None) -> None:
             manifest = json.loads(raw.read() if raw is not None else b"")
             if not isinstance(manifest, dict) or manifest.get("key") != key:
                 raise EntryInvalid("the manifest is for another key")
-            rest = [m for m in tar.getmembers() if m.name != MANIFEST]
-            for member in rest:
-                if member.name != "node_modules" and not member.name.startswith("node_modules/"):
-                    raise EntryInvalid(f"{member.name!r} is outside node_modules")
-            tar.extractall(project, members=rest, filter="data")
+            while (member := tar.next()) is not None:
+                _extract(tar, member, project, files, links)
     except (OSError, tarfile.TarError, ValueError, EOFError) as exc:
         raise EntryInvalid(f"unreadable ({type(exc).__name__}: {exc})") from exc
-    _verify_tree(target, manifest)
+    wanted = manifest.get("files")
+    if files != wanted or links != manifest.get("links"):
+        wanted = wanted if isinstance(wanted, dict) else {}
+        odd = sorted(p for p in set(files) | set(wanted) if files.get(p) != wanted.get(p))
+        raise EntryInvalid(f"the tree differs from what was installed: {odd[:3] or 'links'}")
     if lockfile is not None:
         _verify_lockfile(project, lockfile)
 
 
-def _verify_tree(target: Path, manifest: dict[str, Any]) -> None:
-    files = manifest.get("files")
-    links = manifest.get("links")
-    if not isinstance(files, dict) or not isinstance(links, dict):
-        raise EntryInvalid("the manifest lists no files")
-    seen_files: set[str] = set()
-    seen_links: set[str] = set()
-    base = target.parent
-    for path in target.rglob("*"):
-        rel = path.relative_to(base).as_posix()
-        if path.is_symlink():
-            if links.get(rel) != os.readlink(path):
-                raise EntryInvalid(f"link {rel} is not the one installed")
-            seen_links.add(rel)
-        elif path.is_file():
-            if files.get(rel) != _sha256_file(path):
-                raise EntryInvalid(f"{rel} differs from the installed file")
-            seen_files.add(rel)
-    if seen_files != set(files) or seen_links != set(links):
-        missing = sorted((set(files) - seen_files) | (set(links) - seen_links))[:3]
-        raise EntryInvalid(f"files missing from the tree: {missing}")
+def _extract(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    project: Path,
+    files: dict[str, str],
+    links: dict[str, str],
+) -> None:
+    """One member, only under node_modules/, through tarfile's `data` filter (no absolute
+    paths, no `..`, no links leaving the tree, no devices); files hashed as written."""
+    name = member.name
+    if name != "node_modules" and not name.startswith("node_modules/"):
+        raise EntryInvalid(f"{name!r} is outside node_modules")
+    safe = tarfile.data_filter(member, str(project))
+    path = project / safe.name
+    if safe.isdir():
+        path.mkdir(parents=True, exist_ok=True)
+    elif safe.issym():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(safe.linkname, path)
+        links[safe.name] = safe.linkname
+    elif safe.isfile():
+        source = tar.extractfile(member)
+        if source is None:
+            raise EntryInvalid(f"{name!r} has no content")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with path.open("xb") as out:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        path.chmod(safe.mode if safe.mode is not None else 0o644)
+        files[safe.name] = digest.hexdigest()
+    else:
+        raise EntryInvalid(f"{name!r} is neither a file, a directory nor a link")
 
 
 def _verify_lockfile(project: Path, lockfile: str) -> None:
