@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -25,6 +26,7 @@ from kiln.gate.build import BuildResult, build_project
 from kiln.gate.installs import InstallCache
 from kiln.sandbox import find_sandbox
 from tests.fakes.npm_registry import FakeRegistry, _Handler
+from tests.integration.test_cancel import processes_under, wait_until
 from tests.tools import ROOT, needs
 
 pytestmark = [pytest.mark.integration, needs("node", "npm")]
@@ -53,6 +55,13 @@ def registry() -> Iterator[FakeRegistry]:
     fake.publish("vite", "0.0.1", {"bin/vite.js": FAKE_VITE, "stamp.txt": STAMP}, manifest=vite)
     fake.publish("kiln-dep", "1.0.0", {"index.js": "module.exports = 1\n"})
     fake.publish("kiln-dep", "1.0.1", {"index.js": "module.exports = 2\n"})
+    hang = (
+        "console.log('{0} started'); require('fs').writeFileSync('{0}-started', '')\n"
+        "setInterval(() => {{}}, 1 << 30)\n"
+    )
+    fake.publish("vite", "0.0.2-hang", {"bin/vite.js": hang.format("vite")}, manifest=vite)
+    tsc = {"bin": {"tsc": "bin/tsc"}}
+    fake.publish("typescript", "0.0.1-hang", {"bin/tsc": hang.format("tsc")}, manifest=tsc)
     yield fake
     server.shutdown()
     server.server_close()
@@ -267,3 +276,52 @@ def test_a_hostile_lockfile_is_refused_before_anything_is_fetched_or_cached(
     assert "outside the registry" in result.errors[0].message
     assert use_registry.requests == []
     assert not (tmp_path / "installs").exists()
+
+
+def test_a_stop_kills_the_typecheck_and_the_build_running_side_by_side(
+    use_registry: FakeRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both steps hang once started: the stop (a cancelled job) must end both, and each
+    step's output stays under its own heading in the log."""
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(builds))
+    pkg = {"devDependencies": {"vite": "0.0.2-hang", "typescript": "0.0.1-hang"}}
+    files = {"package.json": json.dumps(pkg), "tsconfig.json": "{}", **version({}, "x")}
+    stop = threading.Event()
+    results: list[BuildResult] = []
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    runner = threading.Thread(
+        target=lambda: results.append(
+            build_project(
+                files,
+                framework="vanilla",
+                npm_cache=tmp_path / "npm",
+                installs=installs,
+                stop=stop,
+            )
+        )
+    )
+    runner.start()
+
+    def both_running() -> bool:
+        return {p.name for p in builds.glob("*/project/*-started")} == {
+            "tsc-started",
+            "vite-started",
+        }
+
+    wait_until(lambda: both_running() or not runner.is_alive(), "tsc and vite side by side")
+    assert runner.is_alive(), results[0].log
+    stop.set()
+    runner.join(timeout=60)
+
+    (result,) = results
+    assert not result.ok
+    assert {e.message for e in result.errors} == {
+        "build was stopped during typecheck",
+        "build was stopped during build",
+    }
+    assert processes_under(builds) == []
+    log = result.log
+    assert log.index("$ typecheck") < log.index("tsc started") < log.index("$ build")
+    assert log.index("$ build") < log.index("vite started")

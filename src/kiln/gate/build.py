@@ -192,15 +192,18 @@ def _build_steps(
     restored = False
     if installs is not None:
         key = gate_install_key(files, node_version=node_version(tools.node))
+        began = time.monotonic()
         outcome = installs.restore(key, run.root, files.get("package-lock.json"))
-        run.note(outcome.note)
+        run.note(f"{outcome.note} ({time.monotonic() - began:.1f} s)")
         restored = outcome.hit
     if not restored:
         argv = [*tools.npm, install, *INSTALL_FLAGS]
         if not run.step("install", argv, network=True, cache=True):
             return BuildResult(ok=False, errors=run.errors)
         if installs is not None:
-            run.note(installs.save(key, run.root))
+            began = time.monotonic()
+            note = installs.save(key, run.root)
+            run.note(f"{note} ({time.monotonic() - began:.1f} s)")
     steps: list[tuple[str, list[str]]] = []
     tsc = run.root / "node_modules" / "typescript" / "bin" / "tsc"
     if "tsconfig.json" in files and tsc.is_file():
@@ -326,6 +329,8 @@ class _Started:
     proc: subprocess.Popen[bytes]
     output: list[bytes]
     reader: threading.Thread
+    began: float = field(default_factory=time.monotonic)
+    ended: float | None = None
 
 
 class _Runner:
@@ -372,13 +377,14 @@ class _Runner:
             self.errors.append(BuildError(None, None, None, f"build {why} before {named[0][0]}"))
             return False
         started = [self._start(name, argv, network=network, cache=cache) for name, argv in named]
-        codes = self._wait([s.proc for s in started])
+        codes = self._wait(started)
         if any(code is None for code in codes):
             for s in started:
                 _kill_group(s.proc)
         ok = True
         for s, code in zip(started, codes, strict=True):
-            self._append(f"$ {s.name}\n")
+            took = (s.ended or time.monotonic()) - s.began
+            self._append(f"$ {s.name} ({took:.1f} s)\n")
             s.reader.join(timeout=5)
             text = strip_ansi(b"".join(s.output).decode(errors="replace"))
             self._append(text)
@@ -419,16 +425,19 @@ class _Runner:
         reader.start()
         return _Started(name, proc, output, reader)
 
-    def _wait(self, procs: list[subprocess.Popen[bytes]]) -> list[int | None]:
+    def _wait(self, steps: list[_Started]) -> list[int | None]:
         """Each step's exit code; None for those still running once the deadline passed
         or `stop` was set."""
         while (remaining := self.deadline - time.monotonic()) > 0 and not self.stop.is_set():
-            running = [p for p in procs if p.poll() is None]
+            for s in steps:
+                if s.ended is None and s.proc.poll() is not None:
+                    s.ended = time.monotonic()
+            running = [s.proc for s in steps if s.ended is None]
             if not running:
                 break
             with contextlib.suppress(subprocess.TimeoutExpired):
                 running[0].wait(timeout=min(remaining, _STOP_POLL_S))
-        return [p.poll() for p in procs]
+        return [s.proc.poll() for s in steps]
 
     def _append(self, text: str) -> None:
         self._log.append(text)

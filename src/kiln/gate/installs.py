@@ -30,13 +30,15 @@ import io
 import json
 import os
 import platform
+import posixpath
 import shutil
 import sys
 import tarfile
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 __all__ = ["FORMAT", "InstallCache", "Remote", "Restored", "install_key"]
 
@@ -51,6 +53,7 @@ _DEP_FIELDS = (
     "overrides",
 )
 _CHUNK = 1 << 20
+_WRITERS = 8
 
 
 class EntryInvalid(Exception):
@@ -104,7 +107,8 @@ Upload = Callable[[str, bytes], bool]
 
 
 class InstallCache:
-    """A directory of entries `<key>.tar`, plus an optional `Remote` level."""
+    """A directory of entries `<key>.<sha256>.tar` (the name carries the tar's hash, so an
+    entry is one file, written at once), plus an optional `Remote` level."""
 
     def __init__(
         self,
@@ -121,41 +125,45 @@ class InstallCache:
         self.fetch = fetch
         self.upload = upload
 
-    def entry(self, key: str) -> Path:
-        return self.root / f"{key}.tar"
+    def entries(self, key: str) -> list[Path]:
+        """The entries stored for `key`, newest first."""
+        found = []
+        for path in self.root.glob(f"{key}.*.tar"):
+            with contextlib.suppress(OSError):
+                found.append((path.stat().st_mtime, path))
+        return [path for _, path in sorted(found, reverse=True)]
 
     def restore(self, key: str, project: Path, lockfile: str | None) -> Restored:
         """Unpack a verified entry into `project/node_modules`, or leave none there."""
         notes: list[str] = []
-        local = self.entry(key)
         remote = self.remote
-        if local.is_file() and (remote is None or _md5_matches(local, remote.md5)):
+        for local in self.entries(key):
+            if remote is not None and not _md5_matches(local, remote.md5):
+                notes.append("the local install entry differs from the stored one: not used")
+                continue
             try:
                 _unpack(local, project, key, lockfile)
                 with contextlib.suppress(OSError):
                     os.utime(local)  # recently used: evicted last
-                return Restored(True, "local", f"node_modules from the install cache ({key[:12]})")
+                note = f"node_modules from the install cache ({key[:12]})"
+                return Restored(True, "local", "\n".join([*notes, note]))
             except EntryInvalid as exc:
                 notes.append(f"discarded a cached install that failed verification: {exc}")
                 _discard(project / "node_modules")
                 with contextlib.suppress(OSError):
                     local.unlink()
-        elif local.is_file():
-            notes.append("the local install entry differs from the stored one: not used")
         if remote is not None and remote.get_url and self.fetch is not None:
             data = self.fetch(remote.get_url)
             if data is not None and remote.md5 == _md5(data):
-                self.root.mkdir(parents=True, exist_ok=True)
-                _write_atomic(local, data)
                 try:
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    local = self._store(key, data)
                     _unpack(local, project, key, lockfile)
                     note = f"node_modules from the shared install cache ({key[:12]})"
                     return Restored(True, "remote", "\n".join([*notes, note]))
-                except EntryInvalid as exc:
+                except (EntryInvalid, OSError) as exc:
                     notes.append(f"the shared install entry failed verification: {exc}")
                     _discard(project / "node_modules")
-                    with contextlib.suppress(OSError):
-                        local.unlink()
             else:
                 notes.append("the shared install entry could not be fetched intact")
         return Restored(False, "", "\n".join([*notes, "no reusable install: npm installs"]))
@@ -167,7 +175,10 @@ class InstallCache:
             return f"install not cached: {len(data)} bytes exceed the cache's {self.max_bytes}"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.entry(key), data)
+            kept = self._store(key, data)
+            for other in self.entries(key):
+                if other != kept:
+                    other.unlink(missing_ok=True)
             self._evict()
         except OSError as exc:
             return f"install not cached: {exc}"
@@ -177,6 +188,11 @@ class InstallCache:
             shared = self.upload(remote.put_url, data)
             note += "; shared" if shared else "; not shared (upload refused or failed)"
         return note
+
+    def _store(self, key: str, data: bytes) -> Path:
+        target = self.root / f"{key}.{hashlib.sha256(data).hexdigest()}.tar"
+        _write_atomic(target, data)
+        return target
 
     def _evict(self) -> None:
         """Drop the least recently used entries until the directory fits `max_bytes`."""
@@ -195,9 +211,10 @@ class InstallCache:
 
 
 def pack(node_modules: Path, key: str) -> bytes:
-    """`node_modules` as a tar, led by a manifest of every file's SHA-256. Not compressed:
-    unpacking is on every warm build's path, and inflating costs more than it saves."""
-    files: dict[str, str] = {}
+    """`node_modules` as a tar led by a manifest of its files (with sizes) and links.
+    Deterministic (no times, owners), so concurrent installs of one key write the same
+    bytes; not compressed: unpacking is on every warm build's path."""
+    files: dict[str, int] = {}
     links: dict[str, str] = {}
     members: list[tuple[Path, str]] = []
     for path in sorted(node_modules.rglob("*")):
@@ -205,7 +222,7 @@ def pack(node_modules: Path, key: str) -> bytes:
         if path.is_symlink():
             links[rel] = os.readlink(path)
         elif path.is_file():
-            files[rel] = _sha256_file(path)
+            files[rel] = path.stat().st_size
         elif not path.is_dir():
             continue
         members.append((path, rel))
@@ -216,73 +233,107 @@ def pack(node_modules: Path, key: str) -> bytes:
         info.size = len(manifest)
         tar.addfile(info, io.BytesIO(manifest))
         for path, rel in members:
-            tar.add(path, arcname=rel, recursive=False)
+            tar.add(path, arcname=rel, recursive=False, filter=_anonymous)
     return buf.getvalue()
 
 
+def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode &= 0o755
+    return info
+
+
 def _unpack(entry: Path, project: Path, key: str, lockfile: str | None) -> None:
-    """Extract in one streaming pass, hashing each file as it is written, then check the
-    tree against the manifest (and the lockfile); raises EntryInvalid with what was wrong."""
+    """Check the tar's hash against its name, extract it (the kernel copies the bytes),
+    then check the tree against the manifest and the lockfile; raises EntryInvalid."""
     target = project / "node_modules"
     _discard(target)
-    files: dict[str, str] = {}
+    files: dict[str, int] = {}
     links: dict[str, str] = {}
     try:
-        with tarfile.open(entry, mode="r:") as tar:
-            first = tar.next()
-            if first is None or first.name != MANIFEST or not first.isfile():
-                raise EntryInvalid("no manifest")
-            raw = tar.extractfile(first)
-            manifest = json.loads(raw.read() if raw is not None else b"")
-            if not isinstance(manifest, dict) or manifest.get("key") != key:
-                raise EntryInvalid("the manifest is for another key")
-            while (member := tar.next()) is not None:
-                _extract(tar, member, project, files, links)
-    except (OSError, tarfile.TarError, ValueError, EOFError) as exc:
+        with entry.open("rb") as raw:
+            if hashlib.file_digest(raw, "sha256").hexdigest() != entry.name.split(".")[-2]:
+                raise EntryInvalid("its bytes do not match its hash")
+            raw.seek(0)
+            with tarfile.open(fileobj=raw, mode="r:") as tar:
+                first = tar.next()
+                if first is None or first.name != MANIFEST or not first.isfile():
+                    raise EntryInvalid("no manifest")
+                data = tar.extractfile(first)
+                manifest = json.loads(data.read() if data is not None else b"")
+                if not isinstance(manifest, dict) or manifest.get("key") != key:
+                    raise EntryInvalid("the manifest is for another key")
+                copies: list[tuple[Path, int, int, int]] = []
+                while (member := tar.next()) is not None:
+                    _extract(member, project, files, links, copies)
+                with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+                    list(pool.map(lambda c: _write_file(raw.fileno(), *c), copies))
+    except (OSError, tarfile.TarError, ValueError, EOFError, IndexError) as exc:
         raise EntryInvalid(f"unreadable ({type(exc).__name__}: {exc})") from exc
-    wanted = manifest.get("files")
-    if files != wanted or links != manifest.get("links"):
-        wanted = wanted if isinstance(wanted, dict) else {}
-        odd = sorted(p for p in set(files) | set(wanted) if files.get(p) != wanted.get(p))
-        raise EntryInvalid(f"the tree differs from what was installed: {odd[:3] or 'links'}")
+    if files != manifest.get("files") or links != manifest.get("links"):
+        raise EntryInvalid("the tree differs from the manifest")
     if lockfile is not None:
         _verify_lockfile(project, lockfile)
 
 
 def _extract(
-    tar: tarfile.TarFile,
     member: tarfile.TarInfo,
     project: Path,
-    files: dict[str, str],
+    files: dict[str, int],
     links: dict[str, str],
+    copies: list[tuple[Path, int, int, int]],
 ) -> None:
-    """One member, only under node_modules/, through tarfile's `data` filter (no absolute
-    paths, no `..`, no links leaving the tree, no devices); files hashed as written."""
-    name = member.name
-    if name != "node_modules" and not name.startswith("node_modules/"):
-        raise EntryInvalid(f"{name!r} is outside node_modules")
-    safe = tarfile.data_filter(member, str(project))
-    path = project / safe.name
-    if safe.isdir():
+    """One member, only inside node_modules/: no absolute path, no `..`, nothing under a
+    link, links that stay inside, no devices or hard links. Directories and links are
+    made here; files are queued in `copies` (written side by side: creating files is
+    what a restore mostly waits on)."""
+    rel = PurePosixPath(member.name)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or rel.parts[0] != "node_modules":
+        raise EntryInvalid(f"{member.name!r} is outside node_modules")
+    if any(str(parent) in links for parent in rel.parents):
+        raise EntryInvalid(f"{member.name!r} is under a link")
+    path = project.joinpath(*rel.parts)
+    if member.isdir():
         path.mkdir(parents=True, exist_ok=True)
-    elif safe.issym():
+    elif member.issym():
+        inside = posixpath.normpath(posixpath.join(str(rel.parent), member.linkname))
+        if member.linkname.startswith("/") or not inside.startswith("node_modules/"):
+            raise EntryInvalid(f"link {member.name!r} leads out of node_modules")
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(safe.linkname, path)
-        links[safe.name] = safe.linkname
-    elif safe.isfile():
-        source = tar.extractfile(member)
-        if source is None:
-            raise EntryInvalid(f"{name!r} has no content")
+        os.symlink(member.linkname, path)
+        links[member.name] = member.linkname
+    elif member.isreg():
         path.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        with path.open("xb") as out:
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-        path.chmod(safe.mode if safe.mode is not None else 0o644)
-        files[safe.name] = digest.hexdigest()
+        if member.name in files:
+            raise EntryInvalid(f"{member.name!r} appears twice")
+        copies.append((path, member.mode & 0o755 | 0o600, member.offset_data, member.size))
+        files[member.name] = member.size
     else:
-        raise EntryInvalid(f"{name!r} is neither a file, a directory nor a link")
+        raise EntryInvalid(f"{member.name!r} is neither a file, a directory nor a link")
+
+
+def _write_file(source: int, path: Path, mode: int, offset: int, size: int) -> None:
+    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        _copy(source, out, offset, size)
+    finally:
+        os.close(out)
+
+
+def _copy(source: int, out: int, offset: int, size: int) -> None:
+    """`size` bytes of `source` from `offset` into `out`, in the kernel where it can."""
+    done = 0
+    while done < size:
+        try:
+            n = os.copy_file_range(source, out, size - done, offset + done)
+        except OSError:
+            chunk = os.pread(source, min(size - done, _CHUNK), offset + done)
+            n = os.write(out, chunk) if chunk else 0
+        if n == 0:
+            raise EntryInvalid("the archive ends early")
+        done += n
 
 
 def _verify_lockfile(project: Path, lockfile: str) -> None:
@@ -315,14 +366,6 @@ def _md5_matches(path: Path, md5: str | None) -> bool:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest() == md5
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
