@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +35,11 @@ from kiln.sandbox import find_sandbox
 GOAL = 0.3
 ROUNDS = 3
 NPM_FLAGS = ["--ignore-scripts", "--no-audit", "--no-fund"]
+STEP_TIME = re.compile(
+    r"^(?:\$ )?(install cached|install|typecheck|build|node_modules from)\b.*?\(([\d.]+) s\)$",
+    re.M,
+)
+"""The parts of a gate run as its log states them: `$ typecheck (2.7 s)`, notes likewise."""
 
 
 def _locked_project(work: Path) -> dict[str, str]:
@@ -68,7 +74,10 @@ def _baseline(files: dict[str, str], work: Path) -> float:
     return time.monotonic() - started
 
 
-def _gate(files: dict[str, str], work: Path, installs: InstallCache, label: str) -> float:
+def _gate(
+    files: dict[str, str], work: Path, installs: InstallCache, label: str
+) -> tuple[float, dict[str, float]]:
+    """The gate's wall time and its parts as the build log states them."""
     started = time.monotonic()
     result: BuildResult = build_project(
         files,
@@ -83,7 +92,9 @@ def _gate(files: dict[str, str], work: Path, installs: InstallCache, label: str)
     cached = "node_modules from the install cache" in result.log
     if cached != (label == "warm"):
         raise RuntimeError(f"the {label} build {'did' if cached else 'did not'} use the cache")
-    return took
+    names = {"install cached": "pack", "node_modules from": "restore"}
+    parts = {names.get(m[1], m[1]): float(m[2]) for m in STEP_TIME.finditer(result.log)}
+    return took, parts
 
 
 def run() -> list[Figure]:
@@ -91,6 +102,7 @@ def run() -> list[Figure]:
     colds: list[float] = []
     warms: list[float] = []
     entry_bytes = 0
+    parts: list[dict[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="kiln-bench-p10-") as tmp:
         files = _locked_project(Path(tmp))
         edited = {**files, "src/App.tsx": files["src/App.tsx"].replace("</", "{' '}</", 1)}
@@ -99,8 +111,11 @@ def run() -> list[Figure]:
             work.mkdir()
             baselines.append(_baseline(files, work))
             installs = InstallCache(work / "installs", max_bytes=2_000_000_000)
-            colds.append(_gate(files, work, installs, "cold"))
-            warms.append(_gate(edited, work, installs, "warm"))
+            cold, cold_parts = _gate(files, work, installs, "cold")
+            warm, warm_parts = _gate(edited, work, installs, "warm")
+            colds.append(cold)
+            warms.append(warm)
+            parts.append({"cold": cold_parts, "warm": warm_parts})
             entry_bytes = sum(p.stat().st_size for p in installs.root.glob("*.tar"))
             shutil.rmtree(work, ignore_errors=True)
     warm_ratios = paired_ratios(warms, baselines)
@@ -127,6 +142,7 @@ def run() -> list[Figure]:
                 "warm_gate_s": warms,
                 "baseline_s": baselines,
                 "entry_bytes": entry_bytes,
+                "steps_s": parts,
                 "lockfile_packages": len(json.loads(files["package-lock.json"])["packages"]),
             },
         )
