@@ -12,19 +12,21 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kiln.gate.build import BuildResult, build_project
 from kiln.gate.installs import InstallCache
 from kiln.sandbox import find_sandbox
+from tests.e2e.servers import kiln_dev
 from tests.fakes.npm_registry import FakeRegistry, _Handler
 from tests.integration.test_cancel import processes_under, wait_until
 from tests.tools import ROOT, needs
@@ -221,47 +223,6 @@ def test_two_concurrent_builds_of_one_key_both_succeed_and_leave_one_whole_entry
     assert use_registry.requests == []
 
 
-RESTARTED_BUILD = """
-import sys
-from kiln.config import Settings
-from kiln.gate.builder import build_here
-files = __import__("json").loads(sys.stdin.read())
-built = build_here(Settings(), files, framework="vanilla", base="/", render=False)
-assert built.result.ok, built.result.log
-print("FROM-CACHE" if "node_modules from the install cache" in built.result.log else "INSTALLED")
-"""
-
-
-def test_the_install_cache_survives_a_restart_of_the_process(
-    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
-) -> None:
-    """Two processes on one data dir, as `kiln dev` before and after a restart."""
-
-    def run(main: str) -> str:
-        env = {
-            **os.environ,
-            "KILN_DATA_DIR": str(tmp_path / "kiln"),
-            "KILN_NPM_CACHE_DIR": str(tmp_path / f"npm-{main}"),
-            "KILN_RENDER_CHECK": "false",
-        }
-        done = subprocess.run(
-            [sys.executable, "-c", RESTARTED_BUILD],
-            input=json.dumps(version(locked, main)),
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
-
-    assert run("before") == "INSTALLED"
-    assert list((tmp_path / "kiln" / "installs").glob("*.tar"))
-    use_registry.requests.clear()
-    assert run("after") == "FROM-CACHE"
-    assert use_registry.requests == []
-
-
 def test_a_hostile_lockfile_is_refused_before_anything_is_fetched_or_cached(
     use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
 ) -> None:
@@ -325,3 +286,55 @@ def test_a_stop_kills_the_typecheck_and_the_build_running_side_by_side(
     log = result.log
     assert log.index("$ typecheck") < log.index("tsc started") < log.index("$ build")
     assert log.index("$ build") < log.index("vite started")
+
+
+def _badge(client: httpx.Client, project_id: str, number: int) -> dict[str, object]:
+    """The version once its build job has finished."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        version: dict[str, object] = client.get(
+            f"/api/projects/{project_id}/versions/{number}"
+        ).json()
+        if version.get("build") in ("green", "red"):
+            return version
+        time.sleep(0.5)
+    raise TimeoutError(f"version {number} was not built")
+
+
+def test_the_install_cache_survives_a_kiln_dev_restart(
+    tmp_path: Path, npm_fake: FakeRegistry
+) -> None:
+    """`kiln dev` builds a starter app (its lockfile resolved through a counting registry
+    proxy); after a restart on the same data directory, with an empty npm cache, the next
+    version builds green and the registry hears nothing."""
+    web_dist = ROOT / "web" / "dist"
+    env = {
+        "KILN_NPM_REGISTRY": npm_fake.url,
+        "NPM_CONFIG_REGISTRY": npm_fake.url,
+        "KILN_RENDER_CHECK": "false",
+    }
+    with kiln_dev(
+        tmp_path / "data", web_dist, KILN_NPM_CACHE_DIR=str(tmp_path / "npm-1"), **env
+    ) as url:
+        client = httpx.Client(base_url=url, timeout=60)
+        token = client.post("/api/sessions").json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        started = client.post("/api/generations", json={"prompt": "a note", "framework": "vanilla"})
+        assert started.status_code == 202, started.text
+        project_id = started.json()["project_id"]
+        first = _badge(client, project_id, 1)
+        assert first["build"] == "green", first.get("build_errors")
+    assert npm_fake.count("/vite/-/") == 1  # the first build installed from the registry
+    before = len(npm_fake.requests)
+
+    with kiln_dev(
+        tmp_path / "data", web_dist, KILN_NPM_CACHE_DIR=str(tmp_path / "npm-2"), **env
+    ) as url:
+        client = httpx.Client(base_url=url, timeout=60, headers=client.headers)
+        edit = {"base_version": 1, "files": {"src/main.js": "document.body.append('again')\n"}}
+        saved = client.post(f"/api/projects/{project_id}/versions", json=edit)
+        assert saved.status_code == 201, saved.text
+        second = _badge(client, project_id, 2)
+
+    assert second["build"] == "green", second.get("build_errors")
+    assert npm_fake.requests[before:] == []
