@@ -3,19 +3,21 @@
 The gate paid `npm ci` for every version and every fix round although most versions
 change no dependency. An entry is keyed by what decides the installed tree (the lockfile,
 else the manifest and the registry; package.json's dependency fields; Node's version,
-the platform and npm's flags) and holds `node_modules` as a tar with a manifest
-of every file's SHA-256.
+the platform and npm's flags) and holds `node_modules` as a tar led by a manifest of its
+files and links.
 
 Trust:
 - an entry is written only right after a successful `npm ci` in the sandbox, which runs
   no package code (`--ignore-scripts`), and before the project's own code (type-check,
   `vite build`) runs;
-- a restored tree is verified before use: the tar holds only `node_modules/` (no
-  absolute paths, no links out), every file matches the manifest, and every package the
+- a restored tree is verified before use: the tar's SHA-256 is the one in its name (on
+  AWS its MD5 is the stored object's), it holds only `node_modules/` (no absolute path,
+  no `..`, no link leading out), the tree is the manifest's, and every package the
   lockfile names is there at its version; a mismatch deletes the entry and the build
   installs cleanly;
-- writes go to a temp file renamed into place, so concurrent builds of one key each
-  leave a whole entry; the local level is bounded (least recently used go first).
+- writes go to a temp file renamed into place and the tar is deterministic, so
+  concurrent builds of one key leave one whole entry; the local level is bounded (least
+  recently used go first).
 
 Levels: a directory (`<data_dir>/installs` locally, the builder function's `/tmp` on
 AWS) and, on AWS, S3 (`installs/`) reached only through URLs that the worker signs
