@@ -33,7 +33,7 @@ from kiln.models import Framework
 from kiln.sandbox import find_sandbox
 
 GOAL = 0.3
-ROUNDS = 3
+ROUNDS = 5
 NPM_FLAGS = ["--ignore-scripts", "--no-audit", "--no-fund"]
 STEP_TIME = re.compile(
     r"^(?:\$ )?(install cached|install|typecheck|build|node_modules from)\b.*?\(([\d.]+) s\)$",
