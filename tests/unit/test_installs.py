@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import platform
 import tarfile
 from pathlib import Path
 
@@ -144,3 +145,12 @@ def test_an_entry_that_lacks_a_locked_package_is_refused(tmp_path: Path) -> None
 
     assert not restored.hit
     assert "node_modules/b is not installed" in restored.note
+
+
+def test_the_key_differs_between_x64_and_arm64(monkeypatch: pytest.MonkeyPatch) -> None:
+    """npm installs another platform binary (TypeScript 7, esbuild) on arm64 Lambda."""
+    files = {"package.json": PKG, "package-lock.json": LOCK}
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    x64 = key(files)
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    assert key(files) != x64
