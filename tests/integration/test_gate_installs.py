@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -62,6 +63,10 @@ def registry() -> Iterator[FakeRegistry]:
         "setInterval(() => {{}}, 1 << 30)\n"
     )
     fake.publish("vite", "0.0.2-hang", {"bin/vite.js": hang.format("vite")}, manifest=vite)
+    configured = "require(require('path').resolve('vite.config.js'))\n" + FAKE_VITE
+    fake.publish(
+        "vite", "0.0.3-config", {"bin/vite.js": configured, "stamp.txt": STAMP}, manifest=vite
+    )
     tsc = {"bin": {"tsc": "bin/tsc"}}
     fake.publish("typescript", "0.0.1-hang", {"bin/tsc": hang.format("tsc")}, manifest=tsc)
     yield fake
@@ -69,17 +74,19 @@ def registry() -> Iterator[FakeRegistry]:
     server.server_close()
 
 
-def locked_manifest(registry: FakeRegistry, tmp: Path, dep: str) -> dict[str, str]:
+def locked_manifest(
+    registry: FakeRegistry, tmp: Path, dep: str, vite: str = "0.0.1"
+) -> dict[str, str]:
     """package.json and the package-lock.json npm resolves for it against the registry."""
     pkg = json.dumps(
         {
             "name": "app",
             "private": True,
             "dependencies": {"kiln-dep": dep},
-            "devDependencies": {"vite": "0.0.1"},
+            "devDependencies": {"vite": vite},
         }
     )
-    work = tmp / f"lock-{dep}"
+    work = tmp / f"lock-{dep}-{vite}"
     work.mkdir()
     (work / "package.json").write_text(pkg)
     subprocess.run(
@@ -142,6 +149,63 @@ def test_a_second_version_with_the_same_lockfile_installs_with_no_registry_reque
     assert "$ install" not in second.log
 
 
+@needs("bwrap")
+def test_in_the_sandbox_a_second_version_links_the_shared_tree_instead_of_unpacking(
+    use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
+) -> None:
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    assert build(version(locked, "v1"), tmp_path, installs).ok
+    (entry,) = (tmp_path / "installs").glob("*.tar")
+    entry.write_bytes(b"")  # were it read, this would fail verification
+
+    second = build(version(locked, "v2"), tmp_path, installs)
+
+    assert "<pre>v2" in page(second)
+    assert "node_modules from the install cache" in second.log
+    assert "shared read-only" in second.log
+    assert "discarded" not in second.log
+
+
+@needs("bwrap")
+def test_a_build_cannot_change_the_shared_tree_that_later_versions_use(
+    use_registry: FakeRegistry, registry: FakeRegistry, tmp_path: Path
+) -> None:
+    """The project's config runs in the build: it tries to rewrite, add and delete files of
+    the reused install, and can only write Vite's own scratch directory."""
+    deps = locked_manifest(registry, tmp_path, "1.0.0", vite="0.0.3-config")
+    installs = InstallCache(tmp_path / "installs", max_bytes=100_000_000)
+    assert build(version(deps, "v1") | {"vite.config.js": ""}, tmp_path, installs).ok
+    attack = (
+        "const fs = require('fs')\n"
+        "for (const [what, act] of Object.entries({\n"
+        "  rewrite: () => fs.writeFileSync('node_modules/vite/stamp.txt', 'PWNED'),\n"
+        "  add: () => fs.writeFileSync('node_modules/kiln-dep/evil.js', 'PWNED'),\n"
+        "  remove: () => fs.unlinkSync('node_modules/kiln-dep/index.js'),\n"
+        "  chmod: () => fs.chmodSync('node_modules/vite/stamp.txt', 0o777),\n"
+        "  scratch: () => fs.writeFileSync('node_modules/.vite-temp/x.mjs', ''),\n"
+        "})) { try { act(); console.log('ATTACK ' + what + ' ok') }\n"
+        "  catch (e) { console.log('ATTACK ' + what + ' ' + e.code) } }\n"
+    )
+
+    hostile = build(version(deps, "v2") | {"vite.config.js": attack}, tmp_path, installs)
+    after = build(version(deps, "v3") | {"vite.config.js": ""}, tmp_path, installs)
+
+    attempts = [line for line in hostile.log.splitlines() if line.startswith("ATTACK ")]
+    assert attempts == [
+        "ATTACK rewrite EROFS",
+        "ATTACK add EROFS",
+        "ATTACK remove EROFS",
+        "ATTACK chmod EROFS",
+        "ATTACK scratch ok",
+    ]
+    assert "shared read-only" in hostile.log and "shared read-only" in after.log
+    assert STAMP in page(after) and "PWNED" not in page(after)
+    (tree,) = (tmp_path / "installs" / "trees").iterdir()
+    assert (tree / "node_modules/vite/stamp.txt").read_text() == STAMP
+    assert not (tree / "node_modules/kiln-dep/evil.js").exists()
+    assert list((tree / "node_modules/.vite-temp").iterdir()) == []
+
+
 def test_a_changed_lockfile_misses_and_installs_from_the_registry(
     use_registry: FakeRegistry, locked: dict[str, str], tmp_path: Path
 ) -> None:
@@ -187,6 +251,7 @@ def test_a_damaged_cache_entry_is_detected_and_rebuilt_from_a_clean_install(
     assert build(version(locked, "v1"), tmp_path, installs).ok
     (entry,) = (tmp_path / "installs").glob("*.tar")
     damage(entry)  # type: ignore[operator]
+    shutil.rmtree(tmp_path / "installs" / "trees", ignore_errors=True)  # unpacked again
     use_registry.requests.clear()
 
     second = build(version(locked, "v2"), tmp_path, installs)
@@ -217,7 +282,10 @@ def test_two_concurrent_builds_of_one_key_both_succeed_and_leave_one_whole_entry
         thread.join()
 
     assert "<pre>a" in page(results["a"]) and "<pre>b" in page(results["b"])
-    assert [p.name for p in (tmp_path / "installs").iterdir() if not p.name.endswith(".tar")] == []
+    entries = [p.name for p in (tmp_path / "installs").iterdir() if p.name != "trees"]
+    assert len(entries) == 1 and entries[0].endswith(".tar")
+    trees = [p.name for p in (tmp_path / "installs" / "trees").iterdir()]
+    assert trees == [entries[0].removesuffix(".tar")]
     use_registry.requests.clear()
     assert STAMP in page(build(version(locked, "c"), tmp_path, installs))
     assert use_registry.requests == []

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from kiln.errors import KilnError
 from kiln.gate.build_errors import BuildError, last_line, npm_error, parse_errors, strip_ansi
-from kiln.gate.installs import InstallCache, install_key
+from kiln.gate.installs import MOUNT_POINTS, InstallCache, install_key
 from kiln.packages.specs import parse_spec
 from kiln.sandbox import Sandbox, find_sandbox
 
@@ -193,12 +193,15 @@ def _build_steps(
     result, or None when dist is ready."""
     install = _install_command(files)
     restored = False
+    shared = run.sandbox.bwrap is not None  # only a sandbox can show a tree read-only
     if installs is not None:
         key = gate_install_key(files, node_version=node_version(tools.node))
         began = time.monotonic()
-        outcome = installs.restore(key, run.root, files.get("package-lock.json"))
+        lock = files.get("package-lock.json")
+        outcome = installs.restore(key, run.root, lock, shared=shared)
         run.note(f"{outcome.note} ({time.monotonic() - began:.1f} s)")
         restored = outcome.hit
+        run.tree = outcome.tree
     if not restored:
         argv = [*tools.npm, install, *INSTALL_FLAGS]
         if not run.step("install", argv, network=True, cache=True):
@@ -207,6 +210,8 @@ def _build_steps(
             began = time.monotonic()
             note = installs.save(key, run.root)
             run.note(f"{note} ({time.monotonic() - began:.1f} s)")
+            if shared:
+                run.tree = installs.adopt(key, run.root)
     steps: list[tuple[str, list[str]]] = []
     tsc = typecheck_command(run.root, tools)
     if "tsconfig.json" in files and tsc is not None:
@@ -415,6 +420,9 @@ class _Runner:
         self.sandbox = sandbox
         self.tools = tools
         self.errors: list[BuildError] = []
+        self.tree: Path | None = None
+        """A shared install tree that `node_modules` links to: mounted read-only, with
+        this build's own writable directories over its mount points."""
         self._log: list[str] = []
         self._log_bytes = 0
 
@@ -465,12 +473,16 @@ class _Runner:
         writable = [self.root.parent]
         if cache:
             writable.append(Path(self.env["npm_config_cache"]))
+        readable = [str(Path(self.tools.node).resolve().parent.parent), *self.tools.npm]
+        binds: dict[Path, Path] = {}
+        if self.tree is not None:
+            readable.append(str(self.tree))
+            for point in MOUNT_POINTS:
+                own = self.root.parent / "mounts" / point
+                own.mkdir(parents=True, exist_ok=True)
+                binds[self.tree / "node_modules" / point] = own
         wrapped = self.sandbox.wrap(
-            argv,
-            writable=writable,
-            readable=[str(Path(self.tools.node).resolve().parent.parent), *self.tools.npm],
-            network=network,
-            cwd=self.root,
+            argv, writable=writable, readable=readable, network=network, cwd=self.root, binds=binds
         )
         proc = subprocess.Popen(
             wrapped,

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["FORMAT", "InstallCache", "Remote", "Restored", "install_key"]
+__all__ = ["FORMAT", "MOUNT_POINTS", "InstallCache", "Remote", "Restored", "install_key"]
 
 FORMAT = 1
 """Bumped when the entry layout changes, so old entries simply miss."""
@@ -102,6 +102,7 @@ class Restored:
     hit: bool
     source: str  # "local", "remote" or "" on a miss
     note: str
+    tree: Path | None = None  # the shared read-only tree that `node_modules` links to
 
 
 Fetch = Callable[[str], bytes | None]
@@ -135,8 +136,14 @@ class InstallCache:
                 found.append((path.stat().st_mtime, path))
         return [path for _, path in sorted(found, reverse=True)]
 
-    def restore(self, key: str, project: Path, lockfile: str | None) -> Restored:
-        """Unpack a verified entry into `project/node_modules`, or leave none there."""
+    def restore(
+        self, key: str, project: Path, lockfile: str | None, *, shared: bool = False
+    ) -> Restored:
+        """Unpack a verified entry into `project/node_modules`, or leave none there.
+
+        `shared` (only for builds that see the tree read-only: `Restored.tree` must be
+        mounted so) links `node_modules` to the entry's unpacked tree instead, unpacking
+        and verifying it once, the first time."""
         notes: list[str] = []
         remote = self.remote
         for local in self.entries(key):
@@ -144,25 +151,26 @@ class InstallCache:
                 notes.append("the local install entry differs from the stored one: not used")
                 continue
             try:
-                _unpack(local, project, key, lockfile)
+                tree = self._place(local, project, key, lockfile, shared=shared)
                 with contextlib.suppress(OSError):
                     os.utime(local)  # recently used: evicted last
-                note = f"node_modules from the install cache ({key[:12]})"
-                return Restored(True, "local", "\n".join([*notes, note]))
+                note = f"node_modules from the install cache ({key[:12]}{_how(tree)})"
+                return Restored(True, "local", "\n".join([*notes, note]), tree)
             except EntryInvalid as exc:
                 notes.append(f"discarded a cached install that failed verification: {exc}")
                 _discard(project / "node_modules")
                 with contextlib.suppress(OSError):
                     local.unlink()
+                _drop_tree(self._tree_of(local))
         if remote is not None and remote.get_url and self.fetch is not None:
             data = self.fetch(remote.get_url)
             if data is not None and remote.md5 == _md5(data):
                 try:
                     self.root.mkdir(parents=True, exist_ok=True)
                     local = self._store(key, data)
-                    _unpack(local, project, key, lockfile)
-                    note = f"node_modules from the shared install cache ({key[:12]})"
-                    return Restored(True, "remote", "\n".join([*notes, note]))
+                    tree = self._place(local, project, key, lockfile, shared=shared)
+                    note = f"node_modules from the shared install cache ({key[:12]}{_how(tree)})"
+                    return Restored(True, "remote", "\n".join([*notes, note]), tree)
                 except (EntryInvalid, OSError) as exc:
                     notes.append(f"the shared install entry failed verification: {exc}")
                     _discard(project / "node_modules")
@@ -191,25 +199,95 @@ class InstallCache:
             note += "; shared" if shared else "; not shared (upload refused or failed)"
         return note
 
+    def adopt(self, key: str, project: Path) -> Path | None:
+        """Move a `node_modules` just installed and saved as `key` (no project code has run
+        since) to be its entry's shared tree, and link it back; the tree, or None when it
+        stays where it is (no entry, another filesystem)."""
+        entries = self.entries(key)
+        if not entries:
+            return None
+        tree = self._tree_of(entries[0])
+        modules = project / "node_modules"
+        if not (tree / "node_modules").is_dir():
+            temp = self._trees / f".new-{uuid.uuid4().hex}"
+            try:
+                temp.mkdir(parents=True)
+                os.rename(modules, temp / "node_modules")
+            except OSError:
+                _drop_tree(temp)
+                return None
+            if not _finish_tree(temp, tree):
+                os.rename(temp / "node_modules", modules)
+                _drop_tree(temp)
+                return None
+        _discard(modules)
+        modules.symlink_to(tree / "node_modules", target_is_directory=True)
+        self._evict()
+        return tree
+
+    @property
+    def _trees(self) -> Path:
+        return self.root / "trees"
+
+    def _tree_of(self, entry: Path) -> Path:
+        return self._trees / entry.name.removesuffix(".tar")
+
+    def _place(
+        self, entry: Path, project: Path, key: str, lockfile: str | None, *, shared: bool
+    ) -> Path | None:
+        """Unpack `entry` into the project, or (shared) link the project to its tree,
+        unpacked and verified now if it is not there yet; raises EntryInvalid."""
+        if not shared:
+            _unpack(entry, project, key, lockfile)
+            return None
+        tree = self._tree_of(entry)
+        if not (tree / "node_modules").is_dir():
+            temp = self._trees / f".new-{uuid.uuid4().hex}"
+            try:
+                temp.mkdir(parents=True)
+                _unpack(entry, temp, key, lockfile)
+            except BaseException:
+                _drop_tree(temp)
+                raise
+            if not _finish_tree(temp, tree):
+                _drop_tree(temp)
+                _unpack(entry, project, key, lockfile)
+                return None
+            self._evict()
+        modules = project / "node_modules"
+        _discard(modules)
+        modules.symlink_to(tree / "node_modules", target_is_directory=True)
+        with contextlib.suppress(OSError):
+            os.utime(tree)
+        return tree
+
     def _store(self, key: str, data: bytes) -> Path:
         target = self.root / f"{key}.{hashlib.sha256(data).hexdigest()}.tar"
         _write_atomic(target, data)
         return target
 
     def _evict(self) -> None:
-        """Drop the least recently used entries until the directory fits `max_bytes`."""
+        """Drop the least recently used entries (and their trees, counted at the entry's
+        size) until the directory fits `max_bytes`; then trees whose entry is gone."""
         entries = []
         for path in self.root.glob("*.tar"):
             with contextlib.suppress(OSError):
                 stat = path.stat()
-                entries.append((stat.st_mtime, stat.st_size, path))
+                copies = 2 if self._tree_of(path).is_dir() else 1
+                entries.append((stat.st_mtime, stat.st_size * copies, path))
         total = sum(size for _, size, _ in entries)
         for _, size, path in sorted(entries, key=lambda e: e[0]):
             if total <= self.max_bytes:
                 break
             with contextlib.suppress(OSError):
                 path.unlink()
+            _drop_tree(self._tree_of(path))
             total -= size
+        with contextlib.suppress(OSError):
+            for tree in self._trees.iterdir():
+                orphan = not (self.root / f"{tree.name}.tar").exists()
+                if tree.name.startswith(".gone-") or (orphan and not tree.name.startswith(".")):
+                    _drop_tree(tree)
 
 
 def pack(node_modules: Path, key: str) -> bytes:
@@ -382,6 +460,42 @@ def _write_atomic(target: Path, data: bytes) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+MOUNT_POINTS = (".vite-temp", ".vite")
+"""Where Vite writes inside node_modules (the bundled config, its cache): each build
+mounts its own writable directory there over the read-only tree."""
+
+
+def _how(tree: Path | None) -> str:
+    return ", shared read-only" if tree is not None else ""
+
+
+def _finish_tree(temp: Path, tree: Path) -> bool:
+    """Give a verified tree in `temp` its mount points and its name, at once; a tree that
+    a concurrent build named first is kept and ours dropped. False (`temp` left to the
+    caller) when there is none."""
+    try:
+        for name in MOUNT_POINTS:
+            (temp / "node_modules" / name).mkdir(exist_ok=True)
+        os.rename(temp, tree)
+    except OSError:
+        if not (tree / "node_modules").is_dir():
+            return False
+        _drop_tree(temp)
+    return True
+
+
+def _drop_tree(tree: Path) -> None:
+    """Rename first, then delete: a half-deleted tree is never taken for a whole one."""
+    if not tree.exists():
+        return
+    gone = tree.with_name(f".gone-{uuid.uuid4().hex}")
+    try:
+        os.rename(tree, gone)
+    except OSError:
+        return
+    shutil.rmtree(gone, ignore_errors=True)
 
 
 def _discard(path: Path) -> None:
