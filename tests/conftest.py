@@ -89,10 +89,14 @@ def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def install_cache(npm_cache: Path) -> Path:
+def install_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One install cache (kiln.gate.installs) for every gate build of the run, beside the
-    npm cache: a dependency set is installed once, later builds restore it."""
-    return npm_cache.parent / "installs"
+    npm cache: a dependency set is installed once, later builds restore it. (Not derived
+    from `npm_cache`, which a module may override with a narrower scope.)"""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    return root / "installs"
 
 
 @pytest.fixture
