@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.gate.installs import MANIFEST, InstallCache, install_key
+from kiln.gate.installs import MANIFEST, MOUNT_POINTS, InstallCache, install_key
 
 PKG = json.dumps({"name": "app", "dependencies": {"a": "1.0.0"}, "scripts": {"dev": "vite"}})
 LOCK = json.dumps({"lockfileVersion": 3, "packages": {"": {}, "node_modules/a": {"version": "1"}}})
@@ -154,3 +154,48 @@ def test_the_key_differs_between_x64_and_arm64(monkeypatch: pytest.MonkeyPatch) 
     x64 = key(files)
     monkeypatch.setattr(platform, "machine", lambda: "aarch64")
     assert key(files) != x64
+
+
+def test_a_shared_restore_links_one_verified_tree_and_unpacks_it_only_once(
+    tmp_path: Path,
+) -> None:
+    cache = InstallCache(tmp_path / "installs", max_bytes=1_000_000)
+    cache.save("k", installed(tmp_path, 1000))
+    (entry,) = cache.entries("k")
+
+    first = cache.restore("k", tmp_path / "one", LOCK, shared=True)
+    entry.write_bytes(b"")  # a second unpack would fail verification
+    second = cache.restore("k", tmp_path / "two", LOCK, shared=True)
+
+    assert first.hit and second.hit and first.tree == second.tree is not None
+    for project in ("one", "two"):
+        modules = tmp_path / project / "node_modules"
+        assert modules.is_symlink() and modules.resolve() == first.tree / "node_modules"
+    assert {p.name for p in (first.tree / "node_modules").iterdir()} == {"a", *MOUNT_POINTS}
+
+
+def test_an_entry_that_fails_verification_leaves_no_shared_tree(tmp_path: Path) -> None:
+    cache = InstallCache(tmp_path / "installs", max_bytes=1_000_000)
+    cache.save("k", installed(tmp_path, 1000))
+    lock = json.loads(LOCK)
+    lock["packages"]["node_modules/b"] = {"version": "2.0.0"}
+
+    restored = cache.restore("k", tmp_path / "x", json.dumps(lock), shared=True)
+
+    assert not restored.hit and restored.tree is None
+    assert list((tmp_path / "installs" / "trees").iterdir()) == []
+    assert not (tmp_path / "x" / "node_modules").exists()
+
+
+def test_a_fresh_install_becomes_the_shared_tree_and_goes_with_its_entry(tmp_path: Path) -> None:
+    cache = InstallCache(tmp_path / "installs", max_bytes=250_000)
+    project = installed(tmp_path / "old", 100_000)
+    cache.save("old", project)
+    tree = cache.adopt("old", project)
+    assert tree is not None and (project / "node_modules").resolve() == tree / "node_modules"
+    assert (tree / "node_modules" / "a" / "blob").stat().st_size == 99_840
+
+    cache.save("new", installed(tmp_path / "new", 100_000))  # the old entry and tree: 200 kB
+
+    assert not tree.exists()
+    assert [p.name.split(".")[0] for p in (tmp_path / "installs").glob("*.tar")] == ["new"]

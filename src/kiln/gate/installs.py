@@ -256,9 +256,8 @@ class InstallCache:
             self._evict()
         modules = project / "node_modules"
         _discard(modules)
+        project.mkdir(parents=True, exist_ok=True)
         modules.symlink_to(tree / "node_modules", target_is_directory=True)
-        with contextlib.suppress(OSError):
-            os.utime(tree)
         return tree
 
     def _store(self, key: str, data: bytes) -> Path:
