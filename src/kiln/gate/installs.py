@@ -17,7 +17,11 @@ Trust:
   installs cleanly;
 - writes go to a temp file renamed into place and the tar is deterministic, so
   concurrent builds of one key leave one whole entry; the local level is bounded (least
-  recently used go first).
+  recently used go first);
+- for builds in the sandbox (`shared`), an entry is unpacked and verified once into a
+  tree (`trees/<entry>/node_modules`, renamed into place whole; a fresh install is moved
+  there before project code runs) that builds link to and see only read-only, so a
+  warm build unpacks nothing; unsandboxed builds still unpack their own copy.
 
 Levels: a directory (`<data_dir>/installs` locally, the builder function's `/tmp` on
 AWS) and, on AWS, S3 (`installs/`) reached only through URLs that the worker signs
