@@ -236,3 +236,21 @@ def test_a_type_error_in_a_react_component_is_red_with_typescript_7s_diagnostic(
     assert not result.ok
     assert [(e.file, e.line) for e in result.errors] == [("src/components/Counter.tsx", line)]
     assert result.errors[0].message.startswith("TS2345: Argument of type 'string'")
+
+
+def test_a_tsconfig_option_that_typescript_7_removed_is_red_naming_the_option(
+    npm_cache: Path,
+) -> None:
+    """Models still write TypeScript 5 configs (`baseUrl`); the fix round must learn why."""
+    files = react_starter_with_every_component()
+    config = json.loads(files["tsconfig.json"])
+    config["compilerOptions"]["baseUrl"] = "."
+    files["tsconfig.json"] = json.dumps(config, indent=2)
+    line = files["tsconfig.json"].splitlines().index('    "baseUrl": "."') + 1
+
+    result = build_project(files, framework="react", npm_cache=npm_cache)
+
+    assert not result.ok
+    (error,) = result.errors
+    assert (error.file, error.line) == ("tsconfig.json", line)
+    assert error.message.startswith("TS5102: Option 'baseUrl' has been removed.")
