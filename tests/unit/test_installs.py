@@ -199,3 +199,18 @@ def test_a_fresh_install_becomes_the_shared_tree_and_goes_with_its_entry(tmp_pat
 
     assert not tree.exists()
     assert [p.name.split(".")[0] for p in (tmp_path / "installs").glob("*.tar")] == ["new"]
+
+
+def test_a_tree_without_every_mount_point_is_unpacked_again(tmp_path: Path) -> None:
+    """bubblewrap cannot make a mount point inside a read-only tree: an older layout
+    would fail every build that mounts it."""
+    cache = InstallCache(tmp_path / "installs", max_bytes=1_000_000)
+    cache.save("k", installed(tmp_path, 1000))
+    tree = cache.restore("k", tmp_path / "one", LOCK, shared=True).tree
+    assert tree is not None
+    (tree / "node_modules" / ".cache").rmdir()
+
+    again = cache.restore("k", tmp_path / "two", LOCK, shared=True)
+
+    assert again.hit and again.tree == tree
+    assert (tree / "node_modules" / ".cache").is_dir()

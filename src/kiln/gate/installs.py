@@ -212,7 +212,8 @@ class InstallCache:
             return None
         tree = self._tree_of(entries[0])
         modules = project / "node_modules"
-        if not (tree / "node_modules").is_dir():
+        if not _ready(tree):
+            _drop_tree(tree)
             temp = self._trees / f".new-{uuid.uuid4().hex}"
             try:
                 temp.mkdir(parents=True)
@@ -245,7 +246,8 @@ class InstallCache:
             _unpack(entry, project, key, lockfile)
             return None
         tree = self._tree_of(entry)
-        if not (tree / "node_modules").is_dir():
+        if not _ready(tree):
+            _drop_tree(tree)
             temp = self._trees / f".new-{uuid.uuid4().hex}"
             try:
                 temp.mkdir(parents=True)
@@ -465,9 +467,15 @@ def _write_atomic(target: Path, data: bytes) -> None:
             temp.unlink()
 
 
-MOUNT_POINTS = (".vite-temp", ".vite")
-"""Where Vite writes inside node_modules (the bundled config, its cache): each build
-mounts its own writable directory there over the read-only tree."""
+MOUNT_POINTS = (".vite-temp", ".vite", ".cache")
+"""Where builds write inside node_modules (Vite's bundled config and cache, the
+`find-cache-dir` convention of plugins): each build mounts its own writable directory
+there over the read-only tree."""
+
+
+def _ready(tree: Path) -> bool:
+    """A whole tree with every mount point (an older layout is unpacked again)."""
+    return all((tree / "node_modules" / name).is_dir() for name in MOUNT_POINTS)
 
 
 def _how(tree: Path | None) -> str:
@@ -483,7 +491,7 @@ def _finish_tree(temp: Path, tree: Path) -> bool:
             (temp / "node_modules" / name).mkdir(exist_ok=True)
         os.rename(temp, tree)
     except OSError:
-        if not (tree / "node_modules").is_dir():
+        if not _ready(tree):
             return False
         _drop_tree(temp)
     return True
