@@ -214,3 +214,15 @@ def test_a_tree_without_every_mount_point_is_unpacked_again(tmp_path: Path) -> N
 
     assert again.hit and again.tree == tree
     assert (tree / "node_modules" / ".cache").is_dir()
+
+
+def test_placing_a_tree_in_a_full_cache_evicts_another_entry_not_its_own(tmp_path: Path) -> None:
+    cache = InstallCache(tmp_path / "installs", max_bytes=250_000)
+    cache.save("old", installed(tmp_path / "old", 100_000))
+    cache.save("new", installed(tmp_path / "new", 100_000))
+
+    restored = cache.restore("old", tmp_path / "x", LOCK, shared=True)  # its tree: 300 kB
+
+    assert restored.hit
+    assert (tmp_path / "x" / "node_modules" / "a" / "package.json").is_file()
+    assert [p.name.split(".")[0] for p in (tmp_path / "installs").glob("*.tar")] == ["old"]

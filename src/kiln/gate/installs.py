@@ -227,12 +227,13 @@ class InstallCache:
                 return None
         _discard(modules)
         modules.symlink_to(tree / "node_modules", target_is_directory=True)
-        self._evict()
+        self._evict(keep=entries[0])
         return tree
 
     @property
     def _trees(self) -> Path:
-        return self.root / "trees"
+        """Real paths: the sandbox mounts a tree where a project's link leads."""
+        return self.root.resolve() / "trees"
 
     def _tree_of(self, entry: Path) -> Path:
         return self._trees / entry.name.removesuffix(".tar")
@@ -259,7 +260,7 @@ class InstallCache:
                 _drop_tree(temp)
                 _unpack(entry, project, key, lockfile)
                 return None
-            self._evict()
+            self._evict(keep=entry)
         modules = project / "node_modules"
         _discard(modules)
         project.mkdir(parents=True, exist_ok=True)
@@ -271,9 +272,10 @@ class InstallCache:
         _write_atomic(target, data)
         return target
 
-    def _evict(self) -> None:
+    def _evict(self, keep: Path | None = None) -> None:
         """Drop the least recently used entries (and their trees, counted at the entry's
-        size) until the directory fits `max_bytes`; then trees whose entry is gone."""
+        size) but `keep` until the directory fits `max_bytes`; then trees whose entry is
+        gone."""
         entries = []
         for path in self.root.glob("*.tar"):
             with contextlib.suppress(OSError):
@@ -284,6 +286,8 @@ class InstallCache:
         for _, size, path in sorted(entries, key=lambda e: e[0]):
             if total <= self.max_bytes:
                 break
+            if path == keep:
+                continue
             with contextlib.suppress(OSError):
                 path.unlink()
             _drop_tree(self._tree_of(path))
