@@ -22,7 +22,7 @@ from typing import Any
 from bench.stats import Figure, table
 
 RESULTS = Path(__file__).with_name("results.json")
-ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P11", "Q1")
+ORDER = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "Q1")
 
 
 class _Stack:
@@ -87,6 +87,11 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
 
         return packages.run()
 
+    def p10(_: set[str]) -> list[Figure]:
+        from bench import gate
+
+        return gate.run()
+
     def p3(_: set[str]) -> list[Figure]:
         from bench import polling
 
@@ -128,6 +133,7 @@ def _runners(shared: _Stack) -> list[tuple[set[str], Callable[[set[str]], list[F
         ({"P6"}, p6),
         ({"P1"}, p1),
         ({"P9"}, p9),
+        ({"P10"}, p10),
         ({"Q1"}, q1),
     ]
 

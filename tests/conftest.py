@@ -88,9 +88,23 @@ def npm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cache
 
 
+@pytest.fixture(scope="session")
+def install_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One install cache (kiln.gate.installs) for every gate build of the run, beside the
+    npm cache: a dependency set is installed once, later builds restore it. (Not derived
+    from `npm_cache`, which a module may override with a narrower scope.)"""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    return root / "installs"
+
+
 @pytest.fixture
 def settings(
-    moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory, npm_cache: Path
+    moto_endpoint: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    npm_cache: Path,
+    install_cache: Path,
 ) -> Settings:
     """Settings naming a fresh table, bucket and queues on the moto server, made from the
     template's definitions (kiln.local.resources), so tests and infrastructure cannot drift."""
@@ -121,6 +135,7 @@ def settings(
         llm_retry_initial_delay_s=0.01,  # the backoff's shape is unit-tested; here it only waits
         lock_dependencies=False,  # tests of package resolution turn it on (tests/.../packages)
         npm_cache_dir=npm_cache,
+        install_cache_dir=install_cache,
     )
 
 

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # where untrusted builds run: bubblewrap when installed ("auto"), required, or not at
     # all ("none": only where the process holds no credential, i.e. the builder function)
     build_sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    # reused installs (kiln.gate.installs): default <data_dir>/installs, <tmp> on the builder
+    install_cache_dir: Path | None = None
+    install_cache_max_bytes: int = 2_000_000_000  # the local level; S3 expires by lifecycle
     builder_function: str = ""  # AWS: the credential-less function that builds (kiln.gate.builder)
     lambda_endpoint_url: str | None = None  # Lambda's API, when not at aws_endpoint_url
     preview_ttl_hours: int = 168

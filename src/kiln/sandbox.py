@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -76,8 +76,10 @@ class Sandbox:
         readable: Sequence[str | Path] = (),
         network: bool = False,
         cwd: Path | None = None,
+        binds: Mapping[Path, Path] | None = None,
     ) -> list[str]:
-        """`argv` inside the sandbox with only `writable` and `readable` visible."""
+        """`argv` inside the sandbox with only `writable` and `readable` visible, and each
+        writable directory of `binds` (place -> directory) mounted over its place."""
         if self.bwrap is None:
             return list(argv)
         args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
@@ -95,6 +97,8 @@ class Sandbox:
                 args += ["--ro-bind", real, real]
         for place in writable:
             args += ["--bind", str(place), str(place)]
+        for place, directory in (binds or {}).items():
+            args += ["--bind", str(directory), str(place)]
         if cwd is not None:
             args += ["--chdir", str(cwd)]
         return [*args, "--", *argv]

@@ -108,6 +108,7 @@ def fake_lambda(tmp_path: Path, lambda_npm_cache: Path) -> Iterator[FakeLambda]:
         "KILN_BUILD_SANDBOX": "none",
         "KILN_RENDER_CHECK": "false",
         "KILN_NPM_CACHE_DIR": str(lambda_npm_cache),
+        "KILN_INSTALL_CACHE_DIR": str(tmp_path / "lambda-tmp" / "kiln-installs"),
         "POWERTOOLS_SERVICE_NAME": "kiln-builder",
     }
     fake = FakeLambda(env)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
 import pytest
 
+import kiln.frameworks
+from kiln.frameworks import skeleton
 from kiln.gate.build import BuildResult, build_project, find_node
+from kiln.models import Framework
+from kiln.sandbox import find_sandbox
 from tests.tools import needs
 
 pytestmark = [pytest.mark.integration, needs("node", "npm")]
@@ -175,3 +180,77 @@ def test_a_node_on_path_that_is_a_launcher_in_home_still_builds_in_the_sandbox(
     monkeypatch.setenv("PATH", f"{launchers}:/usr/bin:/bin")
     result = build(vanilla('document.body.textContent = "launched";'), npm_cache)
     assert result.ok, result.log
+
+
+COMPONENTS = Path(kiln.frameworks.__file__).parent / "components" / "react"
+
+
+def react_starter_with_every_component() -> dict[str, str]:
+    """kiln's React skeleton (TypeScript 7) with each of the starter's components mounted."""
+    files = skeleton(Framework.react)
+    names = sorted(p.stem for p in COMPONENTS.glob("*.tsx"))
+    for name in names:
+        source = (COMPONENTS / f"{name}.tsx").read_text(encoding="utf-8")
+        files[f"src/components/{name}.tsx"] = source.replace("__KILN_PROMPT__", '"a test app"')
+    imports = "".join(f"import {n} from './components/{n}'\n" for n in names)
+    mounts = "".join(f"      <{n} />\n" for n in names)
+    app = (
+        "export default function App() {\n  return (\n    <main>\n"
+        + mounts
+        + "    </main>\n  )\n}\n"
+    )
+    files["src/App.tsx"] = f"{imports}\n{app}"
+    return files
+
+
+@needs("bwrap")
+def test_the_react_starter_type_checks_and_builds_with_typescript_7s_native_binary_in_the_sandbox(
+    npm_cache: Path,
+) -> None:
+    files = react_starter_with_every_component()
+    assert json.loads(files["package.json"])["devDependencies"]["typescript"].startswith("7.")
+    result = build_project(
+        files, framework="react", npm_cache=npm_cache, sandbox=find_sandbox("bwrap")
+    )
+    assert result.ok, result.log
+    assert re.search(
+        r"^typecheck with node_modules/@typescript/typescript-linux-\w+/lib/tsc$", result.log, re.M
+    )
+    assert "$ typecheck" in result.log
+    assert "index.html" in result.dist
+
+
+@needs("bwrap")
+def test_a_type_error_in_a_react_component_is_red_with_typescript_7s_diagnostic(
+    npm_cache: Path,
+) -> None:
+    files = react_starter_with_every_component()
+    counter = files["src/components/Counter.tsx"]
+    line = counter[: counter.index("const [step")].count("\n") + 1
+    files["src/components/Counter.tsx"] = counter.replace(
+        "useState(1)", "useState<number>('one')", 1
+    )
+    result = build_project(
+        files, framework="react", npm_cache=npm_cache, sandbox=find_sandbox("bwrap")
+    )
+    assert not result.ok
+    assert [(e.file, e.line) for e in result.errors] == [("src/components/Counter.tsx", line)]
+    assert result.errors[0].message.startswith("TS2345: Argument of type 'string'")
+
+
+def test_a_tsconfig_option_that_typescript_7_removed_is_red_naming_the_option(
+    npm_cache: Path,
+) -> None:
+    """Models still write TypeScript 5 configs (`baseUrl`); the fix round must learn why."""
+    files = react_starter_with_every_component()
+    config = json.loads(files["tsconfig.json"])
+    config["compilerOptions"]["baseUrl"] = "."
+    files["tsconfig.json"] = json.dumps(config, indent=2)
+    line = files["tsconfig.json"].splitlines().index('    "baseUrl": "."') + 1
+
+    result = build_project(files, framework="react", npm_cache=npm_cache)
+
+    assert not result.ok
+    (error,) = result.errors
+    assert (error.file, error.line) == ("tsconfig.json", line)
+    assert error.message.startswith("TS5102: Option 'baseUrl' has been removed.")

@@ -157,6 +157,42 @@ def test_the_lockfile_installs_the_same_tree_with_npm_ci(
     assert (tmp_path / "node_modules/.bin/vite").exists()
 
 
+@pytest.mark.parametrize("cpu", ["x64", "arm64"])
+def test_a_lockfile_lists_every_platform_binary_and_npm_ci_installs_the_one_for_its_cpu(
+    settings: Settings, tmp_path: Path, cpu: str
+) -> None:
+    """TypeScript 7 ships its compiler as one optional package per os/cpu; the lockfile must
+    hold them all with their `os`, `cpu` and `optional` (as npm's own does), so that one
+    lockfile installs on this machine and on arm64 Lambda alike."""
+    pkg = {"name": "app", "version": "0.0.0", "devDependencies": {"typescript": "7.0.2"}}
+    lock = service.resolve_project(settings, pkg).lockfile
+    wanted = lock["packages"]["node_modules/typescript"]["optionalDependencies"]
+    binaries = {
+        f"node_modules/{name}": lock["packages"].get(f"node_modules/{name}") for name in wanted
+    }
+    assert len(binaries) > 10
+    for entry in binaries.values():
+        assert entry is not None
+        assert entry["optional"] is True and entry["dev"] is True
+        assert entry["os"] and entry["cpu"]
+    arm = binaries["node_modules/@typescript/typescript-linux-arm64"]
+    assert (arm["os"], arm["cpu"]) == (["linux"], ["arm64"])
+    (tmp_path / "package.json").write_text(json.dumps(pkg))
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock))
+    run = subprocess.run(
+        ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--os=linux", f"--cpu={cpu}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "npm_config_cache": str(tmp_path / ".npm")},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    installed = sorted(p.name for p in (tmp_path / "node_modules/@typescript").iterdir())
+    assert installed == [f"typescript-linux-{cpu}"]
+    assert (tmp_path / f"node_modules/@typescript/typescript-linux-{cpu}/lib/tsc").is_file()
+
+
 HOSTILE = [
     ("evil", "file:../../etc"),
     ("evil", "link:/home"),

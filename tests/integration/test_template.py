@@ -865,3 +865,40 @@ def test_a_local_table_from_an_older_template_gains_the_stream(
     assert "LatestStreamArn" not in ddb.describe_table(TableName="tpl-old-table")["Table"]
     create_resources(boto3.session.Session(), **args)
     assert ddb.describe_table(TableName="tpl-old-table")["Table"]["LatestStreamArn"]
+
+
+# --- reused installs (issue 16) -----------------------------------------------------------
+
+
+def test_the_template_and_the_code_agree_on_shared_installs(template: dict[str, Any]) -> None:
+    """Functions that hand builds to the builder may read `installs/` and sign its PUTs; the
+    builder itself gets no S3 permission (only URLs), its /tmp level fits its storage, and
+    the shared entries expire."""
+    from kiln.gate.builder import INSTALLS
+
+    bucket = template["Resources"]["Bucket"]["Properties"]
+    (rule,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == INSTALLS]
+    assert rule["Status"] == "Enabled" and 1 <= rule["ExpirationInDays"] <= 30
+    orchestrators = [
+        logical_id
+        for logical_id in resources_of(template, "AWS::Serverless::Function")
+        if "KILN_BUILDER_FUNCTION"
+        in function_props(template, logical_id)["Environment"]["Variables"]
+    ]
+    assert sorted(orchestrators) == ["DeployWorkerFunction", "StatusApiFunction"]
+    for logical_id in orchestrators:
+        grants = [
+            s
+            for s in _statements(function_props(template, logical_id))
+            if INSTALLS in json.dumps(s)
+        ]
+        by_action = {json.dumps(s["Action"]): s for s in grants}
+        assert by_action.keys() == {'["s3:GetObject", "s3:PutObject"]', '"s3:ListBucket"'}
+        objects = by_action['["s3:GetObject", "s3:PutObject"]']["Resource"]
+        assert objects == {"Fn::Sub": f"${{Bucket.Arn}}/{INSTALLS}*"}, logical_id
+        listing = by_action['"s3:ListBucket"']["Condition"]
+        assert listing == {"StringLike": {"s3:prefix": f"{INSTALLS}*"}}, logical_id
+    builder = function_props(template, "BuilderFunction")
+    assert builder["Policies"] == []
+    limit = int(builder["Environment"]["Variables"]["KILN_INSTALL_CACHE_MAX_BYTES"])
+    assert limit <= builder["EphemeralStorage"]["Size"] * 1_000_000 // 2

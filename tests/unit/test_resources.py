@@ -122,12 +122,12 @@ def test_bucket_is_versioned_and_private(clients: dict[str, Any], created: dict[
     assert all(block.values())
 
 
-def test_bucket_expires_previews_and_builder_staging(
+def test_bucket_expires_previews_builder_staging_and_shared_installs(
     clients: dict[str, Any], created: dict[str, str]
 ) -> None:
     rules = clients["s3"].get_bucket_lifecycle_configuration(Bucket="bkt")["Rules"]
     expiring = {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules if "Expiration" in r}
-    assert expiring == {"previews/": 7, "builds-tmp/": 1}
+    assert expiring == {"previews/": 7, "builds-tmp/": 1, "installs/": 14}
 
 
 def test_creating_again_keeps_existing_resources_and_data(

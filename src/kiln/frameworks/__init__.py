@@ -67,7 +67,9 @@ _CONVENTIONS: dict[Framework, str] = {
         "renders <App/> from src/App.tsx into #root. Put components in src/components/ as "
         "PascalCase .tsx files with a default export; global styles and the colour tokens "
         "(--accent, --bg) are in src/index.css, App styles in src/App.css. Use function "
-        "components and hooks; no class components."
+        "components and hooks; no class components. The type-check is TypeScript 7 (the "
+        "native compiler): keep tsconfig.json as it is, and use relative imports, since "
+        "baseUrl and the node/node10 module resolutions were removed in TypeScript 7."
     ),
     Framework.vue: (
         'Vue 3 on Vite with single-file components using <script setup lang="ts">. '

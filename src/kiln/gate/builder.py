@@ -18,21 +18,25 @@ import functools
 import json
 import os
 import signal
+import tempfile
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from kiln import telemetry
 from kiln.checks.format import CHECKS_PATH, Check, CheckSource, read_checks
 from kiln.checks.run import CheckOutcome
 from kiln.config import Settings, find_chromium
 from kiln.errors import KilnError
-from kiln.gate.build import BuildError, BuildResult, build_project
+from kiln.gate.build import BuildError, BuildResult, build_project, gate_install_key
+from kiln.gate.installs import InstallCache, Remote
 from kiln.sandbox import find_sandbox
 from kiln.store.db import Store
 
@@ -41,6 +45,8 @@ __all__ = ["Built", "RenderOutcome", "build_version", "serve_build"]
 STAGING = "builds-tmp/"
 """S3 prefix of the builder's inputs and outputs; a lifecycle rule expires it."""
 URL_TTL_S = 1800
+INSTALLS = "installs/"
+"""S3 prefix of shared installs (kiln.gate.installs): written once, expired by a lifecycle rule."""
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -89,6 +95,7 @@ def build_here(
     base: str,
     render: bool,
     stop: threading.Event | None = None,
+    installs: InstallCache | None = None,
 ) -> Built:
     sandbox = find_sandbox(settings.build_sandbox)
     result = build_project(
@@ -99,6 +106,7 @@ def build_here(
         npm_cache=settings.npm_cache_dir,
         sandbox=sandbox,
         stop=stop,
+        installs=installs or local_installs(settings),
     )
     built = Built(result)
     web = framework != "python" and "index.html" in result.dist
@@ -157,6 +165,12 @@ def _outcomes(sources: list[CheckSource], ran: list[CheckOutcome]) -> list[Check
     return out
 
 
+def local_installs(settings: Settings) -> InstallCache:
+    """Reused installs under `.kiln/installs` (kept across `kiln dev` restarts)."""
+    root = settings.install_cache_dir or settings.data_dir / "installs"
+    return InstallCache(root.resolve(), max_bytes=settings.install_cache_max_bytes)
+
+
 # --- AWS: the orchestrating side -----------------------------------------------------
 
 
@@ -181,6 +195,9 @@ def _invoke(
         ),
     }
     request = {**urls, "framework": framework, "base": base, "render": render}
+    install = _install_urls(store, files)
+    if install is not None:
+        request["install"] = install
     try:
         answer = _lambda(settings).invoke(
             FunctionName=settings.builder_function, Payload=json.dumps(request).encode()
@@ -194,6 +211,33 @@ def _invoke(
             Delete={"Objects": [{"Key": f"{key}/input.json"}, {"Key": f"{key}/output.json"}]},
         )
     return _unpack(json.loads(body))
+
+
+def _install_urls(store: Store, files: dict[str, str]) -> dict[str, str] | None:
+    """The shared install for `files`' dependency set: a GET and its MD5 (the ETag, read
+    here where S3 is trusted) when stored, else a write-once PUT for the builder to fill
+    right after its install, before the project's own code runs."""
+    if "package.json" not in files:
+        return None
+    name = f"{INSTALLS}{gate_install_key(files, node_version='builder')}.tar"
+    try:
+        head = store.s3.head_object(Bucket=store.bucket, Key=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            return None
+        put_url = store.s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": store.bucket, "Key": name, "IfNoneMatch": "*"},
+            ExpiresIn=URL_TTL_S,
+        )
+        return {"put_url": put_url}
+    etag = str(head.get("ETag", "")).strip('"')
+    if "-" in etag:  # a multipart ETag is no MD5 of the object
+        return None
+    get_url = store.s3.generate_presigned_url(
+        "get_object", Params={"Bucket": store.bucket, "Key": name}, ExpiresIn=URL_TTL_S
+    )
+    return {"get_url": get_url, "md5": etag}
 
 
 def _lambda(settings: Settings) -> Any:
@@ -304,12 +348,38 @@ def serve_build(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 framework=str(event["framework"]),
                 base=str(event.get("base") or "/"),
                 render=bool(event.get("render")),
+                installs=builder_installs(settings, event.get("install"), http),
             )
             body = json.dumps(_pack(built)).encode()
             http.put(str(event["output_url"]), content=body).raise_for_status()
     finally:
         kill_descendants()
     return {"ok": built.result.ok}
+
+
+def builder_installs(settings: Settings, install: Any, http: httpx.Client) -> InstallCache:
+    """`/tmp` as the first level, anchored to the S3 entry the worker named: an earlier
+    invocation's build could have written `/tmp`, so a local entry is used only when its
+    MD5 is the stored object's, and without a named entry none is."""
+    urls = {k: str(v) for k, v in install.items()} if isinstance(install, dict) else {}
+    remote = Remote(get_url=urls.get("get_url"), md5=urls.get("md5"), put_url=urls.get("put_url"))
+
+    def fetch(url: str) -> bytes | None:
+        with contextlib.suppress(httpx.HTTPError):
+            answer = http.get(url)
+            if answer.status_code == 200:
+                return answer.content
+        return None
+
+    def upload(url: str, data: bytes) -> bool:
+        with contextlib.suppress(httpx.HTTPError):
+            return http.put(url, content=data, headers={"If-None-Match": "*"}).status_code == 200
+        return False
+
+    root = settings.install_cache_dir or Path(tempfile.gettempdir()) / "kiln-installs"
+    return InstallCache(
+        root, max_bytes=settings.install_cache_max_bytes, remote=remote, fetch=fetch, upload=upload
+    )
 
 
 def adopt_orphans() -> None:
