@@ -96,12 +96,21 @@ def run(requests: int = REQUESTS) -> list[Figure]:
             "KILN_AWS_ENDPOINT_URL": emulator.endpoint_url,
             "KILN_AWS_REGION": "us-east-1",
         }
+        before = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         get_settings.cache_clear()
-        settings = Settings()
-        store = Store(settings)
-        token, job_id, after = _seed(store)
-        return _measure(store, token, job_id, after, requests)
+        try:
+            settings = Settings()
+            store = Store(settings)
+            token, job_id, after = _seed(store)
+            return _measure(store, token, job_id, after, requests)
+        finally:  # later figures must not reach this emulator once it is stopped
+            for k, v in before.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            get_settings.cache_clear()
     finally:
         emulator.stop()
 

@@ -801,3 +801,27 @@ def test_queries_and_updates_of_one_partition_in_many_threads_never_fail(
         assert errors == []
     finally:
         running.stop()
+
+
+def test_a_dynamodb_write_wakes_whoever_waits_for_one(tmp_path: Path) -> None:
+    """kiln dev's push stream pump sleeps until a write may have added a stream record,
+    instead of asking the stream forty times a second."""
+    import threading
+
+    from kiln.local.emulator import DYNAMODB_WRITES
+
+    running = start_emulator(None, access_key=KEY)
+    running.serve_in_process()
+    try:
+        ddb = client("dynamodb", running.endpoint_url)
+        table = unique("wake")
+        create_table(ddb, table)
+        seen = DYNAMODB_WRITES.count
+        waiter = threading.Thread(target=DYNAMODB_WRITES.wait_past, args=(seen, 60.0))
+        waiter.start()
+        ddb.put_item(TableName=table, Item=key("p", "s"))
+        waiter.join(timeout=30)
+        assert not waiter.is_alive(), "the write did not wake the waiter"
+        assert DYNAMODB_WRITES.count > seen
+    finally:
+        running.stop()

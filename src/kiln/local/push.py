@@ -28,6 +28,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from kiln.local.emulator import DYNAMODB_WRITES
 from kiln.local.emulator.transport import _response
 from kiln.local.functions import LambdaContext
 from kiln.local.resources import load_template
@@ -301,6 +302,7 @@ class StreamPump:
         *,
         filters: list[dict[str, Any]] | None = None,
         interval_s: float = 0.025,
+        idle_s: float = 0.25,
         emulated: bool = True,
     ) -> None:
         self.streams = streams
@@ -308,6 +310,7 @@ class StreamPump:
         self.handler = handler
         self.filters = filters if filters is not None else push_filters()
         self.interval_s = interval_s
+        self.idle_s = idle_s
         self.stream_arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
         shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         self.shard_id = shards[-1]["ShardId"]
@@ -345,10 +348,15 @@ class StreamPump:
 
     def _run(self) -> None:
         while not self.stopped.is_set():
+            seen = DYNAMODB_WRITES.count
             try:
                 read = self.poll()
             except Exception:
                 logger.exception("push stream poll failed")
                 read = 0
-            if not read:
+            if read:
+                continue
+            if self.emulated:  # the next write wakes it; the timeout covers another process's
+                DYNAMODB_WRITES.wait_past(seen, self.idle_s)
+            else:
                 self.stopped.wait(self.interval_s)

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "DYNAMODB_WRITES",
     "JOURNAL_NAME",
     "Emulator",
     "JournalContents",
@@ -163,6 +164,31 @@ class _KilnOnly:
         return self.app(environ, without_cors)
 
 
+class _Writes:
+    """How many DynamoDB writes the emulators of this process have answered, so the push
+    stream pump can wait for one (each write may add a stream record) instead of asking
+    the stream for records every few milliseconds."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = threading.Condition()
+
+    def bump(self) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def wait_past(self, seen: int, timeout_s: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self.count != seen, timeout_s)
+
+
+DYNAMODB_WRITES = _Writes()
+_WRITE_TARGETS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+)
+
+
 class _DynamoDBInTurn:
     """moto's DynamoDB is not thread-safe: a query deep-copies items that an update in
     another thread is changing ("dictionary changed size during iteration", a 500). Its
@@ -176,7 +202,10 @@ class _DynamoDBInTurn:
         if _service(environ) != "dynamodb":
             return self.app(environ, start_response)
         with self.lock:
-            return list(self.app(environ, start_response))
+            answer = list(self.app(environ, start_response))
+        if environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1] in _WRITE_TARGETS:
+            DYNAMODB_WRITES.bump()
+        return answer
 
 
 class _QuietHandler(MotoRequestHandler):
