@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -181,6 +182,9 @@ def run() -> list[Figure]:
 
     from kiln.local.server import asgi_app, start_stack
 
+    # functions an earlier figure loaded keep that figure's (stopped) emulator
+    for name in [m for m in sys.modules if m.startswith("kiln_function_")]:
+        del sys.modules[name]
     os.environ.setdefault("KILN_LLM_PROVIDER", "starter")
     os.environ["KILN_BUILD_GATE"] = "false"
     os.environ["KILN_ADDRESS_RATE_LIMIT_PER_MINUTE"] = "100000"

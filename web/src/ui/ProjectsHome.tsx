@@ -10,7 +10,8 @@ const FRAMEWORK_NAMES: Record<string, string> = { react: "React", vue: "Vue", va
 
 export function ProjectsHome() {
   const projects = useApp((s) => s.projects);
-  const [deleting, setDeleting] = useState<Project | null>(null);
+  // a new object per request: a request right after a cancel (both in one render) still opens it
+  const [deleting, setDeleting] = useState<{ project: Project } | null>(null);
   if (projects.length === 0) return null;
   return (
     <section class="home" data-testid="projects-home" aria-labelledby="home-title">
@@ -19,17 +20,18 @@ export function ProjectsHome() {
       </h2>
       <ul class="home-list">
         {projects.map((p) => (
-          <ProjectRow key={p.project_id} project={p} onDelete={() => setDeleting(p)} />
+          <ProjectRow key={p.project_id} project={p} onDelete={() => setDeleting({ project: p })} />
         ))}
       </ul>
-      <DeleteDialog project={deleting} onDone={() => setDeleting(null)} />
+      <DeleteDialog request={deleting} onDone={() => setDeleting(null)} />
     </section>
   );
 }
 
 /** "Delete this project?" as a modal dialog: focus starts on Cancel, Escape cancels, and
  * focus goes back to the row's Delete button when it closes without deleting. */
-function DeleteDialog({ project, onDone }: { project: Project | null; onDone: () => void }) {
+function DeleteDialog({ request, onDone }: { request: { project: Project } | null; onDone: () => void }) {
+  const project = request?.project ?? null;
   const ctx = useCtx();
   const dialog = useRef<HTMLDialogElement>(null);
   const opener = useRef<HTMLElement | null>(null);
@@ -38,13 +40,13 @@ function DeleteDialog({ project, onDone }: { project: Project | null; onDone: ()
   useEffect(() => {
     const el = dialog.current;
     if (!el) return;
-    if (project && !el.open) {
+    if (request && !el.open) {
       opener.current = document.activeElement as HTMLElement | null;
       setError(null);
       el.showModal();
     }
-    if (!project && el.open) el.close();
-  }, [project]);
+    if (!request && el.open) el.close();
+  }, [request]);
   const confirm = async (): Promise<void> => {
     if (!project) return;
     setBusy(true);
