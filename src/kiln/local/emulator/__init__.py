@@ -55,6 +55,7 @@ from kiln.local.emulator.journal import (
     JOURNAL_NAME,
     JournalContents,
     JournalError,
+    _is_mutation,
     _Journal,
     _JournalingApp,
     _service,
@@ -184,9 +185,6 @@ class _Writes:
 
 
 DYNAMODB_WRITES = _Writes()
-_WRITE_TARGETS = frozenset(
-    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-)
 
 
 class _DynamoDBInTurn:
@@ -203,7 +201,7 @@ class _DynamoDBInTurn:
             return self.app(environ, start_response)
         with self.lock:
             answer = list(self.app(environ, start_response))
-        if environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1] in _WRITE_TARGETS:
+        if _is_mutation(environ, "dynamodb"):
             DYNAMODB_WRITES.bump()
         return answer
 
