@@ -17,42 +17,50 @@ Routes (`RouteSelectionExpression: $request.body.action`):
 
 Messages to the client:
 
-    {type: "job", job: <JobPublic>}     on subscribe: the job and its events after `after`,
-                                        exactly what `GET /api/jobs/{id}?after=N` answers
-                                        (several messages when the events are many); and
-                                        when the job finishes (no events; `next` is its
-                                        last sequence number)
-    {type: "events", job_id, events}    a batch, as the worker flushed it
+    {type: "events", job_id, events}    on subscribe, the job's events after `after` (as
+                                        many messages as API Gateway's size limit needs);
+                                        then each batch as the worker flushed it
+    {type: "job", job: <JobPublic>}     on subscribe after the catch-up, what `GET
+                                        /api/jobs/{id}?after=N` answers (without events),
+                                        and once more when the job finishes
     {type: "error", code, message, job_id?}
 
-A subscription is written before the catch-up is read, so every batch is in the catch-up,
-pushed, or both: the client applies events in sequence order and drops those it has.
-Another owner's job answers the `not_found` of REST.
+Who posts what, so one viewer of a one-minute job costs a few invocations, not one per
+flush: the subscribe route reads the catch-up, then records the subscription in the job's
+item on condition that no event was reserved since (else it reads again). Each later batch
+is reserved by a write that answers the job's subscribers (kiln.store.jobs.reserve_events),
+and the worker posts the batch to them itself (`deliver`): nothing is missed or sent twice.
+The table's stream calls the push function only when a job reaches a final state; the
+subscribers come in the record's new image. Another owner's job answers REST's
+`not_found`; a job followed by MAX_SUBSCRIBERS connections answers `too_many_subscribers`.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 from pydantic import BaseModel, Field, ValidationError
 
 from kiln.config import Settings, allowed_origins
-from kiln.errors import KilnError, Unauthorized, Unprocessable
+from kiln.errors import Conflict, KilnError, Unauthorized, Unavailable, Unprocessable
 from kiln.models import JobStatus
 from kiln.origins import origin_allowed
 from kiln.store import connections
+from kiln.store.connections import Subscribed
 from kiln.store.db import Store, aws_session, from_item
 from kiln.store.job_polls import poll_job, public_job
-from kiln.store.jobs import get_job
 from kiln.store.sessions import owner_for_token
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "ROUTES",
+    "deliver",
     "handle_stream",
     "handle_websocket",
     "management_client",
@@ -71,6 +79,12 @@ ORIGINAL_ACTIONS = ("generate_code", "update_context")
 PROTOCOL = "kiln"
 # API Gateway refuses messages over 128 KB; events are split well below that.
 MAX_MESSAGE_BYTES = 96_000
+# A worker posts between its flushes: a slow API must not hold the job up for long.
+_POSTING = Config(
+    connect_timeout=2, read_timeout=4, retries={"max_attempts": 2, "mode": "standard"}
+)
+# Subscribing retries while a batch is reserved but not yet readable (a few ms).
+SUBSCRIBE_TRIES = 20
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -93,7 +107,10 @@ def management_client(settings: Settings) -> Any:
     with _clients_lock:
         if endpoint not in _clients:
             _clients[endpoint] = aws_session(settings).client(
-                "apigatewaymanagementapi", endpoint_url=endpoint, region_name=settings.aws_region
+                "apigatewaymanagementapi",
+                endpoint_url=endpoint,
+                region_name=settings.aws_region,
+                config=_POSTING,
             )
         return _clients[endpoint]
 
@@ -187,8 +204,22 @@ def connect(store: Store, event: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def _catch_up(
+    store: Store, client: Any, connection_id: str, job_id: str, owner: str, after: int
+) -> tuple[dict[str, Any], int]:
+    """Post the job's events after `after`; the job and the last event posted."""
+    while True:  # a long job's events come in several reads
+        job, events = poll_job(store, job_id, owner, after)
+        for message in _events_messages(job_id, events):
+            post(client, connection_id, message)
+        if not events:
+            return job, after
+        after = events[-1]["seq"]
+
+
 def subscribe(store: Store, client: Any, connection_id: str, body: dict[str, Any]) -> None:
-    """Follow a job: remember the subscription, then send what the job has so far."""
+    """Follow a job: send what it has so far, then subscribe from the last event sent (or,
+    when a batch was reserved meanwhile, send that and try again)."""
     owner = connections.connection_owner(store, connection_id)
     if owner is None:
         raise Unauthorized("this connection is not open")
@@ -196,19 +227,24 @@ def subscribe(store: Store, client: Any, connection_id: str, body: dict[str, Any
         request = Subscribe.model_validate(body)
     except ValidationError as exc:
         raise Unprocessable(f"subscribe needs job_id and after: {exc.errors()[0]['msg']}") from exc
-    job_id = request.job_id
-    get_job(store, job_id, owner)  # another owner's job: NotFound, and no subscription
-    connections.subscribe(store, connection_id, job_id)
-    after = request.after
-    job, events = poll_job(store, job_id, owner, after)
-    while True:  # a long job's events come in several reads
-        for message in _events_messages(job_id, events):
-            post(client, connection_id, message)
-        if not events:
-            break
-        after = events[-1]["seq"]
-        job, events = poll_job(store, job_id, owner, after)
-    post(client, connection_id, _job_message(job_id, job, after))
+    job_id, sent = request.job_id, request.after
+    for attempt in range(SUBSCRIBE_TRIES):
+        job, sent = _catch_up(store, client, connection_id, job_id, owner, sent)
+        post(client, connection_id, _job_message(job_id, job, sent))
+        if JobStatus(job["status"]).finished:
+            return
+        state, last = connections.subscribe(store, connection_id, job_id, sent)
+        if state is Subscribed.yes:
+            return
+        if state is Subscribed.full:
+            raise Conflict(
+                f"{connections.MAX_SUBSCRIBERS} connections already follow this job",
+                code="too_many_subscribers",
+            )
+        if state is Subscribed.moved_on and last < sent:
+            sent = last  # the client claimed events the job does not have
+        time.sleep(0.01 * attempt)
+    raise Unavailable("the job's events kept moving; subscribe again", code="subscribe_busy")
 
 
 def handle_websocket(
@@ -263,6 +299,55 @@ def _original(
     return {"statusCode": 200}
 
 
+# --- posting -----------------------------------------------------------------------
+
+
+def original_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events as the original protocol sends them: one message each, `status` named."""
+    return [
+        {**event, "status": event.get("phase")} if event.get("type") == "status" else event
+        for event in events
+    ]
+
+
+_unposted = threading.Event()
+
+
+def deliver(
+    settings: Settings, job_id: str, events: list[dict[str, Any]], subs: dict[str, Any]
+) -> list[str]:
+    """Post a batch the worker has just written to the job's subscribers (those it answered
+    when the batch was reserved), each the events it does not have. Never raises: a viewer
+    that cannot be reached must not fail the job. Answers the connections that are gone."""
+    if not subs:
+        return []
+    if not settings.push_endpoint:
+        if not _unposted.is_set():
+            _unposted.set()
+            logger.warning("a job has subscribers but KILN_PUSH_ENDPOINT is not set")
+        return []
+    client = management_client(settings)
+    gone: list[str] = []
+    for connection_id, sub in subs.items():
+        fresh = [e for e in events if e["seq"] > int(sub.get("after", 0))]
+        if not fresh:
+            continue
+        messages = (
+            original_events(fresh) if sub.get("original") else list(_events_messages(job_id, fresh))
+        )
+        try:
+            for message in messages:
+                if not post(client, connection_id, message):
+                    gone.append(connection_id)
+                    break
+        except Exception:
+            logger.warning(
+                "could not post to a connection",
+                extra={"job_id": job_id, "connection_id": connection_id},
+            )
+    return gone
+
+
 # --- the table's stream -----------------------------------------------------------------
 
 
@@ -270,50 +355,47 @@ def _image(record: dict[str, Any], name: str) -> dict[str, Any]:
     return from_item(record["dynamodb"].get(name) or {})
 
 
-def stream_messages(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The messages the stream's records make, by job, in record order: a batch of events
-    for each new `EVENT#` item, the job for each change of its status to a final one."""
-    out: dict[str, list[dict[str, Any]]] = {}
+def finished_jobs(records: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The jobs the stream's records show reaching a final state, with their new image."""
+    out: list[tuple[str, dict[str, Any]]] = []
     for record in records:
         keys = from_item(record["dynamodb"]["Keys"])
         pk, sk = str(keys["PK"]), str(keys["SK"])
-        if not pk.startswith("JOB#"):
+        if not pk.startswith("JOB#") or sk != "META":
             continue
-        job_id = pk.removeprefix("JOB#")
-        new = _image(record, "NewImage")
-        if sk.startswith("EVENT#") and record["eventName"] == "INSERT":
-            out.setdefault(job_id, []).extend(_events_messages(job_id, json.loads(new["data"])))
-        elif sk == "META" and new:
-            old = _image(record, "OldImage")
-            status = new.get("status")
-            if status != old.get("status") and JobStatus(str(status)).finished:
-                last = int(new.get("last_seq", 0))
-                out.setdefault(job_id, []).append(_job_message(job_id, new, last))
+        new, old = _image(record, "NewImage"), _image(record, "OldImage")
+        status = new.get("status")
+        if status and status != old.get("status") and JobStatus(str(status)).finished:
+            out.append((pk.removeprefix("JOB#"), new))
     return out
 
 
 def handle_stream(store: Store, event: dict[str, Any], client: Any | None = None) -> dict[str, int]:
-    """DynamoDB Streams records: each job's messages posted to its subscribers; a
-    connection that is gone is removed with its subscriptions. Answers what it did."""
-    by_job = stream_messages(event.get("Records", []))
-    if by_job and client is None:
-        client = management_client(store.settings)
+    """DynamoDB Streams records: each job that finished is posted to its subscribers (in
+    the record; nothing is read but what the original protocol's last message carries).
+    Answers what it did."""
+    done = finished_jobs(event.get("Records", []))
     posted = gone = 0
-    for job_id, messages in by_job.items():
-        original: list[dict[str, Any]] | None = None
-        for cid, framework in connections.subscribers(store, job_id):
-            sending = messages
+    for job_id, job in done:
+        subs: dict[str, Any] = job.get("subs") or {}
+        if not subs:
+            continue
+        client = client or management_client(store.settings)
+        plain = [_job_message(job_id, job, int(job.get("last_seq", 0)))]
+        original: dict[str, list[dict[str, Any]]] = {}
+        for connection_id, sub in subs.items():
+            sending = plain
+            framework = sub.get("original")
             if framework:
                 from kiln import push_original
 
-                if original is None:
-                    original = push_original.translate(store, messages, framework)
-                sending = original
+                if framework not in original:
+                    original[framework] = push_original.finished(store, job_id, job, framework)
+                sending = original[framework]
             for message in sending:
-                if not post(client, cid, message):
-                    logger.info("connection gone", extra={"connection_id": cid})
-                    connections.remove_connection(store, cid)
+                if not post(client, connection_id, message):
+                    logger.info("connection gone", extra={"connection_id": connection_id})
                     gone += 1
                     break
                 posted += 1
-    return {"jobs": len(by_job), "posted": posted, "gone": gone}
+    return {"jobs": len(done), "posted": posted, "gone": gone}

@@ -31,6 +31,7 @@ from kiln.generate import load_version_files
 from kiln.models import Framework
 from kiln.store import connections, conversations
 from kiln.store.db import Store
+from kiln.store.job_polls import public_job
 
 ACTIONS = ("generate_code", "update_context")
 
@@ -80,7 +81,7 @@ def handle(
     store: Store, event: dict[str, Any], connection: dict[str, Any], body: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """One original message: the messages to send back (a generation's events follow
-    from the stream, kiln.push.handle_stream)."""
+    from its worker, and its end from the stream: kiln.push)."""
     kind = body.get("type") or body.get("action")
     caller = _caller(store, connection)
     count_address(store, address(store, event))
@@ -104,10 +105,9 @@ def handle(
         )
     except ValidationError as exc:
         raise Unprocessable(str(exc.errors()[0]["msg"])) from exc
-    # The worker flushes its first batch after a model call and at least one flush
-    # interval; the subscription is written before that, so every batch is pushed.
+    # The job is new: no event is reserved yet, so this subscription sees every batch.
     connections.subscribe(
-        store, event["requestContext"]["connectionId"], accepted.job_id, framework.value
+        store, event["requestContext"]["connectionId"], accepted.job_id, 0, framework.value
     )
     return [
         {
@@ -120,18 +120,12 @@ def handle(
     ]
 
 
-def translate(store: Store, messages: list[dict[str, Any]], framework: str) -> list[dict[str, Any]]:
-    """kiln.push's messages for one job, as the original protocol says them."""
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        if message["type"] == "events":
-            for event in message["events"]:
-                if event.get("type") == "status":
-                    event = {**event, "status": event.get("phase")}
-                out.append(event)
-        elif message["type"] == "job":
-            out.extend(_finished(store, message["job"], framework))
-    return out
+def finished(
+    store: Store, job_id: str, job: dict[str, Any], framework: str
+) -> list[dict[str, Any]]:
+    """The original protocol's last messages for a job's item in a final state."""
+    public = public_job(job_id, job, [], int(job.get("last_seq", 0))).model_dump(mode="json")
+    return _finished(store, public, framework)
 
 
 def _finished(store: Store, job: dict[str, Any], framework: str) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 Events are buffered and written as one item per flush (every ~250 ms or 32 KB), so
 the writes a job makes grow with its duration, not with the tokens it streams. The
-lease heartbeat rides along at most every few seconds.
+lease heartbeat rides along at most every few seconds. Each batch, once written, is
+posted to the WebSocket connections that follow the job (kiln.push.deliver).
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ import threading
 import time
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
+from kiln import push
+from kiln.store import connections
 from kiln.store import jobs as store_jobs
 from kiln.store.db import Store
 
 __all__ = ["Cancelled", "EventSink"]
 
 HEARTBEAT_EVERY_S = 5.0
+logger = Logger(service="kiln-worker")
 
 
 class Cancelled(Exception):
@@ -91,17 +96,27 @@ class EventSink:
             if batch:
                 for i, event in enumerate(batch, start=self.seq + 1):
                     event["seq"] = i
-                store_jobs.reserve_events(
+                subs = store_jobs.reserve_events(
                     self.store, self.job_id, self.worker, self.seq, self.seq + len(batch)
                 )
                 store_jobs.append_events(self.store, self.job_id, batch)
                 self.seq += len(batch)
                 self.writes += 2
+                self._post(batch, subs)
             if force_beat or time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_S:
                 self._last_beat = time.monotonic()
                 self.writes += 1
                 if store_jobs.heartbeat(self.store, self.job_id, self.worker):
                     raise Cancelled()
+
+    def _post(self, batch: list[dict[str, Any]], subs: dict[str, Any]) -> None:
+        if not subs:
+            return
+        gone = push.deliver(self.store.settings, self.job_id, batch, subs)
+        try:
+            connections.drop_subscribers(self.store, self.job_id, gone)
+        except Exception:
+            logger.warning("could not forget gone connections", extra={"job_id": self.job_id})
 
     def abandon(self) -> None:
         """Stop the timer without writing: another worker owns the job now."""

@@ -1,7 +1,7 @@
 """A fake API Gateway Management API on 127.0.0.1: `POST /{stage}/@connections/{id}`
 answers 200 for an open connection and records the data, 410 `GoneException` (the header
-botocore reads the code from, and API Gateway's body) for one that is gone; `DELETE`
-closes one."""
+botocore reads the code from, and API Gateway's body) for one that is gone, 500 for one in
+`failing`; `DELETE` closes one."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ _PATH = re.compile(r"^/live/@connections/([^/?]+)$")
 class FakeManagementApi:
     def __init__(self) -> None:
         self.open: set[str] = set()
+        self.failing: set[str] = set()
         self.posts: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         fake = self
@@ -42,6 +43,8 @@ class FakeManagementApi:
                     return self._answer(404, b'{"message":"Not Found"}')
                 cid = unquote(match.group(1))
                 with fake.lock:
+                    if cid in fake.failing:
+                        return self._answer(500, b'{"message":"Internal server error"}')
                     if cid not in fake.open:
                         return self._answer(410, b'{"message":null}', "GoneException")
                     fake.posts.append((cid, json.loads(data)))

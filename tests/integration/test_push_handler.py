@@ -1,11 +1,15 @@
 """The push function (`functions/push/app.py`) called as Lambda calls it: with the events
 API Gateway's WebSocket API sends (`$connect`, a route's message, `$disconnect`) and the
-records DynamoDB Streams delivers, against the moto server, posting to a fake Management
-API that answers as API Gateway does (200, or 410 GoneException)."""
+records DynamoDB Streams delivers, and the worker's sink posting the batches it writes,
+against the moto server, posting to a fake Management API that answers as API Gateway
+does (200, or 410 GoneException)."""
 
 from __future__ import annotations
 
 import json
+import random
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -13,9 +17,12 @@ from typing import Any
 
 import pytest
 
+from kiln.local.pump import sqs_event
 from kiln.local.push import matches, push_filters
 from kiln.models import JobStatus
+from kiln.sink import EventSink
 from kiln.store import jobs as store_jobs
+from kiln.store.connections import MAX_SUBSCRIBERS
 from kiln.store.db import Store, from_item, to_item
 from kiln.store.sessions import create_session
 from tests.fakes.apigw_management import FakeManagementApi
@@ -174,10 +181,33 @@ def running_job(store: Store, owner: str) -> str:
 
 
 def write_batch(store: Store, job_id: str, last: int, texts: list[str]) -> None:
-    """A batch as the worker's sink writes it: its sequence numbers reserved, then the item."""
-    store_jobs.reserve_events(store, job_id, "w1", last, last + len(texts))
-    events = [{"seq": last + i, "type": "text", "text": t} for i, t in enumerate(texts, 1)]
-    store_jobs.append_events(store, job_id, events)
+    """A batch written by the worker's own sink (reserved, written, posted to subscribers)."""
+    sink = EventSink(store, job_id, "w1", last)
+    sink.abandon()  # no timer: this test decides when it flushes
+    for text in texts:
+        sink.add({"type": "text", "text": text})
+    sink.flush()
+
+
+@pytest.fixture
+def worker_store(store: Store, management: FakeManagementApi) -> Store:
+    """A worker's store, configured as the template configures the worker functions."""
+    return Store(store.settings.model_copy(update={"push_endpoint": management.endpoint}))
+
+
+def subs_of(store: Store, job_id: str) -> dict[str, Any]:
+    job = item(store, f"JOB#{job_id}", "META")
+    assert job is not None
+    return dict(job.get("subs") or {})
+
+
+def subscribe(push: ModuleType, cid: str, job_id: str, after: int = 0) -> None:
+    body = {"action": "subscribe", "job_id": job_id, "after": after}
+    push.websocket(message_event(cid, "subscribe", body), LambdaContext())
+
+
+def seqs(messages: list[dict[str, Any]]) -> list[int]:
+    return [e["seq"] for m in messages if m["type"] == "events" for e in m["events"]]
 
 
 def open_connection(push: ModuleType, management: FakeManagementApi, token: str) -> str:
@@ -235,19 +265,14 @@ def test_subscribe_sends_the_events_after_after_then_the_job(
 ) -> None:
     token, owner = create_session(store)
     job_id = running_job(store, owner)
-    store_jobs.append_events(
-        store, job_id, [{"seq": s, "type": "text", "text": f"t{s}"} for s in (1, 2, 3)]
-    )
+    write_batch(store, job_id, 0, ["t1", "t2", "t3"])
     cid = open_connection(push, management, token)
-    push.websocket(
-        message_event(cid, "subscribe", {"action": "subscribe", "job_id": job_id, "after": 1}),
-        LambdaContext(),
-    )
+    subscribe(push, cid, job_id, after=1)
     sent = management.received(cid)
     assert [m["type"] for m in sent] == ["events", "job"]
-    assert [e["seq"] for e in sent[0]["events"]] == [2, 3]
+    assert seqs(sent) == [2, 3]
     assert sent[1]["job"]["status"] == "running" and sent[1]["job"]["next"] == 3
-    assert item(store, f"SUBS#{job_id}", f"CONN#{cid}") is not None
+    assert subs_of(store, job_id) == {cid: {"after": 3}}
 
 
 def test_subscribe_to_another_owners_job_answers_not_found_and_subscribes_nothing(
@@ -257,14 +282,11 @@ def test_subscribe_to_another_owners_job_answers_not_found_and_subscribes_nothin
     token_b, _ = create_session(store)
     job_id = running_job(store, owner_a)
     cid = open_connection(push, management, token_b)
-    push.websocket(
-        message_event(cid, "subscribe", {"action": "subscribe", "job_id": job_id, "after": 0}),
-        LambdaContext(),
-    )
+    subscribe(push, cid, job_id)
     assert management.received(cid) == [
         {"type": "error", "code": "not_found", "message": "job not found", "job_id": job_id}
     ]
-    assert item(store, f"SUBS#{job_id}", f"CONN#{cid}") is None
+    assert subs_of(store, job_id) == {}
 
 
 def test_a_long_jobs_catch_up_comes_in_messages_api_gateway_accepts(
@@ -276,12 +298,41 @@ def test_a_long_jobs_catch_up_comes_in_messages_api_gateway_accepts(
     for n in range(4):
         write_batch(store, job_id, n * 10, ["x" * 6_000] * 10)
     cid = open_connection(push, management, token)
-    body = {"action": "subscribe", "job_id": job_id, "after": 0}
-    push.websocket(message_event(cid, "subscribe", body), LambdaContext())
+    subscribe(push, cid, job_id)
     sent = management.received(cid)
     assert all(len(json.dumps(m)) < 128 * 1024 for m in sent)
-    assert [e["seq"] for m in sent[:-1] for e in m["events"]] == list(range(1, 41))
+    assert seqs(sent) == list(range(1, 41))
     assert len(sent) > 2
+
+
+def test_a_subscribe_to_a_finished_job_sends_the_rest_and_the_end_and_subscribes_nothing(
+    push: ModuleType, store: Store, management: FakeManagementApi
+) -> None:
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    write_batch(store, job_id, 0, ["a", "b"])
+    store_jobs.finish_job(store, job_id, "w1", JobStatus.succeeded, {"version": 1})
+    cid = open_connection(push, management, token)
+    subscribe(push, cid, job_id, after=1)
+    sent = management.received(cid)
+    assert seqs(sent) == [2]
+    assert sent[-1]["job"]["status"] == "succeeded" and sent[-1]["job"]["next"] == 2
+    assert subs_of(store, job_id) == {}
+
+
+def test_a_job_followed_by_too_many_connections_refuses_one_more(
+    push: ModuleType, store: Store, management: FakeManagementApi
+) -> None:
+    """Every flush posts to each viewer: their number is bounded, so a worker is too."""
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    for _ in range(MAX_SUBSCRIBERS):
+        subscribe(push, open_connection(push, management, token), job_id)
+    extra = open_connection(push, management, token)
+    subscribe(push, extra, job_id)
+    assert management.received(extra)[-1]["code"] == "too_many_subscribers"
+    assert len(subs_of(store, job_id)) == MAX_SUBSCRIBERS
+    assert extra not in subs_of(store, job_id)
 
 
 @pytest.mark.parametrize(
@@ -307,84 +358,174 @@ def test_disconnect_forgets_the_connection_and_its_subscriptions(
 ) -> None:
     token, owner = create_session(store)
     job_id = running_job(store, owner)
+    other = running_job(store, owner)
     cid = open_connection(push, management, token)
-    push.websocket(
-        message_event(cid, "subscribe", {"action": "subscribe", "job_id": job_id}), LambdaContext()
-    )
+    subscribe(push, cid, job_id)
+    subscribe(push, cid, other)
     assert push.websocket(disconnect_event(cid), LambdaContext()) == {"statusCode": 200}
     assert item(store, f"CONN#{cid}", "META") is None
-    assert item(store, f"SUBS#{job_id}", f"CONN#{cid}") is None
+    assert subs_of(store, job_id) == {} and subs_of(store, other) == {}
+
+
+# --- the worker posts its batches ------------------------------------------------------
+
+
+def test_the_worker_posts_each_batch_it_writes_to_the_jobs_subscribers(
+    push: ModuleType, store: Store, worker_store: Store, management: FakeManagementApi
+) -> None:
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    cid = open_connection(push, management, token)
+    subscribe(push, cid, job_id)
+    write_batch(worker_store, job_id, 0, ["a", "b"])
+    write_batch(worker_store, job_id, 2, ["c"])
+    pushed = management.received(cid)[1:]  # after the subscribe's own job message
+    assert [m["type"] for m in pushed] == ["events", "events"]
+    assert seqs(pushed) == [1, 2, 3]
+    assert [e["text"] for m in pushed for e in m["events"]] == ["a", "b", "c"]
+
+
+def test_a_subscribe_racing_the_workers_flushes_gets_every_event_once_and_in_order(
+    push: ModuleType, store: Store, worker_store: Store, management: FakeManagementApi
+) -> None:
+    """Viewers arrive while the worker flushes as fast as it can: whatever the timing, each
+    gets the catch-up, then the batches, with no gap and no event twice."""
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    sink = EventSink(worker_store, job_id, "w1", 0)
+    sink.abandon()
+    stop = threading.Event()
+
+    def work() -> None:
+        n = 0
+        while not stop.is_set() or n % 2:
+            n += 1
+            sink.add({"type": "text", "text": f"t{n}"})
+            if n % 2 == 0:
+                sink.flush()
+            time.sleep(random.uniform(0, 0.004))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    viewers: dict[str, int] = {}
+    for _ in range(MAX_SUBSCRIBERS):
+        cid = open_connection(push, management, token)
+        viewers[cid] = random.choice([0, 0, 1])
+        subscribe(push, cid, job_id, after=viewers[cid])
+    stop.set()
+    worker.join()
+    total = sink.seq
+    assert total > 20
+    for cid, after in viewers.items():
+        sent = management.received(cid)
+        assert not [m for m in sent if m["type"] == "error"]
+        assert seqs(sent) == list(range(after + 1, total + 1)), cid
+
+
+def test_a_connection_that_is_gone_is_dropped_from_the_jobs_subscribers(
+    push: ModuleType, store: Store, worker_store: Store, management: FakeManagementApi
+) -> None:
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    stale = open_connection(push, management, token)
+    live = open_connection(push, management, token)
+    for cid in (stale, live):
+        subscribe(push, cid, job_id)
+    management.open.discard(stale)  # the client went away without a $disconnect
+    write_batch(worker_store, job_id, 0, ["a"])
+    assert set(subs_of(store, job_id)) == {live}
+    assert seqs(management.received(live)) == [1]
+
+
+def test_a_viewer_the_worker_cannot_reach_does_not_fail_the_job(
+    push: ModuleType, store: Store, worker_store: Store, management: FakeManagementApi
+) -> None:
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    broken = open_connection(push, management, token)
+    live = open_connection(push, management, token)
+    for cid in (broken, live):
+        subscribe(push, cid, job_id)
+    management.failing.add(broken)  # API Gateway answers 500 for it
+    write_batch(worker_store, job_id, 0, ["a"])
+    write_batch(worker_store, job_id, 1, ["b"])
+    assert seqs(management.received(live)) == [1, 2]
+    assert store_jobs.last_event_seq(store, job_id) == 2
+    assert set(subs_of(store, job_id)) == {broken, live}
+
+
+def test_a_batch_reaches_its_viewers_without_the_push_function_or_a_read(
+    push: ModuleType, store: Store, worker_store: Store, management: FakeManagementApi
+) -> None:
+    """The cost of push: a flush is one reserve and one put, whether anyone watches or not;
+    the table's stream carries nothing to the push function until the job ends."""
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    cid = open_connection(push, management, token)
+    subscribe(push, cid, job_id)
+    calls: list[str] = []
+    worker_store.ddb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    since = latest(store)
+    for n in range(5):
+        write_batch(worker_store, job_id, n, [f"t{n}"])
+    assert calls == ["UpdateItem", "PutItem"] * 5
+    records, _ = stream_records(store, since)
+    assert filtered(records) == []
+    assert seqs(management.received(cid)) == [1, 2, 3, 4, 5]
 
 
 # --- the stream -------------------------------------------------------------------------
 
 
-def test_the_filters_pass_event_batches_and_final_states_but_not_heartbeats_or_other_items(
+def test_the_filters_pass_a_job_reaching_a_final_state_once_and_nothing_else(
     store: Store,
 ) -> None:
     _, owner = create_session(store)
     since = latest(store)
     job_id = running_job(store, owner)  # INSERT META, then MODIFY (claim)
     store_jobs.heartbeat(store, job_id, "w1")  # MODIFY META, still running
-    store_jobs.append_events(store, job_id, [{"seq": 1, "type": "text", "text": "hi"}])
+    write_batch(store, job_id, 0, ["hi"])
     store_jobs.finish_job(store, job_id, "w1", JobStatus.succeeded, {"version": 1})
+    store.ddb.update_item(  # a later change to the finished job
+        TableName=store.table,
+        Key=to_item({"PK": f"JOB#{job_id}", "SK": "META"}),
+        UpdateExpression="SET note = :n",
+        ExpressionAttributeValues={":n": {"S": "x"}},
+    )
     create_session(store)  # another kind of item
     records, _ = stream_records(store, since)
     kept = filtered(records)
     assert [(r["eventName"], r["dynamodb"]["Keys"]["SK"]["S"]) for r in kept] == [
-        ("INSERT", "EVENT#00000001"),
-        ("MODIFY", "META"),
+        ("MODIFY", "META")
     ]
-    assert kept[1]["dynamodb"]["NewImage"]["status"]["S"] == "succeeded"
+    assert kept[0]["dynamodb"]["NewImage"]["status"]["S"] == "succeeded"
     assert len(records) > len(kept)
 
 
-def test_stream_records_reach_the_subscribers_as_events_then_the_finished_job(
+def test_a_finished_job_reaches_its_subscribers_from_the_record_without_a_read(
     push: ModuleType, store: Store, management: FakeManagementApi
 ) -> None:
     token, owner = create_session(store)
     job_id = running_job(store, owner)
     cid = open_connection(push, management, token)
-    push.websocket(
-        message_event(cid, "subscribe", {"action": "subscribe", "job_id": job_id}), LambdaContext()
-    )
+    subscribe(push, cid, job_id)
+    write_batch(store, job_id, 0, ["a", "b", "c"])
     since = latest(store)
-    write_batch(store, job_id, 0, ["a", "b"])
-    write_batch(store, job_id, 2, ["c"])
     store_jobs.finish_job(store, job_id, "w1", JobStatus.succeeded, {"version": 1})
     records, _ = stream_records(store, since)
+    reads: list[str] = []
+    push.store().ddb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: reads.append(model.name)
+    )
     answer = push.stream({"Records": filtered(records)}, LambdaContext())
-    assert answer == {"jobs": 1, "posted": 3, "gone": 0}
-    pushed = management.received(cid)[1:]  # after the subscribe's own job message
-    assert [m["type"] for m in pushed] == ["events", "events", "job"]
-    assert [e["seq"] for m in pushed[:2] for e in m["events"]] == [1, 2, 3]
-    assert pushed[2]["job"]["status"] == "succeeded" and pushed[2]["job"]["version"] == 1
-    assert pushed[2]["job"]["next"] == 3
-    assert "owner" not in pushed[2]["job"]
-
-
-def test_a_connection_that_is_gone_is_removed_with_its_subscriptions(
-    push: ModuleType, store: Store, management: FakeManagementApi
-) -> None:
-    token, owner = create_session(store)
-    job_id = running_job(store, owner)
-    other = running_job(store, owner)
-    stale = open_connection(push, management, token)
-    live = open_connection(push, management, token)
-    for cid in (stale, live):
-        for jid in (job_id, other):
-            body = {"action": "subscribe", "job_id": jid}
-            push.websocket(message_event(cid, "subscribe", body), LambdaContext())
-    management.open.discard(stale)  # the client went away without a $disconnect
-    since = latest(store)
-    store_jobs.append_events(store, job_id, [{"seq": 1, "type": "text", "text": "a"}])
-    records, _ = stream_records(store, since)
-    answer = push.stream({"Records": filtered(records)}, LambdaContext())
-    assert answer == {"jobs": 1, "posted": 1, "gone": 1}
-    assert item(store, f"CONN#{stale}", "META") is None
-    assert item(store, f"SUBS#{job_id}", f"CONN#{stale}") is None
-    assert item(store, f"SUBS#{other}", f"CONN#{stale}") is None
-    assert item(store, f"SUBS#{job_id}", f"CONN#{live}") is not None
+    assert answer == {"jobs": 1, "posted": 1, "gone": 0}
+    assert reads == []
+    end = management.received(cid)[-1]
+    assert end["job"]["status"] == "succeeded" and end["job"]["version"] == 1
+    assert end["job"]["next"] == 3
+    assert "owner" not in end["job"] and "subs" not in end["job"]
 
 
 def test_the_local_stream_pump_delivers_the_filtered_records_as_lambda_does(
@@ -404,12 +545,13 @@ def test_the_local_stream_pump_delivers_the_filtered_records_as_lambda_does(
     _, owner = create_session(store)
     job_id = running_job(store, owner)
     write_batch(store, job_id, 0, ["a"])
+    store_jobs.finish_job(store, job_id, "w1", JobStatus.failed, {"error_code": "x"})
     for _ in range(20):
         pump.poll()
     (event,) = batches
     (record,) = event["Records"]
-    assert record["eventName"] == "INSERT" and record["eventSource"] == "aws:dynamodb"
-    assert record["dynamodb"]["Keys"]["SK"] == {"S": "EVENT#00000001"}
+    assert record["eventName"] == "MODIFY" and record["eventSource"] == "aws:dynamodb"
+    assert record["dynamodb"]["Keys"]["SK"] == {"S": "META"}
     assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
     assert record["eventSourceARN"] == _stream_arn(store)
     assert len(iterators) <= held + 1, "moto's used shard iterators are let go"
@@ -437,9 +579,9 @@ def test_a_guessable_session_id_is_refused_at_connect(push: ModuleType, store: S
 
 def test_generate_code_by_type_streams_events_then_code_generated_and_completed(
     push: ModuleType,
+    function: Callable[[str], ModuleType],  # noqa: F811
     store: Store,
     management: FakeManagementApi,
-    run_worker: Callable[[], list[str]],
 ) -> None:
     push.websocket(connect_event("o3=", query={"session_id": SID}), LambdaContext())
     management.open.add("o3=")
@@ -448,7 +590,10 @@ def test_generate_code_by_type_streams_events_then_code_generated_and_completed(
     push.websocket(message_event("o3=", "$default", body), LambdaContext())
     (started,) = management.received("o3=")
     assert started["type"] == "status" and started["status"] == "generating"
-    run_worker()
+    generate = function("generate")  # the worker, configured as the template does
+    resp = store.sqs.receive_message(QueueUrl=store.settings.generate_queue_url)
+    event = sqs_event("arn:aws:sqs:us-east-1:000000000000:generate", resp["Messages"])
+    assert generate.worker(event, LambdaContext()) == {"batchItemFailures": []}
     records, _ = stream_records(store, since)
     push.stream({"Records": filtered(records)}, LambdaContext())
     sent = management.received("o3=")[1:]

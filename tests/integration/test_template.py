@@ -775,7 +775,7 @@ def test_the_websocket_api_routes_are_the_ones_kiln_push_serves(template: dict[s
     assert (ROOT / "functions" / "push" / "app.py").read_text().count("def websocket(") == 1
 
 
-def test_the_push_function_reads_the_tables_stream_filtered_to_batches_and_final_states(
+def test_the_push_function_reads_the_tables_stream_filtered_to_jobs_reaching_a_final_state(
     template: dict[str, Any],
 ) -> None:
     from kiln.local.push import push_filters
@@ -788,19 +788,25 @@ def test_the_push_function_reads_the_tables_stream_filtered_to_batches_and_final
     (event,) = push["Events"].values()
     assert event["Type"] == "DynamoDB"
     assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
-    batches, states = push_filters(template)
-    assert batches["dynamodb"]["Keys"]["SK"]["S"] == [{"prefix": "EVENT#"}]
+    (states,) = push_filters(template)
     final = {s.value for s in JobStatus if s.finished}
+    assert states["dynamodb"]["Keys"]["SK"]["S"] == ["META"]
     assert set(states["dynamodb"]["NewImage"]["status"]["S"]) == final
+    assert not final & set(states["dynamodb"]["OldImage"]["status"]["S"])
 
 
-def test_only_the_push_functions_manage_connections_and_only_of_their_api(
+# Who posts to WebSocket connections: the routes, the stream's function, and the workers
+# that write job events (kiln.push.deliver).
+POSTERS = ("WebSocketFunction", "PushFunction", "GenerateWorkerFunction", "DeployWorkerFunction")
+
+
+def test_only_the_push_functions_and_workers_manage_connections_and_only_of_their_api(
     template: dict[str, Any],
 ) -> None:
     for logical_id in resources_of(template, "AWS::Serverless::Function"):
         props = function_props(template, logical_id)
         manage = [s for s in _statements(props) if s["Action"] == "execute-api:ManageConnections"]
-        if logical_id not in ("WebSocketFunction", "PushFunction"):
+        if logical_id not in POSTERS:
             assert not manage, logical_id
             continue
         (statement,) = manage

@@ -1,35 +1,52 @@
 """WebSocket connections and their subscriptions to jobs (kiln.push).
 
-A connection is `CONN#<connection id>/META`: its owner and the jobs it follows. A
-subscription is `SUBS#<jid>/CONN#<connection id>`, so the push function finds a job's
-viewers with one Query of a small partition. Both carry a TTL a little past API Gateway's
-two-hour limit on a connection, so a missed `$disconnect` leaves nothing behind for long.
+A connection is `CONN#<connection id>/META`: its owner and the jobs it follows (for
+`$disconnect`). A subscription lives in the job's own item, `subs.<connection id> =
+{after, original?}`, so the worker that writes the job's events learns its viewers from
+the write that reserves each batch (kiln.store.jobs.reserve_events) and posts the batch
+itself, with no read and no function in between. Connection items carry a TTL a little
+past API Gateway's two-hour limit on a connection, so a missed `$disconnect` leaves
+nothing behind for long; a subscription goes with its job's item.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
-from kiln.store.db import Store, from_item, now, to_item, to_values
+from kiln.store.db import ConditionFailed, Store, conditional, from_item, now, to_item, to_values
 
 TTL_S = 2 * 3600 + 600
+# A job's viewers: every flush posts to each, so a job cannot be made to stall its worker.
+MAX_SUBSCRIBERS = 10
 
 __all__ = [
+    "MAX_SUBSCRIBERS",
+    "Subscribed",
     "add_connection",
     "connection_owner",
+    "drop_subscribers",
     "get_connection",
     "remove_connection",
     "subscribe",
-    "subscribers",
 ]
+
+
+class Subscribed(Enum):
+    """What a subscription attempt found."""
+
+    yes = "yes"
+    finished = "finished"  # the job ended: nothing more will be posted
+    moved_on = "moved_on"  # events were reserved since the catch-up was read
+    full = "full"  # MAX_SUBSCRIBERS already follow the job
 
 
 def _conn_key(connection_id: str) -> dict[str, Any]:
     return to_item({"PK": f"CONN#{connection_id}", "SK": "META"})
 
 
-def _sub_key(job_id: str, connection_id: str) -> dict[str, Any]:
-    return to_item({"PK": f"SUBS#{job_id}", "SK": f"CONN#{connection_id}"})
+def _job_key(job_id: str) -> dict[str, Any]:
+    return to_item({"PK": f"JOB#{job_id}", "SK": "META"})
 
 
 def add_connection(
@@ -55,31 +72,89 @@ def connection_owner(store: Store, connection_id: str) -> str | None:
     return None if item is None else str(item["owner"])
 
 
-def subscribe(store: Store, connection_id: str, job_id: str, original: str | None = None) -> None:
-    """Follow `job_id` on this connection (listed on the connection for `$disconnect`);
-    `original` names the framework when the connection speaks the original protocol."""
-    fields = {"expires_at": int(now()) + TTL_S, "original": original}
-    item = {**_sub_key(job_id, connection_id), **to_item(fields)}
-    store.ddb.put_item(TableName=store.table, Item=item)
+def subscribe(
+    store: Store, connection_id: str, job_id: str, after: int, original: str | None = None
+) -> tuple[Subscribed, int]:
+    """Follow `job_id` from `after`, the last event the connection has: only while the job
+    is live and its last reserved event is still `after`, so every later batch is reserved
+    by a write that sees this subscription, and its worker posts it. `original` names the
+    framework of a connection that speaks the original protocol. Answers what happened
+    and the job's last reserved event."""
+    sub = {"after": after, **({"original": original} if original else {})}
+    at = "last_seq = :after" if after else "(attribute_not_exists(last_seq) OR last_seq = :after)"
+    for _ in range(2):
+        try:
+            with conditional():
+                store.ddb.update_item(
+                    TableName=store.table,
+                    Key=_job_key(job_id),
+                    UpdateExpression="SET subs.#c = :sub",
+                    ConditionExpression=(
+                        "#s IN (:queued, :running) AND attribute_exists(subs) AND "
+                        f"(attribute_exists(subs.#c) OR size(subs) < :max) AND {at}"
+                    ),
+                    ExpressionAttributeNames={"#c": connection_id, "#s": "status"},
+                    ExpressionAttributeValues=to_values(
+                        {
+                            ":sub": sub,
+                            ":queued": "queued",
+                            ":running": "running",
+                            ":max": MAX_SUBSCRIBERS,
+                            ":after": after,
+                        }
+                    ),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            break
+        except ConditionFailed as failed:
+            job = failed.old or {}
+            last = int(job.get("last_seq", 0))
+            if job.get("status") not in ("queued", "running"):
+                return Subscribed.finished, last
+            if last != after:
+                return Subscribed.moved_on, last
+            if "subs" in job:
+                return Subscribed.full, last
+            _give_subs(store, job_id)  # a job written before subscriptions lived in it
+    else:
+        raise RuntimeError(f"job {job_id} has no subscriptions map")
     store.ddb.update_item(
         TableName=store.table,
         Key=_conn_key(connection_id),
         UpdateExpression="ADD jobs :j",
         ExpressionAttributeValues=to_values({":j": {job_id}}),
     )
+    return Subscribed.yes, after
 
 
-def subscribers(store: Store, job_id: str) -> list[tuple[str, str | None]]:
-    """The connections following a job: (id, the original protocol's framework or None)."""
-    resp = store.ddb.query(
+def _give_subs(store: Store, job_id: str) -> None:
+    store.ddb.update_item(
         TableName=store.table,
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues=to_item({":pk": f"SUBS#{job_id}"}),
+        Key=_job_key(job_id),
+        UpdateExpression="SET subs = if_not_exists(subs, :none)",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeValues=to_values({":none": {}}),
     )
-    return [
-        (row["SK"]["S"].removeprefix("CONN#"), row["original"]["S"] if "original" in row else None)
-        for row in resp.get("Items", [])
-    ]
+
+
+def drop_subscribers(store: Store, job_id: str, connection_ids: list[str]) -> None:
+    """Forget the job's subscriptions of these connections (gone, or disconnected); a job
+    that has finished is left alone: nothing posts to its subscribers any more."""
+    for connection_id in connection_ids:
+        try:
+            with conditional():
+                store.ddb.update_item(
+                    TableName=store.table,
+                    Key=_job_key(job_id),
+                    UpdateExpression="REMOVE subs.#c",
+                    ConditionExpression="attribute_exists(subs.#c) AND #s IN (:queued, :running)",
+                    ExpressionAttributeNames={"#c": connection_id, "#s": "status"},
+                    ExpressionAttributeValues=to_values(
+                        {":queued": "queued", ":running": "running"}
+                    ),
+                )
+        except ConditionFailed:
+            pass
 
 
 def remove_connection(store: Store, connection_id: str) -> None:
@@ -87,7 +162,7 @@ def remove_connection(store: Store, connection_id: str) -> None:
     resp = store.ddb.get_item(
         TableName=store.table, Key=_conn_key(connection_id), ConsistentRead=True
     )
-    jobs = from_item(resp["Item"]).get("jobs", set()) if "Item" in resp else set()
+    jobs = from_item(resp["Item"]).get("jobs", []) if "Item" in resp else []
     for job_id in jobs:
-        store.ddb.delete_item(TableName=store.table, Key=_sub_key(str(job_id), connection_id))
+        drop_subscribers(store, str(job_id), [connection_id])
     store.ddb.delete_item(TableName=store.table, Key=_conn_key(connection_id))

@@ -64,6 +64,7 @@ def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, A
         "expires_at": int(ts) + store.settings.job_ttl_days * 86400,
         "GSI2PK": ACTIVE,
         "GSI2SK": sort_key(ts),
+        "subs": {},
         **fields,
     }
     written = write_if(
@@ -76,7 +77,7 @@ def create_job(store: Store, job_id: str, fields: dict[str, Any]) -> dict[str, A
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in item.items() if k not in ("PK", "SK", "GSI2PK", "GSI2SK")}
+    out = {k: v for k, v in item.items() if k not in ("PK", "SK", "GSI2PK", "GSI2SK", "subs")}
     out["job_id"] = str(item["PK"]).removeprefix("JOB#")
     return out
 
@@ -370,12 +371,15 @@ def last_event_seq(store: Store, job_id: str) -> int:
     return int(from_item(resp.get("Item", {})).get("last_seq", 0))
 
 
-def reserve_events(store: Store, job_id: str, worker: str, last: int, new_last: int) -> None:
-    """Claim sequence numbers last+1..new_last for `worker`'s next batch, in the job item.
+def reserve_events(
+    store: Store, job_id: str, worker: str, last: int, new_last: int
+) -> dict[str, dict[str, Any]]:
+    """Claim sequence numbers last+1..new_last for `worker`'s next batch, in the job item;
+    answers the job's subscribers as they are now (kiln.store.connections), at no read.
 
     Only the lease owner can reserve, so a worker that lost its lease (swept while it hung)
     can never write events that interleave with or duplicate its successor's."""
-    write_if(
+    resp = write_if(
         store.ddb.update_item,
         TableName=store.table,
         Key=_key(job_id),
@@ -385,5 +389,8 @@ def reserve_events(store: Store, job_id: str, worker: str, last: int, new_last: 
         ExpressionAttributeValues=to_values(
             {":new": new_last, ":old": last, ":w": worker, ":running": "running"}
         ),
+        ReturnValues="ALL_NEW",
         otherwise=LeaseLost("the job was taken over or finished"),
     )
+    assert resp is not None
+    return dict(from_item(resp["Attributes"]).get("subs") or {})
