@@ -42,7 +42,7 @@ class FakeSocket {
   }
 }
 
-function follow(after = 0, idleMs = 1000) {
+function follow(after = 0, idleMs = 1000, gapMs = 1000) {
   const seen: Job[] = [];
   const done: Promise<PushEnd> = followPushed({
     url: "ws://kiln.test/push",
@@ -54,6 +54,7 @@ function follow(after = 0, idleMs = 1000) {
     openTimeoutMs: 1000,
     tailMs: 10,
     idleMs,
+    gapMs,
     socket: (url, protocols) => new FakeSocket(url, protocols) as unknown as WebSocket,
   });
   return { seen, done, socket: FakeSocket.last };
@@ -111,6 +112,27 @@ describe("followPushed", () => {
     socket.open();
     socket.push({ type: "job", job: job("running", 0) });
     expect((await done).kind).toBe("lost");
+  });
+
+  it("ends as lost when a missing batch never comes, so the resubscribe reads it", async () => {
+    const { socket, seen, done } = follow(0, 1000, 20);
+    socket.open();
+    socket.push({ type: "job", job: job("running", 1, [ev(1)]) });
+    socket.push({ type: "events", job_id: "j1", events: [ev(3), ev(4)] }); // 2 never posted
+    expect((await done).kind).toBe("lost");
+    expect(seen.flatMap((j) => j.events.map((e) => e.seq))).toEqual([1]);
+  });
+
+  it("keeps following when the missing batch arrives in time", async () => {
+    const { socket, seen, done } = follow(0, 1000, 50);
+    socket.open();
+    socket.push({ type: "job", job: job("running", 1, [ev(1)]) });
+    socket.push({ type: "events", job_id: "j1", events: [ev(3)] });
+    socket.push({ type: "events", job_id: "j1", events: [ev(2)] });
+    await new Promise((r) => setTimeout(r, 80));
+    socket.push({ type: "job", job: job("succeeded", 3) });
+    expect((await done).kind).toBe("finished");
+    expect(seen.flatMap((j) => j.events.map((e) => e.seq))).toEqual([1, 2, 3]);
   });
 
   it("ends as gone for another owner's job, lost when dropped, refused when never open", async () => {

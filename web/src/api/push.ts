@@ -1,9 +1,11 @@
 /**
  * Pushed job events (kiln.push): a WebSocket subscribed to one job from `after`. The server
- * first sends what the job has after `after` (as a poll would), then every batch a worker
- * flushes and the job once it finishes. A batch can come twice (in the catch-up and pushed)
- * or out of order (AWS posts them from different invocations), so events are applied in
- * sequence order, once each. The caller polls instead when this ends as "lost" or "refused".
+ * first sends what the job has after `after` (as a poll would), then every batch the worker
+ * flushes (posted by the worker itself) and the job once it finishes. Events are applied in
+ * sequence order, once each, whatever order they come in; a gap that stays open (a worker
+ * killed between writing a batch and posting it) ends the follow as "lost", and the
+ * caller's resubscribe reads the missing events. The caller polls instead when this ends
+ * as "lost" or "refused".
  */
 import type { Job } from "./types";
 
@@ -27,6 +29,11 @@ export class EventOrder {
   private readonly pending = new Map<number, JobEvents[number]>();
 
   constructor(public next: number) {}
+
+  /** Whether events past a gap are held back, waiting for the ones before them. */
+  get waiting(): boolean {
+    return this.pending.size > 0;
+  }
 
   /** The events that follow on from `next` now, in order. */
   add(events: JobEvents): JobEvents {
@@ -70,6 +77,8 @@ export interface PushOptions {
   /** A socket that says nothing this long is treated as lost (the caller resubscribes,
    * and the catch-up brings whatever a stalled push missed). */
   idleMs?: number;
+  /** How long events may wait behind a missing one before the follow ends as lost. */
+  gapMs?: number;
   socket?: (url: string, protocols: string[]) => WebSocket;
 }
 
@@ -94,6 +103,7 @@ export function followPushed(options: PushOptions): Promise<PushEnd> {
     let held: JobEvents = [];
     let tail: ReturnType<typeof setTimeout> | undefined;
     let idle: ReturnType<typeof setTimeout> | undefined;
+    let gap: ReturnType<typeof setTimeout> | undefined;
     const quiet = (): void => {
       clearTimeout(idle);
       idle = setTimeout(() => end({ kind: "lost" }), options.idleMs ?? 20_000);
@@ -104,6 +114,7 @@ export function followPushed(options: PushOptions): Promise<PushEnd> {
       clearTimeout(openTimer);
       clearTimeout(tail);
       clearTimeout(idle);
+      clearTimeout(gap);
       ws.onclose = ws.onerror = ws.onmessage = null;
       if (ws.readyState === CONNECTING || ws.readyState === OPEN) ws.close();
       resolve(result);
@@ -118,6 +129,10 @@ export function followPushed(options: PushOptions): Promise<PushEnd> {
       onJob({ ...job, status, events, next: order.next });
     };
     const settle = (): void => {
+      if (!order.waiting) {
+        clearTimeout(gap);
+        gap = undefined;
+      } else gap ??= setTimeout(() => end({ kind: "lost" }), options.gapMs ?? 3000);
       if (!job || !FINAL.has(job.status)) return;
       if (order.next >= job.next) end({ kind: "finished", job: { ...job, events: [], next: order.next } });
       else tail ??= setTimeout(() => end({ kind: "lost" }), options.tailMs ?? 2000);
