@@ -422,6 +422,24 @@ def test_a_subscribe_racing_the_workers_flushes_gets_every_event_once_and_in_ord
         assert seqs(sent) == list(range(after + 1, total + 1)), cid
 
 
+def test_after_a_worker_dies_its_successor_posts_to_the_same_viewers(
+    push: ModuleType, store: Store, worker_store: Store, management: FakeManagementApi
+) -> None:
+    token, owner = create_session(store)
+    job_id = running_job(store, owner)
+    cid = open_connection(push, management, token)
+    subscribe(push, cid, job_id)
+    write_batch(worker_store, job_id, 0, ["a", "b"])  # w1, then it stops heartbeating
+    stale = store_jobs.get_job(store, job_id)["heartbeat_at"]
+    assert store_jobs.requeue_job(store, job_id, stale)
+    assert store_jobs.claim_job(store, job_id, "w2") is not None
+    sink = EventSink(worker_store, job_id, "w2", store_jobs.last_event_seq(store, job_id))
+    sink.abandon()
+    sink.add({"type": "text", "text": "c"})
+    sink.flush()
+    assert seqs(management.received(cid)) == [1, 2, 3]
+
+
 def test_a_connection_that_is_gone_is_dropped_from_the_jobs_subscribers(
     push: ModuleType, store: Store, worker_store: Store, management: FakeManagementApi
 ) -> None:
