@@ -41,6 +41,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -52,7 +53,7 @@ from kiln.errors import Conflict, KilnError, Unauthorized, Unavailable, Unproces
 from kiln.models import JobStatus
 from kiln.origins import origin_allowed
 from kiln.store import connections
-from kiln.store.connections import Subscribed
+from kiln.store.connections import MAX_SUBSCRIBERS, Subscribed
 from kiln.store.db import Store, aws_session, from_item
 from kiln.store.job_polls import poll_job, public_job
 from kiln.store.sessions import owner_for_token
@@ -83,7 +84,8 @@ MAX_MESSAGE_BYTES = 96_000
 _POSTING = Config(
     connect_timeout=2, read_timeout=4, retries={"max_attempts": 2, "mode": "standard"}
 )
-# Subscribing retries while a batch is reserved but not yet readable (a few ms).
+# Subscribing reads again when a batch was reserved since its read: a flush every 250 ms
+# against a read and a write of a few ms each, so a second try is already rare.
 SUBSCRIBE_TRIES = 20
 
 _clients: dict[str, Any] = {}
@@ -228,12 +230,13 @@ def subscribe(store: Store, client: Any, connection_id: str, body: dict[str, Any
     except ValidationError as exc:
         raise Unprocessable(f"subscribe needs job_id and after: {exc.errors()[0]['msg']}") from exc
     job_id, sent = request.job_id, request.after
-    for attempt in range(SUBSCRIBE_TRIES):
+    for _ in range(SUBSCRIBE_TRIES):
+        before = sent
         job, sent = _catch_up(store, client, connection_id, job_id, owner, sent)
         post(client, connection_id, _job_message(job_id, job, sent))
         if JobStatus(job["status"]).finished:
             return
-        state, last = connections.subscribe(store, connection_id, job_id, sent)
+        state = connections.subscribe(store, connection_id, job_id, sent)
         if state is Subscribed.yes:
             return
         if state is Subscribed.full:
@@ -241,9 +244,8 @@ def subscribe(store: Store, client: Any, connection_id: str, body: dict[str, Any
                 f"{connections.MAX_SUBSCRIBERS} connections already follow this job",
                 code="too_many_subscribers",
             )
-        if state is Subscribed.moved_on and last < sent:
-            sent = last  # the client claimed events the job does not have
-        time.sleep(0.01 * attempt)
+        if sent == before:
+            time.sleep(0.005)  # a batch is reserved but not yet written
     raise Unavailable("the job's events kept moving; subscribe again", code="subscribe_busy")
 
 
@@ -313,12 +315,36 @@ def original_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _unposted = threading.Event()
 
 
+def _post_all(client: Any, connection_id: str, messages: list[dict[str, Any]]) -> bool:
+    """Post `messages` in order; False when the connection is gone. Never raises."""
+    try:
+        for message in messages:
+            if not post(client, connection_id, message):
+                return False
+    except Exception:
+        logger.warning("could not post to a connection", extra={"connection_id": connection_id})
+    return True
+
+
+_posters: ThreadPoolExecutor | None = None
+_posters_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _posters
+    with _posters_lock:
+        if _posters is None:
+            _posters = ThreadPoolExecutor(MAX_SUBSCRIBERS, thread_name_prefix="push-post")
+        return _posters
+
+
 def deliver(
     settings: Settings, job_id: str, events: list[dict[str, Any]], subs: dict[str, Any]
 ) -> list[str]:
     """Post a batch the worker has just written to the job's subscribers (those it answered
-    when the batch was reserved), each the events it does not have. Never raises: a viewer
-    that cannot be reached must not fail the job. Answers the connections that are gone."""
+    when the batch was reserved), each the events it does not have, side by side: the
+    worker waits for the slowest, not for them all. Never raises: a viewer that cannot be
+    reached must not fail the job. Answers the connections that are gone."""
     if not subs:
         return []
     if not settings.push_endpoint:
@@ -327,25 +353,20 @@ def deliver(
             logger.warning("a job has subscribers but KILN_PUSH_ENDPOINT is not set")
         return []
     client = management_client(settings)
-    gone: list[str] = []
+    sending: dict[str, list[dict[str, Any]]] = {}
     for connection_id, sub in subs.items():
         fresh = [e for e in events if e["seq"] > int(sub.get("after", 0))]
-        if not fresh:
-            continue
-        messages = (
-            original_events(fresh) if sub.get("original") else list(_events_messages(job_id, fresh))
-        )
-        try:
-            for message in messages:
-                if not post(client, connection_id, message):
-                    gone.append(connection_id)
-                    break
-        except Exception:
-            logger.warning(
-                "could not post to a connection",
-                extra={"job_id": job_id, "connection_id": connection_id},
+        if fresh:
+            sending[connection_id] = (
+                original_events(fresh)
+                if sub.get("original")
+                else list(_events_messages(job_id, fresh))
             )
-    return gone
+    if len(sending) == 1:
+        ((connection_id, messages),) = sending.items()
+        return [] if _post_all(client, connection_id, messages) else [connection_id]
+    posted = _pool().map(lambda item: _post_all(client, *item), sending.items())
+    return [cid for cid, ok in zip(sending, posted, strict=True) if not ok]
 
 
 # --- the table's stream -----------------------------------------------------------------
@@ -395,6 +416,7 @@ def handle_stream(store: Store, event: dict[str, Any], client: Any | None = None
             for message in sending:
                 if not post(client, connection_id, message):
                     logger.info("connection gone", extra={"connection_id": connection_id})
+                    connections.remove_connection(store, connection_id, job_id)
                     gone += 1
                     break
                 posted += 1

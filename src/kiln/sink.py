@@ -112,11 +112,11 @@ class EventSink:
     def _post(self, batch: list[dict[str, Any]], subs: dict[str, Any]) -> None:
         if not subs:
             return
-        gone = push.deliver(self.store.settings, self.job_id, batch, subs)
-        try:
-            connections.drop_subscribers(self.store, self.job_id, gone)
-        except Exception:
-            logger.warning("could not forget gone connections", extra={"job_id": self.job_id})
+        for connection_id in push.deliver(self.store.settings, self.job_id, batch, subs):
+            try:
+                connections.remove_connection(self.store, connection_id, self.job_id)
+            except Exception:
+                logger.warning("could not forget a gone connection", extra={"job_id": self.job_id})
 
     def abandon(self) -> None:
         """Stop the timer without writing: another worker owns the job now."""

@@ -25,7 +25,6 @@ __all__ = [
     "Subscribed",
     "add_connection",
     "connection_owner",
-    "drop_subscribers",
     "get_connection",
     "remove_connection",
     "subscribe",
@@ -74,14 +73,13 @@ def connection_owner(store: Store, connection_id: str) -> str | None:
 
 def subscribe(
     store: Store, connection_id: str, job_id: str, after: int, original: str | None = None
-) -> tuple[Subscribed, int]:
+) -> Subscribed:
     """Follow `job_id` from `after`, the last event the connection has: only while the job
-    is live and its last reserved event is still `after`, so every later batch is reserved
+    is live and no event past `after` has been reserved, so every later batch is reserved
     by a write that sees this subscription, and its worker posts it. `original` names the
-    framework of a connection that speaks the original protocol. Answers what happened
-    and the job's last reserved event."""
+    framework of a connection that speaks the original protocol."""
     sub = {"after": after, **({"original": original} if original else {})}
-    at = "last_seq = :after" if after else "(attribute_not_exists(last_seq) OR last_seq = :after)"
+    at = "(attribute_not_exists(last_seq) OR last_seq <= :after)"
     for _ in range(2):
         try:
             with conditional():
@@ -108,13 +106,12 @@ def subscribe(
             break
         except ConditionFailed as failed:
             job = failed.old or {}
-            last = int(job.get("last_seq", 0))
             if job.get("status") not in ("queued", "running"):
-                return Subscribed.finished, last
-            if last != after:
-                return Subscribed.moved_on, last
+                return Subscribed.finished
+            if int(job.get("last_seq", 0)) > after:
+                return Subscribed.moved_on
             if "subs" in job:
-                return Subscribed.full, last
+                return Subscribed.full
             _give_subs(store, job_id)  # a job written before subscriptions lived in it
     else:
         raise RuntimeError(f"job {job_id} has no subscriptions map")
@@ -124,7 +121,7 @@ def subscribe(
         UpdateExpression="ADD jobs :j",
         ExpressionAttributeValues=to_values({":j": {job_id}}),
     )
-    return Subscribed.yes, after
+    return Subscribed.yes
 
 
 def _give_subs(store: Store, job_id: str) -> None:
@@ -137,32 +134,30 @@ def _give_subs(store: Store, job_id: str) -> None:
     )
 
 
-def drop_subscribers(store: Store, job_id: str, connection_ids: list[str]) -> None:
-    """Forget the job's subscriptions of these connections (gone, or disconnected); a job
-    that has finished is left alone: nothing posts to its subscribers any more."""
-    for connection_id in connection_ids:
-        try:
-            with conditional():
-                store.ddb.update_item(
-                    TableName=store.table,
-                    Key=_job_key(job_id),
-                    UpdateExpression="REMOVE subs.#c",
-                    ConditionExpression="attribute_exists(subs.#c) AND #s IN (:queued, :running)",
-                    ExpressionAttributeNames={"#c": connection_id, "#s": "status"},
-                    ExpressionAttributeValues=to_values(
-                        {":queued": "queued", ":running": "running"}
-                    ),
-                )
-        except ConditionFailed:
-            pass
+def _unsubscribe(store: Store, job_id: str, connection_id: str) -> None:
+    """Forget the connection's subscription to the job; a job that has finished is left
+    alone: nothing posts to its subscribers any more."""
+    try:
+        with conditional():
+            store.ddb.update_item(
+                TableName=store.table,
+                Key=_job_key(job_id),
+                UpdateExpression="REMOVE subs.#c",
+                ConditionExpression="attribute_exists(subs.#c) AND #s IN (:queued, :running)",
+                ExpressionAttributeNames={"#c": connection_id, "#s": "status"},
+                ExpressionAttributeValues=to_values({":queued": "queued", ":running": "running"}),
+            )
+    except ConditionFailed:
+        pass
 
 
-def remove_connection(store: Store, connection_id: str) -> None:
-    """The connection and every subscription it made (on `$disconnect`, or once gone)."""
+def remove_connection(store: Store, connection_id: str, job_id: str | None = None) -> None:
+    """The connection and every subscription it made (on `$disconnect`, or once gone; a
+    worker that found it gone names its job, in case the connection item went first)."""
     resp = store.ddb.get_item(
         TableName=store.table, Key=_conn_key(connection_id), ConsistentRead=True
     )
-    jobs = from_item(resp["Item"]).get("jobs", []) if "Item" in resp else []
-    for job_id in jobs:
-        drop_subscribers(store, str(job_id), [connection_id])
+    jobs = {str(j) for j in (from_item(resp["Item"]).get("jobs", []) if "Item" in resp else [])}
+    for followed in sorted(jobs | ({job_id} if job_id else set())):
+        _unsubscribe(store, followed, connection_id)
     store.ddb.delete_item(TableName=store.table, Key=_conn_key(connection_id))
