@@ -6,7 +6,8 @@ KilnError
 ├── Forbidden           403  direct_access_refused
 ├── NotFound            404  not_found
 ├── Conflict            409  version_conflict, job_not_cancellable, too_many_schedules,
-│                            session_taken, project_busy, project_empty
+│                            session_taken, project_busy, project_empty,
+│                            too_many_subscribers, too_many_subscriptions (push)
 ├── Gone                410  preview_expired
 ├── PayloadTooLarge     413  payload_too_large, prompt_too_long, file_too_large,
 │                            context_too_long
@@ -15,7 +16,7 @@ KilnError
 │   └── InvalidCheck         check_invalid (an acceptance check that does not parse)
 ├── RateLimited         429  rate_limited, quota_exceeded, spend_ceiling_reached
 ├── ProviderError       502  provider_*, deploy_*, output_truncated (job failures)
-├── Unavailable         503  registry_unavailable (retryable)
+├── Unavailable         503  registry_unavailable, subscribe_busy (retryable)
 ├── TimedOut            504  package_build_timeout
 └── LeaseLost           ---  internal: another worker owns the job now
 """

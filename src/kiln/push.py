@@ -32,7 +32,8 @@ is reserved by a write that answers the job's subscribers (kiln.store.jobs.reser
 and the worker posts the batch to them itself (`deliver`): nothing is missed or sent twice.
 The table's stream calls the push function only when a job reaches a final state; the
 subscribers come in the record's new image. Another owner's job answers REST's
-`not_found`; a job followed by MAX_SUBSCRIBERS connections answers `too_many_subscribers`.
+`not_found`; a job followed by MAX_SUBSCRIBERS connections answers `too_many_subscribers`,
+a connection following MAX_FOLLOWED jobs `too_many_subscriptions`.
 """
 
 from __future__ import annotations
@@ -222,14 +223,21 @@ def _catch_up(
 def subscribe(store: Store, client: Any, connection_id: str, body: dict[str, Any]) -> None:
     """Follow a job: send what it has so far, then subscribe from the last event sent (or,
     when a batch was reserved meanwhile, send that and try again)."""
-    owner = connections.connection_owner(store, connection_id)
-    if owner is None:
+    connection = connections.get_connection(store, connection_id)
+    if connection is None:
         raise Unauthorized("this connection is not open")
+    owner = str(connection["owner"])
     try:
         request = Subscribe.model_validate(body)
     except ValidationError as exc:
         raise Unprocessable(f"subscribe needs job_id and after: {exc.errors()[0]['msg']}") from exc
     job_id, sent = request.job_id, request.after
+    followed = set(connection.get("jobs") or ())
+    if job_id not in followed and len(followed) >= connections.MAX_FOLLOWED:
+        raise Conflict(
+            f"a connection follows at most {connections.MAX_FOLLOWED} jobs; open another",
+            code="too_many_subscriptions",
+        )
     for _ in range(SUBSCRIBE_TRIES):
         before = sent
         job, sent = _catch_up(store, client, connection_id, job_id, owner, sent)

@@ -22,7 +22,7 @@ from kiln.local.push import matches, push_filters
 from kiln.models import JobStatus
 from kiln.sink import EventSink
 from kiln.store import jobs as store_jobs
-from kiln.store.connections import MAX_SUBSCRIBERS
+from kiln.store.connections import MAX_FOLLOWED, MAX_SUBSCRIBERS
 from kiln.store.db import Store, from_item, to_item
 from kiln.store.sessions import create_session
 from tests.fakes.apigw_management import FakeManagementApi
@@ -333,6 +333,22 @@ def test_a_job_followed_by_too_many_connections_refuses_one_more(
     assert management.received(extra)[-1]["code"] == "too_many_subscribers"
     assert len(subs_of(store, job_id)) == MAX_SUBSCRIBERS
     assert extra not in subs_of(store, job_id)
+
+
+def test_a_connection_following_too_many_jobs_refuses_one_more(
+    push: ModuleType, store: Store, management: FakeManagementApi
+) -> None:
+    """`$disconnect` forgets every job a connection follows: their number is bounded."""
+    token, owner = create_session(store)
+    cid = open_connection(push, management, token)
+    jobs = [running_job(store, owner) for _ in range(MAX_FOLLOWED + 1)]
+    for job_id in jobs[:-1]:
+        subscribe(push, cid, job_id)
+    subscribe(push, cid, jobs[0])  # following one again is not one more
+    subscribe(push, cid, jobs[-1])
+    assert management.received(cid)[-1]["code"] == "too_many_subscriptions"
+    assert subs_of(store, jobs[-1]) == {}
+    assert cid in subs_of(store, jobs[0])
 
 
 @pytest.mark.parametrize(

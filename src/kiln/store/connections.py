@@ -19,12 +19,14 @@ from kiln.store.db import ConditionFailed, Store, conditional, from_item, now, t
 TTL_S = 2 * 3600 + 600
 # A job's viewers: every flush posts to each, so a job cannot be made to stall its worker.
 MAX_SUBSCRIBERS = 10
+# A connection's jobs: `$disconnect` forgets each, so their number is bounded too.
+MAX_FOLLOWED = 20
 
 __all__ = [
+    "MAX_FOLLOWED",
     "MAX_SUBSCRIBERS",
     "Subscribed",
     "add_connection",
-    "connection_owner",
     "get_connection",
     "remove_connection",
     "subscribe",
@@ -64,11 +66,6 @@ def get_connection(store: Store, connection_id: str) -> dict[str, Any] | None:
     if item is None or int(item.get("expires_at", 0)) < now():
         return None
     return item
-
-
-def connection_owner(store: Store, connection_id: str) -> str | None:
-    item = get_connection(store, connection_id)
-    return None if item is None else str(item["owner"])
 
 
 def subscribe(
