@@ -133,7 +133,7 @@ def all_routers() -> list[APIRouter]:
     """Every route of every function, for the combined OpenAPI document."""
     from kiln.api import routes
 
-    return routes.ALL
+    return list(routes.ALL)
 
 
 def create_app(
