@@ -8,6 +8,8 @@ audience (`aud` in an id token, `client_id` in an access token). The owner is th
 `cognito_<sub>`, as `kiln.api.deps.get_owner` makes it from the authorizer's claims.
 
 The token is never logged: a refusal logs its reason (the exception's class) only.
+PyJWT, cryptography and httpx are imported on first use: they cost the push functions'
+cold start about a third of a second, and nothing needs them while Cognito is off.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import jwt
 from aws_lambda_powertools import Logger
 
 from kiln.config import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["JwksCache", "configured", "issuer", "owner_for_jwt"]
 
@@ -66,6 +69,8 @@ class JwksCache:
     ) -> None:
         self.url = url
         self._ttl_s, self._quiet_s, self._clock = ttl_s, quiet_s, clock
+        import httpx
+
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
         self._keys: dict[str, Any] = {}
         self._expires_at = -math.inf
@@ -88,6 +93,9 @@ class JwksCache:
             return self._keys.get(kid)
 
     def _fetch(self) -> bool:
+        import httpx
+        import jwt
+
         try:
             resp = self._http.get(self.url)
             resp.raise_for_status()
@@ -131,6 +139,8 @@ def _refused(reason: str) -> None:
 def owner_for_jwt(settings: Settings, token: str) -> str | None:
     """`cognito_<sub>` for a valid id or access token of the configured pool and app
     client; None for anything else."""
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
