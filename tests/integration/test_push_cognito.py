@@ -239,3 +239,23 @@ def test_refused_tokens_are_not_logged(
         for part in token.split("."):
             if len(part) > 16:
                 assert part not in logged  # ... no token, nor any part of one
+
+
+def test_a_pool_without_an_app_client_leaves_cognito_off_as_the_template_does(
+    function: Callable[[str], ModuleType],  # noqa: F811
+    management: FakeManagementApi,  # noqa: F811
+    pool: FakeCognitoPool,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`UseCognito` needs both parameters; with one, REST has no authorizer, nor has this."""
+    monkeypatch.setenv("KILN_PUSH_ENDPOINT", management.endpoint)
+    monkeypatch.setenv("KILN_ALLOWED_ORIGINS", SITE)
+    monkeypatch.setenv("KILN_COGNITO_USER_POOL_ID", POOL_ID)
+    monkeypatch.setenv("KILN_COGNITO_ISSUER", pool.issuer)
+    push = function("push")
+    token, owner = create_session(store)
+    assert connect(push, "half1=", token) == 200
+    assert owner_of(store, "half1=") == owner
+    assert connect(push, "half2=", pool.token(SUB)) == 401
+    assert pool.jwks_requests == 0
