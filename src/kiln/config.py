@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     push_url: str = ""
     push_endpoint: str = ""
 
+    # Cognito (template parameters CognitoUserPoolId, CognitoAppClientId): both set, the
+    # JWT's `sub` is the owner; the WebSocket's $connect verifies it itself (kiln.cognito)
+    cognito_user_pool_id: str = ""
+    cognito_app_client_id: str = ""
+    cognito_issuer: str = ""  # "": https://cognito-idp.{aws_region}.amazonaws.com/{pool}
+
     # Telemetry: the CloudWatch namespace the template sets for powertools' Metrics
     metrics_namespace: str = Field(
         default="kiln",

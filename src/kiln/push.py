@@ -49,6 +49,7 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 from pydantic import BaseModel, Field, ValidationError
 
+from kiln import cognito
 from kiln.config import Settings, allowed_origins
 from kiln.errors import Conflict, KilnError, Unauthorized, Unavailable, Unprocessable
 from kiln.models import JobStatus
@@ -176,8 +177,8 @@ def _headers(event: dict[str, Any]) -> dict[str, str]:
 def _offered_token(event: dict[str, Any]) -> tuple[str | None, bool]:
     """(the token, whether it came as a subprotocol, which the answer must then echo)."""
     offered = [p.strip() for p in _headers(event).get("sec-websocket-protocol", "").split(",")]
-    for value in offered:
-        if value.startswith("kiln_"):
+    for value in offered:  # after `kiln`, any token (a Cognito JWT is one: dots are legal)
+        if value and value != PROTOCOL and (PROTOCOL in offered or value.startswith("kiln_")):
             return value, True
     token = (event.get("queryStringParameters") or {}).get("token")
     return token or None, False
@@ -197,7 +198,10 @@ def connect(store: Store, event: dict[str, Any]) -> dict[str, Any]:
         from kiln import push_original
 
         return {"statusCode": push_original.connect(store, event, session_id, token)}
-    owner = owner_for_token(store, token) if token else None
+    if cognito.configured(store.settings):  # as REST behind the JWT authorizer: no session
+        owner = cognito.owner_for_jwt(store.settings, token) if token else None
+    else:
+        owner = owner_for_token(store, token) if token else None
     if owner is None:
         return {"statusCode": 401, "body": "a valid session token is needed"}
     connections.add_connection(store, ctx["connectionId"], owner)

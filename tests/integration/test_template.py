@@ -280,6 +280,35 @@ def test_owner_routes_use_the_jwt_authorizer_only_with_cognito(template: dict[st
             )
 
 
+def test_the_websocket_connect_function_checks_the_jwt_the_http_api_authorizer_checks(
+    template: dict[str, Any],
+) -> None:
+    """A WebSocket API has no JWT authorizer: the function behind `$connect` gets the pool
+    and client of the HTTP API's, and derives the same issuer (kiln.cognito)."""
+    from kiln.cognito import issuer
+
+    resources = template["Resources"]
+    connect = next(
+        r["Properties"]
+        for r in resources_of(template, "AWS::ApiGatewayV2::Route").values()
+        if r["Properties"]["RouteKey"] == "$connect"
+    )
+    integration = connect["Target"]["Fn::Sub"].removeprefix("integrations/${").rstrip("}")
+    uri = resources[integration]["Properties"]["IntegrationUri"]["Fn::Sub"]
+    function = re.search(r"\$\{(\w+)\.Arn\}", uri).group(1)  # type: ignore[union-attr]
+    env = function_props(template, function)["Environment"]["Variables"]
+    assert env["KILN_COGNITO_USER_POOL_ID"] == {"Ref": "CognitoUserPoolId"}
+    assert env["KILN_COGNITO_APP_CLIENT_ID"] == {"Ref": "CognitoAppClientId"}
+
+    jwt = resources["JwtAuthorizer"]["Properties"]["JwtConfiguration"]
+    assert jwt["Audience"] == [{"Ref": "CognitoAppClientId"}]
+    settings = Settings(
+        aws_region="eu-west-3", cognito_user_pool_id="eu-west-3_Ab12", cognito_app_client_id="c1"
+    )
+    expected = jwt["Issuer"]["Fn::Sub"].replace("${AWS::Region}", "eu-west-3")
+    assert issuer(settings) == expected.replace("${CognitoUserPoolId}", "eu-west-3_Ab12")
+
+
 def test_every_resource_a_client_needs_is_an_output(template: dict[str, Any]) -> None:
     values = [out["Value"] for out in template["Outputs"].values()]
     for logical_id in (
