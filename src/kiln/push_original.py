@@ -2,6 +2,8 @@
 to it: they connect with `?session_id=<id>` (a token optional, as on `/ws/{session_id}`)
 and send `{type: "generate_code", prompt, framework, context}` or
 `{type: "update_context", context}` (`action` instead of `type` reaches the same routes).
+Where Cognito is configured the token must be the caller's Cognito JWT, as REST's
+`/api/generate` sits behind the JWT authorizer.
 They get `{type: "status", status: "generating", job_id, project_id, message}`, the job's
 events one message each (status events carry `status`), then `{type: "code_generated",
 code, framework, files, project_id, version}` and `{type: "status", status: "completed"}`,
@@ -18,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kiln import cognito
 from kiln.api.legacy import (
     Caller,
     legacy_code,
@@ -44,8 +47,14 @@ def connect(store: Store, event: dict[str, Any], session_id: str, token: str | N
     """`$connect` with a `session_id`: the caller resolved as on `/ws` (counted per
     address; a new owner when neither token nor conversation names one). Its status."""
     ctx = event["requestContext"]
+    verified = None
+    if cognito.configured(store.settings):  # as REST's /api/generate, behind the authorizer
+        verified = cognito.owner_for_jwt(store.settings, token) if token else None
+        if verified is None:
+            return 401
+        token = None
     try:
-        caller = resolve_caller(store, address(store, event), token, session_id)
+        caller = resolve_caller(store, address(store, event), token, session_id, verified)
     except RateLimited:
         return 429
     except KilnError as exc:

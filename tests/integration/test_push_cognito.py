@@ -259,3 +259,32 @@ def test_a_pool_without_an_app_client_leaves_cognito_off_as_the_template_does(
     assert owner_of(store, "half1=") == owner
     assert connect(push, "half2=", pool.token(SUB)) == 401
     assert pool.jwks_requests == 0
+
+
+# --- the original protocol (`?session_id=`) -----------------------------------------------
+
+SID = "0c9f6a1e-2b3d-4c5e-8f70-1a2b3c4d5e6f"
+
+
+def test_an_original_client_without_a_cognito_token_is_refused_when_cognito_is_configured(
+    push: ModuleType, store: Store
+) -> None:
+    """REST's /api/generate sits behind the JWT authorizer: `?session_id=` must not be a
+    way around it (no new anonymous owner, no kiln session token)."""
+    token, _ = create_session(store)
+    for cid, query in (
+        ("os1=", {"session_id": SID}),
+        ("os2=", {"session_id": SID, "token": token}),
+    ):
+        answer = push.websocket(connect_event(cid, query=query), LambdaContext())
+        assert answer["statusCode"] == 401
+        assert item(store, f"CONN#{cid}", "META") is None
+
+
+def test_an_original_client_with_a_cognito_token_continues_its_conversation_as_cognito_sub(
+    push: ModuleType, pool: FakeCognitoPool, store: Store
+) -> None:
+    query = {"session_id": SID, "token": pool.token(SUB, "id")}
+    answer = push.websocket(connect_event("os3=", query=query), LambdaContext())
+    assert answer["statusCode"] == 200
+    assert owner_of(store, "os3=") == f"cognito_{SUB}"

@@ -45,12 +45,19 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
-def resolve_caller(store: Store, address: str, token: str | None, session_id: str | None) -> Caller:
-    """The caller, counted; its conversation opened (made on first use) when it names one."""
+def resolve_caller(
+    store: Store,
+    address: str,
+    token: str | None,
+    session_id: str | None,
+    verified_owner: str | None = None,
+) -> Caller:
+    """The caller, counted; its conversation opened (made on first use) when it names one.
+    `verified_owner`: an owner already proved otherwise (a Cognito JWT), instead of a token."""
     if session_id is not None:
         check_session_id(session_id)
     count_address(store, address)
-    owner = owner_for_token(store, token) if token else None
+    owner = verified_owner or (owner_for_token(store, token) if token else None)
     if token and owner is None:
         raise Unauthorized("the session token is not valid")
     existing = conversations.get_conversation(store, session_id) if session_id else None
