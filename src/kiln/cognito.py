@@ -27,7 +27,7 @@ from kiln.config import Settings
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["JwksCache", "configured", "issuer", "owner_for_jwt"]
+__all__ = ["JwksCache", "configured", "issuer", "owner", "owner_for_jwt"]
 
 logger = Logger(service="kiln")
 
@@ -42,6 +42,11 @@ JWKS_TIMEOUT_S = 3.0
 def configured(settings: Settings) -> bool:
     """Both template parameters set, as the template's `UseCognito` condition asks."""
     return bool(settings.cognito_user_pool_id and settings.cognito_app_client_id)
+
+
+def owner(sub: str) -> str:
+    """The kiln owner a Cognito user is, on REST (kiln.api.deps) and on the WebSocket."""
+    return "cognito_" + sub
 
 
 def issuer(settings: Settings) -> str:
@@ -136,9 +141,11 @@ def _refused(reason: str) -> None:
     logger.info("cognito token refused", extra={"reason": reason})
 
 
-def owner_for_jwt(settings: Settings, token: str) -> str | None:
+def owner_for_jwt(settings: Settings, token: str | None) -> str | None:
     """`cognito_<sub>` for a valid id or access token of the configured pool and app
-    client; None for anything else."""
+    client; None for anything else (no token included)."""
+    if not token:
+        return None
     import jwt
 
     try:
@@ -175,4 +182,4 @@ def owner_for_jwt(settings: Settings, token: str) -> str | None:
     if not isinstance(sub, str) or not sub:
         _refused("no sub")
         return None
-    return "cognito_" + sub
+    return owner(sub)

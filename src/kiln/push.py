@@ -199,7 +199,7 @@ def connect(store: Store, event: dict[str, Any]) -> dict[str, Any]:
 
         return {"statusCode": push_original.connect(store, event, session_id, token)}
     if cognito.configured(store.settings):  # as REST behind the JWT authorizer: no session
-        owner = cognito.owner_for_jwt(store.settings, token) if token else None
+        owner = cognito.owner_for_jwt(store.settings, token)
     else:
         owner = owner_for_token(store, token) if token else None
     if owner is None:
@@ -253,7 +253,7 @@ def subscribe(store: Store, client: Any, connection_id: str, body: dict[str, Any
             return
         if state is Subscribed.full:
             raise Conflict(
-                f"{connections.MAX_SUBSCRIBERS} connections already follow this job",
+                f"{MAX_SUBSCRIBERS} connections already follow this job",
                 code="too_many_subscribers",
             )
         if sent == before:

@@ -49,7 +49,7 @@ def connect(store: Store, event: dict[str, Any], session_id: str, token: str | N
     ctx = event["requestContext"]
     verified = None
     if cognito.configured(store.settings):  # as REST's /api/generate, behind the authorizer
-        verified = cognito.owner_for_jwt(store.settings, token) if token else None
+        verified = cognito.owner_for_jwt(store.settings, token)
         if verified is None:
             return 401
         token = None

@@ -110,8 +110,6 @@ class EventSink:
                     raise Cancelled()
 
     def _post(self, batch: list[dict[str, Any]], subs: dict[str, Any]) -> None:
-        if not subs:
-            return
         for connection_id in push.deliver(self.store.settings, self.job_id, batch, subs):
             try:
                 connections.remove_connection(self.store, connection_id, self.job_id)

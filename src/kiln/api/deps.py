@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from kiln import cognito
 from kiln.errors import Unauthorized
 from kiln.store.db import Store as StoreT
 from kiln.store.sessions import cached_owner, mark_seen, owner_for_token, seen_recently
@@ -40,7 +41,7 @@ async def get_owner(request: Request, store: Store) -> str:
         .get("claims", {})
     )
     if claims.get("sub"):
-        member = "cognito_" + str(claims["sub"])
+        member = cognito.owner(str(claims["sub"]))
         if not seen_recently(member):
             await run_in_threadpool(mark_seen, store, member)
         return member

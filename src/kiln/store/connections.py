@@ -15,12 +15,16 @@ from enum import Enum
 from typing import Any
 
 from kiln.store.db import ConditionFailed, Store, conditional, from_item, now, to_item, to_values
+from kiln.store.jobs import _key as _job_key
 
 TTL_S = 2 * 3600 + 600
 # A job's viewers: every flush posts to each, so a job cannot be made to stall its worker.
 MAX_SUBSCRIBERS = 10
 # A connection's jobs: `$disconnect` forgets each, so their number is bounded too.
 MAX_FOLLOWED = 20
+# A job still running or yet to run: the only kind whose subscribers anything posts to.
+LIVE = "#s IN (:queued, :running)"
+LIVE_VALUES = {":queued": "queued", ":running": "running"}
 
 __all__ = [
     "MAX_FOLLOWED",
@@ -44,10 +48,6 @@ class Subscribed(Enum):
 
 def _conn_key(connection_id: str) -> dict[str, Any]:
     return to_item({"PK": f"CONN#{connection_id}", "SK": "META"})
-
-
-def _job_key(job_id: str) -> dict[str, Any]:
-    return to_item({"PK": f"JOB#{job_id}", "SK": "META"})
 
 
 def add_connection(
@@ -85,18 +85,12 @@ def subscribe(
                     Key=_job_key(job_id),
                     UpdateExpression="SET subs.#c = :sub",
                     ConditionExpression=(
-                        "#s IN (:queued, :running) AND attribute_exists(subs) AND "
+                        f"{LIVE} AND attribute_exists(subs) AND "
                         f"(attribute_exists(subs.#c) OR size(subs) < :max) AND {at}"
                     ),
                     ExpressionAttributeNames={"#c": connection_id, "#s": "status"},
                     ExpressionAttributeValues=to_values(
-                        {
-                            ":sub": sub,
-                            ":queued": "queued",
-                            ":running": "running",
-                            ":max": MAX_SUBSCRIBERS,
-                            ":after": after,
-                        }
+                        {":sub": sub, ":max": MAX_SUBSCRIBERS, ":after": after, **LIVE_VALUES}
                     ),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -140,9 +134,9 @@ def _unsubscribe(store: Store, job_id: str, connection_id: str) -> None:
                 TableName=store.table,
                 Key=_job_key(job_id),
                 UpdateExpression="REMOVE subs.#c",
-                ConditionExpression="attribute_exists(subs.#c) AND #s IN (:queued, :running)",
+                ConditionExpression=f"attribute_exists(subs.#c) AND {LIVE}",
                 ExpressionAttributeNames={"#c": connection_id, "#s": "status"},
-                ExpressionAttributeValues=to_values({":queued": "queued", ":running": "running"}),
+                ExpressionAttributeValues=to_values(LIVE_VALUES),
             )
     except ConditionFailed:
         pass
