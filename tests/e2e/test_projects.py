@@ -118,6 +118,28 @@ def test_deleting_a_project_is_confirmed_in_a_keyboard_dialog_and_removes_it(pag
     expect(rows.first).to_contain_text("Zeta", ignore_case=True)
 
 
+def test_a_delete_asked_for_again_before_the_last_close_lands_stays_open(page: Page) -> None:
+    generate(page, "A counter app called Theta")
+    start_new_project(page)
+    page.get_by_test_id("delete-project").click()
+    dialog = page.get_by_test_id("delete-dialog")
+    expect(dialog).to_be_visible()
+    # Escape's close event is a queued task: a quick Enter on the row can run before it does
+    page.evaluate(
+        """() => new Promise((done) => {
+          const dialog = document.querySelector('[data-testid=delete-dialog]');
+          dialog.addEventListener('close', () => requestAnimationFrame(() => setTimeout(done, 50)), { once: true });
+          dialog.close();
+          document.querySelector('[data-testid=delete-project]').click();
+        })"""
+    )
+    expect(dialog).to_be_visible()
+    expect(page.get_by_test_id("delete-cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("home-project")).to_have_count(1)
+
+
 def test_renaming_the_app_in_chat_renames_the_project(page: Page) -> None:
     generate(page, "A counter app called Tally")
     page.get_by_test_id("prompt-input").fill("call it Budget Buddy")

@@ -4,7 +4,7 @@ import { describeError } from "../actions/context";
 import { deploy } from "../actions/deploy";
 import { ApiError } from "../api/client";
 import type { DeployTarget, Deployment } from "../api/types";
-import { useApp, useCtx } from "./hooks";
+import { onDialogClosed, useApp, useCtx } from "./hooks";
 import { Icon } from "./Icon";
 import { Schedules } from "./Schedules";
 
@@ -125,7 +125,7 @@ export function DeployDialog() {
   const chosen = TARGETS.find((x) => x.value === target) ?? TARGETS[0]!;
   const noToken = chosen.tokenUrl === null;
   return (
-    <dialog class="dialog" data-testid="deploy-dialog" ref={dialog} aria-labelledby="deploy-title" onClose={close}>
+    <dialog class="dialog" data-testid="deploy-dialog" ref={dialog} aria-labelledby="deploy-title" onClose={onDialogClosed(close)}>
       <div class="dialog-head">
         <h2 id="deploy-title">Deploy</h2>
         <span class="muted small">{version ? `version ${version}` : ""}</span>

@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "../actions/context";
 import type { FileDiff } from "../state/diff";
-import { useApp, useCtx } from "./hooks";
+import { onDialogClosed, useApp, useCtx } from "./hooks";
 import { Icon } from "./Icon";
 
 type Loaded = { kind: "loading" } | { kind: "ready"; files: FileDiff[] } | { kind: "error"; text: string };
@@ -44,7 +44,7 @@ export function DiffDialog() {
   };
   const numbers = versions.map((v) => v.version);
   return (
-    <dialog class="dialog diff-dialog" data-testid="diff-dialog" ref={dialog} aria-labelledby="diff-title" onClose={() => ctx.store.set({ compare: null })}>
+    <dialog class="dialog diff-dialog" data-testid="diff-dialog" ref={dialog} aria-labelledby="diff-title" onClose={onDialogClosed(() => ctx.store.set({ compare: null }))}>
       <div class="dialog-head">
         <h2 id="diff-title">Compare versions</h2>
         <span class="spacer" />

@@ -4,14 +4,14 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { deleteProject, duplicateProject, openProject, renameProject } from "../actions/projects";
 import type { Project } from "../api/types";
 import { Time } from "./Time";
-import { useApp, useCtx } from "./hooks";
+import { onDialogClosed, useApp, useCtx } from "./hooks";
 
 const FRAMEWORK_NAMES: Record<string, string> = { react: "React", vue: "Vue", vanilla: "Vanilla JS", python: "Python" };
 
 export function ProjectsHome() {
   const projects = useApp((s) => s.projects);
   // a new object per request: a request right after a cancel (both in one render) still opens it
-  const [deleting, setDeleting] = useState<{ project: Project } | null>(null);
+  const [deleting, setDeleting] = useState<DeleteRequest | null>(null);
   if (projects.length === 0) return null;
   return (
     <section class="home" data-testid="projects-home" aria-labelledby="home-title">
@@ -23,18 +23,22 @@ export function ProjectsHome() {
           <ProjectRow key={p.project_id} project={p} onDelete={() => setDeleting({ project: p })} />
         ))}
       </ul>
-      <DeleteDialog request={deleting} onDone={() => setDeleting(null)} />
+      <DeleteDialog request={deleting} onDone={(done) => setDeleting((cur) => (cur === done ? null : cur))} />
     </section>
   );
 }
 
+type DeleteRequest = { project: Project };
+
 /** "Delete this project?" as a modal dialog: focus starts on Cancel, Escape cancels, and
  * focus goes back to the row's Delete button when it closes without deleting. */
-function DeleteDialog({ request, onDone }: { request: { project: Project } | null; onDone: () => void }) {
+function DeleteDialog({ request, onDone }: { request: DeleteRequest | null; onDone: (done: DeleteRequest | null) => void }) {
   const project = request?.project ?? null;
   const ctx = useCtx();
   const dialog = useRef<HTMLDialogElement>(null);
   const opener = useRef<HTMLElement | null>(null);
+  // the request the dialog was opened for: a close that arrives late must not end a newer one
+  const shown = useRef<DeleteRequest | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
@@ -43,6 +47,7 @@ function DeleteDialog({ request, onDone }: { request: { project: Project } | nul
     if (request && !el.open) {
       opener.current = document.activeElement as HTMLElement | null;
       setError(null);
+      shown.current = request;
       el.showModal();
     }
     if (!request && el.open) el.close();
@@ -55,7 +60,7 @@ function DeleteDialog({ request, onDone }: { request: { project: Project } | nul
     if (problem) setError(problem);
     else {
       opener.current = null;
-      onDone();
+      onDone(request);
     }
   };
   return (
@@ -65,10 +70,10 @@ function DeleteDialog({ request, onDone }: { request: { project: Project } | nul
       ref={dialog}
       aria-labelledby="delete-title"
       aria-describedby="delete-text"
-      onClose={() => {
-        onDone();
+      onClose={onDialogClosed(() => {
+        onDone(shown.current);
         if (opener.current?.isConnected) opener.current.focus();
-      }}
+      })}
     >
       <h2 id="delete-title">Delete “{project?.name}”?</h2>
       <p id="delete-text">

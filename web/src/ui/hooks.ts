@@ -21,3 +21,13 @@ export function useApp<T>(select: (s: AppState) => T): T {
   const ctx = useCtx();
   return useComputed(() => select(ctx.store.state.value)).value;
 }
+
+/**
+ * A `<dialog>`'s close handler that ignores a stale close: Chrome queues "close" as a task
+ * after Escape, so a dialog reopened before that task runs would otherwise be shut again.
+ */
+export function onDialogClosed(handler: () => void): (e: Event) => void {
+  return (e) => {
+    if (!(e.currentTarget as HTMLDialogElement).open) handler();
+  };
+}
