@@ -4,7 +4,6 @@ job streams for a few seconds and a socket can be killed while it runs."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 from collections.abc import Iterator
@@ -149,12 +148,10 @@ def test_a_socket_killed_mid_job_resumes_with_no_gap_or_duplicate(base: str) -> 
     token = session(base)
     job_id = start(base, token)
     watcher = Watcher()
-    ws = open_socket(base, token)
-    watcher.follow(ws, job_id, until_events=1)
-    ws.socket.shutdown(socket.SHUT_RDWR)  # the network drops: no close frame
-    ws.socket.close()
-    with contextlib.suppress(Exception):
-        ws.close()
+    with open_socket(base, token) as ws:
+        watcher.follow(ws, job_id, until_events=1)
+        ws.socket.shutdown(socket.SHUT_RDWR)  # the network drops: no close frame
+        ws.socket.close()
     cut = watcher.have
     assert watcher.job is None or watcher.job["status"] not in FINAL, "killed mid-job"
     with open_socket(base, token) as again:
