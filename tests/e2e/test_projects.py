@@ -128,7 +128,8 @@ def test_a_delete_asked_for_again_before_the_last_close_lands_stays_open(page: P
     page.evaluate(
         """() => new Promise((done) => {
           const dialog = document.querySelector('[data-testid=delete-dialog]');
-          dialog.addEventListener('close', () => requestAnimationFrame(() => setTimeout(done, 50)), { once: true });
+          const later = () => requestAnimationFrame(() => setTimeout(done, 50));
+          dialog.addEventListener('close', later, { once: true });
           dialog.close();
           document.querySelector('[data-testid=delete-project]').click();
         })"""
