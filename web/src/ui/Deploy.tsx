@@ -1,7 +1,7 @@
 /** Deploy dialog: pick a target, give a token (used once, never stored), follow the deploy. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "../actions/context";
-import { deploy } from "../actions/deploy";
+import { deploy, isFinal } from "../actions/deploy";
 import { ApiError } from "../api/client";
 import type { DeployTarget, Deployment } from "../api/types";
 import { onDialogClosed, useApp, useCtx } from "./hooks";
@@ -66,7 +66,11 @@ function deployError(err: unknown, target: Target): string {
   return describeError(err);
 }
 
-type Result = { kind: "none" } | { kind: "starting" } | { kind: "state"; d: Deployment } | { kind: "error"; text: string };
+type Result =
+  | { kind: "none" }
+  | { kind: "starting" }
+  | { kind: "state"; d: Deployment; progress?: string }
+  | { kind: "error"; text: string };
 
 export function DeployDialog() {
   const ctx = useCtx();
@@ -113,7 +117,15 @@ export function DeployDialog() {
       const mine = ++run.current;
       const sent = token;
       setToken("");
-      await deploy(ctx, target, sent, (d) => mine === run.current && setResult({ kind: "state", d }), () => mine === run.current);
+      const current = (): boolean => mine === run.current;
+      await deploy(
+        ctx,
+        target,
+        sent,
+        (d) => current() && setResult((r) => ({ kind: "state", d, progress: r.kind === "state" ? r.progress : undefined })),
+        current,
+        (progress) => current() && setResult((r) => (r.kind === "state" ? { ...r, progress } : r)),
+      );
     } catch (err) {
       setResult({ kind: "error", text: deployError(err, chosen) });
     } finally {
@@ -204,12 +216,12 @@ function DeployResult({ result }: { result: Result }) {
           {result.text}
         </div>
       ) : null}
-      {result.kind === "state" ? <DeploymentState d={result.d} /> : null}
+      {result.kind === "state" ? <DeploymentState d={result.d} progress={result.progress} /> : null}
     </div>
   );
 }
 
-function DeploymentState({ d }: { d: Deployment }) {
+function DeploymentState({ d, progress }: { d: Deployment; progress?: string | undefined }) {
   const log = Array.isArray(d.log) ? d.log.join("\n") : (d.log ?? "");
   return (
     <>
@@ -217,6 +229,11 @@ function DeploymentState({ d }: { d: Deployment }) {
         <span class={`status-dot ${d.state}`} />
         {stateWords(d.state)}
       </div>
+      {progress && !isFinal(d) ? (
+        <div class="muted small" data-testid="deploy-progress">
+          {progress.charAt(0).toUpperCase() + progress.slice(1)}
+        </div>
+      ) : null}
       {d.url ? (
         <a href={d.url} target="_blank" rel="noopener noreferrer" class="deploy-url">
           {d.url}
