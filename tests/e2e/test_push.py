@@ -3,11 +3,14 @@ when the socket cannot be opened."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.test_app import DEPLOY_TIMEOUT, GENERATION_TIMEOUT, generate
+from tests.e2e.test_app_gate import wait_for_green
 
 
 def _job_polls(page: Page) -> list[str]:
@@ -85,6 +88,26 @@ def test_a_deploy_is_polled_when_the_websocket_is_blocked(page: Page) -> None:
     _deploy_to_s3(page)
     _deploy_ends_live(page)
     assert len(reads) > 2, reads
+
+
+@pytest.mark.build_gate
+def test_the_build_badge_hears_the_gates_verdict_over_the_websocket(page: Page) -> None:
+    sent: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: (
+            ws.on("framesent", lambda f: sent.append(str(f))) if ws.url.endswith("/push") else None
+        ),
+    )
+    lists: list[str] = []
+    page.on("request", lambda r: lists.append(r.url) if r.url.endswith("/versions") else None)
+    generate(page, "A counter app called Heard")
+    wait_for_green(page)
+    subscribes = [json.loads(f) for f in sent if '"subscribe"' in f]
+    generation, *gate = subscribes
+    assert generation["after"] == 0
+    assert gate and all(s["after"] == 2**31 for s in gate), "the gate's job, heard only at its end"
+    assert len(lists) <= 3, f"the version list was read when the gate spoke, not polled: {lists}"
 
 
 def test_the_web_app_falls_back_to_polling_when_the_websocket_is_blocked(page: Page) -> None:

@@ -1,5 +1,6 @@
 /** Versions: view, save hand edits, restore, download, and watch the build gate's verdicts. */
 import { ApiError } from "../api/client";
+import { followPushed } from "../api/push";
 import type { Project, VersionSummary } from "../api/types";
 import { isBusy, isLatest } from "../state/app";
 import { diffFiles, hasChanges } from "../state/files";
@@ -11,6 +12,8 @@ import { openProject, refreshProjects, showVersion } from "./projects";
 
 const BUILD_POLL_MS = 2000;
 const BUILD_WAIT_MS = 120_000;
+/** Past any event: a follow of a gate job hears only its end, never its log. */
+const ONLY_THE_END = 2 ** 31;
 
 export async function viewVersion(ctx: Ctx, n: number): Promise<void> {
   const project = ctx.store.get().project;
@@ -121,18 +124,21 @@ export async function downloadZip(ctx: Ctx): Promise<void> {
 }
 
 /**
- * Poll the version list every 2 s while a recent version's build is unknown (up to
- * 2 minutes after the last change): badges resolve, red builds fill the problems
- * panel, and a fix round the gate made opens when the user was on the latest.
+ * Reload the version list each time the gate may have news, while a recent version's
+ * build is unknown (up to 2 minutes after the last change): badges resolve, red builds
+ * fill the problems panel, and a fix round the gate made opens when the user was on the
+ * latest. The news is the end of the gate's job, pushed over the socket; without one,
+ * the list is polled every 2 s.
  */
 export async function watchBuilds(ctx: Ctx): Promise<void> {
   const pid = ctx.store.get().project?.project_id;
   if (!pid || ctx.watchingBuilds === pid) return;
   ctx.watchingBuilds = pid;
   let deadline = Date.now() + BUILD_WAIT_MS;
+  const news = gateNews(ctx, () => ctx.watchingBuilds === pid);
   try {
     while (Date.now() < deadline && pendingBuild(ctx.store.get().versions)) {
-      await sleep(BUILD_POLL_MS);
+      await news();
       if (ctx.store.get().project?.project_id !== pid) return;
       let project: Project;
       let fetched: VersionSummary[];
@@ -165,6 +171,36 @@ export async function watchBuilds(ctx: Ctx): Promise<void> {
   } finally {
     if (ctx.watchingBuilds === pid) ctx.watchingBuilds = null;
   }
+}
+
+/** A wait for the gate's next news: the end of the job it runs for the newest pending
+ * version, heard over the push socket, else a poll interval. A job already heard ending
+ * (its verdict not in the list yet), a lost socket or none at all wait the interval. */
+function gateNews(ctx: Ctx, wanted: () => boolean): () => Promise<void> {
+  const ended = new Set<string>();
+  let pushable = true;
+  return async () => {
+    const jobId = gateJob(ctx.store.get().versions);
+    if (pushable && jobId && !ended.has(jobId)) {
+      const target = await ctx.api.pushTarget().catch(() => null);
+      const end = target
+        ? await followPushed({ ...target, jobId, after: ONLY_THE_END, idleMs: BUILD_WAIT_MS, onJob: () => undefined, wanted })
+        : ({ kind: "refused" } as const);
+      if (end.kind === "finished") {
+        ended.add(jobId);
+        return;
+      }
+      pushable = end.kind !== "refused";
+    }
+    await sleep(BUILD_POLL_MS);
+  };
+}
+
+/** The job the gate runs for the newest pending version: its fix round, else its build. */
+export function gateJob(versions: readonly VersionSummary[]): string | null {
+  const newest = [...versions].sort((a, b) => b.version - a.version);
+  if (newest[0]?.build === "red" && newest[0].fix_job_id) return newest[0].fix_job_id;
+  return newest.slice(0, 3).find((v) => v.build === "unknown" && v.build_job_id)?.build_job_id ?? null;
 }
 
 /** Versions whose build the gate has not judged yet, among the newest few, or a newest
