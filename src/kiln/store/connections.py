@@ -97,7 +97,7 @@ def subscribe(
             break
         except ConditionFailed as failed:
             job = failed.old or {}
-            if job.get("status") not in ("queued", "running"):
+            if job.get("status") not in LIVE_VALUES.values():
                 return Subscribed.finished
             if int(job.get("last_seq", 0)) > after:
                 return Subscribed.moved_on

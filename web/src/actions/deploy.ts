@@ -5,12 +5,13 @@ import { sleep, type Ctx } from "./context";
 
 const FINAL = new Set(["ready", "succeeded", "failed", "error", "cancelled", "canceled"]);
 const DEPLOY_POLL_MS = 1000;
+/** Follows in a row that brought nothing before the dialog polls instead. */
+const PUSH_ATTEMPTS = 3;
 
+/** Whether the deployment has ended, live or not: nothing will change it any more. */
 export function isFinal(d: Deployment): boolean {
   return FINAL.has(d.state);
 }
-/** Follows in a row that brought nothing before the dialog polls instead. */
-const PUSH_ATTEMPTS = 3;
 
 /**
  * Start a deploy and report its state until it is final, or until `stillWanted`
